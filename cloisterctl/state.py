@@ -1,0 +1,361 @@
+"""Folding events into the workspace's current state (pure), and projecting it into STATE.md.
+
+``fold`` depends only on the set of events, ordered by ``(ts, id)``: two branches' ledgers joined
+by a union merge fold to the same state as one linear history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloisterctl.ledger import Event, ordered
+
+# Agent statuses shown in STATE.md and `status`.
+WORKING = "working"
+HANDOFF = "handoff-in-progress"
+AWAITING_APPROVAL = "awaiting-approval"
+STUCK = "stuck"
+NEW = "new"
+
+HANDOFF_STEPS = ("requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed")
+HANDOFF_FINAL = ("completed", "failed")
+
+
+@dataclass
+class Decision:
+    id: str
+    ts: str
+    trigger: str
+    cause: str
+    task: str | None
+    from_tier: str | None
+    to_tier: str | None
+    kind: str
+    reason: str
+    status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        move = f"{self.from_tier or '?'} -> {self.to_tier or '?'}"
+        role = self.fields.get("to_role")
+        if role:
+            move += f" ({role})"
+        task = f" [{self.task}]" if self.task else ""
+        return f"{self.trigger}: {move}{task} {self.status}: {self.reason}"
+
+
+@dataclass
+class Handoff:
+    id: str
+    step: str
+    started: str
+    updated: str
+    from_tier: str | None
+    to_tier: str | None
+    decision: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_flight(self) -> bool:
+        return self.step not in HANDOFF_FINAL
+
+
+@dataclass
+class WorkspaceState:
+    agent: str
+    tier: str | None = None
+    model: str | None = None
+    session: str | None = None
+    role: str | None = None
+    complexity: dict[str, Any] | None = None
+    task: str | None = None
+    tier_since: str | None = None
+    handoff_count: int = 0
+    last_decision: str | None = None
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    causes: set[str] = field(default_factory=set)
+    escalations: dict[str, int] = field(default_factory=dict)
+    last_tier_change: str | None = None
+    activity: dict[str, str] = field(default_factory=dict)
+    test_failures_in_a_row: int = 0
+    last_test: dict[str, Any] | None = None
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    handoffs: dict[str, Handoff] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cost_checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)
+    idle_signals: dict[str, str] = field(default_factory=dict)
+    last_event_ts: str | None = None
+
+    @property
+    def handoff_in_flight(self) -> Handoff | None:
+        for handoff in self.handoffs.values():
+            if handoff.in_flight:
+                return handoff
+        return None
+
+    @property
+    def pending_approvals(self) -> list[Decision]:
+        return [d for d in self.decisions.values() if d.status == "proposed"]
+
+    @property
+    def status(self) -> str:
+        if self.handoff_in_flight is not None:
+            return HANDOFF
+        if self.pending_approvals:
+            return AWAITING_APPROVAL
+        if self.flags.get("stuck"):
+            return STUCK
+        if self.tier is None:
+            return NEW
+        return WORKING
+
+    @property
+    def last_activity(self) -> str | None:
+        return max(self.activity.values(), default=None)
+
+
+Reducer = Callable[[WorkspaceState, Event], None]
+_REDUCERS: dict[str, Reducer] = {}
+
+
+def reducer(type_: str) -> Callable[[Reducer], Reducer]:
+    def register(function: Reducer) -> Reducer:
+        _REDUCERS[type_] = function
+        return function
+
+    return register
+
+
+def _set_tier(state: WorkspaceState, tier: str | None, model: str | None, ts: str) -> None:
+    if tier and tier != state.tier:
+        state.tier_since = ts
+        state.last_tier_change = ts
+        state.test_failures_in_a_row = 0
+        state.flags.pop("stuck", None)
+    if tier:
+        state.tier = tier
+    if model:
+        state.model = model
+
+
+@reducer("init")
+def _init(state: WorkspaceState, event: Event) -> None:
+    if event.get("agent"):
+        state.agent = event["agent"]
+
+
+@reducer("route")
+def _route(state: WorkspaceState, event: Event) -> None:
+    state.task = event.get("task") or state.task
+    state.complexity = event.get("complexity") or state.complexity
+    if event.get("role") is not None:
+        state.role = event["role"]
+    _set_tier(state, event.get("tier"), event.get("model"), event["ts"])
+    state.last_decision = f"route: {event.get('task')} -> {event.get('tier')} ({event.get('rule')})"
+
+
+@reducer("decision")
+def _decision(state: WorkspaceState, event: Event) -> None:
+    known = {
+        "id",
+        "ts",
+        "type",
+        "agent",
+        "trigger",
+        "cause",
+        "task",
+        "from_tier",
+        "to_tier",
+        "kind",
+        "reason",
+        "status",
+    }
+    decision = Decision(
+        id=event["id"],
+        ts=event["ts"],
+        trigger=str(event.get("trigger", "")),
+        cause=str(event.get("cause", "")),
+        task=event.get("task"),
+        from_tier=event.get("from_tier"),
+        to_tier=event.get("to_tier"),
+        kind=str(event.get("kind", "")),
+        reason=str(event.get("reason", "")),
+        status=str(event.get("status", "applied")),
+        fields={k: v for k, v in event.items() if k not in known},
+    )
+    state.decisions[decision.id] = decision
+    if decision.cause:
+        state.causes.add(decision.cause)
+    if decision.kind == "escalation" and decision.status != "skipped":
+        key = decision.task or ""
+        state.escalations[key] = state.escalations.get(key, 0) + 1
+    if decision.trigger == "stuck" and decision.kind == "flag":
+        state.flags["stuck"] = decision.ts
+    state.last_decision = decision.summary()
+
+
+@reducer("decision_status")
+def _decision_status(state: WorkspaceState, event: Event) -> None:
+    decision = state.decisions.get(str(event.get("decision")))
+    if decision is None:
+        return
+    decision.status = str(event.get("status", decision.status))
+    if decision.status == "rejected" and decision.kind == "escalation":
+        key = decision.task or ""
+        state.escalations[key] = max(0, state.escalations.get(key, 0) - 1)
+    state.last_decision = decision.summary()
+
+
+@reducer("activity")
+def _activity(state: WorkspaceState, event: Event) -> None:
+    source = str(event.get("source", "unknown"))
+    if event["ts"] > state.activity.get(source, ""):
+        state.activity[source] = event["ts"]
+    state.flags.pop("stuck", None)
+
+
+@reducer("idle")
+def _idle(state: WorkspaceState, event: Event) -> None:
+    state.idle_signals[str(event.get("session") or "")] = event["ts"]
+
+
+@reducer("session")
+def _session(state: WorkspaceState, event: Event) -> None:
+    session = event.get("session")
+    if not session:
+        return
+    record = state.sessions.setdefault(session, {"first_seen": event["ts"]})
+    for key in ("model", "tier", "source", "task"):
+        if event.get(key):
+            record[key] = event[key]
+    record["last_seen"] = event["ts"]
+    if event.get("event", "start") == "start":
+        state.session = session
+        _set_tier(state, event.get("tier"), event.get("model"), event["ts"])
+
+
+@reducer("task")
+def _task(state: WorkspaceState, event: Event) -> None:
+    task = event.get("task")
+    if not task:
+        return
+    record = state.tasks.setdefault(task, {})
+    for key in ("status", "title", "issue_type", "labels", "parent"):
+        if key in event:
+            record[key] = event[key]
+    record["updated"] = event["ts"]
+    if event.get("status") == "closed" and "closed" not in record:
+        record["closed"] = event["ts"]
+    elif event.get("status") not in (None, "closed"):
+        record.pop("closed", None)
+
+
+@reducer("test_run")
+def _test_run(state: WorkspaceState, event: Event) -> None:
+    passed = bool(event.get("passed"))
+    state.test_failures_in_a_row = 0 if passed else state.test_failures_in_a_row + 1
+    state.last_test = {k: event.get(k) for k in ("ts", "passed", "command", "exit_code", "counts", "tier")}
+    state.activity["test"] = max(state.activity.get("test", ""), event["ts"])
+
+
+@reducer("handoff")
+def _handoff(state: WorkspaceState, event: Event) -> None:
+    handoff_id = str(event.get("handoff"))
+    step = str(event.get("step"))
+    handoff = state.handoffs.get(handoff_id)
+    if handoff is None:
+        handoff = state.handoffs[handoff_id] = Handoff(
+            id=handoff_id,
+            step=step,
+            started=event["ts"],
+            updated=event["ts"],
+            from_tier=event.get("from_tier"),
+            to_tier=event.get("to_tier"),
+            decision=event.get("decision"),
+        )
+    handoff.step = step
+    handoff.updated = event["ts"]
+    for key, value in event.items():
+        if key not in ("id", "ts", "type", "agent", "handoff", "step"):
+            handoff.fields[key] = value
+    if step == "spawned":
+        state.handoff_count += 1
+        state.session = event.get("session") or state.session
+        state.role = event.get("role")
+        _set_tier(state, handoff.to_tier, event.get("model"), event["ts"])
+        state.activity["handoff"] = event["ts"]
+
+
+@reducer("cost")
+def _cost(state: WorkspaceState, event: Event) -> None:
+    key = str(event.get("session") or event.get("scope") or "")
+    previous = state.cost_checkpoints.get(key)
+    if previous is None or (event["ts"], event["id"]) >= (previous["ts"], previous["id"]):
+        state.cost_checkpoints[key] = event
+
+
+def fold(events: Iterable[Event], agent: str) -> WorkspaceState:
+    """The state after applying ``events`` in ``(ts, id)`` order. Unknown event types are ignored."""
+    state = WorkspaceState(agent=agent)
+    for event in ordered(events):
+        function = _REDUCERS.get(event["type"])
+        if function is not None:
+            function(state, event)
+        state.last_event_ts = event["ts"]
+    return state
+
+
+def cost_summary(state: WorkspaceState) -> dict[str, Any] | None:
+    """The cost block of STATE.md, summed over the latest checkpoint of every session."""
+    if not state.cost_checkpoints:
+        return None
+    total = 0.0
+    by_model: dict[str, float] = {}
+    by_tier: dict[str, float] = {}
+    tokens = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0}
+    for checkpoint in state.cost_checkpoints.values():
+        total += float(checkpoint.get("usd", 0.0))
+        for model, usd in (checkpoint.get("by_model") or {}).items():
+            by_model[model] = by_model.get(model, 0.0) + float(usd)
+        for tier, usd in (checkpoint.get("by_tier") or {}).items():
+            by_tier[tier] = by_tier.get(tier, 0.0) + float(usd)
+        for kind in tokens:
+            tokens[kind] += int((checkpoint.get("tokens") or {}).get(kind, 0))
+    denominator = tokens["input"] + tokens["cache_write"] + tokens["cache_read"]
+    return {
+        "total_usd": round(total, 4),
+        "by_model": {k: round(v, 4) for k, v in sorted(by_model.items())},
+        "by_tier": {k: round(v, 4) for k, v in sorted(by_tier.items())},
+        "tokens": tokens,
+        "cache_hit_rate": round(tokens["cache_read"] / denominator, 4) if denominator else None,
+    }
+
+
+def front_matter(state: WorkspaceState) -> dict[str, Any]:
+    """The ``cloister:`` block of STATE.md: a projection of the folded ledger. Deterministic, so a
+    second tick with nothing new writes identical bytes (and so writes nothing)."""
+    block: dict[str, Any] = {"agent": state.agent, "status": state.status}
+    if state.tier:
+        block["tier"] = state.tier
+    if state.model:
+        block["model"] = state.model
+    if state.session:
+        block["session"] = state.session
+    if state.role:
+        block["role"] = state.role
+    if state.complexity:
+        block["complexity"] = {k: state.complexity[k] for k in ("level", "source") if k in state.complexity}
+    if state.task:
+        block["task"] = state.task
+    block["handoffs"] = state.handoff_count
+    cost = cost_summary(state)
+    if cost is not None:
+        block["cost"] = cost
+    if state.last_decision:
+        block["last_decision"] = state.last_decision
+    if state.flags:
+        block["flags"] = dict(sorted(state.flags.items()))
+    return block

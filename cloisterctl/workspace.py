@@ -1,0 +1,89 @@
+"""Where a workspace's files are. A workspace is a git work tree holding STATE.md and .cloister/."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloisterctl.errors import WorkspaceError
+
+STATE_FILE = "STATE.md"
+CLOISTER_DIR = ".cloister"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def state_md(self) -> Path:
+        return self.root / STATE_FILE
+
+    @property
+    def cloister_dir(self) -> Path:
+        return self.root / CLOISTER_DIR
+
+    @property
+    def config_path(self) -> Path:
+        return self.cloister_dir / "config.yaml"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.cloister_dir / "ledger.jsonl"
+
+    @property
+    def handoffs_dir(self) -> Path:
+        return self.cloister_dir / "handoffs"
+
+    @property
+    def local_dir(self) -> Path:
+        """Machine-local, git-ignored: locks, ingest offsets, runtime handles, signals."""
+        return self.cloister_dir / "local"
+
+    @property
+    def lock_path(self) -> Path:
+        """Serialises every write to the ledger and STATE.md."""
+        return self.local_dir / "ledger.lock"
+
+    @property
+    def tick_lock_path(self) -> Path:
+        """Held for a whole tick, so two ticks never overlap."""
+        return self.local_dir / "tick.lock"
+
+    @property
+    def signals_path(self) -> Path:
+        """High-frequency activity events (hooks); folded with the ledger, never committed."""
+        return self.local_dir / "signals.jsonl"
+
+    @property
+    def is_initialised(self) -> bool:
+        return self.cloister_dir.is_dir()
+
+    @property
+    def default_agent(self) -> str:
+        """The agent id used when nothing else names one: the work tree's directory name."""
+        return agent_slug(self.root.name)
+
+    def require_initialised(self) -> None:
+        if not self.is_initialised:
+            raise WorkspaceError(f"{self.root}: not a cloister workspace (no {CLOISTER_DIR}/); run `cloisterctl init`")
+
+
+def agent_slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")
+    return slug or "agent"
+
+
+def find_workspace(start: Path) -> Workspace:
+    """The git work tree containing ``start`` (a `.git` directory, or a `.git` file for worktrees)."""
+    try:
+        here = start.resolve(strict=True)
+    except FileNotFoundError:
+        raise WorkspaceError(f"{start}: no such directory") from None
+    if not here.is_dir():
+        raise WorkspaceError(f"{start}: not a directory")
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return Workspace(candidate)
+    raise WorkspaceError(f"{here}: not inside a git work tree (run `git init` first)")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cloisterctl.cli import cli
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private HOME (no user config leaks in), no CLOISTER_* overrides, a git identity."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("CLOISTER_") or name.startswith("GIT_") or name == "CLAUDE_CONFIG_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Dev")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Dev")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    yield home
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh git repo with one commit on main."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text("# demo\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def run(cwd: Path, *args: str, input: str | None = None) -> Result:
+    """Invoke the real CLI in-process, as if started in ``cwd``."""
+    return CliRunner().invoke(cli, ["-C", str(cwd), *args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def workspace(repo: Path) -> Path:
+    result = run(repo, "init")
+    assert result.exit_code == 0, result.output
+    return repo
