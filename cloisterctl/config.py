@@ -803,6 +803,13 @@ def _semantic_problems(config: Config) -> list[Problem]:
                     f"unknown placeholder {{{name}}}{_did_you_mean(name, sorted(SPAWN_PLACEHOLDERS))}; "
                     f"known: {', '.join('{' + p + '}' for p in sorted(SPAWN_PLACEHOLDERS))}",
                 )
+    from cloisterctl.pricing import price_table
+
+    known = price_table().prices
+    for model, entry in config.data["cost"]["prices"].items():
+        missing = [key for key in ("input", "output") if key not in entry and model not in known]
+        if missing:
+            problem(f"cost.prices.{model}", f"{model!r} is not in the built-in table, so it needs {' and '.join(missing)}")
     for index, pattern in enumerate(config.data["tests"]["patterns"]):
         try:
             re.compile(pattern)
