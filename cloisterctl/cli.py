@@ -183,6 +183,225 @@ def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> None:
 # ---------------------------------------------------------------------------------- routing
 
 
+def _routing_env(env: Env) -> tuple[Any, Any, Any]:
+    from cloisterctl.routing import tracker_for
+
+    ws = env.workspace(initialised=False)
+    config = env.config(ws)
+    return ws, config, tracker_for(ws, config)
+
+
+def _render_classification(item: dict[str, Any]) -> str:
+    lines = [f"{item['task']}: {item['level']} (source {item['source']}, confidence {item['confidence']:g})"]
+    lines += [f"  - {reason}" for reason in item["reasons"]]
+    return "\n".join(lines)
+
+
+@cli.group(cls=CloisterGroup)
+def complexity() -> None:
+    """Read or set a task's explicit complexity (trivial, simple, medium, complex, expert)."""
+
+
+@complexity.command("get")
+@click.argument("task")
+@json_option
+@pass_env
+def complexity_get(env: Env, task: str, as_json: bool) -> None:
+    """Show TASK's complexity: the explicit level if it has one, else the detected one."""
+    from cloisterctl.routing import classify_task
+
+    ws, config, tracker = _routing_env(env)
+    emit(classify_task(ws, config, tracker, task).as_dict(), as_json, _render_classification)
+
+
+@complexity.command("set")
+@click.argument("task")
+@click.argument("level", type=click.Choice(["trivial", "simple", "medium", "complex", "expert"]))
+@json_option
+@pass_env
+def complexity_set(env: Env, task: str, level: str, as_json: bool) -> None:
+    """Set TASK's complexity: `bd update --set-metadata` plus a complexity:LEVEL label with bd,
+    else .cloister/complexity.yaml (committed)."""
+    from cloisterctl.clock import now
+    from cloisterctl.routing import set_complexity
+
+    ws, config, tracker = _routing_env(env)
+    result = set_complexity(ws, config, tracker, task, level, now())
+
+    def render(data: dict[str, Any]) -> str:
+        where = "bd metadata and label" if data["via"] == "bd" else ".cloister/complexity.yaml"
+        return "\n".join(
+            [f"{data['task']}: complexity {data['level']} ({where})", *[f"note: {n}" for n in data["notes"]]]
+        )
+
+    emit(result, as_json, render)
+
+
+@cli.command()
+@click.argument("task", required=False)
+@click.option("--all", "every", is_flag=True, help="Classify every task in the tracker.")
+@json_option
+@pass_env
+def classify(env: Env, task: str | None, every: bool, as_json: bool) -> None:
+    """Detect the complexity of TASK (or --all tasks): level, confidence, source and reasons."""
+    from cloisterctl.routing import classify_all, classify_task
+
+    if bool(task) == every:
+        raise click.UsageError("give a TASK or --all (not both)")
+    ws, config, tracker = _routing_env(env)
+    if task:
+        emit(classify_task(ws, config, tracker, task).as_dict(), as_json, _render_classification)
+        return
+    results = classify_all(ws, config, tracker)
+    data = [{**found.as_dict(), "title": t.title, "status": t.status} for t, found in results]
+
+    def render(rows: list[dict[str, Any]]) -> str:
+        from cloisterctl.output import table
+
+        return table(
+            ["task", "level", "conf", "source", "status", "title"],
+            [
+                [r["task"], r["level"], f"{r['confidence']:.2f}", r["source"], r["status"], r["title"][:60]]
+                for r in rows
+            ],
+        )
+
+    emit(data, as_json, render)
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--role", metavar="ROLE", help="Route for a role (planning, test-agent, ...) instead of by complexity.")
+@click.option("--record", is_flag=True, help="Write the decision to the ledger and STATE.md.")
+@json_option
+@pass_env
+def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) -> None:
+    """Route TASK to a tier and model, and say which rule decided and why."""
+    from cloisterctl.clock import now
+    from cloisterctl.routing import record_route, route_task
+
+    ws, config, tracker = _routing_env(env)
+    result = route_task(ws, config, tracker, task, role)
+    if record:
+        record_route(ws, config, result, now())
+
+    def render(data: dict[str, Any]) -> str:
+        lines = [f"{data['task']} -> {data['tier']} ({data['model']}) by {data['rule']}"]
+        lines += [f"  - {reason}" for reason in data["reasons"]]
+        if record:
+            lines.append("recorded in .cloister/ledger.jsonl and STATE.md")
+        return "\n".join(lines)
+
+    emit(result.as_dict(), as_json, render)
+
+
+@cli.command()
+@click.option("--from", "from_model", required=True, metavar="MODEL", help="Model (or tier) the work is on now.")
+@click.option("--to", "to_model", required=True, metavar="MODEL", help="Model (or tier) it would move to.")
+@click.option(
+    "--context",
+    "context_tokens",
+    required=True,
+    type=click.IntRange(min=0),
+    metavar="TOKENS",
+    help="Warm context on the current model, in tokens.",
+)
+@click.option(
+    "--output-per-turn",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Output tokens per turn (config cost.turn_output_tokens).",
+)
+@click.option(
+    "--turns", type=click.IntRange(min=1), metavar="N", help="Turns expected to remain (config cost.remaining_turns)."
+)
+@click.option(
+    "--handoff-tokens",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Handoff packet size (config handoffs.packet.budget_tokens).",
+)
+@click.option(
+    "--overhead",
+    "overhead_tokens",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="What a fresh session reads before the packet (config cost.session_overhead_tokens).",
+)
+@click.option("--cache-ttl", type=click.Choice(["5m", "1h"]), help="Cache write TTL (config cost.cache_ttl).")
+@json_option
+@pass_env
+def whatif(
+    env: Env,
+    from_model: str,
+    to_model: str,
+    context_tokens: int,
+    output_per_turn: int | None,
+    turns: int | None,
+    handoff_tokens: int | None,
+    overhead_tokens: int | None,
+    cache_ttl: str | None,
+    as_json: bool,
+) -> None:
+    """Cost of staying, of a mid-session switch, and of a fresh session from a handoff packet,
+    with the break-even turns of each and a verdict."""
+    from cloisterctl.economics import whatif as compute
+    from cloisterctl.routing import price_of
+
+    ws = _optional_workspace(env)
+    config = env.config(ws)
+    result = compute(
+        price_of(config, from_model),
+        price_of(config, to_model),
+        context_tokens=context_tokens,
+        output_per_turn=output_per_turn
+        if output_per_turn is not None
+        else int(config.get("cost", "turn_output_tokens")),
+        turns=turns if turns is not None else int(config.get("cost", "remaining_turns")),
+        handoff_tokens=handoff_tokens
+        if handoff_tokens is not None
+        else int(config.get("handoffs", "packet", "budget_tokens")),
+        overhead_tokens=overhead_tokens
+        if overhead_tokens is not None
+        else int(config.get("cost", "session_overhead_tokens")),
+        cache_ttl=cache_ttl or str(config.get("cost", "cache_ttl")),
+    )
+    emit(result.as_dict(), as_json, _render_whatif)
+
+
+def _render_whatif(data: dict[str, Any]) -> str:
+    from cloisterctl.output import table
+
+    def turns(value: float | None) -> str:
+        return "never" if value is None else f"{value:.2f}"
+
+    head = (
+        f"{data['from_model']} -> {data['to_model']}: {data['context_tokens']:,} tokens warm, "
+        f"{data['output_per_turn']:,} output/turn, {data['turns']} turns, "
+        f"packet {data['handoff_tokens']:,} + start-up {data['overhead_tokens']:,} tokens, "
+        f"{data['cache_ttl']} cache writes"
+    )
+
+    def usd(value: float) -> str:
+        return f"-${-value:.4f}" if value < 0 else f"${value:.4f}"
+
+    rows = []
+    for key, label in (("stay", "stay"), ("switch", "switch mid-session"), ("fresh", "fresh session + packet")):
+        option = data[key]
+        rows.append(
+            [
+                label,
+                usd(option["premium_usd"]),
+                usd(option["per_turn_usd"]),
+                usd(option["total_usd"]),
+                "-" if key == "stay" else turns(option["break_even_turns"]),
+                "-" if key == "stay" else usd(option["saving_usd"]),
+            ]
+        )
+    body = table(["option", "one-time", "per turn", "total", "break-even turns", "saving"], rows, right=(1, 2, 3, 4, 5))
+    return f"{head}\n\n{body}\n\nverdict: {data['verdict']}"
+
+
 # ---------------------------------------------------------------------------------- cost
 
 

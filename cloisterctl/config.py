@@ -203,6 +203,22 @@ SCHEMA = Section(
                     }
                 ),
                 "children": Section({"complex_min": _int(1), "expert_min": _int(1)}),
+                "weights": Section(
+                    {
+                        name: _num(0)
+                        for name in (
+                            "difficulty_label",
+                            "labels",
+                            "keywords_title",
+                            "keywords_description",
+                            "files",
+                            "estimated_minutes",
+                            "issue_type",
+                            "children",
+                        )
+                    }
+                ),
+                "suggested_model_max_confidence": _num(0),
             }
         ),
         "handoffs": Section(
@@ -284,6 +300,8 @@ SCHEMA = Section(
                 "turn_output_tokens": _int(0),
                 "remaining_turns": _int(0),
                 "cache_ttl": _str(choices=("5m", "1h")),
+                "default_context_tokens": _int(0),
+                "session_overhead_tokens": _int(0),
             }
         ),
         "tick": Section(
@@ -354,17 +372,28 @@ DEFAULTS: dict[str, Any] = {
             "design": "expert",
         },
         "keywords": {
-            "trivial": ["typo", "typos", "spelling", "wording", "rename", "bump", "version", "comment",
-                       "comments", "whitespace", "formatting", "lint", "changelog", "readme", "docstring"],
-            "simple": ["test", "tests", "docs", "documentation", "log", "logging", "config", "flag", "option",
-                      "message", "small", "simple", "minor", "tweak", "cleanup", "example"],
-            "medium": ["bug", "fix", "feature", "endpoint", "api", "implement", "add", "support", "validation",
-                      "handler", "command", "page", "form", "query", "integration"],
-            "complex": ["refactor", "migrate", "migration", "rewrite", "concurrency", "race", "performance",
-                       "optimize", "optimise", "cache", "caching", "schema", "multi-file", "deadlock",
-                       "memory leak", "upgrade", "restructure"],
-            "expert": ["architecture", "redesign", "design", "security", "vulnerability", "threat model",
-                      "cryptography", "distributed", "consensus", "plan", "planning", "strategy"],
+            "trivial": ["typo", "typos", "spelling", "misspell*", "wording", "whitespace", "copyright", "changelog",
+                        "bump", "version bump", "docstring*", "comment", "comments", "broken link", "readme",
+                        "unused import", "rename", "tooltip", "punctuation", "missing comma"],
+            "simple": ["unit test*", "add tests", "format*", "code style", "black", "isort", "prettier", "flag",
+                       "cli option", "logging", "log", "error message", "type hints", "health check", "example",
+                       "sort*", "flaky", "environment variable", "env var", "configurable", "tweak", "minor",
+                       "small", "cleanup", "clean up", "document*", "lint*", "dev requirements",
+                       "dev dependencies"],
+            "medium": ["feature", "endpoint", "api", "implement*", "integration test*", "webhook", "handler",
+                       "form", "page", "export", "email", "rate limit*", "pagination", "oauth", "login",
+                       "signup", "upload*", "validat*", "retry", "backoff", "flow", "bug", "dark mode",
+                       "notification*", "crud", "search"],
+            "complex": ["refactor*", "migrat*", "rewrite", "replace", "concurren*", "race condition", "race",
+                        "performance", "optimi*", "latency", "profil*", "caching layer", "cache invalidation",
+                        "invalidation", "schema", "upgrade", "restructure", "split", "multi-tenant",
+                        "multitenan*", "asyncio", "threads", "threading", "across the", "data layer", "uuid*",
+                        "matrix", "evaluate", "monolithic", "deadlock", "memory leak"],
+            "expert": ["architect*", "redesign", "design", "security", "security review", "vulnerabilit*",
+                       "threat model*", "cryptograph*", "encrypt*", "end-to-end", "distributed", "consensus",
+                       "shard*", "replication", "data corruption", "corruption", "intermittent", "plan",
+                       "planning", "strategy", "audit", "conflict resolution", "offline sync",
+                       "event sourcing", "authentication"],
         },
         "issue_types": {
             "chore": "simple",
@@ -379,6 +408,18 @@ DEFAULTS: dict[str, Any] = {
         "files": {"simple_max": 1, "complex_min": 4, "expert_min": 10},
         "minutes": {"trivial_max": 15, "simple_max": 60, "medium_max": 240, "complex_max": 960},
         "children": {"complex_min": 3, "expert_min": 8},
+        "weights": {
+            "difficulty_label": 6,
+            "labels": 3,
+            "keywords_title": 2,
+            "keywords_description": 1,
+            "files": 1.5,
+            "estimated_minutes": 2,
+            "issue_type": 0.5,
+            "children": 3,
+        },
+        # Beads' metadata.execution_suggested_model decides the tier when detection is less sure than this.
+        "suggested_model_max_confidence": 0.5,
     },
     "handoffs": {
         "auto_triggers": {
@@ -443,7 +484,16 @@ DEFAULTS: dict[str, Any] = {
         ],
         "junit_xml": None,
     },
-    "cost": {"prices": {}, "turn_output_tokens": 1000, "remaining_turns": 20, "cache_ttl": "5m"},
+    "cost": {
+        "prices": {},
+        "turn_output_tokens": 1000,
+        "remaining_turns": 20,
+        "cache_ttl": "5m",
+        # The warm context assumed for a running session whose transcript has not been read yet.
+        "default_context_tokens": 60000,
+        # What a fresh agent session reads before the handoff packet (system prompt, tool definitions).
+        "session_overhead_tokens": 15000,
+    },
     "tick": {
         "commit": True,
         "author_name": "cloisterctl",
@@ -809,7 +859,9 @@ def _semantic_problems(config: Config) -> list[Problem]:
     for model, entry in config.data["cost"]["prices"].items():
         missing = [key for key in ("input", "output") if key not in entry and model not in known]
         if missing:
-            problem(f"cost.prices.{model}", f"{model!r} is not in the built-in table, so it needs {' and '.join(missing)}")
+            problem(
+                f"cost.prices.{model}", f"{model!r} is not in the built-in table, so it needs {' and '.join(missing)}"
+            )
     for index, pattern in enumerate(config.data["tests"]["patterns"]):
         try:
             re.compile(pattern)

@@ -1,0 +1,330 @@
+"""The beads adapter: tasks from the `bd` CLI when it is on PATH, else from `.beads/issues.jsonl`.
+
+`bd` contract (v1.0.x): `bd list --all -n 0 --json` and `bd ready --json` print a JSON array of
+issues; `bd show ID --json` prints an array even for one id; errors under `--json` are
+`{"error": ..., "code": ...}` on stderr with a non-zero exit. The JSONL export has three line
+shapes (current `_type: issue`, dolt-era lines without `_type`, sqlite-era lines with local-offset
+timestamps); `_type: memory` lines are not tasks. Readiness follows beads: an open task is blocked
+while a `blocks`, `conditional-blocks` or `waits-for` dependency is not closed, or while its
+parent (a `parent-child` dependency) is itself blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from cloisterctl.errors import TaskError, ToolError
+
+BLOCKING_TYPES = frozenset({"blocks", "conditional-blocks", "waits-for"})
+PARENT_TYPE = "parent-child"
+CLOSED = "closed"
+READY_STATUSES = frozenset({"open"})
+BD_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Dependency:
+    depends_on: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    title: str
+    status: str
+    issue_type: str = "task"
+    description: str = ""
+    acceptance_criteria: str = ""
+    priority: int | None = None
+    labels: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    estimated_minutes: int | None = None
+    parent: str | None = None
+    dependencies: tuple[Dependency, ...] = ()
+    closed_at: str | None = None
+    updated_at: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == CLOSED
+
+    def brief(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "status": self.status, "issue_type": self.issue_type}
+
+
+def task_from_json(data: Mapping[str, Any]) -> Task:
+    """A Task from one issue object in any of the shapes beads has written."""
+    issue_id = data.get("id")
+    if not isinstance(issue_id, str) or not issue_id:
+        raise ValueError("issue has no string 'id'")
+    dependencies = []
+    parent = data.get("parent") if isinstance(data.get("parent"), str) else None
+    for dep in data.get("dependencies") or []:
+        if not isinstance(dep, Mapping):
+            continue
+        target = dep.get("depends_on_id")
+        if not isinstance(target, str):
+            continue
+        # Some exports list edges of other issues too; only this issue's own edges matter.
+        if dep.get("issue_id") not in (None, issue_id):
+            continue
+        kind = str(dep.get("type") or "blocks")
+        dependencies.append(Dependency(target, kind))
+        if kind == PARENT_TYPE and parent is None:
+            parent = target
+    metadata = data.get("metadata")
+    if isinstance(metadata, str):  # older exports store it as a JSON string
+        try:
+            metadata = json.loads(metadata) if metadata.strip() else {}
+        except ValueError:
+            metadata = {}
+    minutes = data.get("estimated_minutes")
+    priority = data.get("priority")
+    return Task(
+        id=issue_id,
+        title=str(data.get("title") or ""),
+        status=str(data.get("status") or "open"),
+        issue_type=str(data.get("issue_type") or "task"),
+        description=str(data.get("description") or ""),
+        acceptance_criteria=str(data.get("acceptance_criteria") or ""),
+        priority=priority if isinstance(priority, int) and not isinstance(priority, bool) else None,
+        labels=tuple(str(label) for label in data.get("labels") or [] if isinstance(label, str | int)),
+        metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
+        estimated_minutes=minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else None,
+        parent=parent,
+        dependencies=tuple(dependencies),
+        closed_at=data.get("closed_at") if isinstance(data.get("closed_at"), str) else None,
+        updated_at=data.get("updated_at") if isinstance(data.get("updated_at"), str) else None,
+    )
+
+
+# ------------------------------------------------------------------------------------ pure helpers
+
+
+def index(tasks: Iterable[Task]) -> dict[str, Task]:
+    return {task.id: task for task in tasks}
+
+
+def blocked_ids(tasks: Mapping[str, Task]) -> set[str]:
+    """Ids of tasks that beads would not call ready because of their dependencies."""
+    memo: dict[str, bool] = {}
+
+    def blocked(task_id: str, trail: frozenset[str]) -> bool:
+        if task_id in memo:
+            return memo[task_id]
+        task = tasks.get(task_id)
+        if task is None or task_id in trail:
+            return False
+        result = False
+        for dep in task.dependencies:
+            target = tasks.get(dep.depends_on)
+            # An edge to a task the export does not hold (an ephemeral wisp, a deleted task)
+            # cannot be checked; it does not block.
+            if dep.type in BLOCKING_TYPES and target is not None and not target.is_closed:
+                result = True
+                break
+            if dep.type == PARENT_TYPE and blocked(dep.depends_on, trail | {task_id}):
+                result = True
+                break
+        memo[task_id] = result
+        return result
+
+    return {task_id for task_id in tasks if blocked(task_id, frozenset())}
+
+
+def ready(tasks: Mapping[str, Task]) -> list[Task]:
+    """Open tasks with nothing blocking them, by priority then id (as `bd ready` lists them)."""
+    blocked = blocked_ids(tasks)
+    found = [t for t in tasks.values() if t.status in READY_STATUSES and t.id not in blocked]
+    return sorted(found, key=lambda t: (t.priority if t.priority is not None else 2, t.id))
+
+
+def children(tasks: Mapping[str, Task], task_id: str) -> list[Task]:
+    return sorted((t for t in tasks.values() if t.parent == task_id), key=lambda t: t.id)
+
+
+def task_tree(tasks: Mapping[str, Task], root_id: str) -> list[Task]:
+    """``root_id`` and all its descendants."""
+    found: list[Task] = []
+    pending = [root_id]
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen or current not in tasks:
+            continue
+        seen.add(current)
+        found.append(tasks[current])
+        pending.extend(child.id for child in children(tasks, current))
+    return found
+
+
+# ------------------------------------------------------------------------------------ trackers
+
+
+class Tracker(Protocol):
+    """Where tasks come from. ``describe`` names it in messages (a file or a command)."""
+
+    describe: str
+
+    def all_tasks(self) -> dict[str, Task]: ...
+
+    def ready_tasks(self) -> list[Task]: ...
+
+    def show(self, task_id: str) -> Task: ...
+
+    def write_metadata(
+        self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
+    ) -> None: ...
+
+
+class JsonlTracker:
+    """Read-only view of `.beads/issues.jsonl` (the git-tracked export)."""
+
+    def __init__(self, path: Path, label: str | None = None) -> None:
+        self.path = path
+        self.describe = label or str(path)
+        self._cache: tuple[tuple[int, int, int], dict[str, Task]] | None = None
+
+    def all_tasks(self) -> dict[str, Task]:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise TaskError(f"{self.describe}: no beads tracker here (no such file, and no `bd` on PATH)") from None
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        tasks: dict[str, Task] = {}
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    raise TaskError(f"{self.describe}:{number}: not valid JSON") from None
+                if not isinstance(data, dict):
+                    raise TaskError(f"{self.describe}:{number}: not a JSON object")
+                if data.get("_type", "issue") != "issue":
+                    continue  # memories and other record kinds
+                try:
+                    task = task_from_json(data)
+                except ValueError as exc:
+                    raise TaskError(f"{self.describe}:{number}: {exc}") from None
+                tasks[task.id] = task
+        self._cache = (key, tasks)
+        return tasks
+
+    def ready_tasks(self) -> list[Task]:
+        return ready(self.all_tasks())
+
+    def show(self, task_id: str) -> Task:
+        task = self.all_tasks().get(task_id)
+        if task is None:
+            raise TaskError(f"unknown task {task_id!r} (not in {self.describe})")
+        return task
+
+    def write_metadata(
+        self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
+    ) -> None:
+        raise TaskError(f"{self.describe}: cannot write task metadata without `bd`")
+
+
+class BdTracker:
+    """Tasks through the `bd` CLI, keeping to its documented JSON contract."""
+
+    def __init__(self, executable: str, cwd: Path) -> None:
+        self.executable = executable
+        self.cwd = cwd
+        self.describe = "bd"
+        self._all: dict[str, Task] | None = None
+
+    def _run(self, *args: str) -> Any:
+        argv = [self.executable, *args]
+        shown = " ".join(["bd", *args])
+        try:
+            result = subprocess.run(
+                argv, cwd=self.cwd, capture_output=True, text=True, timeout=BD_TIMEOUT_SECONDS, check=False
+            )
+        except FileNotFoundError:
+            raise ToolError(f"`{shown}`: {self.executable} not found") from None
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"`{shown}` did not finish within {BD_TIMEOUT_SECONDS}s") from None
+        if result.returncode != 0:
+            raise ToolError(f"`{shown}` failed (exit {result.returncode}): {_bd_error(result.stderr)}")
+        try:
+            return json.loads(result.stdout) if result.stdout.strip() else None
+        except ValueError:
+            raise ToolError(f"`{shown}` printed something that is not JSON: {result.stdout.strip()[:120]!r}") from None
+
+    def _tasks(self, payload: Any, shown: str) -> list[Task]:
+        if payload is None:
+            return []
+        if not isinstance(payload, list):
+            raise ToolError(f"`{shown}` did not print a JSON array")
+        tasks = []
+        for item in payload:
+            if isinstance(item, dict) and item.get("_type", "issue") == "issue":
+                try:
+                    tasks.append(task_from_json(item))
+                except ValueError as exc:
+                    raise ToolError(f"`{shown}`: {exc}") from None
+        return tasks
+
+    def all_tasks(self) -> dict[str, Task]:
+        if self._all is None:
+            self._all = index(self._tasks(self._run("list", "--all", "-n", "0", "--json"), "bd list --all -n 0 --json"))
+        return self._all
+
+    def ready_tasks(self) -> list[Task]:
+        return self._tasks(self._run("ready", "--json"), "bd ready --json")
+
+    def show(self, task_id: str) -> Task:
+        try:
+            found = self._tasks(self._run("show", task_id, "--json"), f"bd show {task_id} --json")
+        except ToolError as exc:
+            if "not found" in str(exc).lower():
+                raise TaskError(f"unknown task {task_id!r} ({exc})") from None
+            raise
+        if not found:
+            raise TaskError(f"unknown task {task_id!r} (`bd show {task_id} --json` returned nothing)")
+        return found[0]
+
+    def write_metadata(
+        self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
+    ) -> None:
+        args = ["update", task_id, "--set-metadata", f"{key}={value}"]
+        for label in remove_labels:
+            args += ["--remove-label", label]
+        for label in add_labels:
+            args += ["--add-label", label]
+        self._run(*args, "--json")
+        self._all = None
+
+
+def _bd_error(stderr: str) -> str:
+    text = stderr.strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.splitlines()[-1] if text else "no message"
+    if isinstance(data, dict) and "error" in data:
+        code = f" ({data['code']})" if data.get("code") else ""
+        return f"{data['error']}{code}"
+    return text
+
+
+def open_tracker(root: Path, command: str = "bd", jsonl: str = ".beads/issues.jsonl", use_cli: str = "auto") -> Tracker:
+    """The tracker for a workspace: `bd` when on PATH (unless ``use_cli`` is "never"), else the JSONL."""
+    executable = shutil.which(command) if use_cli != "never" else None
+    if executable is not None:
+        return BdTracker(executable, root)
+    if use_cli == "always":
+        raise ToolError(f"`{command}` is not on PATH (beads.use_cli is 'always'); install beads or change the setting")
+    return JsonlTracker(root / jsonl, label=jsonl)
