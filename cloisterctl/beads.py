@@ -26,6 +26,7 @@ PARENT_TYPE = "parent-child"
 CLOSED = "closed"
 READY_STATUSES = frozenset({"open"})
 BD_TIMEOUT_SECONDS = 30
+TASKS_CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,26 @@ def task_from_json(data: Mapping[str, Any]) -> Task:
 # ------------------------------------------------------------------------------------ pure helpers
 
 
-def index(tasks: Iterable[Task]) -> dict[str, Task]:
-    return {task.id: task for task in tasks}
+class TaskIndex(dict[str, Task]):
+    """Tasks by id, remembering which are blocked (computed once per version of the tasks)."""
+
+    blocked_memo: frozenset[str] | None = None
+
+
+def index(tasks: Iterable[Task]) -> TaskIndex:
+    return TaskIndex((task.id, task) for task in tasks)
 
 
 def blocked_ids(tasks: Mapping[str, Task]) -> set[str]:
     """Ids of tasks that beads would not call ready because of their dependencies."""
+    if isinstance(tasks, TaskIndex):
+        if tasks.blocked_memo is None:
+            tasks.blocked_memo = frozenset(_blocked_ids(tasks))
+        return set(tasks.blocked_memo)
+    return _blocked_ids(tasks)
+
+
+def _blocked_ids(tasks: Mapping[str, Task]) -> set[str]:
     memo: dict[str, bool] = {}
 
     def blocked(task_id: str, trail: frozenset[str]) -> bool:
@@ -187,9 +202,10 @@ class Tracker(Protocol):
 class JsonlTracker:
     """Read-only view of `.beads/issues.jsonl` (the git-tracked export)."""
 
-    def __init__(self, path: Path, label: str | None = None) -> None:
+    def __init__(self, path: Path, label: str | None = None, cache_path: Path | None = None) -> None:
         self.path = path
         self.describe = label or str(path)
+        self.cache_path = cache_path  # parsed tasks, kept machine-locally between runs
         self._cache: tuple[tuple[int, int, int], dict[str, Task]] | None = None
 
     def all_tasks(self) -> dict[str, Task]:
@@ -198,9 +214,19 @@ class JsonlTracker:
         except FileNotFoundError:
             raise TaskError(f"{self.describe}: no beads tracker here (no such file, and no `bd` on PATH)") from None
         key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._cache is None and self.cache_path is not None:
+            self._cache = _read_cache(self.cache_path)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        tasks: dict[str, Task] = {}
+        tasks = self._parse()
+        blocked_ids(tasks)  # computed once, kept with the tasks in the cache
+        self._cache = (key, tasks)
+        if self.cache_path is not None and self.cache_path.parent.is_dir():
+            _write_cache(self.cache_path, self._cache)
+        return tasks
+
+    def _parse(self) -> dict[str, Task]:
+        tasks = TaskIndex()
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
@@ -218,7 +244,6 @@ class JsonlTracker:
                 except ValueError as exc:
                     raise TaskError(f"{self.describe}:{number}: {exc}") from None
                 tasks[task.id] = task
-        self._cache = (key, tasks)
         return tasks
 
     def ready_tasks(self) -> list[Task]:
@@ -234,6 +259,29 @@ class JsonlTracker:
         self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
     ) -> None:
         raise TaskError(f"{self.describe}: cannot write task metadata without `bd`")
+
+
+def _read_cache(path: Path) -> tuple[tuple[int, int, int], dict[str, Task]] | None:
+    import pickle
+
+    try:
+        data = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if isinstance(data, tuple) and len(data) == 3 and data[0] == TASKS_CACHE_VERSION:
+        return data[1], data[2]
+    return None
+
+
+def _write_cache(path: Path, entry: tuple[tuple[int, int, int], dict[str, Task]]) -> None:
+    import pickle
+
+    from cloisterctl.fsio import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path, pickle.dumps((TASKS_CACHE_VERSION, *entry), protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # only a slower next read
 
 
 class BdTracker:
@@ -320,11 +368,17 @@ def _bd_error(stderr: str) -> str:
     return text
 
 
-def open_tracker(root: Path, command: str = "bd", jsonl: str = ".beads/issues.jsonl", use_cli: str = "auto") -> Tracker:
+def open_tracker(
+    root: Path,
+    command: str = "bd",
+    jsonl: str = ".beads/issues.jsonl",
+    use_cli: str = "auto",
+    cache_path: Path | None = None,
+) -> Tracker:
     """The tracker for a workspace: `bd` when on PATH (unless ``use_cli`` is "never"), else the JSONL."""
     executable = shutil.which(command) if use_cli != "never" else None
     if executable is not None:
         return BdTracker(executable, root)
     if use_cli == "always":
         raise ToolError(f"`{command}` is not on PATH (beads.use_cli is 'always'); install beads or change the setting")
-    return JsonlTracker(root / jsonl, label=jsonl)
+    return JsonlTracker(root / jsonl, label=jsonl, cache_path=cache_path)

@@ -405,6 +405,515 @@ def _render_whatif(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------- cost
 
 
+def _progress_bar() -> Any:
+    """A progress bar for long transcript scans, only when both stdout and stderr are terminals."""
+    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return None
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar(total: int) -> Any:
+        with click.progressbar(length=total, label="reading transcripts", file=sys.stderr) as progress:
+            yield progress.update
+
+    return bar
+
+
+@cli.command("cost")
+@click.option(
+    "--by",
+    type=click.Choice(["agent", "model", "tier", "task", "session", "day", "project"]),
+    default="model",
+    show_default=True,
+    help="What each row of the table is.",
+)
+@click.option("--since", metavar="DATE", help="Only usage on or after DATE (YYYY-MM-DD, UTC).")
+@click.option(
+    "--all", "all_projects", is_flag=True, help="Every Claude Code project on this machine, not only this one."
+)
+@click.option("--record", is_flag=True, help="Also write changed per-session checkpoints to the ledger and STATE.md.")
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write a self-contained dashboard page to FILE instead of printing the table.",
+)
+@json_option
+@pass_env
+def cost_command(
+    env: Env, by: str, since: str | None, all_projects: bool, record: bool, html: Path | None, as_json: bool
+) -> None:
+    """What the agents' work cost, from Claude Code transcripts and recorded usage: a table with a
+    totals row and the prompt-cache hit rate (--json: the same data, total_usd at the top)."""
+    from cloisterctl.clock import now
+
+    ws = env.workspace()
+    config = env.config(ws)
+    if html is not None:
+        from cloisterctl.dashboard import render_written, write_dashboard
+
+        written = write_dashboard(
+            ws, config, now(), html, since=since, all_projects=all_projects, record=record, progress=_progress_bar()
+        )
+        emit(written, as_json, render_written)
+        return
+    from cloisterctl.costs import cost_command as run_cost
+    from cloisterctl.costs import render_report
+
+    result = run_cost(
+        ws,
+        config,
+        now(),
+        by=by,
+        since=since,
+        all_projects=all_projects,
+        record_checkpoints=record,
+        progress=_progress_bar(),
+    )
+    emit(result, as_json, render_report)
+
+
+@cli.group("usage", cls=CloisterGroup)
+def usage_group() -> None:
+    """Record token usage that no Claude Code transcript shows (other runtimes, claude -p results)."""
+
+
+@usage_group.command("add")
+@click.option("--model", required=True, metavar="MODEL", help="The model id (priced with the table).")
+@click.option("--input", "input_tokens", type=click.IntRange(min=0), required=True, metavar="N")
+@click.option("--output", "output_tokens", type=click.IntRange(min=0), required=True, metavar="N")
+@click.option("--cache-read", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("--cache-write-5m", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("--cache-write-1h", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("--requests", type=click.IntRange(min=1), default=1, metavar="N", help="How many requests these sum.")
+@click.option("--session", metavar="ID", help="The session the usage belongs to.")
+@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
+@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@click.option("--usd", type=click.FloatRange(min=0), help="The cost, for a model the price table does not know.")
+@json_option
+@pass_env
+def usage_add(
+    env: Env,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int,
+    cache_write_5m: int,
+    cache_write_1h: int,
+    requests: int,
+    session: str | None,
+    task: str | None,
+    agent: str | None,
+    usd: float | None,
+    as_json: bool,
+) -> None:
+    """Record one model's token usage from another runtime; it counts in cost and STATE.md."""
+    from cloisterctl.clock import now
+    from cloisterctl.costs import add_usage, render_recorded
+    from cloisterctl.pricing import Usage
+
+    ws = env.workspace()
+    tokens = Usage(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
+    result = add_usage(
+        ws,
+        env.config(ws),
+        now(),
+        model=model,
+        tokens=tokens,
+        requests=requests,
+        session=session,
+        task=task,
+        agent=agent,
+        usd_override=usd,
+    )
+    emit(result, as_json, render_recorded)
+
+
+@usage_group.command("import")
+@click.argument("result_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
+@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@json_option
+@pass_env
+def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None, as_json: bool) -> None:
+    """Record what a `claude -p --output-format json` (or stream-json) run used, from its saved
+    output FILE (- for stdin). Importing the same result twice records it once."""
+    from cloisterctl.clock import now
+    from cloisterctl.costs import import_claude_result, render_recorded
+
+    ws = env.workspace()
+    name = "stdin" if result_file.name == "<stdin>" else result_file.name
+    result = import_claude_result(ws, env.config(ws), now(), result_file.read(), name, task=task, agent=agent)
+    emit(result, as_json, render_recorded)
+
+
+# ---------------------------------------------------------------------------------- tick
+
+
+def _engine(env: Env) -> Any:
+    from cloisterctl.clock import now
+    from cloisterctl.handoff import Engine
+    from cloisterctl.runtime import Tmux
+
+    ws = env.workspace()
+    return Engine(ws, env.config(ws), Tmux.from_env(), now)
+
+
+def _render_tick(reports: list[dict[str, Any]]) -> str:
+    lines = []
+    for report in reports:
+        head = report["workspace"]
+        if report["skipped"]:
+            lines.append(f"{head}: {report['skipped']}")
+            continue
+        parts = []
+        for task in report["tasks"]:
+            parts.append(f"task {task['task']} is now {task['status']}")
+        for decision in report["decisions"]:
+            parts.append(
+                f"decision {decision.get('id', '(dry run)')}: {decision.get('summary') or _proposal_text(decision)}"
+            )
+        if report["handoff"]:
+            h = report["handoff"]
+            parts.append(
+                f"handoff {h['id']} ({h['from']} -> {h['to']}) at {h['step']}"
+                + (f": {h['reason']}" if h.get("reason") else "")
+            )
+        if report["state_md_changed"]:
+            parts.append("STATE.md updated")
+        if report["commit"]:
+            parts.append(f"committed {report['commit']}")
+        lines.append(f"{head}: " + ("; ".join(parts) if parts else "nothing new"))
+        lines += [f"  warning: {problem}" for problem in report["problems"]]
+    return "\n".join(lines)
+
+
+def _proposal_text(decision: dict[str, Any]) -> str:
+    move = f"{decision.get('from_tier')} -> {decision.get('to_tier')}"
+    return f"{decision['trigger']}: {move} {decision['status']}: {decision['reason']}"
+
+
+@cli.command()
+@click.option("--all", "every", is_flag=True, help="Every workspace: git worktrees of this repo and tick.workspaces.")
+@click.option("--dry-run", is_flag=True, help="Say what would be decided; write nothing.")
+@json_option
+@pass_env
+def tick(env: Env, every: bool, dry_run: bool, as_json: bool) -> None:
+    """One pass: take in usage and activity, evaluate triggers, advance handoffs, refresh STATE.md,
+    and commit the decisions. Cron-able; safe to run twice."""
+    from cloisterctl.clock import now
+    from cloisterctl.tick import tick as run_tick
+
+    reports = [r.as_dict() for r in run_tick(env.workspace(), every=every, dry_run=dry_run, clock=now)]
+    emit(reports, as_json, _render_tick)
+
+
+@cli.command()
+@click.option("--cron", "kind", flag_value="cron", help="A crontab line.")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
+@click.option("--every", default="1m", show_default=True, metavar="INTERVAL", help="How often (e.g. 1m, 5m, 1h).")
+@click.option("--install", is_flag=True, help="Write it (crontab, or ~/.config/systemd/user) instead of printing it.")
+@json_option
+@pass_env
+def schedule(env: Env, kind: str | None, every: str, install: bool, as_json: bool) -> None:
+    """Print (or install) a schedule that runs `cloisterctl tick --all` here."""
+    from cloisterctl import schedule as sched
+
+    if kind is None:
+        raise click.UsageError("choose --cron or --systemd")
+    ws = env.workspace()
+    minutes = sched.parse_every(every)
+    if kind == "cron":
+        log = sched.default_log()
+        line = sched.install_cron(ws.root, minutes, log) if install else sched.cron_line(ws.root, minutes, log)
+        data: dict[str, Any] = {"kind": "cron", "line": line, "installed": install, "log": str(log)}
+        emit(data, as_json, lambda d: d["line"] + ("\ninstalled in your crontab" if d["installed"] else ""))
+        return
+    units = sched.systemd_units(ws.root, minutes)
+    written = [str(p) for p in sched.install_systemd(ws.root, minutes)] if install else []
+    data = {"kind": "systemd", "unit": units.name, "service": units.service, "timer": units.timer, "installed": written}
+
+    def render(d: dict[str, Any]) -> str:
+        if d["installed"]:
+            return "\n".join(
+                [f"wrote {path}" for path in d["installed"]]
+                + [f"enable it: systemctl --user daemon-reload && systemctl --user enable --now {d['unit']}.timer"]
+            )
+        return f"# {d['unit']}.service\n{d['service']}\n# {d['unit']}.timer\n{d['timer']}"
+
+    emit(data, as_json, render)
+
+
+@cli.command()
+@click.argument("decision")
+@json_option
+@pass_env
+def approve(env: Env, decision: str, as_json: bool) -> None:
+    """Apply a decision that waits for approval (handoffs.guards.require_approval)."""
+    from cloisterctl.decisions import approve as run
+
+    result = run(_engine(env), decision)
+    emit(
+        result,
+        as_json,
+        lambda d: (
+            f"approved {d['decision']}: {d['summary']}" + (f"; handoff {d['handoff']} started" if d["handoff"] else "")
+        ),
+    )
+
+
+@cli.command()
+@click.argument("decision")
+@click.option("--reason", metavar="TEXT", help="Why, for the ledger.")
+@json_option
+@pass_env
+def reject(env: Env, decision: str, reason: str | None, as_json: bool) -> None:
+    """Drop a decision that waits for approval; its cause will not fire again."""
+    from cloisterctl.decisions import reject as run
+
+    emit(run(_engine(env), decision, reason), as_json, lambda d: f"rejected {d['decision']}")
+
+
+# ---------------------------------------------------------------------------------- agents
+
+
+@cli.command()
+@click.argument("task", required=False)
+@click.option("--tier", metavar="TIER", help="Start on this tier (or model) instead of routing.")
+@click.option("--role", metavar="ROLE", help="Route for a role (planning, test-agent, ...).")
+@json_option
+@pass_env
+def spawn(env: Env, task: str | None, tier: str | None, role: str | None, as_json: bool) -> None:
+    """Route TASK and start the agent on it in tmux, from a start packet."""
+    from cloisterctl.agents import spawn as run
+
+    if tier and role:
+        raise click.UsageError("--tier and --role exclude each other")
+    result = run(_engine(env), task, tier=tier, role=role)
+    emit(
+        result,
+        as_json,
+        lambda d: (
+            f"started {d['agent']} on {d['tier']} ({d['model']}) in tmux session {d['tmux']}; "
+            f"session {d['session']}; packet {d['packet']}"
+        ),
+    )
+
+
+@cli.command()
+@click.argument("agent")
+@json_option
+@pass_env
+def stop(env: Env, agent: str, as_json: bool) -> None:
+    """Stop AGENT's session: exit text, then interrupt, then kill; verified gone."""
+    from cloisterctl.agents import stop as run
+
+    engine = _engine(env)
+    _check_agent(engine, agent)
+    emit(run(engine), as_json, lambda d: f"stopped {d['agent']} ({d['how']})")
+
+
+@cli.command()
+@click.argument("agent")
+@click.option("--to", "target", required=True, metavar="TIER|MODEL|ROLE", help="Where to move the agent.")
+@click.option("--reason", required=True, metavar="TEXT", help="Why (goes into the packet and the ledger).")
+@click.option("--no-wait", is_flag=True, help="Start the handoff and leave the rest to tick.")
+@json_option
+@pass_env
+def handoff(env: Env, agent: str, target: str, reason: str, no_wait: bool, as_json: bool) -> None:
+    """Move AGENT to another tier: save state, capture a packet, stop, spawn (the engine triggers use)."""
+    from cloisterctl.agents import manual_handoff
+
+    engine = _engine(env)
+    _check_agent(engine, agent)
+    with _tick_lock(engine):
+        result = manual_handoff(engine, target, reason, wait=not no_wait)
+
+    def render(d: dict[str, Any]) -> str:
+        lines = [f"decision {d['decision']}: {d['summary']}"]
+        if d.get("economics"):
+            lines.append(f"economics: {d['economics']['verdict']}")
+        if d["handoff"]:
+            h = d["handoff"]
+            lines.append(f"handoff {h['id']}: {h['step']}" + (f" ({h['reason']})" if h.get("reason") else ""))
+        elif d.get("note"):
+            lines.append(d["note"])
+        return "\n".join(lines)
+
+    emit(result, as_json, render)
+    if result["handoff"] and result["handoff"]["step"] == "failed":
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--all", "every", is_flag=True, help="Every workspace tick --all covers.")
+@json_option
+@pass_env
+def agents(env: Env, every: bool, as_json: bool) -> None:
+    """List the agents: tier, model, session, tmux session and whether it is alive."""
+    from cloisterctl.agents import listing
+    from cloisterctl.clock import now
+    from cloisterctl.handoff import Engine
+    from cloisterctl.runtime import Tmux
+    from cloisterctl.tick import all_workspaces
+
+    ws = env.workspace()
+    targets = all_workspaces(ws, env.config(ws)) if every else [ws]
+    rows = [listing(Engine(target, env.config(target), Tmux.from_env(), now)) for target in targets]
+
+    def render(items: list[dict[str, Any]]) -> str:
+        from cloisterctl.output import table
+
+        def alive(value: bool | None) -> str:
+            return "?" if value is None else ("yes" if value else "no")
+
+        return table(
+            ["agent", "status", "tier", "model", "task", "alive", "tmux", "workspace"],
+            [
+                [
+                    r["agent"],
+                    r["status"],
+                    r["tier"],
+                    r["model"],
+                    r["task"],
+                    alive(r["alive"]),
+                    r["tmux"],
+                    r["workspace"],
+                ]
+                for r in items
+            ],
+        )
+
+    emit(rows, as_json, render)
+
+
+def _check_agent(engine: Any, agent: str) -> None:
+    from cloisterctl.store import snapshot
+
+    actual = snapshot(engine.ws).state.agent
+    if agent != actual:
+        raise CloisterError(f"this workspace's agent is {actual!r}, not {agent!r} (use -C to pick another workspace)")
+
+
+def _tick_lock(engine: Any) -> Any:
+    from cloisterctl.locking import locked
+
+    return locked(
+        engine.ws.tick_lock_path,
+        float(engine.config.get("tick", "wait_seconds")),
+        what="the workspace (a tick is running)",
+    )
+
+
+# ---------------------------------------------------------------------------------- tests and hooks
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_env
+def test(env: Env, command: tuple[str, ...]) -> None:
+    """Run a test command (`cloisterctl test -- pytest -q`), record pass or fail, exit with its code."""
+    from cloisterctl.clock import now
+    from cloisterctl.testrun import run_and_record
+
+    ws = env.workspace()
+    config = env.config(ws)
+    code = run_and_record(
+        ws,
+        list(command),
+        junit=config.get("tests", "junit_xml"),
+        source="cloisterctl test",
+        clock=now,
+        lock_timeout=config.lock_timeout,
+    )
+    sys.exit(code)
+
+
+@cli.group(cls=CloisterGroup)
+def install() -> None:
+    """Install cloisterctl's hooks into beads or Claude Code (alongside any hooks already there)."""
+
+
+@cli.group(cls=CloisterGroup)
+def uninstall() -> None:
+    """Remove cloisterctl's hooks from beads or Claude Code, leaving other tools' hooks alone."""
+
+
+def _render_install(data: dict[str, Any]) -> str:
+    lines = [f"updated {p}" for p in data["changed"]] + [f"removed {p}" for p in data["removed"]]
+    lines += [f"unchanged {p}" for p in data["unchanged"]]
+    return "\n".join(lines) or "nothing to do"
+
+
+@install.command("beads-hooks")
+@json_option
+@pass_env
+def install_beads_hooks(env: Env, as_json: bool) -> None:
+    """.beads/hooks/on_create, on_update, on_close -> `cloisterctl hook beads` (chained with existing hooks)."""
+    from dataclasses import asdict
+
+    from cloisterctl.install import install_beads
+
+    emit(asdict(install_beads(env.workspace())), as_json, _render_install)
+
+
+@uninstall.command("beads-hooks")
+@json_option
+@pass_env
+def uninstall_beads_hooks(env: Env, as_json: bool) -> None:
+    """Remove cloisterctl's section from .beads/hooks/on_*."""
+    from dataclasses import asdict
+
+    from cloisterctl.install import uninstall_beads
+
+    emit(asdict(uninstall_beads(env.workspace())), as_json, _render_install)
+
+
+@install.command("agent-hooks")
+@json_option
+@pass_env
+def install_agent_hooks(env: Env, as_json: bool) -> None:
+    """.claude/settings.json: PostToolUse, Stop, SubagentStop, SessionStart -> `cloisterctl hook claude`."""
+    from dataclasses import asdict
+
+    from cloisterctl.install import install_claude
+
+    emit(asdict(install_claude(env.workspace())), as_json, _render_install)
+
+
+@uninstall.command("agent-hooks")
+@json_option
+@pass_env
+def uninstall_agent_hooks(env: Env, as_json: bool) -> None:
+    """Remove cloisterctl's entries from .claude/settings.json."""
+    from dataclasses import asdict
+
+    from cloisterctl.install import uninstall_claude
+
+    emit(asdict(uninstall_claude(env.workspace())), as_json, _render_install)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_env
+def hook(env: Env, args: tuple[str, ...]) -> None:
+    """Hook entry points (called by hooks, not by people):
+
+    \b
+      hook git post-commit|post-merge|post-checkout|post-rewrite   (pre-commit)
+      hook check [FILES]                                           (pre-commit)
+      hook pre-push                                                (pre-commit, opt-in)
+      hook beads ISSUE_ID create|update|close < issue.json         (.beads/hooks/on_*)
+      hook claude < hook-input.json                                (.claude/settings.json)
+    """
+    import os
+
+    from cloisterctl.hooks.fast import run
+
+    os.chdir(env.directory)
+    sys.exit(run(list(args)))
+
+
 # ---------------------------------------------------------------------------------- demo
 
 
@@ -424,8 +933,6 @@ def demo(parent: Path | None, as_json: bool) -> None:
     result = run_demo(parent, (lambda _line: None) if as_json else click.echo)
     if as_json:
         click.echo(dumps(result))
-    else:
-        click.echo(f"\nThe workspace is left at {result['workspace']} for you to look at.")
 
 
 def _optional_workspace(env: Env) -> Any | None:

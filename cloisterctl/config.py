@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import pickle
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +26,7 @@ APPROVAL_KINDS = (
     "all",
     "escalation",
     "downgrade",
-    "lateral",
+    "upgrade",
     "escalate_to_opus",
     "downgrade_from_opus",
     "cross_runtime",
@@ -176,6 +177,7 @@ _PRICE = Section(
     {
         **_PRICE_FIELDS,
         "long_context": Section({"threshold_tokens": _int(1), **_PRICE_FIELDS}),
+        "fast": Section(_PRICE_FIELDS),
     }
 )
 
@@ -432,7 +434,6 @@ DEFAULTS: dict[str, Any] = {
             },
             "implementation_complete": {
                 "enabled": True,
-                "from_model": "sonnet",
                 "to_specialist": "test-agent",
                 "labels": ["implement", "implementation"],
                 "title_words": ["implement", "implementation"],
@@ -469,18 +470,19 @@ DEFAULTS: dict[str, Any] = {
     },
     "tests": {
         "command": [],
+        # Regular expressions over the Bash commands an agent runs: a match is a test run.
         "patterns": [
-            r"\bpytest\b",
-            r"\bpython3? -m (pytest|unittest)\b",
-            r"\b(npm|pnpm|yarn|bun) (run )?test\b",
-            r"\b(jest|vitest|mocha)\b",
-            r"\bgo test\b",
-            r"\bcargo (test|nextest)\b",
-            r"\bmake (test|check)\b",
-            r"\b(tox|nox)\b",
-            r"\brspec\b",
-            r"\bmvn (test|verify)\b",
-            r"\bgradlew? test\b",
+            r"(^|[\s;&|(])(uv run |poetry run |python3? -m )?pytest(\s|$)",
+            r"(^|[\s;&|(])python3? -m unittest(\s|$)",
+            r"(^|[\s;&|(])(npm|pnpm|yarn|bun) (run )?test(\s|$)",
+            r"(^|[\s;&|(])(npx )?(jest|vitest|mocha)(\s|$)",
+            r"(^|[\s;&|(])go test(\s|$)",
+            r"(^|[\s;&|(])cargo (test|nextest)(\s|$)",
+            r"(^|[\s;&|(])make (test|check)(\s|$)",
+            r"(^|[\s;&|(])(tox|nox)(\s|$)",
+            r"(^|[\s;&|(])(bundle exec )?rspec(\s|$)",
+            r"(^|[\s;&|(])mvn (test|verify)(\s|$)",
+            r"(^|[\s;&|(])(\./)?gradlew? test(\s|$)",
         ],
         "junit_xml": None,
     },
@@ -584,7 +586,7 @@ def parse_yaml_layer(text: str, source: str) -> tuple[Layer, list[Problem]]:
     import yaml
 
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    loader = _loader(yaml)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -723,7 +725,8 @@ def _record_sources(value: Any, path: KeyPath, layer: Layer, sources: dict[str, 
 
 
 def defaults_layer() -> Layer:
-    return Layer("default", copy.deepcopy(DEFAULTS))
+    # pickle round-trips plain data far faster than copy.deepcopy (tick loads one config per workspace)
+    return Layer("default", pickle.loads(pickle.dumps(DEFAULTS)))
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -870,14 +873,41 @@ def _semantic_problems(config: Config) -> list[Problem]:
     return problems
 
 
+_LOADED: dict[tuple[Any, ...], Config] = {}
+
+
+def _inputs_key(workspace_config: Path | None, environ: Mapping[str, str]) -> tuple[Any, ...]:
+    """What the effective config depends on: the two files' bytes and the overriding variables."""
+
+    def content(path: Path | None) -> bytes | None:
+        try:
+            return path.read_bytes() if path is not None else None
+        except OSError:
+            return None
+
+    label = _relative_label(workspace_config) if workspace_config is not None else None
+    variables = tuple(environ.get(name) for name in ENV_OVERRIDES)
+    return (content(user_config_path(environ)), label, content(workspace_config), variables)
+
+
 def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None = None) -> Config:
-    """The effective config; any problem is a ConfigError naming the first one."""
+    """The effective config; any problem is a ConfigError naming the first one.
+
+    Workspaces with the same config files share one Config (tick --all loads one per workspace);
+    treat it as read-only."""
+    env = os.environ if environ is None else environ
+    key = _inputs_key(workspace_config, env)
+    cached = _LOADED.get(key)
+    if cached is not None:
+        return cached
     layers, problems = collect_layers(workspace_config, environ)
     problems += validate_layers(layers)
     if problems:
         more = f" (and {len(problems) - 1} more; run `cloisterctl config validate`)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
-    return merge_layers(layers)
+    config = merge_layers(layers)
+    _LOADED[key] = config
+    return config
 
 
 # --------------------------------------------------------------------------------------------
@@ -922,3 +952,8 @@ def flatten(config: Config) -> list[tuple[str, Any, str]]:
 
     walk(config.data, ())
     return rows
+
+
+def _loader(yaml: Any) -> Any:
+    """libyaml's C loader when PyYAML was built with it (several times faster), else the Python one."""
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

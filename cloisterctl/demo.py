@@ -1,47 +1,298 @@
-"""`cloisterctl demo`: a throwaway repo where cloisterctl does its job, narrated in plain words."""
+"""`cloisterctl demo`: a throwaway repo where cloisterctl does its whole job, told in plain words.
+
+Two agents, stand-ins for Claude Code (the model service cannot be reached from a demo), run in a
+private tmux server: a planner on opus in the main checkout, and a docs agent on haiku in a git
+worktree that never does anything. The planner closes the plan task -> the tick hands it to sonnet
+with a packet; the quiet docs agent -> the tick escalates it to sonnet. Cost lands in STATE.md and
+`cloisterctl cost`. Thresholds are shortened (seconds, not minutes) so it all happens in under a
+minute; the workspace is left for inspection and the tmux server is shut down.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cloisterctl import agents, handoff, statefile
 from cloisterctl.clock import now
+from cloisterctl.config import load_config
+from cloisterctl.errors import ToolError
 from cloisterctl.init_workspace import init
-from cloisterctl.status import render_status, status_view
+from cloisterctl.install import install_beads
+from cloisterctl.runtime import Tmux
 from cloisterctl.store import snapshot
+from cloisterctl.tick import tick as run_tick
 from cloisterctl.workspace import Workspace
 
 Say = Callable[[str], None]
 
+TASKS = [
+    {
+        "_type": "issue",
+        "id": "shop-plan",
+        "title": "Plan: checkout redesign",
+        "description": "Decide the architecture for carts, payments and order state.",
+        "status": "open",
+        "priority": 1,
+        "issue_type": "task",
+        "labels": ["planning"],
+    },
+    {
+        "_type": "issue",
+        "id": "shop-cart",
+        "title": "Add a /api/cart endpoint with tests",
+        "description": "New handler in src/api/cart.py with tests in tests/test_cart.py.",
+        "status": "open",
+        "priority": 2,
+        "issue_type": "feature",
+        "dependencies": [{"issue_id": "shop-cart", "depends_on_id": "shop-plan", "type": "blocks", "metadata": "{}"}],
+    },
+    {
+        "_type": "issue",
+        "id": "shop-typo",
+        "title": "Fix typo in README",
+        "status": "open",
+        "priority": 3,
+        "issue_type": "chore",
+        "labels": ["docs"],
+    },
+]
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+def _git(root: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
+    return result.stdout
 
 
-def make_repo(parent: Path | None) -> Path:
+def _config(claude_dir: Path, quiet: bool) -> str:
+    spawn = [
+        sys.executable,
+        "-m",
+        "cloisterctl.standin_agent",
+        "--model",
+        "{model}",
+        "--session-id",
+        "{session_id}",
+        "--turn-seconds",
+        "1",
+    ]
+    if quiet:
+        spawn += ["--quiet-models", "haiku"]  # stuck on haiku; the sonnet session it is handed to works
+    spawn.append("{prompt}")
+    return (
+        "# The demo's config: stand-in agents, and seconds where real use has minutes.\n"
+        "runtime:\n"
+        f"  spawn: {json.dumps(spawn)}\n"
+        f"  env: {{CLAUDE_CONFIG_DIR: {json.dumps(str(claude_dir))}}}\n"
+        "  stop_timeout_seconds: 3\n"
+        "handoffs:\n"
+        "  idle_seconds: 1\n"
+        "  save_timeout_seconds: 20\n"
+        "  spawn_timeout_seconds: 20\n"
+        "  guards: {cooldown_minutes: 0}\n"
+        "  auto_triggers:\n"
+        "    stuck_escalation:\n"
+        "      thresholds: {haiku_to_sonnet_minutes: 0.1, sonnet_to_opus_minutes: 5, opus_flag_minutes: 10}\n"
+    )
+
+
+def make_repo(parent: Path | None, claude_dir: Path) -> tuple[Path, Path]:
     base = Path(tempfile.mkdtemp(prefix="cloister-demo-", dir=parent))
     root = base / "shop"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")
     _git(root, "config", "user.name", "Demo Dev")
     _git(root, "config", "user.email", "demo@example.com")
-    (root / "README.md").write_text("# shop\n\nA small web shop.\n")
-    _git(root, "add", "README.md")
-    _git(root, "commit", "-q", "-m", "initial")
-    return root
+    (root / "README.md").write_text("# shop\n\nA small web shop. Teh cart is next.\n")
+    (root / ".beads").mkdir()
+    (root / ".beads" / "issues.jsonl").write_text("".join(json.dumps(t) + "\n" for t in TASKS))
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "initial: shop with its beads tasks")
+    docs = base / "shop-docs"
+    _git(root, "worktree", "add", "-q", "-b", "docs", str(docs))
+    for ws_root, agent, quiet in ((root, "planner", False), (docs, "docs-agent", True)):
+        ws = Workspace(ws_root)
+        init(ws, agent, now())
+        ws.config_path.write_text(_config(claude_dir, quiet))
+        _git(ws_root, "add", "-A")
+        _git(ws_root, "commit", "-q", "-m", f"cloisterctl init ({agent})")
+    return root, docs
+
+
+def _close_task(root: Path, task_id: str) -> dict[str, Any]:
+    """What `bd close` does, for a demo without bd: update the export, fire the on_close hook."""
+    path = root / ".beads" / "issues.jsonl"
+    tasks = [json.loads(line) for line in path.read_text().splitlines()]
+    closed = {}
+    for task in tasks:
+        if task["id"] == task_id:
+            task.update(
+                status="closed",
+                closed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                close_reason="plan agreed",
+            )
+            closed = task
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    hook = root / ".beads" / "hooks" / "on_close"
+    subprocess.run(
+        [str(hook), task_id, "close"], input=json.dumps(closed), text=True, cwd=root, check=False, timeout=30
+    )
+    return closed
+
+
+def _engine(root: Path, tmux: Tmux) -> handoff.Engine:
+    ws = Workspace(root)
+    return handoff.Engine(ws, load_config(ws.config_path), tmux, now)
+
+
+def _tick_until(root: Path, done: Callable[[], bool], say: Say, seen: set[str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for report in run_tick(Workspace(root), every=True, dry_run=False, clock=now):
+            name = Path(report.workspace).name
+            for decision in report.decisions:
+                say(f"  tick [{name}]: decided {decision['summary']}")
+            if report.handoff:
+                key = f"{report.handoff['id']}:{report.handoff['step']}"
+                if key not in seen:
+                    seen.add(key)
+                    say(f"  tick [{name}]: handoff {report.handoff['id']} is at '{report.handoff['step']}'")
+            if report.commit:
+                say(f"  tick [{name}]: committed {report.commit}")
+        if done():
+            return
+        time.sleep(0.5)
+    raise ToolError("the demo did not finish in time")
+
+
+def _handoff_steps(root: Path) -> list[dict[str, Any]]:
+    state = snapshot(Workspace(root)).state
+    return [
+        {
+            "id": h.id,
+            "from": h.from_tier,
+            "to": h.to_tier,
+            "step": h.step,
+            "trigger": h.fields.get("trigger"),
+            "how_idle": h.steps.get("idle", {}).get("how"),
+        }
+        for h in state.handoffs.values()
+    ]
+
+
+def _completed(root: Path) -> bool:
+    return any(h["step"] in ("completed", "failed") for h in _handoff_steps(root))
 
 
 def run_demo(parent: Path | None, say: Say) -> dict[str, Any]:
-    root = make_repo(parent)
-    ws = Workspace(root)
-    say(f"Made a throwaway git repo at {root}")
-    report = init(ws, "shop-agent", now())
-    say(f"`cloisterctl init` created {', '.join(report.created)}")
-    view = status_view(ws, snapshot(ws))
-    say("`cloisterctl status` now shows:")
-    for line in render_status(view).splitlines():
-        say(f"    {line}")
-    return {"workspace": str(root), "status": view}
+    scratch = Path(tempfile.mkdtemp(prefix="cloister-demo-claude-", dir=parent))
+    claude_dir = scratch / "claude"
+    os.environ["CLAUDE_CONFIG_DIR"] = str(claude_dir)  # where this process reads transcripts (cost)
+    socket = f"cloister-demo-{uuid.uuid4().hex[:8]}"
+    os.environ["CLOISTER_TMUX_SOCKET"] = socket
+    tmux = Tmux(socket)
+    root, docs = make_repo(parent, claude_dir)
+    install_beads(Workspace(root))
+    say(f"Made a throwaway repo at {root} with three beads tasks, and a worktree at {docs}.")
+    say("Two agents will work there, stand-ins for Claude Code in a private tmux server: 'planner' in the")
+    say("main checkout and 'docs-agent' in the worktree. (Thresholds are seconds here, minutes in real use.)")
+    seen: set[str] = set()
+    try:
+        say("")
+        say("1. Routing each task to the cheapest tier that can do it:")
+        planner = agents.spawn(_engine(root, tmux), "shop-plan", tier=None, role=None)
+        say(
+            f"  shop-plan 'Plan: checkout redesign' -> {planner['tier']} ({planner['model']}): {planner['reasons'][-1]}"
+        )
+        from cloisterctl.routing import route_task, tracker_for
+
+        engine = _engine(root, tmux)
+        cart = route_task(engine.ws, engine.config, tracker_for(engine.ws, engine.config), "shop-cart", None)
+        why = next(r for r in cart.reasons if r.startswith("complexity "))
+        say(
+            f"  shop-cart 'Add a /api/cart endpoint with tests' -> {cart.tier} ({cart.model}): {why}"
+            " (blocked until the plan is done)"
+        )
+        docs_agent = agents.spawn(_engine(docs, tmux), "shop-typo", tier=None, role=None)
+        say(
+            f"  shop-typo 'Fix typo in README' -> {docs_agent['tier']} ({docs_agent['model']}): "
+            f"{docs_agent['reasons'][-1]}"
+        )
+        say(f"  planner started in tmux session {planner['tmux']} from packet {planner['packet']}")
+        say(f"  docs-agent started in tmux session {docs_agent['tmux']}; it will sit quiet, like a stuck agent")
+        for _report in run_tick(Workspace(root), every=True, dry_run=False, clock=now):
+            pass  # the first look at the tasks
+        time.sleep(2.5)
+
+        say("")
+        say("2. The planner finishes planning and closes shop-plan (as `bd close` would; the beads hook records it).")
+        _close_task(root, "shop-plan")
+        _tick_until(root, lambda: _completed(root), say, seen)
+        plan_handoff = _handoff_steps(root)[0]
+        say(f"  -> the planner is on {plan_handoff['to']} now; idle was detected because {plan_handoff['how_idle']}")
+
+        say("")
+        say("3. Meanwhile docs-agent on haiku has done nothing: once it is quiet past haiku's threshold,")
+        say("   the tick escalates it to sonnet.")
+        _tick_until(root, lambda: _completed(docs), say, seen)
+
+        time.sleep(1.5)  # let the new sessions work a turn, then take in their usage
+        for _report in run_tick(Workspace(root), every=True, dry_run=False, clock=now):
+            pass
+
+        say("")
+        say("4. What it cost (from the agents' transcripts, priced per model):")
+        for ws_root in (root, docs):
+            block = statefile.read(ws_root / "STATE.md").cloister
+            cost = block.get("cost") or {}
+            say(
+                f"  {ws_root.name} STATE.md front matter: tier {block.get('tier')}, handoffs {block.get('handoffs')}, "
+                f"cost ${cost.get('total_usd', 0):.4f}, cache hit rate {cost.get('cache_hit_rate')}"
+            )
+        table = subprocess.run(
+            [sys.executable, "-m", "cloisterctl", "-C", str(root), "cost", "--by", "model"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for line in (table.stdout or table.stderr).rstrip().splitlines():
+            say(f"    {line}")
+
+        say("")
+        say("5. Every decision is reviewable in git (cloisterctl's own commits, only STATE.md and .cloister/):")
+        for ws_root in (root, docs):
+            for line in _git(ws_root, "log", "--author=cloisterctl", "--format=%h %s").splitlines()[:6]:
+                say(f"  {ws_root.name}: {line}")
+        packets = sorted(
+            str(p.relative_to(p.parents[2]))
+            for ws_root in (root, docs)
+            for p in (ws_root / ".cloister" / "handoffs").glob("2*.md")
+        )
+        say(f"  handoff prompts: {', '.join(packets)}")
+        result = {
+            "workspace": str(root),
+            "worktree": str(docs),
+            "handoffs": {"planner": _handoff_steps(root), "docs-agent": _handoff_steps(docs)},
+            "state": {ws_root.name: statefile.read(ws_root / "STATE.md").cloister for ws_root in (root, docs)},
+            "packets": packets,
+            "transcripts": str(claude_dir),
+        }
+    finally:
+        for ws_root in (root, docs):
+            try:
+                agents.stop(_engine(ws_root, tmux))
+            except Exception:  # noqa: BLE001 - best effort: the server is killed next anyway
+                pass
+        tmux.kill_server()
+    say("")
+    say(f"Stopped the agents and the demo's tmux server. The workspace is left at {root} (worktree {docs}).")
+    say(f"Try: cloisterctl -C {root} status; cloisterctl -C {root} cost --html /tmp/cloister.html")
+    return result

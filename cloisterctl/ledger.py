@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.appendlog import append_bytes
 from cloisterctl.errors import LedgerError
 from cloisterctl.locking import locked
 
@@ -59,24 +60,29 @@ class ReadResult:
 
 def read_events(path: Path, *, label: str | None = None) -> ReadResult:
     """Every valid event in ``path`` in file order; bad lines become problems with line numbers."""
-    result = ReadResult()
     name = label or str(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return result
+        return ReadResult()
     except OSError as exc:
         raise LedgerError(f"{name}: cannot read: {exc.strerror}") from None
+    return parse_lines(data, name)
+
+
+def parse_lines(data: bytes, name: str, first_line: int = 1) -> ReadResult:
+    """Events from ledger bytes; ``first_line`` numbers the first line (for a read from an offset)."""
+    result = ReadResult()
     lines = data.split(b"\n")
     # The last element is what follows the final newline: empty, or a line still being written.
-    for number, raw in enumerate(lines, start=1):
+    for index, raw in enumerate(lines):
         if not raw.strip():
             continue
-        torn = number == len(lines)
+        number = first_line + index
         try:
             event = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            what = "incomplete last line" if torn else "not valid JSON"
+            what = "incomplete last line" if index == len(lines) - 1 else "not valid JSON"
             result.problems.append(f"{name}:{number}: {what} (skipped)")
             continue
         if not isinstance(event, dict) or not all(isinstance(event.get(key), str) for key in REQUIRED):
@@ -95,29 +101,11 @@ def ordered(events: Iterable[Event]) -> list[Event]:
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:
-    """Append whole lines with one ``write``; the caller holds the lock.
-
-    If the file ends in a torn line (a writer died mid-line), a newline goes first so the torn line
-    stays a single reported-and-skipped line instead of corrupting this one.
-    """
+    """Append whole lines with one ``write``; the caller holds the lock (see ``appendlog``)."""
     payload = "".join(line + "\n" for line in lines).encode("utf-8")
-    if not payload:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        if size:
-            with open(path, "rb") as reader:
-                reader.seek(size - 1)
-                if reader.read(1) != b"\n":
-                    payload = b"\n" + payload
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-    finally:
-        os.close(fd)
+    if payload:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        append_bytes(str(path), payload)
 
 
 def append(path: Path, lock_path: Path, events: Iterable[Event], timeout: float | None = None) -> None:

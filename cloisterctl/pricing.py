@@ -3,7 +3,8 @@
 Rates are USD per million tokens. Cache writes cost 1.25x input (5-minute TTL) or 2x input (1-hour
 TTL) and cache reads 0.1x input unless a model's entry says otherwise. Models with long-context
 rates use them for the *whole* request when its input side (input + cache writes + cache reads)
-exceeds the threshold.
+exceeds the threshold. Models with fast-mode rates (``usage.speed == "fast"``) use them for a fast
+request.
 """
 
 from __future__ import annotations
@@ -74,15 +75,21 @@ class Price:
     base: Rates
     long_context: Rates | None = None
     long_context_threshold: int = 200_000
+    fast: Rates | None = None
 
-    def rates_for(self, usage: Usage) -> Rates:
+    def is_long_context(self, usage: Usage) -> bool:
+        return self.long_context is not None and usage.input_side > self.long_context_threshold
+
+    def rates_for(self, usage: Usage, *, fast: bool = False) -> Rates:
+        if fast and self.fast is not None:
+            return self.fast
         if self.long_context is not None and usage.input_side > self.long_context_threshold:
             return self.long_context
         return self.base
 
-    def cost(self, usage: Usage) -> float:
+    def cost(self, usage: Usage, *, fast: bool = False) -> float:
         """USD for one request (long-context rates apply per request, so don't pass sums here)."""
-        return self.rates_for(usage).cost(usage)
+        return self.rates_for(usage, fast=fast).cost(usage)
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,9 @@ class PriceTable:
             found = self.prices.get(normalise_model_id(model))
         return found
 
-    def cost(self, model: str, usage: Usage) -> float | None:
+    def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
         price = self.lookup(model)
-        return None if price is None else price.cost(usage)
+        return None if price is None else price.cost(usage, fast=fast)
 
 
 def _rates(entry: Mapping[str, Any], multipliers: Mapping[str, float], fallback: Rates | None = None) -> Rates:
@@ -125,13 +132,13 @@ def _rates(entry: Mapping[str, Any], multipliers: Mapping[str, float], fallback:
 def _price(model: str, entry: Mapping[str, Any], multipliers: Mapping[str, float]) -> Price:
     base = _rates(entry, multipliers)
     long_entry = entry.get("long_context")
-    if not long_entry:
-        return Price(model, base)
+    fast_entry = entry.get("fast")
     return Price(
         model,
         base,
-        _rates(long_entry, multipliers, fallback=base),
-        int(long_entry.get("threshold_tokens", 200_000)),
+        _rates(long_entry, multipliers, fallback=base) if long_entry else None,
+        int(long_entry.get("threshold_tokens", 200_000)) if long_entry else 200_000,
+        _rates(fast_entry, multipliers, fallback=base) if fast_entry else None,
     )
 
 
@@ -149,8 +156,9 @@ def price_table(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Pri
     entries: dict[str, dict[str, Any]] = {model: dict(entry) for model, entry in data["models"].items()}
     for model, entry in (overrides or {}).items():
         merged = {**entries.get(model, {}), **entry}
-        if "long_context" in entry and "long_context" in entries.get(model, {}):
-            merged["long_context"] = {**entries[model]["long_context"], **entry["long_context"]}
+        for nested in ("long_context", "fast"):
+            if nested in entry and nested in entries.get(model, {}):
+                merged[nested] = {**entries[model][nested], **entry[nested]}
         entries[model] = merged
     prices = {model: _price(model, entry, multipliers) for model, entry in entries.items() if "input" in entry}
     source = data["source"] + (" + cost.prices in config" if overrides else "")

@@ -35,7 +35,7 @@ def overrides_path(ws: Workspace) -> Path:
 
 def tracker_for(ws: Workspace, config: Config) -> Tracker:
     beads = config.get("beads")
-    return open_tracker(ws.root, beads["command"], beads["jsonl"], beads["use_cli"])
+    return open_tracker(ws.root, beads["command"], beads["jsonl"], beads["use_cli"], ws.local_dir / "tasks.cache")
 
 
 def prices_for(config: Config) -> PriceTable:

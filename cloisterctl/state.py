@@ -6,6 +6,7 @@ by a union merge fold to the same state as one linear history.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,11 @@ NEW = "new"
 
 HANDOFF_STEPS = ("requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed")
 HANDOFF_FINAL = ("completed", "failed")
+
+# Activity that only the agent itself produces; other sources (commits, test runs) may come from
+# a person or another process in the same work tree.
+AGENT_SOURCES = frozenset({"agent", "transcript", "spawn"})
+HISTORY_TYPES = frozenset({"session", "route", "usage"})
 
 
 @dataclass
@@ -48,6 +54,9 @@ class Decision:
 
 @dataclass
 class Handoff:
+    """A handoff's progress: ``step`` is the last step completed; ``pending`` a step whose side
+    effect was begun but not recorded as done (a crash in between), to be resumed idempotently."""
+
     id: str
     step: str
     started: str
@@ -55,7 +64,9 @@ class Handoff:
     from_tier: str | None
     to_tier: str | None
     decision: str | None
+    pending: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def in_flight(self) -> bool:
@@ -88,6 +99,12 @@ class WorkspaceState:
     flags: dict[str, str] = field(default_factory=dict)
     idle_signals: dict[str, str] = field(default_factory=dict)
     last_event_ts: str | None = None
+    # The few events cost attribution reads in full (sessions, routes, spawns, usage), so a tick
+    # need not parse the whole ledger to attribute new usage.
+    history: list[Event] = field(default_factory=list)
+    # cost_summary() of this state, remembered with what it was computed from
+    summary_memo: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
+    applied: int = field(default=0, compare=False, repr=False)  # events applied so far: changes with every change
 
     @property
     def handoff_in_flight(self) -> Handoff | None:
@@ -132,7 +149,8 @@ def reducer(type_: str) -> Callable[[Reducer], Reducer]:
 def _set_tier(state: WorkspaceState, tier: str | None, model: str | None, ts: str) -> None:
     if tier and tier != state.tier:
         state.tier_since = ts
-        state.last_tier_change = ts
+        if state.tier is not None:
+            state.last_tier_change = ts
         state.test_failures_in_a_row = 0
         state.flags.pop("stuck", None)
     if tier:
@@ -189,12 +207,19 @@ def _decision(state: WorkspaceState, event: Event) -> None:
     state.decisions[decision.id] = decision
     if decision.cause:
         state.causes.add(decision.cause)
-    if decision.kind == "escalation" and decision.status != "skipped":
+    if decision.kind == "escalation" and decision.status not in ("skipped", "rejected"):
         key = decision.task or ""
         state.escalations[key] = state.escalations.get(key, 0) + 1
-    if decision.trigger == "stuck" and decision.kind == "flag":
-        state.flags["stuck"] = decision.ts
+    if decision.kind == "flag":
+        state.flags[decision.trigger] = decision.ts
+    _apply_continue(state, decision)
     state.last_decision = decision.summary()
+
+
+def _apply_continue(state: WorkspaceState, decision: Decision) -> None:
+    """A decision to keep the tier and move on to the next task changes the agent's task."""
+    if decision.kind == "continue" and decision.status == "applied" and decision.fields.get("next_task"):
+        state.task = decision.fields["next_task"]
 
 
 @reducer("decision_status")
@@ -203,6 +228,7 @@ def _decision_status(state: WorkspaceState, event: Event) -> None:
     if decision is None:
         return
     decision.status = str(event.get("status", decision.status))
+    _apply_continue(state, decision)
     if decision.status == "rejected" and decision.kind == "escalation":
         key = decision.task or ""
         state.escalations[key] = max(0, state.escalations.get(key, 0) - 1)
@@ -212,6 +238,9 @@ def _decision_status(state: WorkspaceState, event: Event) -> None:
 @reducer("activity")
 def _activity(state: WorkspaceState, event: Event) -> None:
     source = str(event.get("source", "unknown"))
+    session = event.get("session")
+    if source in AGENT_SOURCES and session and state.session and session != state.session:
+        return  # another session (the one being replaced, a different agent) is not this agent's progress
     if event["ts"] > state.activity.get(source, ""):
         state.activity[source] = event["ts"]
     state.flags.pop("stuck", None)
@@ -228,13 +257,21 @@ def _session(state: WorkspaceState, event: Event) -> None:
     if not session:
         return
     record = state.sessions.setdefault(session, {"first_seen": event["ts"]})
-    for key in ("model", "tier", "source", "task"):
+    for key in ("model", "tier", "source", "task", "tmux"):
         if event.get(key):
             record[key] = event[key]
     record["last_seen"] = event["ts"]
-    if event.get("event", "start") == "start":
+    if event.get("event") == "end" and session == state.session:
+        state.session = None
+        return
+    if event.get("event", "start") == "start" and event.get("source") != "hook":
+        # A session cloisterctl started (spawn) becomes the agent's current one; sessions seen only
+        # through hooks are recorded for cost attribution.
         state.session = session
+        state.task = event.get("task") or state.task
+        state.role = event.get("role", state.role)
         _set_tier(state, event.get("tier"), event.get("model"), event["ts"])
+        state.activity["spawn"] = max(state.activity.get("spawn", ""), event["ts"])
 
 
 @reducer("task")
@@ -265,6 +302,7 @@ def _test_run(state: WorkspaceState, event: Event) -> None:
 def _handoff(state: WorkspaceState, event: Event) -> None:
     handoff_id = str(event.get("handoff"))
     step = str(event.get("step"))
+    phase = str(event.get("status", "done"))
     handoff = state.handoffs.get(handoff_id)
     if handoff is None:
         handoff = state.handoffs[handoff_id] = Handoff(
@@ -276,17 +314,28 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
             to_tier=event.get("to_tier"),
             decision=event.get("decision"),
         )
-    handoff.step = step
     handoff.updated = event["ts"]
-    for key, value in event.items():
-        if key not in ("id", "ts", "type", "agent", "handoff", "step"):
-            handoff.fields[key] = value
+    details = {k: v for k, v in event.items() if k not in ("id", "ts", "type", "agent", "handoff", "step", "status")}
+    record = handoff.steps.setdefault(step, {})
+    record.update(details)
+    record[phase] = event["ts"]
+    if phase == "begin":
+        handoff.pending = step
+        return
+    handoff.step = step
+    handoff.pending = None
+    handoff.fields.update(details)
     if step == "spawned":
         state.handoff_count += 1
         state.session = event.get("session") or state.session
         state.role = event.get("role")
+        state.task = event.get("task") or state.task
         _set_tier(state, handoff.to_tier, event.get("model"), event["ts"])
-        state.activity["handoff"] = event["ts"]
+        state.activity["spawn"] = event["ts"]
+    if step in HANDOFF_FINAL:
+        state.last_decision = f"handoff {handoff_id} {step}: {handoff.from_tier} -> {handoff.to_tier}" + (
+            f" ({event['reason']})" if step == "failed" and event.get("reason") else ""
+        )
 
 
 @reducer("cost")
@@ -297,19 +346,38 @@ def _cost(state: WorkspaceState, event: Event) -> None:
         state.cost_checkpoints[key] = event
 
 
-def fold(events: Iterable[Event], agent: str) -> WorkspaceState:
-    """The state after applying ``events`` in ``(ts, id)`` order. Unknown event types are ignored."""
-    state = WorkspaceState(agent=agent)
-    for event in ordered(events):
+def apply(state: WorkspaceState, events: Iterable[Event]) -> None:
+    """Apply events, already in ``(ts, id)`` order and after everything folded so far, to ``state``."""
+    for event in events:
         function = _REDUCERS.get(event["type"])
         if function is not None:
             function(state, event)
+        if event["type"] in HISTORY_TYPES or (
+            event["type"] == "handoff" and event.get("step") == "spawned" and event.get("task")
+        ):
+            state.history.append(event)
         state.last_event_ts = event["ts"]
+        state.applied += 1
+
+
+def fold(events: Iterable[Event], agent: str) -> WorkspaceState:
+    """The state after applying ``events`` in ``(ts, id)`` order. Unknown event types are ignored."""
+    state = WorkspaceState(agent=agent)
+    apply(state, ordered(events))
     return state
 
 
 def cost_summary(state: WorkspaceState) -> dict[str, Any] | None:
     """The cost block of STATE.md, summed over the latest checkpoint of every session."""
+    key = state.applied  # not the last timestamp: two events may share one
+    if state.summary_memo is not None and state.summary_memo[0] == key:
+        return copy.deepcopy(state.summary_memo[1])  # type: ignore[no-any-return]
+    summary = _cost_summary(state)
+    state.summary_memo = (key, summary)
+    return copy.deepcopy(summary)
+
+
+def _cost_summary(state: WorkspaceState) -> dict[str, Any] | None:
     if not state.cost_checkpoints:
         return None
     total = 0.0
@@ -325,13 +393,18 @@ def cost_summary(state: WorkspaceState) -> dict[str, Any] | None:
         for kind in tokens:
             tokens[kind] += int((checkpoint.get("tokens") or {}).get(kind, 0))
     denominator = tokens["input"] + tokens["cache_write"] + tokens["cache_read"]
-    return {
+    summary = {
         "total_usd": round(total, 4),
         "by_model": {k: round(v, 4) for k, v in sorted(by_model.items())},
         "by_tier": {k: round(v, 4) for k, v in sorted(by_tier.items())},
         "tokens": tokens,
         "cache_hit_rate": round(tokens["cache_read"] / denominator, 4) if denominator else None,
     }
+    # Sessions whose transcript shows two models (target 0, DESIGN §6); shown only when there are some.
+    switches = sum(1 for checkpoint in state.cost_checkpoints.values() if checkpoint.get("mid_session_switch"))
+    if switches:
+        summary["mid_session_switches"] = switches
+    return summary
 
 
 def front_matter(state: WorkspaceState) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def _load_front_matter(fm_text: str, path: Path) -> tuple[dict[str, Any], int | 
     """The front matter as data, and the 0-based line of the top-level ``cloister`` key."""
     import yaml
 
-    loader = yaml.SafeLoader(fm_text)
+    loader = _loader(yaml)(fm_text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -200,3 +200,8 @@ def write_cloister(path: Path, cloister: dict[str, Any]) -> bool:
         raise StateFileError(f"{path}: refusing to write: the updated front matter does not read back")
     atomic_write_bytes(path, new_text.encode("utf-8"))
     return True
+
+
+def _loader(yaml: Any) -> Any:
+    """libyaml's C loader when PyYAML was built with it (several times faster), else the Python one."""
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -57,3 +57,44 @@ def workspace(repo: Path) -> Path:
     result = run(repo, "init")
     assert result.exit_code == 0, result.output
     return repo
+
+
+@pytest.fixture
+def tmux_socket(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A private tmux server for the test (killed afterwards), so tests never touch the user's."""
+    import shutil
+    import uuid
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (scripts/setup.sh installs it)")
+    name = f"cloister-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("CLOISTER_TMUX_SOCKET", name)
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+
+
+STANDIN_SPAWN = (
+    "runtime:\n"
+    "  spawn: [{python}, -m, cloisterctl.standin_agent, --model, '{{model}}', --session-id, '{{session_id}}',"
+    " --turn-seconds, '{turn}', {extra}'{{prompt}}']\n"
+    "  stop_timeout_seconds: 3\n"
+)
+
+
+def standin_config(quiet: bool = False, turn: float = 0.5, extra: str = "") -> str:
+    import sys
+
+    flags = "--quiet, " if quiet else ""
+    return STANDIN_SPAWN.format(python=sys.executable, turn=turn, extra=flags) + extra
+
+
+@pytest.fixture
+def agent_ws(workspace: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An initialised workspace whose agents are stand-ins in a private tmux, with transcripts in tmp."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    (workspace / ".cloister" / "config.yaml").write_text(
+        standin_config() + "handoffs:\n  idle_seconds: 1\n  save_timeout_seconds: 20\n  spawn_timeout_seconds: 20\n"
+    )
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "cloister init")
+    return workspace

@@ -61,3 +61,16 @@ def test_config_overrides_lay_over_the_builtin_table() -> None:
     mine = table.lookup("my-model")
     assert mine is not None and mine.base.cache_read == 0 and mine.base.cache_write_5m == 1.25
     assert "config" in table.source
+
+
+def test_fast_mode_has_its_own_rates_where_the_model_has_them() -> None:
+    table = price_table()
+    usage = Usage(input=1_000_000, output=1_000_000, cache_write_5m=1_000_000, cache_read=1_000_000)
+    # opus 4.6 fast: input 30, output 150, write 37.50, read 3 ($/M) -- six times the standard rates
+    assert table.cost("claude-opus-4-6", usage, fast=True) == pytest.approx(30 + 150 + 37.5 + 3, abs=1e-9)
+    assert table.cost("claude-opus-4-6", usage) == pytest.approx(5 + 25 + 6.25 + 0.5, abs=1e-9)
+    # a model without fast rates prices a fast request at its usual rates
+    assert table.cost("claude-sonnet-4-6", usage, fast=True) == pytest.approx(3 + 15 + 3.75 + 0.3, abs=1e-9)
+    overridden = price_table({"claude-opus-4-6": {"fast": {"output": 100}}}).lookup("claude-opus-4-6")
+    assert overridden is not None and overridden.fast is not None
+    assert (overridden.fast.input, overridden.fast.output) == (30, 100)

@@ -1,0 +1,73 @@
+"""`cloisterctl hook claude`: Claude Code's hooks (SessionStart, PostToolUse, Stop, SubagentStop).
+
+Reads the hook's JSON from stdin and records: the agent's session id (SessionStart, committed, for
+cost attribution), activity (every event, machine-local), idleness (Stop), and test runs (a Bash
+command matching ``tests.patterns``, with the outcome read from the tool's response). Always exits
+0: a non-zero exit would get in the agent's way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from cloisterctl.hooks.fast import append_line, event, find_workspace
+
+SELF_RECORDING = r"(^|[\s;&|(])cloisterctl test(\s|$)"
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def claude_hook(args: list[str]) -> int:
+    raw = sys.stdin.read() if not sys.stdin.isatty() else ""
+    payload = json.loads(raw) if raw.strip() else {}
+    if not isinstance(payload, dict):
+        raise ValueError("hook input is not a JSON object")
+    name = str(payload.get("hook_event_name") or (args[0] if args else ""))
+    workspace = find_workspace(os.environ.get("CLOISTER_WORKSPACE") or str(payload.get("cwd") or os.getcwd()))
+    if workspace is None:
+        return 0
+    session = payload.get("session_id")
+    activity = event("activity", source="agent", hook=name, session=session)
+    if name == "SessionStart":
+        started = event(
+            "session",
+            session=session,
+            source="hook",
+            event="start",
+            model=payload.get("model") if isinstance(payload.get("model"), str) else None,
+            transcript=payload.get("transcript_path"),
+        )
+        append_line(workspace, _line(started), local=False)
+    elif name == "PostToolUse":
+        activity["tool"] = payload.get("tool_name")
+        tool_input = payload.get("tool_input") or {}
+        command = tool_input.get("command") if isinstance(tool_input, dict) else None
+        if payload.get("tool_name") == "Bash" and isinstance(command, str):
+            _maybe_test_run(workspace, command, payload.get("tool_response"), session)
+    elif name == "Stop":
+        append_line(workspace, _line(event("idle", session=session, source="agent")), local=True)
+    append_line(workspace, _line(activity), local=True)
+    return 0
+
+
+def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -> None:
+    from pathlib import Path
+
+    from cloisterctl.config import load_config
+    from cloisterctl.testrun import is_test_command, outcome_from_tool_response
+
+    if is_test_command(command, [SELF_RECORDING]):
+        return  # `cloisterctl test` records its own run; counting it here too would double it
+    config = load_config(Path(workspace) / ".cloister" / "config.yaml")
+    if not is_test_command(command, config.get("tests", "patterns")):
+        return
+    passed = outcome_from_tool_response(response)
+    if passed is None:
+        return  # a test command whose outcome cannot be told: activity only
+    record = event("test_run", passed=passed, command=command[:500], source="agent-hook", session=session)
+    append_line(workspace, _line(record), local=False)
