@@ -849,6 +849,7 @@ def cost_command(
         recorded = refresh_cost(ws, config, now, progress=progress)
     data = cost_data(ws, config, since=parse_since(since), all_projects=all_projects, progress=progress)
     result = report(data, by, price_table(config.get("cost", "prices")))
+    result["workspace"] = str(ws.root)
     if record_checkpoints:
         result["recorded"] = {"appended": recorded["appended"] if recorded else 0}
     return result
@@ -882,7 +883,12 @@ def render_report(result: Mapping[str, Any]) -> str:
     headers = [result["by"], "requests", "input", "output", "cache write", "cache read", "hit rate", "USD"]
     rows = [line(row["key"], row) for row in result["rows"]]
     rows.append(line("total", result["totals"]))
-    lines = [f"cost of {result['scope']}" + (f" since {result['since']}" if result["since"] else "")]
+    scope = (
+        f"workspace {result['workspace']}"
+        if result["scope"] == "workspace" and result.get("workspace")
+        else result["scope"]
+    )
+    lines = [f"cost of {scope}" + (f" since {result['since']}" if result["since"] else "")]
     lines.append(table(headers, rows, right=range(1, len(headers))))
     tiers = ", ".join(f"{tier} {_rate(rate)}" for tier, rate in result["cache_hit_rate"]["by_tier"].items())
     lines.append(f"cache hit rate {_rate(result['cache_hit_rate']['total'])}" + (f" ({tiers})" if tiers else ""))

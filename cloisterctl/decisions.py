@@ -92,16 +92,28 @@ def find(state: WorkspaceState, prefix: str) -> Decision:
     return matches[0]
 
 
-def approve(engine: handoff.Engine, prefix: str) -> dict[str, Any]:
-    state = snapshot(engine.ws).state
-    decision = find(state, prefix)
+def _proposed(engine: handoff.Engine, prefix: str) -> Decision:
+    decision = find(snapshot(engine.ws).state, prefix)
     if decision.status != "proposed":
         raise CloisterError(f"decision {decision.id} is {decision.status}, not waiting for approval")
-    append(
-        engine.ws,
-        [ledger.make_event("decision_status", state.agent, engine.clock(), decision=decision.id, status="approved")],
-        timeout=engine.config.lock_timeout,
+    return decision
+
+
+def _set_status(engine: handoff.Engine, decision: Decision, status: str, **fields: Any) -> None:
+    event = ledger.make_event(
+        "decision_status",
+        snapshot(engine.ws).state.agent,
+        engine.clock(),
+        decision=decision.id,
+        status=status,
+        **fields,
     )
+    append(engine.ws, [event], timeout=engine.config.lock_timeout)
+
+
+def approve(engine: handoff.Engine, prefix: str) -> dict[str, Any]:
+    decision = _proposed(engine, prefix)
+    _set_status(engine, decision, "approved")
     started = apply(engine, dataclasses.replace(decision, status="approved"), mark_applied=True)
     if started is not None:
         handoff.advance(engine, started, wait=False)
@@ -109,19 +121,8 @@ def approve(engine: handoff.Engine, prefix: str) -> dict[str, Any]:
 
 
 def reject(engine: handoff.Engine, prefix: str, reason: str | None) -> dict[str, Any]:
-    state = snapshot(engine.ws).state
-    decision = find(state, prefix)
-    if decision.status != "proposed":
-        raise CloisterError(f"decision {decision.id} is {decision.status}, not waiting for approval")
-    append(
-        engine.ws,
-        [
-            ledger.make_event(
-                "decision_status", state.agent, engine.clock(), decision=decision.id, status="rejected", reason=reason
-            )
-        ],
-        timeout=engine.config.lock_timeout,
-    )
+    decision = _proposed(engine, prefix)
+    _set_status(engine, decision, "rejected", reason=reason)
     return {"decision": decision.id, "status": "rejected"}
 
 

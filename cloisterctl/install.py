@@ -22,6 +22,7 @@ from typing import Any
 
 from cloisterctl.errors import CloisterError
 from cloisterctl.fsio import atomic_write_text
+from cloisterctl.resources import read_resource
 from cloisterctl.workspace import Workspace
 
 BEADS_EVENTS = ("on_create", "on_update", "on_close")
@@ -47,19 +48,12 @@ class InstallReport:
 
 
 def beads_section(chained: str | None = None) -> str:
-    lines = [
-        f"{BEGIN} (managed by `cloisterctl install beads-hooks`; `cloisterctl uninstall beads-hooks` removes it)",
-        'cloister_in=$(mktemp "${TMPDIR:-/tmp}/cloister-beads.XXXXXX") && {',
-        '    cat > "$cloister_in"',
-        f'    {cloisterctl_command()} hook beads "$1" "$2" < "$cloister_in" > /dev/null 2>&1 || true',
-        '    exec < "$cloister_in"',
-        '    rm -f "$cloister_in"',
-        "}",
-    ]
-    if chained:
-        lines.append(f'exec "$(dirname "$0")/{chained}" "$@"')
-    lines.append(END)
-    return "\n".join(lines) + "\n"
+    template = read_resource("hooks", "beads-hook-section.sh")
+    run_chained = f'exec "$(dirname "$0")/{chained}" "$@"' if chained else ""
+    text = template.replace("@CLOISTERCTL@", cloisterctl_command()).replace(
+        "@CHAINED@\n", run_chained + "\n" if chained else ""
+    )
+    return text
 
 
 def _strip_section(text: str) -> str:

@@ -39,6 +39,7 @@ def status_view(ws: Workspace, snap: Snapshot) -> dict[str, Any]:
         "pending_approvals": [{"id": d.id, "decision": d.summary()} for d in state.pending_approvals],
         "last_decision": state.last_decision,
         "last_activity": state.last_activity,
+        "flags": dict(sorted(state.flags.items())),
         "state_md": state_md,
         "problems": snap.problems,
     }
@@ -69,6 +70,8 @@ def render_status(view: dict[str, Any]) -> str:
     if view["handoff_in_flight"]:
         h = view["handoff_in_flight"]
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
+    for flag, since in view["flags"].items():
+        rows.append(("flag", f"{flag} since {since}"))
     for pending in view["pending_approvals"]:
         rows.append(("needs approval", f"{pending['id']}: {pending['decision']}"))
     width = max(len(name) for name, _ in rows)

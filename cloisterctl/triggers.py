@@ -313,30 +313,7 @@ def test_failures(inputs: Inputs) -> list[Proposal]:
         return []
     cause = f"test_failure:{state.tier}:{state.tier_since}"
     reason = f"{state.test_failures_in_a_row} failed test runs in a row on {state.tier}"
-    up = tier_above(state.tier)
-    if up is None:
-        return [
-            Proposal(
-                "test_failure",
-                cause,
-                "flag",
-                reason + "; already on the top tier",
-                task=state.task,
-                from_tier=state.tier,
-            )
-        ]
-    return [
-        Proposal(
-            "test_failure",
-            cause,
-            "escalation",
-            reason,
-            task=state.task,
-            from_tier=state.tier,
-            to_tier=up,
-            to_model=inputs.config.tier_model(up),
-        )
-    ]
+    return [_one_up(inputs, "test_failure", cause, reason)]
 
 
 def quiet_since(state: WorkspaceState, alive: bool | None) -> str | None:
@@ -368,23 +345,32 @@ def stuck(inputs: Inputs) -> list[Proposal]:
     cause = f"stuck:{state.tier}:{since}"
     dead = " (its process is gone)" if inputs.alive is False else ""
     reason = f"no progress for {quiet:.1f} min on {state.tier}{dead} (threshold {float(limit):g} min)"
-    up = tier_above(state.tier)
+    return [_one_up(inputs, "stuck", cause, reason)]
+
+
+def _one_up(inputs: Inputs, trigger: str, cause: str, reason: str) -> Proposal:
+    """An escalation to the next tier, or on the top tier a flag (nothing is above opus)."""
+    state = inputs.state
+    up = tier_above(state.tier) if state.tier else None
     if up is None:
-        return [
-            Proposal("stuck", cause, "flag", reason + "; flagged, not escalated", task=state.task, from_tier=state.tier)
-        ]
-    return [
-        Proposal(
-            "stuck",
+        return Proposal(
+            trigger,
             cause,
-            "escalation",
-            reason,
+            "flag",
+            f"{reason}; on the top tier: flagged, not escalated",
             task=state.task,
             from_tier=state.tier,
-            to_tier=up,
-            to_model=inputs.config.tier_model(up),
         )
-    ]
+    return Proposal(
+        trigger,
+        cause,
+        "escalation",
+        reason,
+        task=state.task,
+        from_tier=state.tier,
+        to_tier=up,
+        to_model=inputs.config.tier_model(up),
+    )
 
 
 RULES = (planning_complete, implementation_complete, task_completed, test_failures, stuck)

@@ -75,6 +75,7 @@ def test_an_installed_wheel_works_outside_the_source_tree(tmp_path: Path, repo: 
     names = zipfile.ZipFile(wheel).namelist()
     assert "cloisterctl/templates/STATE.md.j2" in names
     assert "cloisterctl/templates/config.yaml" in names
+    assert "cloisterctl/hook_scripts/beads-hook-section.sh" in names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
