@@ -24,6 +24,11 @@ class CloisterGroup(click.Group):
         except CloisterError as exc:
             click.echo(f"cloisterctl: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # Permissions, a full disk, a vanished directory: the file and the reason, not a traceback.
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"cloisterctl: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(1)
 
 
 class Env:

@@ -115,3 +115,20 @@ def test_an_installed_wheel_works_outside_the_source_tree(tmp_path: Path, repo: 
         text=True,
     )
     assert str(venv) in located.stdout
+
+
+def test_an_unwritable_workspace_is_a_one_line_error(repo: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        # root ignores permission bits: make the path a file where a directory must go instead
+        (repo / ".cloister").write_text("not a directory")
+    else:
+        repo.chmod(0o555)
+    try:
+        result = run(repo, "init")
+    finally:
+        repo.chmod(0o755)
+    assert result.exit_code == 1
+    assert result.output.startswith("cloisterctl: error: ") and result.output.count("\n") == 1
+    assert "Traceback" not in result.output
