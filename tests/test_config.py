@@ -170,3 +170,22 @@ def test_empty_file_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("# nothing set\n")
     assert load_config(path).get("tick", "commit") is True
+
+
+def test_the_builtin_defaults_are_valid() -> None:
+    """load_config skips validation when no file or variable sets anything: this is why it may."""
+    from cloisterctl.config import _semantic_problems, defaults_layer, merge_layers
+
+    layer = defaults_layer()
+    problems: list[str] = []
+    from cloisterctl.config import SCHEMA
+
+    SCHEMA.check(layer.data, (), lambda path, message: problems.append(f"{path}: {message}"))
+    assert problems == []
+    assert _semantic_problems(merge_layers([layer])) == []
+
+
+def test_a_comment_only_config_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("# tick:\n#   commit: false\n\n   # indented comment\n")
+    assert load_config(path, environ={}).sources["tick.commit"] == "default"
