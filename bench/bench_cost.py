@@ -41,9 +41,10 @@ from ccusage_runner import (  # noqa: E402
 )
 from transcript_gen import generate  # noqa: E402
 
-from cloisterctl.config import load_config  # noqa: E402
-from cloisterctl.costs import collect  # noqa: E402
-from cloisterctl.workspace import Workspace  # noqa: E402
+from cloisterctl.config.load import load_config  # noqa: E402
+from cloisterctl.core.attribution import Attribution  # noqa: E402
+from cloisterctl.engine.cost import collect, own_projects  # noqa: E402
+from cloisterctl.state.workspace import Workspace  # noqa: E402
 
 
 def main() -> int:
@@ -77,7 +78,9 @@ def main() -> int:
         cache = ws.local_dir / "usage"
 
         def ours() -> float:
-            tally = collect(ws, config, [], "bench", all_projects=True, environ=environ)
+            tally = collect(
+                ws, config, Attribution.from_events([], "bench", own_projects(ws)), all_projects=True, environ=environ
+            )
             return sum(cell.usd for cell in tally.cells)
 
         cli_env = {**os.environ, **environ}

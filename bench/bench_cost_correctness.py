@@ -3,7 +3,7 @@
     /work/venv/bin/python bench/bench_cost_correctness.py [--mb 20] [--dir DIR] [--keep]
 
 Writes synthetic transcripts (bench/transcript_gen.py) in which no request's input side exceeds
-200K tokens, plus the fixtures from ../shared/fixtures/claude-code, then compares the total and
+200K tokens, plus the fixtures in tests/data/fixtures/claude-code, then compares the total and
 every session's cost with ``ccusage session --json --offline``. They must agree to the cent: the
 exit code is 1 otherwise.
 
@@ -26,18 +26,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ccusage_runner import REPO, ccusage_session, find_ccusage, make_workspace  # noqa: E402
 from transcript_gen import generate  # noqa: E402
 
-from cloisterctl.config import load_config  # noqa: E402
-from cloisterctl.costs import collect  # noqa: E402
-from cloisterctl.workspace import Workspace  # noqa: E402
+from cloisterctl.config.load import load_config  # noqa: E402
+from cloisterctl.core.attribution import Attribution  # noqa: E402
+from cloisterctl.engine.cost import collect, own_projects  # noqa: E402
+from cloisterctl.state.workspace import Workspace  # noqa: E402
 
-FIXTURES = REPO.parent / "shared" / "fixtures" / "claude-code" / "projects"
+FIXTURES = REPO / "tests" / "data" / "fixtures" / "claude-code" / "projects"
 
 
 def compare(work: Path, config_dir: Path, ccusage: str, label: str) -> tuple[bool, float, float]:
     root = make_workspace(work / label)
     ws = Workspace(root)
     environ = {"CLAUDE_CONFIG_DIR": str(config_dir), "HOME": str(work)}
-    tally = collect(ws, load_config(ws.config_path), [], "bench", all_projects=True, environ=environ)
+    tally = collect(
+        ws,
+        load_config(ws.config_path),
+        Attribution.from_events([], "bench", own_projects(ws)),
+        all_projects=True,
+        environ=environ,
+    )
     ours: dict[str, float] = {}
     for cell in tally.cells:
         ours[cell.session] = ours.get(cell.session, 0.0) + cell.usd

@@ -16,9 +16,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cloisterctl.beads import task_from_json  # noqa: E402
-from cloisterctl.complexity import LEVELS, classify, level_index  # noqa: E402
-from cloisterctl.config import load_config  # noqa: E402
+from cloisterctl.config.load import load_config  # noqa: E402
+from cloisterctl.core.complexity import classify  # noqa: E402
+from cloisterctl.model.tasks import task_from_json  # noqa: E402
+from cloisterctl.model.tiers import LEVELS, level_index  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "complexity_tasks.yaml"
 
@@ -31,7 +32,7 @@ def load_cases() -> list[dict[str, Any]]:
 
 
 def evaluate() -> tuple[list[tuple[dict[str, Any], Any]], dict[tuple[str, str], int]]:
-    settings = load_config(None, environ={}).get("complexity")
+    settings = load_config(None, environ={}).complexity
     results = []
     matrix = {(e, d): 0 for e in LEVELS for d in LEVELS}
     for case in load_cases():

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cloisterctl import ledger  # noqa: E402
-from cloisterctl.init_workspace import init  # noqa: E402
-from cloisterctl.workspace import Workspace  # noqa: E402
+from cloisterctl.engine.init import init  # noqa: E402
+from cloisterctl.model.events import encode, make_event  # noqa: E402
+from cloisterctl.state.workspace import Workspace  # noqa: E402
 
 TYPES = ("bug", "feature", "task", "chore", "epic")
 LABELS = ("docs", "backend", "frontend", "planning", "security", "tests", "refactor", "small")
@@ -68,7 +68,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
     # History over the last 30 days, up to 10 minutes ago; then a live session, recently active.
     start = datetime.now(UTC) - timedelta(days=30)
     step = (timedelta(days=30) - timedelta(minutes=10)) / count
-    events: list[dict[str, object]] = [ledger.make_event("init", agent, start)]
+    events: list[dict[str, object]] = [make_event("init", agent, start)]
     session = "s-0"
     tier = "sonnet"
     for n in range(1, count - 2):
@@ -79,7 +79,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
             session = f"s-{n}"
             tier = rng.choice(["haiku", "sonnet", "opus"])
             events.append(
-                ledger.make_event(
+                make_event(
                     "session",
                     agent,
                     moment,
@@ -96,7 +96,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
             )
         elif roll < 0.25:
             events.append(
-                ledger.make_event(
+                make_event(
                     "task",
                     agent,
                     moment,
@@ -109,7 +109,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
             )
         elif roll < 0.55:
             events.append(
-                ledger.make_event(
+                make_event(
                     "test_run",
                     agent,
                     moment,
@@ -122,7 +122,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
         elif roll < 0.85:
             usd = round(rng.random() * 3, 4)
             events.append(
-                ledger.make_event(
+                make_event(
                     "cost",
                     agent,
                     moment,
@@ -137,7 +137,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
             )
         elif roll < 0.93:
             events.append(
-                ledger.make_event(
+                make_event(
                     "decision",
                     agent,
                     moment,
@@ -152,7 +152,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
             )
         else:
             events.append(
-                ledger.make_event(
+                make_event(
                     "route",
                     agent,
                     moment,
@@ -165,7 +165,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
     # A fresh session, recently active, so the agent is neither stuck nor failing right now.
     now = datetime.now(UTC)
     events.append(
-        ledger.make_event(
+        make_event(
             "session",
             agent,
             now - timedelta(minutes=2),
@@ -177,7 +177,7 @@ def ledger_events(count: int, rng: random.Random, agent: str, prefix: str, task_
         )
     )
     events.append(
-        ledger.make_event(
+        make_event(
             "test_run",
             agent,
             now - timedelta(minutes=1),
@@ -215,9 +215,7 @@ def build(base: Path, workspaces: int, task_count: int, lines: int) -> Path:
             "".join(json.dumps(t) + "\n" for t in tasks(task_count, rng, prefix))
         )
         ws.ledger_path.write_text(
-            "".join(
-                ledger.encode(e) + "\n" for e in ledger_events(lines, rng, f"agent-{index:02d}", prefix, task_count)
-            )
+            "".join(encode(e) + "\n" for e in ledger_events(lines, rng, f"agent-{index:02d}", prefix, task_count))
         )
         if index == 0:
             ws.config_path.write_text(f"tick:\n  workspaces: [{json.dumps(str(base / 'ws*'))}]\n")

@@ -9,10 +9,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["hook"] and "--help" not in args and "-h" not in args:
         # Hooks run on every commit and tool call: they skip click and its import time.
-        from cloisterctl.hooks.fast import run
+        from cloisterctl.hooks.dispatch import run
 
         return run(args[1:])
-    from cloisterctl.cli import main as cli_main
+    from cloisterctl.cli.app import main as cli_main
 
     return cli_main(args)
 

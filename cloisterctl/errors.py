@@ -1,15 +1,28 @@
-"""The one error family. The CLI turns any of these into one line on stderr and an exit code."""
+"""The one error family, and the one place an exception becomes an exit code.
+
+Every error cloisterctl raises on purpose is a ``CloisterError`` whose message is complete on its
+own (it names the file, key, command or task involved). ``exit_code`` is the single mapping the CLI
+and the hooks use:
+
+- a ``CloisterError``: its ``exit_code`` (1);
+- a usage mistake (click's own errors): 2, decided by the CLI before anything runs;
+- an ``OSError`` (permissions, a full disk, a vanished directory): 1, reported with its file;
+- anything else is a bug: 3 (the CLI writes the traceback to a log file and prints one line).
+
+This module imports nothing of cloisterctl's, so every layer may use it.
+"""
 
 from __future__ import annotations
 
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
 
 class CloisterError(Exception):
-    """A problem the user can act on (bad input, missing tool, locked file).
+    """A problem the user can act on (bad input, missing tool, locked file)."""
 
-    The message is complete on its own: it names the file, key, command or task involved.
-    """
-
-    exit_code = 1
+    exit_code = EXIT_PROBLEM
 
 
 class WorkspaceError(CloisterError):
@@ -17,7 +30,7 @@ class WorkspaceError(CloisterError):
 
 
 class ConfigError(CloisterError):
-    """cloister.yaml / .cloister/config.yaml is unreadable or invalid."""
+    """~/.panopticon/cloister.yaml or .cloister/config.yaml is unreadable or invalid."""
 
 
 class StateFileError(CloisterError):
@@ -31,6 +44,10 @@ class LedgerError(CloisterError):
 class LockTimeout(CloisterError):
     """Another cloisterctl process held a lock for longer than the timeout."""
 
+    def __init__(self, message: str, *, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path  # the lock file, so a caller can tell which lock it was
+
 
 class ToolError(CloisterError):
     """An external tool (git, bd, tmux, an agent CLI) is missing or failed."""
@@ -38,3 +55,45 @@ class ToolError(CloisterError):
 
 class TaskError(CloisterError):
     """A beads task is unknown or its data is unusable."""
+
+
+class UnknownModelError(CloisterError):
+    """A model id that no tier's patterns claim (or that several claim)."""
+
+
+class CostError(CloisterError):
+    """A usage record or a cost option cannot be used."""
+
+
+class UsageError(CloisterError):
+    """A transcript or usage file cannot be read or understood."""
+
+
+class HandoffError(CloisterError):
+    """A handoff step cannot be carried out (the handoff is then recorded as failed)."""
+
+
+class MalformedLine(ValueError):
+    """A transcript line is JSON but its usage cannot be read (the message says why).
+
+    Not a CloisterError: it never reaches the user on its own; the reader turns it into a
+    reported-and-skipped line."""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code a command ends with when ``exc`` escapes it."""
+    if isinstance(exc, CloisterError):
+        return exc.exit_code
+    if isinstance(exc, OSError):
+        return EXIT_PROBLEM
+    return EXIT_INTERNAL
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the user: the message of our errors, the file and reason of an OSError."""
+    if isinstance(exc, CloisterError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return f"internal error: {type(exc).__name__}: {exc}"

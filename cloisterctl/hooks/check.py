@@ -12,9 +12,10 @@ from pathlib import Path
 
 
 def check_hook(files: list[str]) -> int:
-    from cloisterctl.config import collect_layers, validate_layers
+    from cloisterctl.config.layers import collect_layers
+    from cloisterctl.config.validate import validate_layers
     from cloisterctl.errors import CloisterError
-    from cloisterctl.statefile import read
+    from cloisterctl.state.statefile import read
 
     root = Path(os.getcwd())
     problems: list[str] = []

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-from cloisterctl.hooks.fast import append_line, event, find_workspace
+from cloisterctl.hooks.record import append_line, event, find_workspace
 
 SELF_RECORDING = r"(^|[\s;&|(])cloisterctl test(\s|$)"
 
@@ -58,13 +58,13 @@ def claude_hook(args: list[str]) -> int:
 def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -> None:
     from pathlib import Path
 
-    from cloisterctl.config import load_config
-    from cloisterctl.testrun import is_test_command, outcome_from_tool_response
+    from cloisterctl.config.load import load_config
+    from cloisterctl.core.testoutcome import is_test_command, outcome_from_tool_response
 
     if is_test_command(command, [SELF_RECORDING]):
         return  # `cloisterctl test` records its own run; counting it here too would double it
     config = load_config(Path(workspace) / ".cloister" / "config.yaml")
-    if not is_test_command(command, config.get("tests", "patterns")):
+    if not is_test_command(command, config.tests.patterns):
         return
     passed = outcome_from_tool_response(response)
     if passed is None:

@@ -6,36 +6,24 @@ Opt-in (install the `cloister-pre-push` hook). Failing tests fail the push; with
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
 
 def pre_push_hook(args: list[str]) -> int:
-    from cloisterctl.clock import now
-    from cloisterctl.config import load_config
+    from cloisterctl.engine.context import Context
+    from cloisterctl.engine.tests import run_and_record
     from cloisterctl.errors import CloisterError
-    from cloisterctl.testrun import run_and_record
-    from cloisterctl.workspace import find_workspace
 
     try:
-        ws = find_workspace(Path.cwd())
-        if not ws.is_initialised:
+        ctx = Context.find(Path.cwd(), initialised=False)
+        if not ctx.ws.is_initialised:
             return 0
-        config = load_config(ws.config_path)
-        command = config.get("tests", "command")
-        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        argv = list(ctx.config.tests.command)
         if not argv:
             print("cloister: no tests.command configured; nothing run before the push", file=sys.stderr)
             return 0
-        return run_and_record(
-            ws,
-            argv,
-            junit=config.get("tests", "junit_xml"),
-            source="pre-push",
-            clock=now,
-            lock_timeout=config.lock_timeout,
-        )
+        return run_and_record(ctx, argv, source="pre-push")
     except CloisterError as exc:
         print(f"cloister: pre-push: {exc}", file=sys.stderr)
         return 0

@@ -1,0 +1,178 @@
+"""The root of the command line: the group, what every command shares, and the one place where an
+exception becomes a message and an exit code.
+
+Commands live one group to a module (``cli.workspace``, ``cli.routing``, ...) and are imported only
+when run (or when ``--help`` lists them), so `cloisterctl status` does not pay for `cost`'s imports.
+Every command function returns its exit code. Errors (``errors.exit_code``):
+
+- a ``CloisterError`` (something the user can act on): one line on stderr, exit 1;
+- a usage mistake: click's message, exit 2;
+- an ``OSError``: the file and the reason, exit 1;
+- anything else is a bug: one line, the traceback appended to ``.cloister/local/errors.log`` (or
+  the user cache dir outside a workspace), exit 3.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloisterctl import __version__, errors
+
+# command name -> (module, attribute): imported on first use.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("cloisterctl.cli.workspace", "init"),
+    "status": ("cloisterctl.cli.workspace", "status"),
+    "config": ("cloisterctl.cli.workspace", "config"),
+    "classify": ("cloisterctl.cli.routing", "classify"),
+    "complexity": ("cloisterctl.cli.routing", "complexity"),
+    "route": ("cloisterctl.cli.routing", "route"),
+    "whatif": ("cloisterctl.cli.routing", "whatif"),
+    "cost": ("cloisterctl.cli.cost", "cost_command"),
+    "usage": ("cloisterctl.cli.cost", "usage_group"),
+    "tick": ("cloisterctl.cli.tick", "tick"),
+    "schedule": ("cloisterctl.cli.tick", "schedule"),
+    "approve": ("cloisterctl.cli.tick", "approve"),
+    "reject": ("cloisterctl.cli.tick", "reject"),
+    "spawn": ("cloisterctl.cli.agents", "spawn"),
+    "stop": ("cloisterctl.cli.agents", "stop"),
+    "handoff": ("cloisterctl.cli.agents", "handoff"),
+    "agents": ("cloisterctl.cli.agents", "agents"),
+    "test": ("cloisterctl.cli.hooks", "test"),
+    "install": ("cloisterctl.cli.hooks", "install"),
+    "uninstall": ("cloisterctl.cli.hooks", "uninstall"),
+    "hook": ("cloisterctl.cli.hooks", "hook"),
+    "demo": ("cloisterctl.cli.demo", "demo"),
+}
+
+
+class Env:
+    """What every command needs: the directory it runs in, and (on demand) its workspace's context."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def context(self, *, initialised: bool = True) -> Any:
+        from cloisterctl.engine.context import Context
+
+        return Context.find(self.directory, initialised=initialised)
+
+    def optional_workspace(self) -> Any | None:
+        """The git work tree here (initialised or not), or None outside one. Loads no config."""
+        from cloisterctl.state.workspace import find_workspace
+
+        try:
+            return find_workspace(self.directory)
+        except errors.WorkspaceError:
+            return None
+
+    def config(self) -> Any:
+        """The config in effect here (built-in and user layers only, outside a workspace)."""
+        from cloisterctl.config.load import load_config
+
+        ws = self.optional_workspace()
+        return load_config(ws.config_path if ws is not None else None)
+
+
+pass_env = click.make_pass_decorator(Env)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> int:
+    """Print a command's result (JSON, or text for people); returns exit code 0."""
+    from cloisterctl.cli.render import dumps
+
+    click.echo(dumps(data) if as_json else render(data))
+    return 0
+
+
+def _error_log(directory: Path) -> Path:
+    from cloisterctl.state.workspace import find_workspace
+
+    try:
+        ws = find_workspace(directory)
+        if ws.is_initialised:
+            return ws.local_dir / "errors.log"
+    except errors.CloisterError:
+        pass
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cloisterctl" / "errors.log"
+
+
+def _report(exc: BaseException, directory: Path) -> int:
+    code = errors.exit_code(exc)
+    message = errors.describe(exc)
+    if code == errors.EXIT_INTERNAL:
+        log = _error_log(directory)
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(f"--- {datetime.now(UTC).isoformat()} cloisterctl {' '.join(sys.argv[1:])}\n")
+                handle.write("".join(traceback.format_exception(exc)))
+            message += f" (a bug: the traceback is in {log})"
+        except OSError:
+            message += " (a bug; the traceback could not be written)"
+    click.echo(f"cloisterctl: error: {message}", err=True)
+    return code
+
+
+class CloisterGroup(click.Group):
+    """The root group: lazy subcommands, and every error turned into one line and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        command: click.Command = getattr(importlib.import_module(found[0]), found[1])
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place an error becomes an exit code
+            env = ctx.obj if isinstance(ctx.obj, Env) else Env(Path("."))
+            ctx.exit(_report(exc, env.directory))
+        if isinstance(result, int) and result:
+            ctx.exit(result)
+        return result
+
+
+@click.group(cls=CloisterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=".",
+    help="Run as if started in DIR (like git -C).",
+    metavar="DIR",
+)
+@click.version_option(__version__, "--version", prog_name="cloisterctl")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path) -> None:
+    """Route coding-agent work to the cheapest model tier that can do it, hand work between
+    tiers through reviewable files, and track what it costs.
+
+    State lives in the repo: STATE.md front matter and the .cloister/ ledger.
+    """
+    ctx.obj = Env(directory)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # In standalone mode click always ends with SystemExit (its code is the command's exit code).
+    try:
+        cli.main(args=argv, prog_name="cloisterctl", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -1,0 +1,143 @@
+"""`cloisterctl cost` (table, JSON or dashboard) and `usage add|import`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloisterctl.cli.app import Env, emit, json_option, pass_env
+
+
+def progress_bar() -> Any:
+    """A progress bar for long transcript scans, only when both stdout and stderr are terminals."""
+    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return None
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar(total: int) -> Any:
+        with click.progressbar(length=total, label="reading transcripts", file=sys.stderr) as progress:
+            yield progress.update
+
+    return bar
+
+
+@click.command("cost")
+@click.option(
+    "--by",
+    type=click.Choice(["agent", "model", "tier", "task", "session", "day", "project"]),
+    default="model",
+    show_default=True,
+    help="What each row of the table is.",
+)
+@click.option("--since", metavar="DATE", help="Only usage on or after DATE (YYYY-MM-DD, UTC).")
+@click.option(
+    "--all", "all_projects", is_flag=True, help="Every Claude Code project on this machine, not only this one."
+)
+@click.option("--record", is_flag=True, help="Also write changed per-session checkpoints to the ledger and STATE.md.")
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write a self-contained dashboard page to FILE instead of printing the table.",
+)
+@json_option
+@pass_env
+def cost_command(
+    env: Env, by: str, since: str | None, all_projects: bool, record: bool, html: Path | None, as_json: bool
+) -> int:
+    """What the agents' work cost, from Claude Code transcripts and recorded usage: a table with a
+    totals row and the prompt-cache hit rate (--json: the same data, total_usd at the top)."""
+    ctx = env.context()
+    if html is not None:
+        from cloisterctl.cli.dashboard import render_written, write_dashboard
+
+        written = write_dashboard(
+            ctx, html, since=since, all_projects=all_projects, record=record, progress=progress_bar()
+        )
+        return emit(written, as_json, render_written)
+    from cloisterctl.cli.render import render_report
+    from cloisterctl.engine.cost import cost_command as run_cost
+
+    result = run_cost(
+        ctx,
+        by=by,
+        since=since,
+        all_projects=all_projects,
+        record_checkpoints=record,
+        progress=progress_bar(),
+    )
+    return emit(result, as_json, render_report)
+
+
+@click.group("usage")
+def usage_group() -> None:
+    """Record token usage that no Claude Code transcript shows (other runtimes, claude -p results)."""
+
+
+@usage_group.command("add")
+@click.option("--model", required=True, metavar="MODEL", help="The model id (priced with the table).")
+@click.option("--input", "input_tokens", type=click.IntRange(min=0), required=True, metavar="N")
+@click.option("--output", "output_tokens", type=click.IntRange(min=0), required=True, metavar="N")
+@click.option("--cache-read", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("--cache-write-5m", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("--cache-write-1h", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("--requests", type=click.IntRange(min=1), default=1, metavar="N", help="How many requests these sum.")
+@click.option("--session", metavar="ID", help="The session the usage belongs to.")
+@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
+@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@click.option("--usd", type=click.FloatRange(min=0), help="The cost, for a model the price table does not know.")
+@json_option
+@pass_env
+def usage_add(
+    env: Env,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int,
+    cache_write_5m: int,
+    cache_write_1h: int,
+    requests: int,
+    session: str | None,
+    task: str | None,
+    agent: str | None,
+    usd: float | None,
+    as_json: bool,
+) -> int:
+    """Record one model's token usage from another runtime; it counts in cost and STATE.md."""
+    from cloisterctl.cli.render import render_recorded
+    from cloisterctl.engine.cost import add_usage
+    from cloisterctl.model.prices import Usage
+
+    tokens = Usage(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
+    result = add_usage(
+        env.context(),
+        model=model,
+        tokens=tokens,
+        requests=requests,
+        session=session,
+        task=task,
+        agent=agent,
+        usd_override=usd,
+    )
+    return emit(result, as_json, render_recorded)
+
+
+@usage_group.command("import")
+@click.argument("result_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
+@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@json_option
+@pass_env
+def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None, as_json: bool) -> int:
+    """Record what a `claude -p --output-format json` (or stream-json) run used, from its saved
+    output FILE (- for stdin). Importing the same result twice records it once."""
+    from cloisterctl.cli.render import render_recorded
+    from cloisterctl.engine.cost import import_claude_result
+
+    name = "stdin" if result_file.name == "<stdin>" else result_file.name
+    result = import_claude_result(env.context(), result_file.read(), name, task=task, agent=agent)
+    return emit(result, as_json, render_recorded)

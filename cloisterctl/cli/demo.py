@@ -1,0 +1,28 @@
+"""`cloisterctl demo`: the built-in demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cloisterctl.cli.app import json_option
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Where to make the throwaway repo (default: the system temp directory).",
+)
+@json_option
+def demo(parent: Path | None, as_json: bool) -> int:
+    """Play the built-in demo in a throwaway repo and say what happened; the repo is left for inspection."""
+    from cloisterctl.cli.render import dumps
+    from cloisterctl.demo.scenario import run_demo
+
+    result = run_demo(parent, (lambda _line: None) if as_json else click.echo)
+    if as_json:
+        click.echo(dumps(result))
+    return 0

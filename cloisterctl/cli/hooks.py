@@ -1,0 +1,96 @@
+"""`cloisterctl test`, `install|uninstall beads-hooks|agent-hooks`, and `hook` (the hooks' own entry)."""
+
+from __future__ import annotations
+
+import click
+
+from cloisterctl.cli.app import Env, emit, json_option, pass_env
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_env
+def test(env: Env, command: tuple[str, ...]) -> int:
+    """Run a test command (`cloisterctl test -- pytest -q`), record pass or fail, exit with its code."""
+    from cloisterctl.engine.tests import run_and_record
+
+    return run_and_record(env.context(), list(command), source="cloisterctl test")
+
+
+@click.group()
+def install() -> None:
+    """Install cloisterctl's hooks into beads or Claude Code (alongside any hooks already there)."""
+
+
+@click.group()
+def uninstall() -> None:
+    """Remove cloisterctl's hooks from beads or Claude Code, leaving other tools' hooks alone."""
+
+
+def _report(data: object, as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from cloisterctl.cli.render import render_install
+
+    return emit(asdict(data), as_json, render_install)  # type: ignore[call-overload]
+
+
+@install.command("beads-hooks")
+@json_option
+@pass_env
+def install_beads_hooks(env: Env, as_json: bool) -> int:
+    """.beads/hooks/on_create, on_update, on_close -> `cloisterctl hook beads` (chained with existing hooks)."""
+    from cloisterctl.edges.install import install_beads
+
+    return _report(install_beads(env.context().ws), as_json)
+
+
+@uninstall.command("beads-hooks")
+@json_option
+@pass_env
+def uninstall_beads_hooks(env: Env, as_json: bool) -> int:
+    """Remove cloisterctl's section from .beads/hooks/on_*."""
+    from cloisterctl.edges.install import uninstall_beads
+
+    return _report(uninstall_beads(env.context().ws), as_json)
+
+
+@install.command("agent-hooks")
+@json_option
+@pass_env
+def install_agent_hooks(env: Env, as_json: bool) -> int:
+    """.claude/settings.json: PostToolUse, Stop, SubagentStop, SessionStart -> `cloisterctl hook claude`."""
+    from cloisterctl.edges.install import install_claude
+
+    return _report(install_claude(env.context().ws), as_json)
+
+
+@uninstall.command("agent-hooks")
+@json_option
+@pass_env
+def uninstall_agent_hooks(env: Env, as_json: bool) -> int:
+    """Remove cloisterctl's entries from .claude/settings.json."""
+    from cloisterctl.edges.install import uninstall_claude
+
+    return _report(uninstall_claude(env.context().ws), as_json)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_env
+def hook(env: Env, args: tuple[str, ...]) -> int:
+    """Hook entry points (called by hooks, not by people):
+
+    \b
+      hook git post-commit|post-merge|post-checkout|post-rewrite   (pre-commit)
+      hook check [FILES]                                           (pre-commit)
+      hook pre-push                                                (pre-commit, opt-in)
+      hook beads ISSUE_ID create|update|close < issue.json         (.beads/hooks/on_*)
+      hook claude < hook-input.json                                (.claude/settings.json)
+    """
+    import os
+
+    from cloisterctl.hooks.dispatch import run
+
+    os.chdir(env.directory)
+    return run(list(args))

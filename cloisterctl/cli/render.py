@@ -1,0 +1,227 @@
+"""Printing for people: aligned tables and the text form of every command's result.
+
+Every ``render_*`` takes the JSON-able result a command prints with ``--json`` and returns text, so
+the two forms always show the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()) -> str:
+    """A plain aligned table; columns whose index is in ``right`` are right-aligned (numbers)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        parts = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells[1:]]
+    return "\n".join(out)
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def money(value: float) -> str:
+    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def render_report(result: Mapping[str, Any]) -> str:
+    """``cloisterctl cost`` for people: a table with a totals row, then the cache hit rate."""
+
+    def line(key: str, row: Mapping[str, Any]) -> list[str]:
+        tokens = row["tokens"]
+        return [
+            key,
+            f"{row['requests']:,}",
+            f"{tokens['input']:,}",
+            f"{tokens['output']:,}",
+            f"{tokens['cache_write_5m'] + tokens['cache_write_1h']:,}",
+            f"{tokens['cache_read']:,}",
+            _rate(row["cache_hit_rate"]),
+            money(row["usd"]),
+        ]
+
+    headers = [result["by"], "requests", "input", "output", "cache write", "cache read", "hit rate", "USD"]
+    rows = [line(row["key"], row) for row in result["rows"]]
+    rows.append(line("total", result["totals"]))
+    scope = (
+        f"workspace {result['workspace']}"
+        if result["scope"] == "workspace" and result.get("workspace")
+        else result["scope"]
+    )
+    lines = [f"cost of {scope}" + (f" since {result['since']}" if result["since"] else "")]
+    lines.append(table(headers, rows, right=range(1, len(headers))))
+    tiers = ", ".join(f"{tier} {_rate(rate)}" for tier, rate in result["cache_hit_rate"]["by_tier"].items())
+    lines.append(f"cache hit rate {_rate(result['cache_hit_rate']['total'])}" + (f" ({tiers})" if tiers else ""))
+    for switch in result["mid_session_switches"]:
+        lines.append(f"mid-session model switch: session {switch['session']} used {', '.join(switch['models'])}")
+    if result["totals"]["long_context_requests"]:
+        lines.append(
+            f"{result['totals']['long_context_requests']} requests priced at long-context rates (> 200K input)"
+        )
+    for model, count in result["unpriced_models"].items():
+        lines.append(f"warning: {count} requests of {model} have no price (counted as $0; add cost.prices.{model})")
+    if result.get("recorded") is not None:
+        lines.append(f"recorded {result['recorded']['appended']} ledger events")
+    for problem in result["problems"][:10]:
+        lines.append(f"warning: {problem}")
+    if len(result["problems"]) > 10:
+        lines.append(f"warning: ... and {len(result['problems']) - 10} more problems (see --json)")
+    return "\n".join(lines)
+
+
+def render_recorded(result: Mapping[str, Any]) -> str:
+    lines = []
+    for event in result["recorded"]:
+        tokens = event["tokens"]
+        parts = [f"{name} {tokens[name]:,}" for name in tokens if tokens[name]]
+        where = f" session {event['session']}" if event.get("session") else ""
+        task = f" task {event['task']}" if event.get("task") else ""
+        lines.append(
+            f"recorded {event['model']} ({event['tier']}){where}{task}: {', '.join(parts) or 'no tokens'}"
+            f" = {money(event['usd'])} ({event['priced_by']})"
+        )
+    if not result["recorded"]:
+        lines.append("nothing new to record")
+    lines.append(f"workspace total {money(result['total_usd'] or 0.0)}")
+    return "\n".join(lines)
+
+
+def render_status(view: dict[str, Any]) -> str:
+    complexity = view["complexity"] or {}
+    cost = view["cost"]
+    rows = [
+        ("workspace", view["workspace"]),
+        ("agent", f"{view['agent']} ({view['status']})"),
+        ("tier", view["tier"] or "-"),
+        ("model", view["model"] or "-"),
+        ("session", view["session"] or "-"),
+        ("complexity", f"{complexity.get('level')} ({complexity.get('source')})" if complexity else "-"),
+        ("task", view["task"] or "-"),
+        (
+            "cost",
+            f"${cost['total_usd']:.2f}, cache hit rate {_percent(cost['cache_hit_rate'])}" if cost else "-",
+        ),
+        ("handoffs", str(view["handoffs"])),
+        ("last decision", view["last_decision"] or "-"),
+        ("last activity", view["last_activity"] or "-"),
+        ("STATE.md", view["state_md"]),
+    ]
+    if view["role"]:
+        rows.insert(4, ("role", view["role"]))
+    if view["handoff_in_flight"]:
+        h = view["handoff_in_flight"]
+        rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
+    for flag, since in view["flags"].items():
+        rows.append(("flag", f"{flag} since {since}"))
+    for pending in view["pending_approvals"]:
+        rows.append(("needs approval", f"{pending['id']}: {pending['decision']}"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines += [f"warning: {problem}" for problem in view["problems"]]
+    return "\n".join(lines)
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def yaml_scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value and value.strip() == value and ":" not in value else json.dumps(value)
+    return json.dumps(value)
+
+
+def render_classification(item: dict[str, Any]) -> str:
+    lines = [f"{item['task']}: {item['level']} (source {item['source']}, confidence {item['confidence']:g})"]
+    lines += [f"  - {reason}" for reason in item["reasons"]]
+    return "\n".join(lines)
+
+
+def render_whatif(data: dict[str, Any]) -> str:
+
+    def turns(value: float | None) -> str:
+        return "never" if value is None else f"{value:.2f}"
+
+    head = (
+        f"{data['from_model']} -> {data['to_model']}: {data['context_tokens']:,} tokens warm, "
+        f"{data['output_per_turn']:,} output/turn, {data['turns']} turns, "
+        f"packet {data['handoff_tokens']:,} + start-up {data['overhead_tokens']:,} tokens, "
+        f"{data['cache_ttl']} cache writes"
+    )
+
+    def usd(value: float) -> str:
+        return f"-${-value:.4f}" if value < 0 else f"${value:.4f}"
+
+    rows = []
+    for key, label in (("stay", "stay"), ("switch", "switch mid-session"), ("fresh", "fresh session + packet")):
+        option = data[key]
+        rows.append(
+            [
+                label,
+                usd(option["premium_usd"]),
+                usd(option["per_turn_usd"]),
+                usd(option["total_usd"]),
+                "-" if key == "stay" else turns(option["break_even_turns"]),
+                "-" if key == "stay" else usd(option["saving_usd"]),
+            ]
+        )
+    body = table(["option", "one-time", "per turn", "total", "break-even turns", "saving"], rows, right=(1, 2, 3, 4, 5))
+    return f"{head}\n\n{body}\n\nverdict: {data['verdict']}"
+
+
+def render_tick(reports: list[dict[str, Any]]) -> str:
+    lines = []
+    for report in reports:
+        head = report["workspace"]
+        if report["skipped"]:
+            lines.append(f"{head}: {report['skipped']}")
+            continue
+        parts = []
+        for task in report["tasks"]:
+            parts.append(f"task {task['task']} is now {task['status']}")
+        for decision in report["decisions"]:
+            parts.append(
+                f"decision {decision.get('id', '(dry run)')}: {decision.get('summary') or proposal_text(decision)}"
+            )
+        if report["handoff"]:
+            h = report["handoff"]
+            parts.append(
+                f"handoff {h['id']} ({h['from']} -> {h['to']}) at {h['step']}"
+                + (f": {h['reason']}" if h.get("reason") else "")
+            )
+        if report["state_md_changed"]:
+            parts.append("STATE.md updated")
+        if report["commit"]:
+            parts.append(f"committed {report['commit']}")
+        lines.append(f"{head}: " + ("; ".join(parts) if parts else "nothing new"))
+        lines += [f"  warning: {problem}" for problem in report["problems"]]
+    return "\n".join(lines)
+
+
+def proposal_text(decision: dict[str, Any]) -> str:
+    move = f"{decision.get('from_tier')} -> {decision.get('to_tier')}"
+    return f"{decision['trigger']}: {move} {decision['status']}: {decision['reason']}"
+
+
+def render_install(data: dict[str, Any]) -> str:
+    lines = [f"updated {p}" for p in data["changed"]] + [f"removed {p}" for p in data["removed"]]
+    lines += [f"unchanged {p}" for p in data["unchanged"]]
+    return "\n".join(lines) or "nothing to do"

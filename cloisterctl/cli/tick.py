@@ -1,0 +1,90 @@
+"""`cloisterctl tick`, `schedule`, `approve` and `reject`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cloisterctl.cli.app import Env, emit, json_option, pass_env
+
+
+@click.command()
+@click.option("--all", "every", is_flag=True, help="Every workspace: git worktrees of this repo and tick.workspaces.")
+@click.option("--dry-run", is_flag=True, help="Say what would be decided; write nothing.")
+@json_option
+@pass_env
+def tick(env: Env, every: bool, dry_run: bool, as_json: bool) -> int:
+    """One pass: take in usage and activity, evaluate triggers, advance handoffs, refresh STATE.md,
+    and commit the decisions. Cron-able; safe to run twice."""
+    from cloisterctl.cli.render import render_tick
+    from cloisterctl.engine.tick import tick as run_tick
+
+    ctx = env.context()
+    reports = [r.as_dict() for r in run_tick(ctx.ws, every=every, dry_run=dry_run, clock=ctx.clock)]
+    return emit(reports, as_json, render_tick)
+
+
+@click.command()
+@click.option("--cron", "kind", flag_value="cron", help="A crontab line.")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
+@click.option("--every", default="1m", show_default=True, metavar="INTERVAL", help="How often (e.g. 1m, 5m, 1h).")
+@click.option("--install", is_flag=True, help="Write it (crontab, or ~/.config/systemd/user) instead of printing it.")
+@json_option
+@pass_env
+def schedule(env: Env, kind: str | None, every: str, install: bool, as_json: bool) -> int:
+    """Print (or install) a schedule that runs `cloisterctl tick --all` here."""
+    from cloisterctl.edges import schedule as sched
+
+    if kind is None:
+        raise click.UsageError("choose --cron or --systemd")
+    ws = env.context().ws
+    minutes = sched.parse_every(every)
+    if kind == "cron":
+        log = sched.default_log()
+        line = sched.install_cron(ws.root, minutes, log) if install else sched.cron_line(ws.root, minutes, log)
+        data: dict[str, Any] = {"kind": "cron", "line": line, "installed": install, "log": str(log)}
+        return emit(data, as_json, lambda d: d["line"] + ("\ninstalled in your crontab" if d["installed"] else ""))
+    units = sched.systemd_units(ws.root, minutes)
+    written = [str(p) for p in sched.install_systemd(ws.root, minutes)] if install else []
+    data = {"kind": "systemd", "unit": units.name, "service": units.service, "timer": units.timer, "installed": written}
+
+    def render(d: dict[str, Any]) -> str:
+        if d["installed"]:
+            return "\n".join(
+                [f"wrote {path}" for path in d["installed"]]
+                + [f"enable it: systemctl --user daemon-reload && systemctl --user enable --now {d['unit']}.timer"]
+            )
+        return f"# {d['unit']}.service\n{d['service']}\n# {d['unit']}.timer\n{d['timer']}"
+
+    return emit(data, as_json, render)
+
+
+@click.command()
+@click.argument("decision")
+@json_option
+@pass_env
+def approve(env: Env, decision: str, as_json: bool) -> int:
+    """Apply a decision that waits for approval (handoffs.guards.require_approval)."""
+    from cloisterctl.engine.decisions import approve as run
+
+    result = run(env.context(), decision)
+    return emit(
+        result,
+        as_json,
+        lambda d: (
+            f"approved {d['decision']}: {d['summary']}" + (f"; handoff {d['handoff']} started" if d["handoff"] else "")
+        ),
+    )
+
+
+@click.command()
+@click.argument("decision")
+@click.option("--reason", metavar="TEXT", help="Why, for the ledger.")
+@json_option
+@pass_env
+def reject(env: Env, decision: str, reason: str | None, as_json: bool) -> int:
+    """Drop a decision that waits for approval; its cause will not fire again."""
+    from cloisterctl.engine.decisions import reject as run
+
+    return emit(run(env.context(), decision, reason), as_json, lambda d: f"rejected {d['decision']}")

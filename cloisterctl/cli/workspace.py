@@ -1,0 +1,103 @@
+"""`cloisterctl init`, `status`, `config show` and `config validate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.errors import CloisterError
+
+
+@click.command()
+@click.option("--agent", metavar="NAME", help="Name of the agent working here (default: the directory name).")
+@json_option
+@pass_env
+def init(env: Env, agent: str | None, as_json: bool) -> int:
+    """Set up STATE.md and .cloister/ in this git work tree (idempotent, never overwrites)."""
+    from dataclasses import asdict
+
+    from cloisterctl.engine.init import init as run_init
+
+    ctx = env.context(initialised=False)
+    report = run_init(ctx.ws, agent, ctx.clock(), timeout=ctx.config.lock_timeout)
+
+    def render(data: dict[str, Any]) -> str:
+        lines = [f"cloister workspace: {data['workspace']} (agent {data['agent']})"]
+        lines += [f"  created {name}" for name in data["created"]]
+        lines += [f"  updated {name}" for name in data["updated"]]
+        lines += [f"  kept    {name}" for name in data["kept"]]
+        return "\n".join(lines)
+
+    return emit(asdict(report), as_json, render)
+
+
+@click.command()
+@json_option
+@pass_env
+def status(env: Env, as_json: bool) -> int:
+    """Show the workspace's agent, tier, model, complexity, task, cost and last decision (read-only)."""
+    from cloisterctl.cli.render import render_status
+    from cloisterctl.engine.status import status_view
+
+    return emit(status_view(env.context()), as_json, render_status)
+
+
+@click.group()
+def config() -> None:
+    """Show or check the effective configuration."""
+
+
+@config.command("show")
+@json_option
+@pass_env
+def config_show(env: Env, as_json: bool) -> int:
+    """Print the effective config and where each value came from."""
+    from cloisterctl.cli.render import dumps, yaml_scalar
+
+    effective = env.config()
+    if as_json:
+        click.echo(dumps({"config": effective.data, "sources": effective.sources}))
+        return 0
+    for key, value, source in effective.flatten():
+        click.echo(f"{key} = {yaml_scalar(value)}  # {source}")
+    return 0
+
+
+@config.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_env
+def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> int:
+    """Check the config files in effect (or FILES); report every problem with file, key and line."""
+    from cloisterctl.config.layers import collect_layers, defaults_layer, parse_yaml_layer
+    from cloisterctl.config.validate import validate_layers
+
+    problems: list[Any]
+    if files:
+        problems = []
+        for path in files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise CloisterError(f"{path}: cannot read: {exc.strerror}") from None
+            layer, found = parse_yaml_layer(text, str(path))
+            problems += found + validate_layers([defaults_layer(), layer])
+        checked = [str(p) for p in files]
+    else:
+        ws = env.optional_workspace()
+        layers, problems = collect_layers(ws.config_path if ws is not None else None)
+        problems += validate_layers(layers)
+        checked = [layer.source for layer in layers if layer.source != "default"]
+    if as_json:
+        from cloisterctl.cli.render import dumps
+
+        click.echo(dumps({"checked": checked, "valid": not problems, "problems": [str(p) for p in problems]}))
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if not problems:
+            click.echo(f"config ok ({', '.join(checked) or 'built-in defaults only'})")
+    return 1 if problems else 0

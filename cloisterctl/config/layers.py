@@ -1,0 +1,233 @@
+"""Config layers: each source of values (built-in defaults, the user file, the workspace file, the
+environment) with the line of every key, and merging them (later wins: mappings merge key by key,
+lists and single values replace).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cloisterctl.config.schema import DEFAULTS
+from cloisterctl.config.spec import KeyPath, describe, dotted
+from cloisterctl.config.yamltext import loader_class
+from cloisterctl.errors import ConfigError
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true/false, 1/0, yes/no or on/off")
+
+
+def _parse_float(raw: str) -> float:
+    return float(raw)
+
+
+def _parse_argv(raw: str) -> list[str]:
+    argv = shlex.split(raw)
+    if not argv:
+        raise ValueError("empty command")
+    return argv
+
+
+# The environment variables that override config, for one-off runs and CI.
+ENV_OVERRIDES: dict[str, tuple[KeyPath, Callable[[str], Any]]] = {
+    "CLOISTER_TICK_COMMIT": (("tick", "commit"), _parse_bool),
+    "CLOISTER_REQUIRE_APPROVAL": (("handoffs", "guards", "require_approval"), _parse_bool),
+    "CLOISTER_LOCK_TIMEOUT": (("lock_timeout_seconds",), _parse_float),
+    "CLOISTER_IDLE_SECONDS": (("handoffs", "idle_seconds"), _parse_float),
+    "CLOISTER_SPAWN": (("runtime", "spawn"), _parse_argv),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+@dataclass
+class Layer:
+    """One source of config values: its data and the line of each key path."""
+
+    source: str
+    data: dict[str, Any]
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        # A problem inside a list item or deeper than recorded points at the nearest known key.
+        for cut in range(len(path), 0, -1):
+            line = self.lines.get(path[:cut])
+            if line is not None:
+                return line
+        return None
+
+
+def parse_yaml_layer(text: str, source: str) -> tuple[Layer, list[Problem]]:
+    """Parse a config file, keeping the line of every key. Broken YAML raises ConfigError (one line)."""
+    import yaml
+
+    problems: list[Problem] = []
+    loader = loader_class(yaml)(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+    if data is None:
+        return Layer(source, {}), problems
+    if not isinstance(data, dict):
+        problems.append(Problem(source, 1, "", f"the file must be a mapping of keys, got {describe(data)}"))
+        return Layer(source, {}), problems
+    layer = Layer(source, data)
+    _record_lines(node, (), layer.lines, source, problems)
+    return layer, problems
+
+
+def _record_lines(node: Any, path: KeyPath, lines: dict[KeyPath, int], source: str, problems: list[Problem]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            child = (*path, key)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(Problem(source, line, dotted(child), "duplicate key (YAML keeps only the last one)"))
+            seen.add(key)
+            lines[child] = line
+            _record_lines(value_node, child, lines, source, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            lines[child] = item.start_mark.line + 1
+            _record_lines(item, child, lines, source, problems)
+
+
+def read_file_layer(path: Path, label: str | None = None) -> tuple[Layer | None, list[Problem]]:
+    source = label or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {exc}") from None
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        return Layer(source, {}), []  # comments only (as `init` writes it): nothing to parse
+    return parse_yaml_layer(text, source)
+
+
+def env_layer(environ: Mapping[str, str]) -> tuple[Layer, list[Problem]]:
+    data: dict[str, Any] = {}
+    lines: dict[KeyPath, int] = {}
+    problems: list[Problem] = []
+    for name, (path, parse) in ENV_OVERRIDES.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = parse(raw)
+        except ValueError as exc:
+            problems.append(Problem(f"env {name}", None, dotted(path), f"{raw!r}: {exc}"))
+            continue
+        cursor = data
+        for part in path[:-1]:
+            cursor = cursor.setdefault(str(part), {})
+        cursor[str(path[-1])] = value
+    return Layer("env", data, lines), problems
+
+
+def _merge(
+    base: dict[str, Any], incoming: dict[str, Any], layer: Layer, sources: dict[str, str], path: KeyPath = ()
+) -> None:
+    for key, value in incoming.items():
+        child = (*path, key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, layer, sources, child)
+            continue
+        base[key] = copy.deepcopy(value)
+        prefix = dotted(child)
+        for stale in [p for p in sources if p == prefix or p.startswith(prefix + ".")]:
+            del sources[stale]
+        _record_sources(value, child, layer, sources)
+
+
+def _record_sources(value: Any, path: KeyPath, layer: Layer, sources: dict[str, str]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _record_sources(item, (*path, key), layer, sources)
+        return
+    line = layer.lines.get(path)
+    sources[dotted(path)] = f"{layer.source}:{line}" if line else layer.source
+
+
+def defaults_layer() -> Layer:
+    # Merging deep-copies every value it takes, so the built-in tree is shared, never changed.
+    return Layer("default", DEFAULTS)
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".panopticon" / "cloister.yaml"
+
+
+def collect_layers(
+    workspace_config: Path | None, environ: Mapping[str, str] | None = None
+) -> tuple[list[Layer], list[Problem]]:
+    """Every layer in precedence order, with the problems found while reading them."""
+    env = os.environ if environ is None else environ
+    layers = [defaults_layer()]
+    problems: list[Problem] = []
+    user_layer, found = read_file_layer(user_config_path(env), label=str(user_config_path(env)))
+    problems += found
+    if user_layer is not None:
+        layers.append(user_layer)
+    if workspace_config is not None:
+        label = relative_label(workspace_config)
+        repo_layer, found = read_file_layer(workspace_config, label=label)
+        problems += found
+        if repo_layer is not None:
+            layers.append(repo_layer)
+    environment, found = env_layer(env)
+    problems += found
+    if environment.data:
+        layers.append(environment)
+    return layers, problems
+
+
+def relative_label(path: Path) -> str:
+    """A workspace config is named as it appears in the repo (`.cloister/config.yaml`), wherever we run."""
+    if path.parent.name == ".cloister":
+        return f".cloister/{path.name}"
+    return str(path)
+
+
+def merge_layers(layers: Sequence[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The merged data and, for every leaf, the layer (and line) it came from."""
+    data: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for layer in layers:
+        _merge(data, layer.data, layer, sources)
+    return data, sources

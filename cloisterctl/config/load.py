@@ -1,0 +1,54 @@
+"""Loading the effective config: layers read, validated and merged, memoised by what they depend on.
+
+Layers, later wins: built-in defaults < ``~/.panopticon/cloister.yaml`` < ``<workspace>/.cloister/config.yaml``
+< a few ``CLOISTER_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cloisterctl.config.layers import ENV_OVERRIDES, collect_layers, merge_layers, relative_label, user_config_path
+from cloisterctl.config.settings import Config
+from cloisterctl.config.validate import validate_layers
+from cloisterctl.errors import ConfigError
+
+_LOADED: dict[tuple[Any, ...], Config] = {}
+
+
+def _inputs_key(workspace_config: Path | None, environ: Mapping[str, str]) -> tuple[Any, ...]:
+    """What the effective config depends on: the two files' bytes and the overriding variables."""
+
+    def content(path: Path | None) -> bytes | None:
+        try:
+            return path.read_bytes() if path is not None else None
+        except OSError:
+            return None
+
+    label = relative_label(workspace_config) if workspace_config is not None else None
+    variables = tuple(environ.get(name) for name in ENV_OVERRIDES)
+    return (content(user_config_path(environ)), label, content(workspace_config), variables)
+
+
+def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None = None) -> Config:
+    """The effective config; any problem is a ConfigError naming the first one.
+
+    Workspaces with the same config files share one Config (tick --all loads one per workspace);
+    treat it as read-only."""
+    env = os.environ if environ is None else environ
+    key = _inputs_key(workspace_config, env)
+    cached = _LOADED.get(key)
+    if cached is not None:
+        return cached
+    layers, problems = collect_layers(workspace_config, environ)
+    if any(layer.data for layer in layers if layer.source != "default"):
+        problems += validate_layers(layers)  # the built-in defaults alone are valid (a test says so)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `cloisterctl config validate`)" if len(problems) > 1 else ""
+        raise ConfigError(f"{problems[0]}{more}")
+    config = Config(*merge_layers(layers))
+    _LOADED[key] = config
+    return config

@@ -1,0 +1,214 @@
+"""The config schema: every key, what it may hold, and its built-in default, declared side by side.
+
+``DEFAULTS`` (the built-in layer) is computed from the schema; there is no second tree of
+defaults to keep in step. ``cloisterctl config show`` prints the effective value of every key and
+where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from cloisterctl.config.schema_complexity import COMPLEXITY
+from cloisterctl.config.spec import (
+    AnyOf,
+    Section,
+    Seq,
+    Table,
+    boolean,
+    integer,
+    number,
+    string,
+    strings,
+)
+from cloisterctl.model.tiers import LEVELS, TIERS
+
+SPAWN_PLACEHOLDERS = frozenset({"model", "tier", "session_id", "prompt", "prompt_file", "workspace", "agent"})
+APPROVAL_KINDS = (
+    "all",
+    "escalation",
+    "downgrade",
+    "upgrade",
+    "escalate_to_opus",
+    "downgrade_from_opus",
+    "cross_runtime",
+)
+
+_TIER = string("a tier (haiku, sonnet, opus) or a model id")
+_ARGV = AnyOf((string(), Seq(string())), name="a command (a string or a list of arguments)")
+
+_PRICE_FIELDS = {
+    "input": number(),
+    "output": number(),
+    "cache_write_5m": number(),
+    "cache_write_1h": number(),
+    "cache_read": number(),
+}
+_PRICE = Section(
+    {
+        **_PRICE_FIELDS,
+        "long_context": Section({"threshold_tokens": integer(1), **_PRICE_FIELDS}),
+        "fast": Section(_PRICE_FIELDS),
+    }
+)
+
+
+def _family_patterns(family: str) -> list[str]:
+    return [family, f"{family}-*", f"claude-{family}-*", f"claude-*-{family}", f"claude-*-{family}-*"]
+
+
+TIER_MODELS = {"opus": "claude-opus-4-7", "sonnet": "claude-sonnet-4-6", "haiku": "claude-haiku-4-5-20251001"}
+
+SAVE_REQUEST = (
+    "cloisterctl: a different model will continue this work. Update STATE.md now with your "
+    "progress, decisions made, relevant files and next steps, commit nothing else, then stop."
+)
+
+# Regular expressions over the Bash commands an agent runs: a match is a test run.
+TEST_PATTERNS = [
+    r"(^|[\s;&|(])(uv run |poetry run |python3? -m )?pytest(\s|$)",
+    r"(^|[\s;&|(])python3? -m unittest(\s|$)",
+    r"(^|[\s;&|(])(npm|pnpm|yarn|bun) (run )?test(\s|$)",
+    r"(^|[\s;&|(])(npx )?(jest|vitest|mocha)(\s|$)",
+    r"(^|[\s;&|(])go test(\s|$)",
+    r"(^|[\s;&|(])cargo (test|nextest)(\s|$)",
+    r"(^|[\s;&|(])make (test|check)(\s|$)",
+    r"(^|[\s;&|(])(tox|nox)(\s|$)",
+    r"(^|[\s;&|(])(bundle exec )?rspec(\s|$)",
+    r"(^|[\s;&|(])mvn (test|verify)(\s|$)",
+    r"(^|[\s;&|(])(\./)?gradlew? test(\s|$)",
+]
+
+
+_TRIGGERS = Section(
+    {
+        "planning_complete": Section(
+            {
+                "enabled": boolean(default=True),
+                "from_model": replace(_TIER, default="opus"),
+                "to_model": replace(_TIER, default="sonnet"),
+                "labels": strings(default=["planning", "plan"]),
+                "title_words": strings(default=["plan", "planning"]),
+            }
+        ),
+        "implementation_complete": Section(
+            {
+                "enabled": boolean(default=True),
+                "from_model": _TIER,  # no default: any tier
+                "to_specialist": string("a role name", default="test-agent"),
+                "labels": strings(default=["implement", "implementation"]),
+                "title_words": strings(default=["implement", "implementation"]),
+            }
+        ),
+        "task_completed": Section({"enabled": boolean(default=True)}),
+        "stuck_escalation": Section(
+            {
+                "enabled": boolean(default=True),
+                "thresholds": Section(
+                    {
+                        "haiku_to_sonnet_minutes": number(0.01, default=10),
+                        "sonnet_to_opus_minutes": number(0.01, default=20),
+                        "opus_flag_minutes": number(0.01, default=30),
+                    }
+                ),
+            }
+        ),
+        "test_failure": Section({"enabled": boolean(default=True), "consecutive_failures": integer(1, default=2)}),
+    }
+)
+
+SCHEMA = Section(
+    {
+        "tiers": Table(
+            Section({"model": string("a model id"), "patterns": strings()}),
+            keys=TIERS,
+            default={tier: {"model": TIER_MODELS[tier], "patterns": _family_patterns(tier)} for tier in TIER_MODELS},
+            doc="tier -> the model a new session gets, and the ids that count as the tier",
+        ),
+        "complexity_routing": Table(
+            _TIER,
+            keys=LEVELS,
+            default={"trivial": "haiku", "simple": "haiku", "medium": "sonnet", "complex": "sonnet", "expert": "opus"},
+        ),
+        "roles": Table(_TIER, default={"planning": "opus", "implementation": "sonnet", "test-agent": "haiku"}),
+        "complexity": COMPLEXITY,
+        "handoffs": Section(
+            {
+                "auto_triggers": _TRIGGERS,
+                "guards": Section(
+                    {
+                        "cooldown_minutes": number(default=10),
+                        "max_escalations": integer(0, default=2),
+                        "require_approval": AnyOf(
+                            (boolean(), Seq(string(choices=APPROVAL_KINDS))),
+                            name="true, false, or a list of " + ", ".join(APPROVAL_KINDS),
+                            default=False,
+                        ),
+                    }
+                ),
+                "idle_seconds": number(0, default=30),
+                "save_timeout_seconds": number(0, default=180),
+                "spawn_timeout_seconds": number(0, default=120),
+                "packet": Section(
+                    {"budget_tokens": integer(500, default=8000), "warn_tokens": integer(500, default=16000)}
+                ),
+                "protect_uncommitted": string(choices=("wip_commit", "stash", "none"), default="wip_commit"),
+            }
+        ),
+        "runtime": Section(
+            {
+                "kind": string(choices=("tmux",), default="tmux"),
+                "session_prefix": string(default="cloister-"),
+                "spawn": Seq(
+                    string(),
+                    name="a list of arguments",
+                    default=["claude", "--model", "{model}", "--session-id", "{session_id}", "{prompt}"],
+                ),
+                "exit_text": string(default="/exit"),
+                "save_request": string(default=SAVE_REQUEST),
+                "stop_timeout_seconds": number(0, default=10),
+                "env": Table(string(), default={}),
+            }
+        ),
+        "tests": Section(
+            {
+                "command": replace(_ARGV, default=[]),
+                "patterns": strings(default=TEST_PATTERNS),
+                "junit_xml": string(nullable=True, default=None),
+            }
+        ),
+        "cost": Section(
+            {
+                "prices": Table(_PRICE, default={}),
+                "turn_output_tokens": integer(0, default=1000),
+                "remaining_turns": integer(0, default=20),
+                "cache_ttl": string(choices=("5m", "1h"), default="5m"),
+                # The warm context assumed for a running session whose transcript has not been read yet.
+                "default_context_tokens": integer(0, default=60000),
+                # What a fresh agent session reads before the handoff packet (system prompt, tool definitions).
+                "session_overhead_tokens": integer(0, default=15000),
+            }
+        ),
+        "tick": Section(
+            {
+                "commit": boolean(default=True),
+                "author_name": string(default="cloisterctl"),
+                "author_email": string(default="cloisterctl@localhost"),
+                "workspaces": strings(default=[]),
+                "worktrees": boolean(default=True),
+                "wait_seconds": number(0, default=3),
+            }
+        ),
+        "beads": Section(
+            {
+                "command": string(default="bd"),
+                "jsonl": string(default=".beads/issues.jsonl"),
+                "use_cli": string(choices=("auto", "always", "never"), default="auto"),
+            }
+        ),
+        "lock_timeout_seconds": number(0, default=10),
+    }
+)
+
+DEFAULTS: dict[str, Any] = SCHEMA.defaults()

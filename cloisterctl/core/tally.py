@@ -1,0 +1,389 @@
+"""Tallying usage: every response priced with its own model and summed into cells (one per
+project, session, agent, task, model and day), sessions, and the per-session cost checkpoints the
+ledger keeps. Pure.
+
+Money is computed per request (the long-context decision is per request) and summed; USD in the
+ledger and STATE.md is rounded to the micro-dollar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from cloisterctl.config.settings import Config
+from cloisterctl.core.attribution import Attribution
+from cloisterctl.core.fold import WorkspaceState
+from cloisterctl.errors import CostError
+from cloisterctl.model.events import Event, make_event, normalise_ts, ordered, parse_ts
+from cloisterctl.model.prices import PER_MILLION, Price, PriceTable, Usage
+from cloisterctl.model.tiers import tier_for_model
+from cloisterctl.model.usage import Response, TranscriptFile
+
+DIMENSIONS = ("agent", "model", "tier", "task", "session", "day", "project")
+OTHER_TIER = "other"  # a model that no tier's patterns claim
+NONE = "-"  # how an unattributed agent, task or session is shown
+USAGE_SCOPE = "usage:"  # checkpoint scope of an agent's usage events (other runtimes)
+CHECKPOINT_FIELDS = ("usd", "by_model", "by_tier", "tokens", "requests", "models", "mid_session_switch")
+
+
+def usd(value: float) -> float:
+    """USD as stored in the ledger and STATE.md: rounded to the micro-dollar."""
+    return round(value, 6)
+
+
+def hit_rate(fresh: int, cache_write: int, cache_read: int) -> float | None:
+    """Prompt-cache hit rate: cache reads over everything the model read (DESIGN §6)."""
+    total = fresh + cache_write + cache_read
+    return cache_read / total if total else None
+
+
+@dataclass
+class Cell:
+    """Responses that share every attribute a report groups by, summed."""
+
+    project: str
+    session: str
+    agent: str | None
+    task: str | None
+    model: str
+    tier: str
+    day: str  # UTC date
+    source: str = "transcript"  # or the source of a usage event: manual, claude-json
+    requests: int = 0
+    usd: float = 0.0
+    input: int = 0
+    output: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read: int = 0
+    long_context: int = 0  # requests priced at long-context rates
+    unpriced: int = 0  # requests of a model with no price (counted at $0)
+
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    def value(self, by: str) -> str:
+        found = getattr(self, by)
+        return NONE if found is None else str(found)
+
+
+_SUMS = (
+    "requests",
+    "usd",
+    "input",
+    "output",
+    "cache_write_5m",
+    "cache_write_1h",
+    "cache_read",
+    "long_context",
+    "unpriced",
+)
+
+
+@dataclass
+class SessionInfo:
+    project: str
+    agent: str | None
+    first: str
+    last: str
+    models: list[str] = field(default_factory=list)  # in order of first use, subagents included
+    main_models: list[str] = field(default_factory=list)  # the session's own (not its subagents')
+    requests: int = 0
+
+    @property
+    def switched(self) -> bool:
+        """A session whose own transcript shows two models switched model mid-session (DESIGN §6)."""
+        return len(self.main_models) > 1
+
+
+@dataclass
+class Tally:
+    """Everything found in the transcripts, attributed and summed."""
+
+    cells: list[Cell]
+    sessions: dict[str, SessionInfo]
+    problems: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes_read: int = 0
+    paths: list[str] = field(default_factory=list)  # the transcript files in scope (not cached)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cells": [[getattr(cell, f.name) for f in fields(Cell)] for cell in self.cells],
+            "sessions": {sid: asdict(info) for sid, info in self.sessions.items()},
+            "problems": self.problems,
+            "files": self.files,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        return cls(
+            [Cell(*row) for row in data["cells"]],
+            {sid: SessionInfo(**info) for sid, info in data["sessions"].items()},
+            list(data["problems"]),
+            int(data["files"]),
+        )
+
+
+TierOf = Callable[[str], str]
+
+
+def tier_function(config: Config) -> TierOf:
+    """Model id -> tier by the config's patterns (``other`` when no tier claims it), memoised."""
+    patterns = config.tier_patterns
+    known: dict[str, str] = {}
+
+    def tier_of(model: str) -> str:
+        found = known.get(model)
+        if found is None:
+            found = known[model] = tier_for_model(model, patterns) or OTHER_TIER
+        return found
+
+    return tier_of
+
+
+def tally_responses(
+    responses: Iterable[tuple[TranscriptFile, Response]],
+    attribution: Attribution,
+    prices: PriceTable,
+    tier_of: TierOf,
+) -> Tally:
+    """Price every response with its own model and sum them into cells and sessions. (Runs once
+    per response of a full scan, so the price of each is computed inline.)"""
+    cells: dict[tuple[Any, ...], Cell] = {}
+    sessions: dict[str, SessionInfo] = {}
+    price_of: dict[str, Price | None] = {}
+    agents: dict[tuple[str, str], str | None] = {}
+    for file, response in responses:
+        model = response.model
+        if model in price_of:
+            price = price_of[model]
+        else:
+            price = price_of[model] = prices.lookup(model)
+        session = file.session
+        place = (session, file.project)
+        if place in agents:
+            agent = agents[place]
+        else:
+            agent = agents[place] = attribution.agent_for(*place)
+        ts = response.ts
+        day = ts[:10]
+        key = (file.project, session, agent, attribution.task_for(agent, session, ts), model, day)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = Cell(file.project, session, agent, key[3], model, tier_of(model), day)
+        fresh, output, write_5m, write_1h, read = response[4:9]
+        cell.requests += 1
+        cell.input += fresh
+        cell.output += output
+        cell.cache_write_5m += write_5m
+        cell.cache_write_1h += write_1h
+        cell.cache_read += read
+        if price is None:
+            cell.unpriced += 1
+        else:
+            if response.fast and price.fast is not None:
+                rates = price.fast
+            elif price.long_context is not None and fresh + write_5m + write_1h + read > price.long_context_threshold:
+                rates = price.long_context
+                cell.long_context += 1
+            else:
+                rates = price.base
+            cell.usd += (
+                fresh * rates.input
+                + output * rates.output
+                + write_5m * rates.cache_write_5m
+                + write_1h * rates.cache_write_1h
+                + read * rates.cache_read
+            ) / PER_MILLION
+        info = sessions.get(session)
+        if info is None:
+            info = sessions[session] = SessionInfo(file.project, agent, ts, ts)
+        elif ts < info.first:
+            info.first = ts
+        elif ts > info.last:
+            info.last = ts
+        info.requests += 1
+        if model not in info.models:
+            info.models.append(model)
+        if not file.subagent and not response.sidechain and model not in info.main_models:
+            info.main_models.append(model)
+    return Tally(list(cells.values()), sessions)
+
+
+def usage_cells(
+    events: Iterable[Event], attribution: Attribution, tier_of: TierOf, transcript_sessions: Iterable[str]
+) -> tuple[list[Cell], int]:
+    """Cells for ``usage`` events (other runtimes, ``claude -p`` results), and how many were left
+    out because the session's transcript is read anyway (a ``claude -p`` run writes one too)."""
+    known = set(transcript_sessions)
+    cells: list[Cell] = []
+    covered = 0
+    for event in ordered(events):
+        if event.get("type") != "usage":
+            continue
+        session = event.get("session") or None
+        source = str(event.get("source") or "manual")
+        if source == "claude-json" and session in known:
+            covered += 1
+            continue
+        tokens = event.get("tokens") or {}
+        agent = str(event.get("agent") or attribution.agent)
+        try:
+            moment = normalise_ts(str(event["ts"]))
+        except ValueError:
+            continue  # not a time: the ledger reader reports such events
+        model = str(event.get("model") or NONE)
+        cells.append(
+            Cell(
+                NONE,
+                session or NONE,
+                agent,
+                event.get("task") or attribution.task_for(agent, session, moment),
+                model,
+                str(event.get("tier") or tier_of(model)),
+                moment[:10],
+                source,
+                int(event.get("requests") or 1),
+                float(event.get("usd") or 0.0),
+                int(tokens.get("input", 0)),
+                int(tokens.get("output", 0)),
+                int(tokens.get("cache_write_5m", 0)),
+                int(tokens.get("cache_write_1h", 0)),
+                int(tokens.get("cache_read", 0)),
+            )
+        )
+    return cells, covered
+
+
+def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bool) -> dict[str, Any]:
+    """The numbers of a ``cost`` checkpoint for a set of cells."""
+    total = 0.0
+    by_model: dict[str, float] = {}
+    by_tier: dict[str, float] = {}
+    tokens = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0}
+    requests = 0
+    for cell in cells:
+        total += cell.usd
+        by_model[cell.model] = by_model.get(cell.model, 0.0) + cell.usd
+        by_tier[cell.tier] = by_tier.get(cell.tier, 0.0) + cell.usd
+        tokens["input"] += cell.input
+        tokens["output"] += cell.output
+        tokens["cache_write"] += cell.cache_write
+        tokens["cache_read"] += cell.cache_read
+        requests += cell.requests
+    return {
+        "usd": usd(total),
+        "by_model": {model: usd(value) for model, value in sorted(by_model.items())},
+        "by_tier": {tier: usd(value) for tier, value in sorted(by_tier.items())},
+        "tokens": tokens,
+        "requests": requests,
+        "models": list(models),
+        "mid_session_switch": switched,
+    }
+
+
+def _same(checkpoint: Mapping[str, Any] | None, agent: str, numbers: Mapping[str, Any]) -> bool:
+    if checkpoint is None or checkpoint.get("agent") != agent:
+        return False
+    return all(checkpoint.get(key) == numbers[key] for key in CHECKPOINT_FIELDS)
+
+
+def pending_events(
+    tally: Tally, manual: Sequence[Cell], state: WorkspaceState, now: datetime, tier_of: TierOf
+) -> list[Event]:
+    """The ledger events that bring it up to date with ``tally``: a ``session`` event (``source``
+    transcript, ``event`` seen: it never changes the agent's current session) for each session of
+    this workspace the ledger does not know yet, and a ``cost`` checkpoint for each session -- and
+    each agent's usage events -- whose numbers changed since its last checkpoint. Pure."""
+    events: list[Event] = []
+    by_session: dict[str, list[Cell]] = {}
+    for cell in tally.cells:
+        by_session.setdefault(cell.session, []).append(cell)
+    for session, info in sorted(tally.sessions.items(), key=lambda item: (item[1].first, item[0])):
+        if info.agent is None:
+            continue  # another workspace's session (only read with --all)
+        if session not in state.sessions:
+            model = (info.main_models or info.models)[0]
+            events.append(
+                make_event(
+                    "session",
+                    info.agent,
+                    min(parse_ts(info.first), now),
+                    session=session,
+                    model=model,
+                    tier=tier_of(model),
+                    source="transcript",
+                    event="seen",
+                )
+            )
+        numbers = checkpoint_fields(by_session.get(session, []), info.models, info.switched)
+        if not _same(state.cost_checkpoints.get(session), info.agent, numbers):
+            events.append(make_event("cost", info.agent, now, session=session, **numbers))
+    by_agent: dict[str, list[Cell]] = {}
+    for cell in manual:
+        by_agent.setdefault(cell.agent or NONE, []).append(cell)
+    for agent, cells in sorted(by_agent.items()):
+        models = list(dict.fromkeys(cell.model for cell in cells))
+        numbers = checkpoint_fields(cells, models, False)
+        scope = USAGE_SCOPE + agent
+        if not _same(state.cost_checkpoints.get(scope), agent, numbers):
+            events.append(make_event("cost", agent, now, scope=scope, **numbers))
+    return events
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """Token counts of one model's use that no transcript shows."""
+
+    model: str
+    tokens: Usage
+    requests: int = 1
+    reported_usd: float | None = None  # what the runtime itself said it cost
+
+
+def usage_event(
+    config: Config,
+    record_: UsageRecord,
+    *,
+    agent: str,
+    now: datetime,
+    session: str | None = None,
+    task: str | None = None,
+    source: str = "manual",
+    usd_override: float | None = None,
+) -> Event:
+    """A ``usage`` event, priced with the table (base rates: per-request sizes are unknown); an
+    unpriced model needs ``usd_override`` or the runtime's own figure."""
+    tier = tier_for_model(record_.model, config.tier_patterns) or OTHER_TIER
+    price = config.prices.lookup(record_.model)
+    if usd_override is not None:
+        cost, basis = usd_override, "given"
+    elif price is not None:
+        cost, basis = price.base.cost(record_.tokens), "table"
+    elif record_.reported_usd is not None:
+        cost, basis = record_.reported_usd, "reported"
+    else:
+        raise CostError(
+            f"model {record_.model!r} has no price: give --usd, or add it under cost.prices in .cloister/config.yaml"
+        )
+    fields_: dict[str, Any] = {
+        "model": record_.model,
+        "tier": tier,
+        "source": source,
+        "tokens": record_.tokens.as_dict(),
+        "requests": record_.requests,
+        "usd": usd(cost),
+        "priced_by": basis,
+    }
+    if session:
+        fields_["session"] = session
+    if task:
+        fields_["task"] = task
+    if record_.reported_usd is not None:
+        fields_["reported_usd"] = usd(record_.reported_usd)
+    return make_event("usage", agent, now, **fields_)

@@ -1,0 +1,252 @@
+"""Reading transcripts incrementally: only what is new since the last read.
+
+Per file we keep offset, size, inode and a checksum of the bytes before the offset (in
+``cloisterctl.state.usage_cache``), with the responses parsed so far. A rerun with nothing new only
+stats files; an appended file is read from its offset; a truncated or replaced file is re-read; a
+half-written last line is left for next time. Big scans run in worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cloisterctl.core.dedup import merge_responses
+from cloisterctl.edges.transcripts.parse import _loads, parse_lines, response_of
+from cloisterctl.model.usage import FileMark, Response, TranscriptFile
+from cloisterctl.state.locking import locked
+from cloisterctl.state.usage_cache import UsageStore
+
+# A scan reading at least this many new bytes shows a progress bar (when on a terminal).
+PROGRESS_MIN_BYTES = 48 * 1024 * 1024
+# ... and is spread over worker processes when there is more than one CPU.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# Bytes before the offset whose checksum tells an appended file from a rewritten one.
+CHECK_BYTES = 64
+
+
+@dataclass
+class _Job:
+    path: str
+    mark: FileMark | None
+
+
+@dataclass
+class _JobResult:
+    path: str
+    mark: FileMark | None  # None: the file could not be read (``error`` says why)
+    reset: bool
+    # Plain tuples, one per response key: they cross from a worker process several times faster
+    # than named tuples.
+    rows: list[tuple[Any, ...]]
+    problems: list[str]
+    read: int
+    error: str | None = None
+
+
+def _read_new(job: _Job) -> _JobResult:
+    """Read what was appended to one file since ``job.mark`` (all of it when the file is new,
+    shorter, another inode, or changed before the mark)."""
+    try:
+        with open(job.path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            mark = job.mark
+            reset = mark is None or stat.st_ino != mark.ino or stat.st_dev != mark.dev or stat.st_size < mark.offset
+            lead = b""
+            if mark is not None and not reset and mark.offset:
+                back = min(CHECK_BYTES, mark.offset)
+                handle.seek(mark.offset - back)
+                lead = handle.read(back)
+                reset = zlib.crc32(lead) != mark.check
+            if mark is None or reset:
+                handle.seek(0)
+                offset, lead = 0, b""
+            else:
+                offset = mark.offset
+            data = handle.read(max(0, stat.st_size - offset))
+            whole = data.rfind(b"\n") + 1
+            chunk = parse_lines(data, offset, end=whole)
+            if chunk.bad_lines:
+                # Rare, so lines are counted only now (counting every read costs more than parsing).
+                handle.seek(0)
+                before = handle.read(offset).count(b"\n") + 1
+                numbers = [before + data.count(b"\n", 0, at) for at, _what in chunk.bad_lines]
+                chunk.problems = [
+                    f"line {number}: {what} (skipped)"
+                    for number, (_at, what) in zip(numbers, chunk.bad_lines, strict=True)
+                ]
+    except OSError as exc:
+        return _JobResult(job.path, None, True, [], [], 0, f"cannot read: {exc.strerror}")
+    tail = data[whole:]
+    if tail.strip():
+        # A last line without its newline is being written, or its writer died: count it when it
+        # is complete JSON, but read it again next time (its key makes the second count harmless).
+        try:
+            response = response_of(_loads(tail), offset + whole)
+        except (ValueError, UnicodeDecodeError):
+            response = None
+        if response is not None:
+            chunk.responses.append(response)
+    new_mark = FileMark(
+        stat.st_dev,
+        stat.st_ino,
+        stat.st_size,
+        stat.st_mtime_ns,
+        offset + whole,
+        zlib.crc32((lead + data[:whole])[-CHECK_BYTES:]),
+    )
+    responses: dict[tuple[str, str], Response] = {}
+    merge_responses(responses, chunk.responses)
+    return _JobResult(job.path, new_mark, reset, [tuple(r) for r in responses.values()], chunk.problems, len(data))
+
+
+ProgressFactory = Callable[[int], AbstractContextManager[Callable[[int], None]]]
+
+
+def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:
+    return nullcontext(lambda _n: None)
+
+
+def _batches(jobs: Sequence[tuple[_Job, int]], count: int) -> list[list[_Job]]:
+    """The jobs packed into ``count`` batches of about the same number of bytes, largest first."""
+    loads = [(0, index) for index in range(count)]
+    batches: list[list[_Job]] = [[] for _ in range(count)]
+    for job, size in sorted(jobs, key=lambda item: -item[1]):
+        load, index = heapq.heappop(loads)
+        batches[index].append(job)
+        heapq.heappush(loads, (load + size + 4096, index))  # 4 KiB stands for a file's fixed cost
+    return sorted((batch for batch in batches if batch), key=len)
+
+
+def _read_batch(batch: list[_Job]) -> list[_JobResult]:
+    return [_read_new(job) for job in batch]
+
+
+def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None) -> Iterator[_JobResult]:
+    """Run the reads (job, bytes to read), in worker processes when there is a lot to read and
+    more than one CPU."""
+    total = sum(size for _job, size in jobs)
+    factory = progress if progress is not None and total >= PROGRESS_MIN_BYTES else _no_progress
+    with factory(total) as advance:
+        workers = min(os.cpu_count() or 1, 4, len(jobs))
+        if total >= PARALLEL_MIN_BYTES and workers > 1:
+            import multiprocessing
+
+            try:
+                context = multiprocessing.get_context("fork")
+            except ValueError:  # no fork on this platform: read in this process
+                context = None
+            if context is not None:
+                # A few balanced batches per worker: files differ in size by orders of magnitude,
+                # and one round trip per batch costs less than one per file.
+                with context.Pool(workers) as pool:
+                    for results in pool.imap_unordered(_read_batch, _batches(jobs, workers * 3)):
+                        for result in results:
+                            advance(result.read)
+                            yield result
+                return
+        for job, _size in jobs:
+            result = _read_new(job)
+            advance(result.read)
+            yield result
+
+
+@dataclass
+class FileUsage:
+    """One transcript and the responses read from it so far."""
+
+    file: TranscriptFile
+    responses: list[Response]
+    problems: list[str]
+
+
+@dataclass
+class Ingested:
+    """A set of transcripts after an incremental read."""
+
+    files: list[TranscriptFile]  # the readable ones, in path order
+    marks: dict[str, FileMark]
+    bytes_read: int
+    changed: bool
+    problems: list[str]  # files that could not be read
+    store: UsageStore
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever anything read from these files may have changed."""
+        digest = hashlib.sha256()
+        for file in self.files:
+            digest.update(f"{file.key}\0{tuple(self.marks[file.key])}\n".encode())
+        return digest.hexdigest()
+
+    def usage(self) -> list[FileUsage]:
+        """Every file with its responses and problems, in path order (loads cached rows)."""
+        found: list[FileUsage] = []
+        for file in self.files:
+            rows = self.store.rows(file.key)
+            if rows is not None:
+                found.append(FileUsage(file, *rows))
+        return found
+
+
+def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
+    return (
+        mark is not None
+        and mark.ino == stat.st_ino
+        and mark.dev == stat.st_dev
+        and mark.size == stat.st_size
+        and mark.mtime_ns == stat.st_mtime_ns
+    )
+
+
+def ingest(
+    cache_dir: Path,
+    files: Sequence[TranscriptFile],
+    *,
+    roots: Iterable[Path] = (),
+    progress: ProgressFactory | None = None,
+    timeout: float | None = None,
+) -> Ingested:
+    """Bring the cache in ``cache_dir`` up to date with ``files``, reading only what is new.
+
+    ``roots`` are the directories that were listed: cached files under them that are gone are
+    forgotten. Holds ``cache_dir/usage.lock`` rather than the ledger lock, so a long first scan
+    never makes a git hook wait."""
+    with locked(cache_dir / "usage.lock", timeout, what="the transcript cache"):
+        store = UsageStore(cache_dir)
+        jobs: list[tuple[_Job, int]] = []
+        listed: set[str] = set()
+        for file in files:
+            try:
+                stat = os.stat(file.path)
+            except OSError:
+                continue
+            listed.add(file.key)
+            mark = store.marks.get(file.key)
+            if not _unchanged(mark, stat):
+                kept = mark.offset if mark is not None and stat.st_size >= mark.offset else 0
+                jobs.append((_Job(file.key, mark), stat.st_size - kept))
+        prefixes = tuple(os.path.join(str(root), "") for root in roots)
+        gone = [path for path in store.marks if path not in listed and prefixes and path.startswith(prefixes)]
+        bytes_read = 0
+        problems: list[str] = []
+        if jobs or gone:
+            for path in gone:
+                store.forget(path)
+            for result in _run_jobs(jobs, progress):
+                bytes_read += result.read
+                if result.mark is None:
+                    problems.append(f"{result.path}: {result.error}")
+                    store.forget(result.path)
+                else:
+                    store.update(result.path, result.mark, result.rows, result.problems, reset=result.reset)
+            store.save()
+        present = [file for file in files if file.key in store.marks]
+        return Ingested(present, dict(store.marks), bytes_read, bool(jobs or gone), problems, store)

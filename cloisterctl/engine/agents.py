@@ -1,0 +1,201 @@
+"""`cloisterctl spawn`, `stop`, `handoff` and `agents`: an agent's sessions, started and stopped by hand.
+
+`spawn` routes the task (or takes ``--tier``/``--role``), writes a start packet like a handoff's, and
+starts the agent in tmux; `handoff` moves a running agent to another tier through the same engine the
+triggers use; `stop` ends its session gracefully. All three hold the tick lock, so a tick never acts
+on the agent at the same time.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from cloisterctl.core.packet import HandoffInfo
+from cloisterctl.core.projection import cost_summary
+from cloisterctl.engine import decisions, handoff
+from cloisterctl.engine.context import Context
+from cloisterctl.engine.handoff_steps import spawn as start_session
+from cloisterctl.engine.packets import write_packet
+from cloisterctl.engine.routing import route_task, tracker_for
+from cloisterctl.errors import CloisterError, ToolError
+from cloisterctl.model.events import Event, format_ts, make_event
+
+
+def _live(ctx: Context, agent: str) -> bool:
+    try:
+        return ctx.tmux.alive(ctx.tmux_name(agent))
+    except ToolError:
+        return False
+
+
+def check_agent(ctx: Context, agent: str) -> None:
+    actual = ctx.state.agent
+    if agent != actual:
+        raise CloisterError(f"this workspace's agent is {actual!r}, not {agent!r} (use -C to pick another workspace)")
+
+
+def _spawn_route(ctx: Context, task_id: str | None, tier: str | None, role: str | None) -> dict[str, Any]:
+    """The tier, model, rule and reasons a new session starts with."""
+    config = ctx.config
+    if tier is not None:
+        tier = config.tier_of(tier)
+        return {"tier": tier, "model": config.tier_model(tier), "rule": "--tier", "reasons": [f"asked for {tier}"]}
+    if task_id is None:
+        raise CloisterError("give a TASK to route, or --tier")
+    routed = route_task(ctx, tracker_for(ctx.ws, config), task_id, role)
+    return {
+        "tier": routed.tier,
+        "model": routed.model,
+        "rule": routed.rule,
+        "reasons": list(routed.reasons),
+        "complexity": {
+            "level": routed.complexity.level,
+            "source": routed.complexity.source,
+            "confidence": routed.complexity.confidence,
+        },
+    }
+
+
+def _spawn_events(
+    ctx: Context, routed: dict[str, Any], task: str | None, role: str | None, session: str, packet: str
+) -> list[Event]:
+    agent, now = ctx.state.agent, ctx.clock()
+    route_fields = {key: routed[key] for key in ("tier", "model", "rule", "reasons", "complexity") if key in routed}
+    return [
+        make_event("route", agent, now, task=task, role=role, **route_fields),
+        make_event(
+            "session",
+            agent,
+            now,
+            session=session,
+            model=routed["model"],
+            tier=routed["tier"],
+            role=role,
+            task=task,
+            tmux=ctx.tmux_name(agent),
+            source="spawn",
+            event="start",
+            packet=packet,
+        ),
+    ]
+
+
+def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | None) -> dict[str, Any]:
+    with ctx.tick_lock():
+        state = ctx.state
+        if state.handoff_in_flight is not None:
+            raise CloisterError(f"handoff {state.handoff_in_flight.id} is in progress; wait for it (cloisterctl tick)")
+        if _live(ctx, state.agent):
+            raise CloisterError(
+                f"agent {state.agent} is already running (tmux {ctx.tmux_name(state.agent)}); "
+                "`cloisterctl handoff` moves it, `cloisterctl stop` ends it"
+            )
+        routed = _spawn_route(ctx, task_id, tier, role)
+        session = str(uuid.uuid4())
+        packet_id = f"spawn-{ctx.clock().strftime('%Y%m%dT%H%M%S')}-{session[:6]}"
+        info = HandoffInfo(
+            handoff_id=packet_id,
+            agent=state.agent,
+            workspace=str(ctx.ws.root),
+            trigger="spawn",
+            reason=f"started by `cloisterctl spawn` ({routed['rule']})",
+            from_model=None,
+            from_tier=None,
+            to_model=routed["model"],
+            to_tier=routed["tier"],
+            to_role=role,
+            handoff_count=state.handoff_count,
+            created_at=format_ts(ctx.clock()),
+        )
+        task = task_id or state.task
+        packet = write_packet(ctx, state, info, task, None, [])
+        ctx.append(_spawn_events(ctx, routed, task, role, session, packet["packet"]))
+        ctx.publish()
+        prompt = ctx.ws.handoffs_dir / f"{packet_id}.md"
+        start_session(ctx, state.agent, session, routed["model"], routed["tier"], prompt, None)
+    return {
+        "agent": state.agent,
+        "session": session,
+        "tier": routed["tier"],
+        "model": routed["model"],
+        "tmux": ctx.tmux_name(state.agent),
+        "rule": routed["rule"],
+        "reasons": routed["reasons"],
+        **packet,
+    }
+
+
+def stop(ctx: Context) -> dict[str, Any]:
+    with ctx.tick_lock():
+        state = ctx.state
+        name = ctx.tmux_name(state.agent)
+        how = ctx.tmux.stop(name, ctx.config.runtime.exit_text, ctx.config.runtime.stop_timeout_seconds)
+        if state.session:
+            ctx.append(
+                [
+                    make_event(
+                        "session", state.agent, ctx.clock(), session=state.session, source="spawn", event="end", how=how
+                    )
+                ]
+            )
+            ctx.publish()
+    return {"agent": state.agent, "tmux": name, "how": how}
+
+
+def manual_handoff(ctx: Context, to: str, reason: str, *, wait: bool) -> dict[str, Any]:
+    with ctx.tick_lock():
+        try:
+            return _manual_handoff(ctx, to, reason, wait=wait)
+        finally:
+            ctx.publish()
+
+
+def _manual_handoff(ctx: Context, to: str, reason: str, *, wait: bool) -> dict[str, Any]:
+    state = ctx.state
+    if state.handoff_in_flight is not None:
+        raise CloisterError(f"handoff {state.handoff_in_flight.id} is already in progress")
+    proposal = decisions.manual(ctx, to, reason)
+    [event] = decisions.decision_events(state, ctx.clock(), [proposal])
+    ctx.append([event])
+    decision = ctx.state.decisions[event["id"]]
+    started = decisions.apply(ctx, decision, mark_applied=False)
+    result: dict[str, Any] = {"decision": decision.id, "summary": decision.summary(), "economics": proposal.economics}
+    if started is None:
+        result["handoff"] = None
+        result["note"] = "no session was running; the next spawn uses the new tier"
+        return result
+    times = ctx.config.handoffs
+    budget = times.save_timeout_seconds + times.spawn_timeout_seconds + 60
+    final = handoff.advance(ctx, started, wait=wait, deadline=time.monotonic() + budget)
+    result["handoff"] = {
+        "id": final.id,
+        "step": final.step,
+        "reason": final.fields.get("reason") if final.step == "failed" else None,
+    }
+    return result
+
+
+def listing(ctx: Context) -> dict[str, Any]:
+    state = ctx.state
+    name = ctx.tmux_name(state.agent)
+    try:
+        alive: bool | None = ctx.tmux.alive(name)
+    except ToolError:
+        alive = None
+    cost = cost_summary(state)
+    return {
+        "agent": state.agent,
+        "workspace": str(ctx.ws.root),
+        "status": state.status,
+        "tier": state.tier,
+        "model": state.model,
+        "role": state.role,
+        "session": state.session,
+        "task": state.task,
+        "tmux": name,
+        "alive": alive,
+        "handoffs": state.handoff_count,
+        "cost_usd": cost["total_usd"] if cost else None,
+    }

@@ -1,0 +1,180 @@
+"""The engine's context: one workspace, its config, the agent runtime, the clock, and the locks.
+
+Every operation that reads or changes a workspace goes through a ``Context``:
+
+- ``state`` is the folded ledger, read once (``snapshot``) and then kept current in memory as the
+  context appends its own events: phases of one command never read the files again.
+- ``append`` writes a batch of events in one write under the ledger lock (``local=True``: the
+  machine-local signal spool).
+- ``refresh`` reads what others appended meanwhile (a wait for the agent needs this; nothing else).
+- ``publish`` writes STATE.md's ``cloister:`` block once, at the end of a command, from the state
+  as it is on disk then (so a hook's event that landed meanwhile is not hidden by an older view).
+- ``tick_lock`` is held by every command that can start or advance a handoff (tick, handoff,
+  approve, spawn, stop), so two of them never act on one agent at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cloisterctl.config.load import load_config
+from cloisterctl.config.settings import Config
+from cloisterctl.core.fold import WorkspaceState, extended
+from cloisterctl.edges.tmux import Tmux, session_name
+from cloisterctl.engine import clock as clock_module
+from cloisterctl.model.events import Event
+from cloisterctl.state import ledger, store
+from cloisterctl.state.locking import locked
+from cloisterctl.state.workspace import Workspace, find_workspace
+
+KILL_ENV = "CLOISTER_TEST_KILL_AFTER"  # "step:phase": crash on purpose, to test resuming
+
+
+@dataclass
+class Context:
+    ws: Workspace
+    config: Config
+    tmux: Tmux
+    clock: Callable[[], datetime]
+    _snapshot: store.Snapshot | None = field(default=None, repr=False)
+    _state: WorkspaceState | None = field(default=None, repr=False)  # our own copy, once we wrote
+    written: list[Event] = field(default_factory=list)  # committed-ledger events this context appended
+    _spooled: list[Event] = field(default_factory=list, repr=False)  # signal events it appended
+
+    @classmethod
+    def for_workspace(
+        cls,
+        ws: Workspace,
+        config: Config | None = None,
+        *,
+        tmux: Tmux | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Context:
+        return cls(
+            ws,
+            config if config is not None else load_config(ws.config_path if ws.config_path.exists() else None),
+            tmux if tmux is not None else Tmux.from_env(),
+            clock if clock is not None else clock_module.now,
+        )
+
+    @classmethod
+    def find(cls, directory: Path, *, initialised: bool = True) -> Context:
+        """The context of the workspace containing ``directory``."""
+        ws = find_workspace(directory)
+        if initialised:
+            ws.require_initialised()
+        return cls.for_workspace(ws)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def snapshot(self) -> store.Snapshot:
+        if self._snapshot is None:
+            self._snapshot = store.snapshot(self.ws)
+        return self._snapshot
+
+    @property
+    def state(self) -> WorkspaceState:
+        """The current state: as read, plus everything this context appended since."""
+        return self._state if self._state is not None else self.snapshot.state
+
+    @property
+    def problems(self) -> list[str]:
+        return self.snapshot.problems
+
+    def refresh(self, *, store_cache: bool = False) -> None:
+        """Read what was appended since (by anyone); with ``store_cache`` keep the fold for the next process."""
+        self._snapshot = store.snapshot(self.ws, store_cache=store_cache)
+        self._state = None
+        self._spooled.clear()  # in the files now, and so in the snapshot
+
+    def with_events(self, events: Sequence[Event]) -> WorkspaceState:
+        """The state as it would be after ``events`` (nothing is written)."""
+        if not events:
+            return self.state
+        found = extended(self.state, events)
+        if found is None:  # an event older than what is folded: only a full fold is right
+            from cloisterctl.core.fold import fold
+
+            mine = [*self.written, *self._spooled]
+            return fold([*self.snapshot.events, *mine, *events], agent=self.ws.default_agent)
+        return found
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, events: Sequence[Event], *, local: bool = False, folded: WorkspaceState | None = None) -> None:
+        """Append ``events`` in one write; ``folded`` is the state with them (and any earlier batch
+        of this step) already applied, from ``with_events``."""
+        if not events:
+            if folded is not None:
+                self._state = folded
+            return
+        target = self.ws.signals_path if local else self.ws.ledger_path
+        ledger.append(target, self.ws.lock_path, events, self.config.lock_timeout)
+        (self._spooled if local else self.written).extend(events)
+        self._state = folded if folded is not None else self.with_events(events)
+
+    def publish(self, *, store_cache: bool = False) -> bool:
+        """Project the state into STATE.md (once per command); returns whether the file changed."""
+        with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
+            self.refresh(store_cache=store_cache)
+            return store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
+
+    # ------------------------------------------------------------------ locks and the runtime
+
+    @contextmanager
+    def tick_lock(self) -> Iterator[None]:
+        """Held while a handoff may start or advance: a second holder waits ``tick.wait_seconds``."""
+        with locked(self.ws.tick_lock_path, self.config.tick.wait_seconds, what="the tick lock (a tick is running)"):
+            yield
+
+    def tmux_name(self, agent: str) -> str:
+        return session_name(self.config.runtime.session_prefix, agent, self.ws.root)
+
+    def draft(self) -> Draft:
+        return Draft(self)
+
+    @staticmethod
+    def maybe_crash(step: str, phase: str) -> None:
+        """Test-only fault injection: die here, as a killed tick would (``CLOISTER_TEST_KILL_AFTER``)."""
+        if os.environ.get(KILL_ENV) == f"{step}:{phase}":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Draft:
+    """Events decided but not written yet, and the state they lead to: what a tick's decide phase
+    builds without any I/O, and then writes as one ledger batch and one signal batch."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.committed: list[Event] = []
+        self.local: list[Event] = []
+        self._state: WorkspaceState | None = None  # our own copy, once something was added
+
+    @property
+    def state(self) -> WorkspaceState:
+        return self._state if self._state is not None else self.ctx.state
+
+    def add(self, events: Sequence[Event], *, local: bool = False) -> None:
+        if not events:
+            return
+        (self.local if local else self.committed).extend(events)
+        found = (
+            extended(self._state, events, in_place=True)
+            if self._state is not None
+            else extended(self.ctx.state, events)
+        )
+        self._state = found if found is not None else self.ctx.with_events([*self.committed, *self.local])
+
+    def write(self) -> None:
+        """Append the two batches; the context's state becomes the drafted one (no second fold)."""
+        if self._state is None:
+            return
+        self.ctx.append(self.committed, folded=self._state)
+        self.ctx.append(self.local, local=True, folded=self._state)

@@ -1,0 +1,371 @@
+"""Cost, composed: read what is new in the transcripts, attribute and tally it (``core.tally``),
+keep the ledger's per-session checkpoints current, and build the reports ``cloisterctl cost`` and
+the dashboard show.
+
+``refresh_cost`` is cheap when nothing changed: a stamp of everything a refresh depends on (the
+ledger, the config files, the transcript files and the directories new ones would appear in) lets
+it return the last result after only stat calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cloisterctl.config.layers import user_config_path
+from cloisterctl.config.settings import Config
+from cloisterctl.core.attribution import Attribution
+from cloisterctl.core.dedup import deduplicate
+from cloisterctl.core.fold import WorkspaceState
+from cloisterctl.core.projection import cost_summary
+from cloisterctl.core.reports import CostData, parse_since, report
+from cloisterctl.core.tally import (
+    Cell,
+    Tally,
+    UsageRecord,
+    pending_events,
+    tally_responses,
+    tier_function,
+    usage_cells,
+    usage_event,
+)
+from cloisterctl.edges.transcripts import locate
+from cloisterctl.edges.transcripts.claude_result import parse_claude_result
+from cloisterctl.edges.transcripts.ingest import ProgressFactory, ingest
+from cloisterctl.engine.context import Context
+from cloisterctl.model.events import Event
+from cloisterctl.model.prices import Usage
+from cloisterctl.model.usage import TranscriptFile
+from cloisterctl.state.fsio import atomic_write_bytes
+from cloisterctl.state.locking import locked
+from cloisterctl.state.workspace import Workspace
+
+TALLY_VERSION = 1
+
+
+def own_projects(ws: Workspace) -> frozenset[str]:
+    """The Claude Code project dir names of this workspace (agents are started at its root)."""
+    return frozenset({locate.project_dir_name(ws.root)})
+
+
+def _pricing_digest(config: Config) -> str:
+    data = [config.prices.as_of, config.price_overrides, config.tier_patterns]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _files_in_scope(
+    config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool
+) -> tuple[list[TranscriptFile], list[Path]]:
+    if all_projects:
+        return locate.discover(config_dirs), [directory / "projects" for directory in config_dirs]
+    files = locate.discover(config_dirs, attribution.own_projects)
+    roots = [directory / "projects" / name for directory in config_dirs for name in attribution.own_projects]
+    # Sessions the ledger names may have been started elsewhere (another cwd): find them by id.
+    have = {file.key for file in files}
+    wanted = set(attribution.session_agents) - {file.session for file in files}
+    named = {Path(path) for path in attribution.transcripts}
+    if wanted or named:
+        for directory in config_dirs:
+            try:
+                projects = [entry for entry in os.scandir(directory / "projects") if entry.is_dir()]
+            except OSError:
+                continue
+            for project in projects:
+                if project.name in attribution.own_projects:
+                    continue
+                for session in wanted:
+                    main = Path(project.path) / f"{session}.jsonl"
+                    if main.is_file() or (Path(project.path) / session).is_dir():
+                        named.add(main)
+        for path in named:
+            extra = locate.files_for_session(path)
+            files += [file for file in extra if file.key not in have]
+            have.update(file.key for file in extra)
+        files.sort(key=lambda file: file.key)
+    return files, roots
+
+
+def collect(
+    ws: Workspace,
+    config: Config,
+    attribution: Attribution,
+    *,
+    all_projects: bool = False,
+    progress: ProgressFactory | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Tally:
+    """Read what is new in the transcripts of this workspace (or of every project with
+    ``all_projects``) and return the attributed tally. When neither the transcripts nor the
+    attribution nor the prices changed, the tally comes from ``.cloister/local/usage/`` without
+    reading a transcript."""
+    config_dirs = locate.claude_config_dirs(environ)
+    files, roots = _files_in_scope(config_dirs, attribution, all_projects)
+    cache_dir = ws.local_dir / "usage"
+    ingested = ingest(cache_dir, files, roots=roots, progress=progress, timeout=config.lock_timeout)
+    scope = "all" if all_projects else "workspace"
+    fingerprint = hashlib.sha256(
+        f"{TALLY_VERSION}\0{scope}\0{ingested.fingerprint}\0{attribution.digest()}\0{_pricing_digest(config)}".encode()
+    ).hexdigest()
+    tally_path = cache_dir / f"tally-{scope}.json"
+    try:
+        cached = json.loads(tally_path.read_bytes())
+        if cached.get("fingerprint") == fingerprint:
+            tally = Tally.from_json(cached)
+            tally.bytes_read = ingested.bytes_read
+            tally.paths = [str(file.path) for file in files]
+            return tally
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    read = ingested.usage()
+    deduplicated = deduplicate([(item.file, item.responses) for item in read])
+    tally = tally_responses(deduplicated, attribution, config.prices, tier_function(config))
+    tally.problems = ingested.problems + [f"{item.file.path}: {problem}" for item in read for problem in item.problems]
+    tally.files = len(read)
+    tally.bytes_read = ingested.bytes_read
+    tally.paths = [str(file.path) for file in files]
+    with locked(cache_dir / "usage.lock", config.lock_timeout, what="the transcript cache"):
+        payload = {"fingerprint": fingerprint, **tally.to_json()}
+        atomic_write_bytes(tally_path, json.dumps(payload, separators=(",", ":")).encode())
+    return tally
+
+
+@dataclass
+class CostView:
+    """What a refresh read: the tally and the usage events' cells, or the last result when nothing changed."""
+
+    tally: Tally | None
+    manual: list[Cell]
+    quick: dict[str, Any] | None = None
+
+
+def _stamp_path(ws: Workspace) -> Path:
+    return ws.local_dir / "usage" / "refresh.json"
+
+
+def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostView:
+    """Read what is new in this workspace's transcripts (only stat calls when nothing is)."""
+    quick = _quick_result(ctx.ws, _stamp_path(ctx.ws))
+    if quick is not None:
+        return CostView(None, [], quick)
+    # The fold keeps the events attribution needs: no need to parse the whole ledger every tick.
+    history = ctx.state.history
+    attribution = Attribution.from_events(history, ctx.state.agent, own_projects(ctx.ws))
+    tally = collect(ctx.ws, ctx.config, attribution, progress=progress)
+    manual, _covered = usage_cells(history, attribution, tier_function(ctx.config), tally.sessions)
+    return CostView(tally, manual)
+
+
+def cost_events(view: CostView, state: WorkspaceState, ctx: Context) -> list[Event]:
+    """The session and checkpoint events that bring the ledger up to date with ``view``. Pure."""
+    if view.tally is None or not (view.tally.sessions or view.manual or state.cost_checkpoints):
+        return []
+    return pending_events(view.tally, view.manual, state, ctx.clock(), tier_function(ctx.config))
+
+
+def remember_cost(ctx: Context, view: CostView, appended: int) -> dict[str, Any] | None:
+    """The refresh's result, kept with its stamp so that the next refresh with nothing new is free.
+
+    ``{"appended": n, "sessions": n, "bytes_read": n, "total_usd": x, "cost": <STATE.md cost block>}``,
+    or None when this workspace has no transcripts, usage events or checkpoints."""
+    if view.quick is not None:
+        return view.quick
+    assert view.tally is not None
+    if not (view.tally.sessions or view.manual or ctx.state.cost_checkpoints):
+        return None
+    cost = cost_summary(ctx.state)
+    result = {
+        "appended": appended,
+        "sessions": len(view.tally.sessions),
+        "bytes_read": view.tally.bytes_read,
+        "total_usd": cost["total_usd"] if cost else 0.0,
+        "cost": cost,
+    }
+    _remember_refresh(ctx.ws, _stamp_path(ctx.ws), view.tally.paths, result)
+    return result
+
+
+def refresh_cost(ctx: Context, *, progress: ProgressFactory | None = None) -> dict[str, Any] | None:
+    """For `cost --record` and `usage add`: append the checkpoint events whose numbers changed and
+    refresh STATE.md's ``cloister.cost``. Idempotent. (tick runs the same parts in its pipeline.)"""
+    view = read_cost(ctx, progress)
+    if view.quick is not None:
+        return view.quick
+    with locked(ctx.ws.lock_path, ctx.config.lock_timeout, what="the ledger"):
+        # Compared with the ledger as it is now, under the lock, so two refreshes never append
+        # the same checkpoint twice.
+        ctx.refresh()
+        events = cost_events(view, ctx.state, ctx)
+        ctx.append(events)
+    ctx.publish()
+    return remember_cost(ctx, view, len(events))
+
+
+def _refresh_stamp(ws: Workspace, paths: Sequence[str]) -> dict[str, Any]:
+    """What a refresh depended on: the ledger (attribution, usage events, checkpoints), the config
+    files (prices), the transcript files it read and the directories where new ones would appear."""
+
+    def key(path: Path) -> list[int] | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+    dirs = {
+        str(directory / "projects" / name) for directory in locate.claude_config_dirs() for name in own_projects(ws)
+    }
+    dirs |= {os.path.dirname(path) for path in paths}
+    return {
+        "ledger": key(ws.ledger_path),
+        "config": [key(ws.config_path), key(user_config_path())],
+        "dirs": {directory: key(Path(directory)) for directory in sorted(dirs)},
+        "files": {path: key(Path(path)) for path in paths},
+    }
+
+
+def _quick_result(ws: Workspace, stamp_path: Path) -> dict[str, Any] | None:
+    try:
+        saved = json.loads(stamp_path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("version") != 1:
+        return None
+    paths = list((saved.get("stamp") or {}).get("files") or {})
+    if _refresh_stamp(ws, paths) != saved.get("stamp"):
+        return None
+    result: dict[str, Any] = {**saved["result"], "appended": 0, "bytes_read": 0}
+    return result
+
+
+def _remember_refresh(ws: Workspace, stamp_path: Path, paths: Sequence[str], result: Mapping[str, Any]) -> None:
+    if not stamp_path.parent.is_dir():
+        return
+    data = {"version": 1, "stamp": _refresh_stamp(ws, paths), "result": dict(result)}
+    try:
+        atomic_write_bytes(stamp_path, json.dumps(data, separators=(",", ":")).encode())
+    except OSError:
+        pass  # only a slower next refresh
+
+
+def record_usage(ctx: Context, events: list[Event]) -> dict[str, Any]:
+    """Append usage events, then bring the checkpoints and STATE.md up to date."""
+    ctx.append(events)
+    refreshed = refresh_cost(ctx)
+    cost = refreshed["cost"] if refreshed else cost_summary(ctx.state)
+    if refreshed is None:
+        ctx.publish()
+    return {"recorded": events, "total_usd": cost["total_usd"] if cost else 0.0, "cost": cost}
+
+
+def cost_data(
+    ctx: Context,
+    *,
+    since: str | None = None,
+    all_projects: bool = False,
+    progress: ProgressFactory | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> CostData:
+    snap = ctx.snapshot
+    attribution = Attribution.from_events(snap.events, snap.state.agent, own_projects(ctx.ws))
+    tally = collect(ctx.ws, ctx.config, attribution, all_projects=all_projects, progress=progress, environ=environ)
+    manual, covered = usage_cells(snap.events, attribution, tier_function(ctx.config), tally.sessions)
+    cells = tally.cells + manual
+    if since is not None:
+        cells = [cell for cell in cells if cell.day >= since]
+    return CostData(snap.problems, snap.events, tally, cells, covered, all_projects, since)
+
+
+def cost_command(
+    ctx: Context,
+    *,
+    by: str = "model",
+    since: str | None = None,
+    all_projects: bool = False,
+    record_checkpoints: bool = False,
+    progress: ProgressFactory | None = None,
+) -> dict[str, Any]:
+    """``cloisterctl cost``: the report, after recording checkpoints when asked."""
+    recorded = refresh_cost(ctx, progress=progress) if record_checkpoints else None
+    data = cost_data(ctx, since=parse_since(since), all_projects=all_projects, progress=progress)
+    result = report(data, by, ctx.config.prices)
+    result["workspace"] = str(ctx.ws.root)
+    if record_checkpoints:
+        result["recorded"] = {"appended": recorded["appended"] if recorded else 0}
+    return result
+
+
+def add_usage(
+    ctx: Context,
+    *,
+    model: str,
+    tokens: Usage,
+    requests: int = 1,
+    session: str | None = None,
+    task: str | None = None,
+    agent: str | None = None,
+    usd_override: float | None = None,
+) -> dict[str, Any]:
+    """``cloisterctl usage add``: one ``usage`` event in the ledger, counted in every total."""
+    event = usage_event(
+        ctx.config,
+        UsageRecord(model, tokens, requests),
+        agent=agent or ctx.state.agent,
+        now=ctx.clock(),
+        session=session,
+        task=task,
+        usd_override=usd_override,
+    )
+    return record_usage(ctx, [event])
+
+
+def import_claude_result(
+    ctx: Context, text: str, name: str, *, task: str | None = None, agent: str | None = None
+) -> dict[str, Any]:
+    """``cloisterctl usage import``: the per-model usage of a ``claude -p --output-format json``
+    result as ``usage`` events (source ``claude-json``). Importing the same result twice records it
+    once; when the run's transcript is read too, the transcript's figures count instead."""
+    result = parse_claude_result(text, name)
+    seen = {
+        (event.get("session"), event.get("model"), json.dumps(event.get("tokens"), sort_keys=True))
+        for event in ctx.snapshot.events
+        if event.get("type") == "usage" and event.get("source") == "claude-json"
+    }
+    events: list[Event] = []
+    for use in result.models:
+        tokens = Usage(use.input, use.output, use.cache_write_5m, use.cache_write_1h, use.cache_read)
+        if (result.session, use.model, json.dumps(tokens.as_dict(), sort_keys=True)) in seen:
+            continue
+        events.append(
+            usage_event(
+                ctx.config,
+                UsageRecord(use.model, tokens, 1, use.reported_usd),
+                agent=agent or ctx.state.agent,
+                now=ctx.clock(),
+                session=result.session,
+                task=task,
+                source="claude-json",
+            )
+        )
+    if events:
+        outcome = record_usage(ctx, events)
+    else:
+        cost = cost_summary(ctx.state)
+        outcome = {"recorded": [], "total_usd": cost["total_usd"] if cost else 0.0, "cost": cost}
+    outcome["session"] = result.session
+    outcome["reported_total_usd"] = result.total_cost_usd
+    return outcome
+
+
+def packet_tokens(ws: Workspace, handoff_id: str) -> int | None:
+    """The ``token_estimate`` of ``.cloister/handoffs/ID.json``, for the dashboard's timeline."""
+    try:
+        data = json.loads((ws.handoffs_dir / f"{handoff_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("token_estimate") if isinstance(data, dict) else None
+    return value if type(value) is int else None

@@ -1,0 +1,205 @@
+"""The side effect of each handoff step, made safe to repeat after a crash.
+
+A repeated save request is harmless; idleness is re-detected; a WIP commit is found by its
+trailer; a stopped agent stays stopped; a spawn is recognised by the session id it put in the tmux
+environment. Each function returns the details for the step's ``done`` record, or None when it has
+to wait for the agent; a ``HandoffError`` or ``ToolError`` fails the handoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cloisterctl.core.fold import Handoff, WorkspaceState
+from cloisterctl.core.packet import HandoffInfo
+from cloisterctl.edges import git
+from cloisterctl.edges.tmux import fill_template
+from cloisterctl.edges.transcripts.locate import session_transcript
+from cloisterctl.engine.context import Context
+from cloisterctl.engine.packets import body_digest, write_packet
+from cloisterctl.errors import HandoffError
+from cloisterctl.model.events import format_ts, parse_ts
+from cloisterctl.state.fsio import atomic_write_text
+
+TRAILER = "Cloister-Handoff"
+StepResult = dict[str, Any] | None  # details for the done record, or None: not yet, wait
+
+
+def _save_requested(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    name = ctx.tmux_name(state.agent)
+    if not ctx.tmux.alive(name):
+        return {"sent": False, "note": "the agent is not running; nothing to ask"}
+    text = ctx.config.runtime.save_request
+    request = ctx.ws.local_dir / f"save-request-{handoff.id}.txt"
+    atomic_write_text(request, text + "\n")
+    ctx.tmux.send_text(name, text)
+    return {"sent": True, "tmux": name, "state_body": body_digest(ctx.ws)}
+
+
+def _idle(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    saved = handoff.steps.get("save_requested", {})
+    if not saved.get("sent"):
+        return {"how": "agent not running"}
+    asked = parse_ts(str(saved["done"]))
+    now = ctx.clock()
+    session = handoff.fields.get("from_session") or state.session
+    stop_signal = state.idle_signals.get(str(session or ""))
+    if stop_signal and parse_ts(stop_signal) >= asked:
+        return {"how": "the agent stopped (Stop hook) after the request"}
+    before = saved.get("state_body")
+    if before is not None and body_digest(ctx.ws) not in (before, None):
+        return {"how": "STATE.md was updated after the request"}
+    idle_seconds = ctx.config.handoffs.idle_seconds
+    transcript = session_transcript(ctx.ws.root, session)
+    last_growth = asked
+    if transcript is not None:
+        last_growth = max(asked, datetime.fromtimestamp(transcript.stat().st_mtime, asked.tzinfo))
+    if transcript is not None and (now - last_growth).total_seconds() >= idle_seconds:
+        return {"how": f"no transcript growth for {idle_seconds:g}s"}
+    timeout = ctx.config.handoffs.save_timeout_seconds
+    if (now - asked).total_seconds() >= timeout:
+        return {"how": f"timeout: no sign of idleness within {timeout:g}s; proceeding"}
+    return None
+
+
+def _captured(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    begun = handoff.steps.get("captured", {})
+    uncommitted = list(begun.get("uncommitted", git.state(ctx.ws.root).dirty))
+    protected = _protect(ctx, handoff, uncommitted)
+    info = HandoffInfo(
+        handoff_id=handoff.id,
+        agent=state.agent,
+        workspace=str(ctx.ws.root),
+        trigger=str(handoff.fields.get("trigger")),
+        reason=str(handoff.fields.get("reason")),
+        from_model=handoff.fields.get("from_model"),
+        from_tier=handoff.from_tier,
+        to_model=str(handoff.fields.get("to_model")),
+        to_tier=str(handoff.to_tier),
+        to_role=handoff.fields.get("to_role"),
+        handoff_count=state.handoff_count + 1,
+        created_at=format_ts(ctx.clock()),
+    )
+    return write_packet(ctx, state, info, handoff.fields.get("task"), protected, uncommitted)
+
+
+def _protect(ctx: Context, handoff: Handoff, uncommitted: list[str]) -> dict[str, Any] | None:
+    """Save uncommitted work before the agent is stopped (once, even if this step is resumed)."""
+    method = ctx.config.handoffs.protect_uncommitted
+    if method == "none" or not uncommitted:
+        return None
+    root = ctx.ws.root
+    marker = f"{TRAILER}: {handoff.id}"
+    if method == "stash":
+        existing = [line for line in git.stash_list(root) if marker in line]
+        if existing:
+            return {"method": "stash", "ref": existing[0].split(":", 1)[0]}
+        ref = git.stash(root, f"cloister: work in progress before handoff ({marker})")
+        return {"method": "stash", "ref": ref} if ref else None
+    found = git.find_commit_with_trailer(root, marker)
+    if found:
+        return {"method": "wip_commit", "ref": found}
+    tick = ctx.config.tick
+    sha = git.wip_commit(
+        root,
+        f"cloister: work in progress before handoff {handoff.id}\n\n{marker}",
+        tick.author_name,
+        tick.author_email,
+    )
+    return {"method": "wip_commit", "ref": sha} if sha else None
+
+
+def _stopped(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    name = ctx.tmux_name(state.agent)
+    how = ctx.tmux.stop(
+        name,
+        ctx.config.runtime.exit_text,
+        ctx.config.runtime.stop_timeout_seconds,
+    )
+    return {"how": how, "tmux": name}
+
+
+def _spawned(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    begun = handoff.steps.get("spawned", {})
+    session = str(begun["session"])
+    name = ctx.tmux_name(state.agent)
+    if ctx.tmux.alive(name):
+        running = ctx.tmux.environment(name, "CLOISTER_SESSION_ID")
+        if running != session:
+            raise HandoffError(
+                f"tmux session {name} is running another session ({running}); refusing to start a second agent"
+            )
+    else:
+        prompt_path = ctx.ws.handoffs_dir / f"{handoff.id}.md"
+        if not prompt_path.exists():
+            raise HandoffError(f"{prompt_path}: the handoff packet is missing; never spawning without one")
+        spawn(ctx, state.agent, session, str(begun["model"]), str(handoff.to_tier), prompt_path, handoff.id)
+    return {
+        "session": session,
+        "model": begun["model"],
+        "tier": handoff.to_tier,
+        "role": handoff.fields.get("to_role"),
+        "task": handoff.fields.get("task"),
+        "tmux": name,
+    }
+
+
+def spawn(
+    ctx: Context, agent: str, session: str, model: str, tier: str, prompt_file: Path, handoff: str | None
+) -> None:
+    """Start an agent session in tmux from the configured argv template."""
+    prompt = prompt_file.read_text(encoding="utf-8")
+    argv = fill_template(
+        ctx.config.runtime.spawn,
+        {
+            "model": model,
+            "tier": tier,
+            "session_id": session,
+            "prompt": prompt,
+            "prompt_file": str(prompt_file),
+            "workspace": str(ctx.ws.root),
+            "agent": agent,
+        },
+    )
+    env = {
+        **ctx.config.runtime.env,
+        "CLOISTER_AGENT_ID": agent,
+        "CLOISTER_WORKSPACE": str(ctx.ws.root),
+        "CLOISTER_SESSION_ID": session,
+        **({"CLOISTER_HANDOFF": handoff} if handoff else {}),
+    }
+    ctx.tmux.start(ctx.tmux_name(agent), argv, ctx.ws.root, env)
+
+
+def _completed(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    spawned = handoff.steps.get("spawned", {})
+    session = str(spawned.get("session"))
+    name = ctx.tmux_name(state.agent)
+    transcript = session_transcript(ctx.ws.root, session)
+    seen = [
+        ts
+        for ts in (state.activity.get("agent"), state.activity.get("transcript"))
+        if ts and ts >= str(spawned.get("done"))
+    ]
+    if transcript is not None or (seen and state.session == session):
+        return {"how": "the new session is working" + (f" ({transcript.name})" if transcript else "")}
+    if not ctx.tmux.alive(name):
+        raise HandoffError("the new agent process exited right after starting; check runtime.spawn")
+    waited = (ctx.clock() - parse_ts(str(spawned["done"]))).total_seconds()
+    timeout = ctx.config.handoffs.spawn_timeout_seconds
+    if waited >= timeout:
+        raise HandoffError(f"no activity from the new session within {timeout:g}s")
+    return None
+
+
+STEP_FUNCTIONS: dict[str, Callable[[Context, WorkspaceState, Handoff], StepResult]] = {
+    "save_requested": _save_requested,
+    "idle": _idle,
+    "captured": _captured,
+    "stopped": _stopped,
+    "spawned": _spawned,
+    "completed": _completed,
+}

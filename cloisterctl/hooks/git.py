@@ -1,0 +1,84 @@
+"""`cloisterctl hook git [TYPE [git's hook arguments]]`: commits, merges, checkouts and rewrites,
+recorded as activity (pre-commit's `cloister-activity` hook). Imports nothing beyond ``os``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cloisterctl.hooks.record import append_line, encode_flat, event, find_workspace
+
+SELF_ENV = "CLOISTER_SELF_COMMIT"  # set by cloisterctl's own commits (cloisterctl.edges.git.SELF_ENV)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def head_commit(root: str) -> str | None:
+    """HEAD's sha read straight from the git directory (worktrees and packed refs included)."""
+    git_path = os.path.join(root, ".git")
+    if os.path.isfile(git_path):
+        pointer = _read(git_path) or ""
+        if not pointer.startswith("gitdir:"):
+            return None
+        git_dir = os.path.normpath(os.path.join(root, pointer[len("gitdir:") :].strip()))
+    else:
+        git_dir = git_path
+    head = _read(os.path.join(git_dir, "HEAD"))
+    if head is None:
+        return None
+    if not head.startswith("ref:"):
+        return head
+    ref = head[4:].strip()
+    common = _read(os.path.join(git_dir, "commondir"))
+    common_dir = os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+    for base in (git_dir, common_dir):
+        sha = _read(os.path.join(base, ref))
+        if sha:
+            return sha
+    packed = _read(os.path.join(common_dir, "packed-refs")) or ""
+    for line in packed.splitlines():
+        if line.endswith(" " + ref):
+            return line.split(" ", 1)[0]
+    return None
+
+
+def hook_type(args: list[str]) -> str:
+    """The git hook being run: named in the arguments, or (under pre-commit, which passes none)
+    told by the variables pre-commit sets for each stage."""
+    if args and args[0].startswith("post-"):
+        return args[0]
+    if "PRE_COMMIT_CHECKOUT_TYPE" in os.environ:
+        return "post-checkout"
+    if "PRE_COMMIT_IS_SQUASH_MERGE" in os.environ:
+        return "post-merge"
+    if "PRE_COMMIT_REWRITE_COMMAND" in os.environ:
+        return "post-rewrite"
+    return "post-commit"
+
+
+def git_hook(args: list[str]) -> int:
+    """`hook git [TYPE [git's hook arguments]]`: record the commit as activity (the cheap part of a
+    tick: the signal is in place, with the commit it is about, before the next tick looks)."""
+    hook = hook_type(args)
+    if args and args[0] == hook:
+        args = args[1:]
+    if os.environ.get(SELF_ENV):
+        return 0  # cloisterctl's own commit is not anyone's progress
+    workspace = find_workspace(os.getcwd())
+    if workspace is None:
+        return 0
+    fields: dict[str, str | int | bool | None] = {"source": "git", "hook": hook, "commit": head_commit(workspace)}
+    if hook == "post-checkout":
+        fields["checkout"] = os.environ.get("PRE_COMMIT_CHECKOUT_TYPE") or (args[2] if len(args) > 2 else None)
+        if fields["checkout"] == "0":
+            return 0  # a file checkout, not a branch switch
+    if hook == "post-rewrite":
+        fields["rewrite"] = os.environ.get("PRE_COMMIT_REWRITE_COMMAND") or (args[0] if args else None)
+    append_line(workspace, encode_flat(event("activity", **fields)), local=True)
+    return 0

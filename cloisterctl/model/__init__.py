@@ -1,0 +1,1 @@
+"""Records used by every layer, stdlib only: tiers and levels, tasks, events, prices, usage."""

@@ -1,0 +1,85 @@
+"""The pytest fixtures every test directory shares (``tests/conftest.py`` exposes them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testing.helpers import STANDIN_BD, git, run, standin_config
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private HOME (no user config leaks in), no CLOISTER_* overrides, a git identity."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("CLOISTER_") or name.startswith("GIT_") or name == "CLAUDE_CONFIG_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Dev")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Dev")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    yield home
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh git repo with one commit on main."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text("# demo\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+@pytest.fixture
+def workspace(repo: Path) -> Path:
+    result = run(repo, "init")
+    assert result.exit_code == 0, result.output
+    return repo
+
+
+@pytest.fixture
+def tmux_socket(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A private tmux server for the test (killed afterwards), so tests never touch the user's."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (scripts/setup.sh installs it)")
+    name = f"cloister-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("CLOISTER_TMUX_SOCKET", name)
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
+
+
+@pytest.fixture
+def agent_ws(workspace: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An initialised workspace whose agents are stand-ins in a private tmux, with transcripts in tmp."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    (workspace / ".cloister" / "config.yaml").write_text(
+        standin_config() + "handoffs:\n  idle_seconds: 1\n  save_timeout_seconds: 20\n  spawn_timeout_seconds: 20\n"
+    )
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "cloister init")
+    return workspace
+
+
+@pytest.fixture
+def bd_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The stand-in bd (the real one cannot be installed here) first on PATH; returns its call log."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shutil.copy(STANDIN_BD, bindir / "bd")
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    log = tmp_path / "bd-calls.jsonl"
+    monkeypatch.setenv("BD_STANDIN_LOG", str(log))
+    monkeypatch.setenv("BD_NO_HOOKS", "1")
+    return log

@@ -1,0 +1,155 @@
+"""Helpers every test module may use: where things are, git, the CLI in-process, stand-in configs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from cloisterctl.cli.app import cli as cli_group
+from cloisterctl.state import ledger
+from cloisterctl.state.workspace import Workspace
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA = REPO_ROOT / "tests" / "data"
+# Real-format samples (beads exports, Claude Code transcripts), copied from the project's shared
+# fixtures so that a clone of this repository alone can run the tests.
+FIXTURES = DATA / "fixtures"
+STANDINS = Path(__file__).resolve().parent / "standins"
+STANDIN_BD = STANDINS / "bd"  # the real bd cannot be installed here
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def run(cwd: Path, *args: str, input: str | None = None) -> Result:
+    """Invoke the real CLI in-process, as if started in ``cwd``."""
+    return CliRunner().invoke(cli_group, ["-C", str(cwd), *args], input=input, catch_exceptions=False)
+
+
+STANDIN_SPAWN = (
+    "runtime:\n"
+    "  spawn: [{python}, -m, cloisterctl.demo.standin_agent, --model, '{{model}}', --session-id, '{{session_id}}',"
+    " --turn-seconds, '{turn}', {extra}'{{prompt}}']\n"
+    "  stop_timeout_seconds: 3\n"
+)
+
+
+def standin_config(quiet: bool = False, turn: float = 0.5, extra: str = "") -> str:
+    """A workspace config whose agents are stand-ins (``cloisterctl.demo.standin_agent``)."""
+    flags = "--quiet, " if quiet else ""
+    return STANDIN_SPAWN.format(python=sys.executable, turn=turn, extra=flags) + extra
+
+
+def cli(
+    ws: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "-C", str(ws), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"cloisterctl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def handoff_events(ws: Path) -> list[tuple[str, str]]:
+    return [(e["step"], e.get("status", "done")) for e in events(ws, "handoff")]
+
+
+def tmux_sessions(socket: str) -> list[str]:
+    result = subprocess.run(
+        ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"], capture_output=True, text=True
+    )
+    return result.stdout.split()
+
+
+def events(ws: Path, type_: str | None = None) -> list[dict[str, Any]]:
+    found = ledger.read_events(Workspace(ws).ledger_path).events
+    return [e for e in found if type_ is None or e["type"] == type_]
+
+
+TASKS = [
+    {
+        "_type": "issue",
+        "id": "app-plan",
+        "title": "Plan: checkout redesign",
+        "status": "open",
+        "issue_type": "task",
+        "labels": ["planning"],
+        "metadata": {"complexity": "expert"},
+    },
+    {
+        "_type": "issue",
+        "id": "app-1",
+        "title": "Implement the cart endpoint with tests",
+        "status": "open",
+        "issue_type": "feature",
+        "dependencies": [{"issue_id": "app-1", "depends_on_id": "app-plan", "type": "blocks"}],
+    },
+    {
+        "_type": "issue",
+        "id": "app-2",
+        "title": "Fix typo in README",
+        "status": "open",
+        "issue_type": "chore",
+        "labels": ["docs"],
+    },
+]
+
+
+def finish_handoff(ws: Path, ticks: int = 40) -> None:
+    for _ in range(ticks):
+        if handoff_events(ws)[-1:] in ([("completed", "done")], [("failed", "done")]):
+            return
+        cli(ws, "tick")
+        time.sleep(0.3)
+    raise AssertionError(handoff_events(ws))
+
+
+def tick_json(ws: Path, *args: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads(cli(ws, "tick", "--json", *args).stdout)
+    return data
+
+
+def write_tasks(ws: Path, tasks: list[dict[str, Any]]) -> None:
+    (ws / ".beads").mkdir(exist_ok=True)
+    (ws / ".beads" / "issues.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and ".git/" not in f"{p.relative_to(root)}/"[: len(".git/")]
+        and not str(p.relative_to(root)).startswith(".git/")
+    }
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def beads_repo(root: Path, *extra: str) -> Path:
+    (root / ".beads").mkdir(parents=True)
+    lines = []
+    for name in ("issues.jsonl", "issues-dolt-era.jsonl", "issues-sqlite-era.jsonl"):
+        lines += (FIXTURES / "beads" / name).read_text().splitlines()
+    lines += extra
+    (root / ".beads" / "issues.jsonl").write_text("\n".join(lines) + "\n")
+    return root

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloisterctl.state import ledger, statefile
+from cloisterctl.state.workspace import Workspace
+from testing.helpers import git
+
+
+@pytest.fixture
+def demo_run(tmp_path: Path) -> dict[str, object]:
+    """The README's main command, as a user runs it (a separate process), with --json."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "demo", "--dir", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_the_demo_plays_the_whole_scenario(demo_run: dict[str, object], tmp_path: Path) -> None:
+    root = Path(str(demo_run["workspace"]))
+    docs = Path(str(demo_run["worktree"]))
+    assert root.is_relative_to(tmp_path) and docs.is_relative_to(tmp_path)
+    handoffs = demo_run["handoffs"]
+    assert isinstance(handoffs, dict)
+    [planner] = handoffs["planner"]
+    assert (planner["trigger"], planner["from"], planner["to"], planner["step"]) == (
+        "planning_complete",
+        "opus",
+        "sonnet",
+        "completed",
+    )
+    [docs_agent] = handoffs["docs-agent"]
+    assert (docs_agent["trigger"], docs_agent["from"], docs_agent["to"], docs_agent["step"]) == (
+        "stuck",
+        "haiku",
+        "sonnet",
+        "completed",
+    )
+    # Cost in STATE.md front matter, from the stand-ins' transcripts.
+    for ws_root in (root, docs):
+        block = statefile.read(ws_root / "STATE.md").cloister
+        assert block["tier"] == "sonnet" and block["handoffs"] == 1
+        assert block["cost"]["total_usd"] > 0 and set(block["cost"]["by_tier"]) >= {"sonnet"}
+    # A reviewable trail: packets and cloisterctl's commits.
+    assert len(list((root / ".cloister" / "handoffs").glob("2*.json"))) == 1
+    subjects = git(root, "log", "--author=cloisterctl", "--format=%s")
+    assert "cloister: planning_complete: opus -> sonnet applied" in subjects
+    # The demo cleaned up its tmux server: no agent is left running.
+    sessions = [
+        e
+        for e in ledger.read_events(Workspace(root).ledger_path).events
+        if e["type"] == "session" and e.get("event") == "end"
+    ]
+    assert sessions
+
+
+def test_the_demo_narrates_in_plain_words(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "demo", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for expected in (
+        "1. Routing each task",
+        "2. The planner finishes planning",
+        "3. Meanwhile docs-agent",
+        "4. What it cost",
+        "5. Every decision is reviewable",
+        "The workspace is left at",
+    ):
+        assert expected in text
+    assert "-> opus" in text and "-> haiku" in text and "-> sonnet" in text

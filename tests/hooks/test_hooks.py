@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cloisterctl.state import ledger
+from cloisterctl.state.workspace import Workspace
+from testing.helpers import git
+
+
+def hook(
+    ws: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "hook", *args],
+        cwd=cwd or ws,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def signals(ws: Path) -> list[dict[str, Any]]:
+    return ledger.read_events(Workspace(ws).signals_path).events
+
+
+def committed(ws: Path, type_: str) -> list[dict[str, Any]]:
+    return [e for e in ledger.read_events(Workspace(ws).ledger_path).events if e["type"] == type_]
+
+
+# ----------------------------------------------------------------------------------------- git
+
+
+def test_git_hook_records_the_commit_as_activity(workspace: Path) -> None:
+    head = git(workspace, "rev-parse", "HEAD").strip()
+    result = hook(workspace, "git", "post-commit")
+    assert result.returncode == 0 and result.stderr == ""
+    [event] = signals(workspace)
+    assert (event["type"], event["source"], event["hook"], event["commit"]) == ("activity", "git", "post-commit", head)
+    assert event["ts"].endswith("Z") and len(event["id"]) == 16
+
+
+def test_git_hook_reads_head_in_a_worktree_with_packed_refs(workspace: Path, tmp_path: Path) -> None:
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "init cloister")
+    git(workspace, "pack-refs", "--all")
+    other = tmp_path / "wt"
+    git(workspace, "worktree", "add", "-q", "-b", "feature", str(other))
+    head = git(other, "rev-parse", "HEAD").strip()
+    assert hook(other, "git", "post-checkout", "0" * 40, head, "1").returncode == 0
+    [event] = signals(other)
+    assert (event["commit"], event["hook"], event["checkout"]) == (head, "post-checkout", "1")
+
+
+def test_git_hook_infers_the_stage_from_pre_commits_variables(workspace: Path) -> None:
+    hook(workspace, "git", env={"PRE_COMMIT_REWRITE_COMMAND": "amend"})
+    hook(workspace, "git", env={"PRE_COMMIT_IS_SQUASH_MERGE": "0"})
+    hook(workspace, "git", env={"PRE_COMMIT_CHECKOUT_TYPE": "0"})  # a file checkout: not activity
+    hook(workspace, "git")
+    assert [(e["hook"], e.get("rewrite")) for e in signals(workspace)] == [
+        ("post-rewrite", "amend"),
+        ("post-merge", None),
+        ("post-commit", None),
+    ]
+
+
+def test_cloisterctls_own_commits_are_not_activity(workspace: Path) -> None:
+    assert hook(workspace, "git", "post-commit", env={"CLOISTER_SELF_COMMIT": "1"}).returncode == 0
+    assert signals(workspace) == []
+
+
+def test_a_git_hook_never_fails_the_users_git(workspace: Path) -> None:
+    lock = workspace / ".cloister" / "local" / "ledger.lock"
+    lock.unlink(missing_ok=True)
+    lock.mkdir(parents=True)  # the lock cannot be opened: the hook's own trouble
+    result = hook(workspace, "git", "post-commit")
+    assert result.returncode == 0
+    assert result.stderr.startswith("cloister: git hook:") and "nothing recorded" in result.stderr
+
+
+def test_outside_a_cloister_workspace_the_hook_does_nothing(repo: Path) -> None:
+    result = hook(repo, "git", "post-commit")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+# ----------------------------------------------------------------------------------------- beads
+
+
+ISSUE = {
+    "id": "bd-7",
+    "title": "Plan: billing",
+    "status": "closed",
+    "issue_type": "task",
+    "labels": ["planning"],
+    "dependencies": [{"issue_id": "bd-7", "depends_on_id": "bd-1", "type": "parent-child", "metadata": "{}"}],
+}
+
+
+def test_beads_update_to_closed_is_a_close(workspace: Path) -> None:
+    assert hook(workspace, "beads", "bd-7", "update", stdin=json.dumps(ISSUE)).returncode == 0
+    [event] = committed(workspace, "task")
+    assert (event["task"], event["event"], event["status"], event["labels"], event["parent"]) == (
+        "bd-7",
+        "close",
+        "closed",
+        ["planning"],
+        "bd-1",
+    )
+    hook(workspace, "beads", "bd-8", "update", stdin=json.dumps({**ISSUE, "id": "bd-8", "status": "in_progress"}))
+    assert committed(workspace, "task")[-1]["event"] == "update"
+
+
+def test_beads_hook_survives_bad_input(workspace: Path) -> None:
+    assert hook(workspace, "beads", "bd-9", "close", stdin="not json").returncode == 0
+    assert committed(workspace, "task")[-1]["status"] == "closed"
+    result = hook(workspace, "beads")
+    assert result.returncode == 0 and "usage: cloisterctl hook beads" in result.stderr
+
+
+# ----------------------------------------------------------------------------------------- claude
+
+
+def claude(ws: Path, **payload: Any) -> subprocess.CompletedProcess[str]:
+    body = {"session_id": "sess-1", "transcript_path": "/tmp/t.jsonl", "cwd": str(ws), **payload}
+    return hook(ws, "claude", stdin=json.dumps(body), cwd=Path("/"))
+
+
+def test_claude_hooks_record_session_activity_idleness_and_test_runs(workspace: Path) -> None:
+    assert claude(workspace, hook_event_name="SessionStart", source="startup").returncode == 0
+    claude(workspace, hook_event_name="PostToolUse", tool_name="Edit", tool_input={"file_path": "a.py"})
+    claude(
+        workspace,
+        hook_event_name="PostToolUse",
+        tool_name="Bash",
+        tool_input={"command": "python -m pytest -q"},
+        tool_response={"stdout": "2 failed, 10 passed in 1.2s", "stderr": "", "interrupted": False},
+    )
+    claude(
+        workspace,
+        hook_event_name="PostToolUse",
+        tool_name="Bash",
+        tool_input={"command": "npm test"},
+        tool_response={"stdout": "Tests: 12 passed, 12 total", "stderr": ""},
+    )
+    claude(
+        workspace,
+        hook_event_name="PostToolUse",
+        tool_name="Bash",
+        tool_input={"command": "cloisterctl test -- pytest -q"},
+        tool_response={"stdout": "1 failed", "stderr": ""},
+    )  # records itself: not counted twice
+    claude(
+        workspace,
+        hook_event_name="PostToolUse",
+        tool_name="Bash",
+        tool_input={"command": "ls -la"},
+        tool_response={"stdout": "1 failed", "stderr": ""},
+    )
+    claude(workspace, hook_event_name="Stop", stop_hook_active=False)
+    [started] = committed(workspace, "session")
+    assert (started["session"], started["source"]) == ("sess-1", "hook")
+    runs = committed(workspace, "test_run")
+    assert [(r["command"], r["passed"]) for r in runs] == [("python -m pytest -q", False), ("npm test", True)]
+    local = signals(workspace)
+    assert [e["type"] for e in local].count("idle") == 1
+    assert {e.get("tool") for e in local if e["type"] == "activity"} >= {"Edit", "Bash"}
+
+
+def test_claude_hook_exits_zero_on_garbage(workspace: Path) -> None:
+    result = hook(workspace, "claude", stdin="{{{")
+    assert result.returncode == 0 and "cloister: claude hook:" in result.stderr
+
+
+# ----------------------------------------------------------------------------------------- check
+
+
+def test_check_hook_fails_on_invalid_front_matter_and_config(workspace: Path) -> None:
+    assert hook(workspace, "check", "STATE.md", ".cloister/config.yaml").returncode == 0
+    (workspace / "STATE.md").write_text("---\ntitle: [oops\n---\n")
+    (workspace / ".cloister" / "config.yaml").write_text("tick:\n  comit: true\n")
+    result = hook(workspace, "check", "STATE.md", ".cloister/config.yaml")
+    assert result.returncode == 1
+    assert "cloister-check: " in result.stderr
+    assert "STATE.md:3: invalid YAML in front matter" in result.stderr
+    assert ".cloister/config.yaml:2: tick.comit: unknown key 'comit' (did you mean 'commit'?)" in result.stderr
+
+
+# ----------------------------------------------------------------------------------------- pre-push
+
+
+def test_pre_push_runs_the_configured_tests_and_records_them(workspace: Path) -> None:
+    assert "no tests.command configured" in hook(workspace, "pre-push").stderr
+    (workspace / ".cloister" / "config.yaml").write_text(
+        f"tests:\n  command: [{sys.executable}, -c, 'raise SystemExit(1)']\n"
+    )
+    assert hook(workspace, "pre-push").returncode == 1
+    (workspace / ".cloister" / "config.yaml").write_text(f"tests:\n  command: {sys.executable} -c pass\n")
+    assert hook(workspace, "pre-push").returncode == 0
+    assert [(r["passed"], r["source"]) for r in committed(workspace, "test_run")] == [
+        (False, "pre-push"),
+        (True, "pre-push"),
+    ]
