@@ -62,7 +62,7 @@ class JsonlTracker:
         tasks = self._parse()
         blocked_ids(tasks)  # computed once, kept with the tasks in the cache
         self._cache = (key, tasks)
-        if self.cache_path is not None and self.cache_path.parent.is_dir():
+        if self.cache_path is not None:
             _write_cache(self.cache_path, self._cache)
         return tasks
 

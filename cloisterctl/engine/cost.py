@@ -101,11 +101,11 @@ def collect(
 ) -> Tally:
     """Read what is new in the transcripts of this workspace (or of every project with
     ``all_projects``) and return the attributed tally. When neither the transcripts nor the
-    attribution nor the prices changed, the tally comes from ``.cloister/local/usage/`` without
+    attribution nor the prices changed, the tally comes from the usage cache (``Workspace.cache_dir``) without
     reading a transcript."""
     config_dirs = locate.claude_config_dirs(environ)
     files, roots = _files_in_scope(config_dirs, attribution, all_projects)
-    cache_dir = ws.local_dir / "usage"
+    cache_dir = ws.cache_dir / "usage"
     ingested = ingest(cache_dir, files, roots=roots, progress=progress, timeout=config.lock_timeout)
     scope = "all" if all_projects else "workspace"
     fingerprint = hashlib.sha256(
@@ -144,7 +144,7 @@ class CostView:
 
 
 def _stamp_path(ws: Workspace) -> Path:
-    return ws.local_dir / "usage" / "refresh.json"
+    return ws.cache_dir / "usage" / "refresh.json"
 
 
 def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostView:

@@ -26,7 +26,7 @@ from cloisterctl.state.workspace import Workspace
 
 def tracker_for(ws: Workspace, config: Config) -> Tracker:
     beads = config.beads
-    return open_tracker(ws.root, beads.command, beads.jsonl, beads.use_cli, ws.local_dir / "tasks.cache")
+    return open_tracker(ws.root, beads.command, beads.jsonl, beads.use_cli, ws.cache_dir / "tasks.cache")
 
 
 def children_count(tracker: Tracker, task_id: str) -> int:

@@ -4,7 +4,7 @@ This is where the pure fold (``cloisterctl.core.fold``) meets the files. Every w
 workspace lock, so a hook appending an event and a tick refreshing STATE.md never interleave.
 
 Folding 10,000 ledger lines on every tick would dominate its cost, so the folded state is cached
-machine-locally (``.cloister/local/fold.cache``) with the size and identity of the files it was
+machine-locally (``fold.cache`` in the user cache dir, ``Workspace.cache_dir``) with the size and identity of the files it was
 made from. Appends (the normal case) are folded on top of it; anything else -- a union merge,
 a checkout, a rewrite -- changes the file's identity and the fold starts over. Reading the cache
 is free for everyone; only callers that may write (``tick``) store it, so `status` stays read-only.
@@ -95,7 +95,7 @@ def _load_cache(ws: Workspace) -> _Cache | None:
     if memo is not None:
         return memo
     try:
-        data = (ws.local_dir / CACHE_FILE).read_bytes()
+        data = (ws.cache_dir / CACHE_FILE).read_bytes()
         cache = pickle.loads(data)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
@@ -184,14 +184,14 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
     else:
         result = Snapshot(updated.state, list(updated.problems), None, ws)
     _MEMORY[ws.root] = updated
-    if store_cache and _ON_DISK.get(ws.root) != updated.keys and ws.local_dir.is_dir():
+    if store_cache and _ON_DISK.get(ws.root) != updated.keys and ws.is_initialised:
         _store(ws, updated)
     return result
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:
     try:
-        atomic_write_bytes(ws.local_dir / CACHE_FILE, pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write_bytes(ws.cache_dir / CACHE_FILE, pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         return  # a cache that cannot be written is only a slower next tick
     _ON_DISK[ws.root] = cache.keys

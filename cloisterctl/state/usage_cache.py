@@ -1,4 +1,4 @@
-"""The machine-local transcript cache under ``.cloister/local/usage/``: a mark per file (how far it
+"""The machine-local transcript cache (``usage/`` under ``Workspace.cache_dir``): a mark per file (how far it
 was read, and what it looked like then) and the responses read so far, one shard per project dir.
 
 Written atomically; the caller holds the usage lock. An unreadable or old-format cache is simply
@@ -38,7 +38,7 @@ def _dump(data: Any) -> bytes:
 
 
 class UsageStore:
-    """The cache under ``.cloister/local/usage/``: ``manifest.json`` (a mark per file) and one
+    """The cache under ``usage/``: ``manifest.json`` (a mark per file) and one
     ``rows-*.json`` per project dir (the responses read so far). Written atomically; the caller
     holds the usage lock. An unreadable or old-format cache is simply rebuilt."""
 

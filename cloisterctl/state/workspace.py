@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cloisterctl.errors import WorkspaceError
@@ -40,6 +43,15 @@ class Workspace:
     def local_dir(self) -> Path:
         """Machine-local, git-ignored: locks, ingest offsets, runtime handles, signals."""
         return self.cloister_dir / "local"
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        """Machine-local caches (the fold, parsed tasks, transcript usage), kept outside the work
+        tree so that a cache file committed to the repository is never read as one:
+        ``$XDG_CACHE_HOME/cloisterctl/workspaces/<dir name>-<hash of the path>/``."""
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        digest = hashlib.sha256(os.path.realpath(self.root).encode()).hexdigest()[:16]
+        return Path(base) / "cloisterctl" / "workspaces" / f"{agent_slug(self.root.name)}-{digest}"
 
     @property
     def lock_path(self) -> Path:

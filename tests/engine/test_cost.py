@@ -440,7 +440,7 @@ def test_a_long_scan_shows_a_progress_bar_on_a_terminal_only(workspace: Path, is
     text = output.decode(errors="replace")
     assert "reading transcripts" in text and "100%" in text and "$1.0000" in text
     # The same scan again reads nothing, and a pipe never gets a bar.
-    (workspace / ".cloister" / "local" / "usage" / "manifest.json").unlink()
+    (Workspace(workspace).cache_dir / "usage" / "manifest.json").unlink()
     piped = subprocess.run(
         [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "cost"], capture_output=True, text=True, env=env
     )
