@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloisterctl.errors import LedgerError
-from cloisterctl.model.events import REQUIRED, Event, encode
+from cloisterctl.model.event_schema import problem
+from cloisterctl.model.events import Event, encode
 from cloisterctl.state.appendlog import append_bytes
 from cloisterctl.state.locking import locked
 
@@ -22,9 +23,10 @@ from cloisterctl.state.locking import locked
 class ReadResult:
     events: list[Event] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # the ts of events held back as in the future
 
 
-def read_events(path: Path, *, label: str | None = None) -> ReadResult:
+def read_events(path: Path, *, label: str | None = None, horizon: str | None = None) -> ReadResult:
     """Every valid event in ``path`` in file order; bad lines become problems with line numbers."""
     name = label or str(path)
     try:
@@ -33,11 +35,15 @@ def read_events(path: Path, *, label: str | None = None) -> ReadResult:
         return ReadResult()
     except OSError as exc:
         raise LedgerError(f"{name}: cannot read: {exc.strerror}") from None
-    return parse_lines(data, name)
+    return parse_lines(data, name, horizon=horizon)
 
 
-def parse_lines(data: bytes, name: str, first_line: int = 1) -> ReadResult:
-    """Events from ledger bytes; ``first_line`` numbers the first line (for a read from an offset)."""
+def parse_lines(data: bytes, name: str, first_line: int = 1, *, horizon: str | None = None) -> ReadResult:
+    """Events from ledger bytes; ``first_line`` numbers the first line (for a read from an offset).
+
+    A line that is not JSON, or not an event of the right shape (``model.event_schema``), is a
+    problem with its line number and is skipped. With ``horizon`` (a ``ts``), an event dated later
+    is a problem too and is held back in ``deferred``: a clock far ahead must not pin the state."""
     result = ReadResult()
     lines = data.split(b"\n")
     # The last element is what follows the final newline: empty, or a line still being written.
@@ -47,12 +53,20 @@ def parse_lines(data: bytes, name: str, first_line: int = 1) -> ReadResult:
         number = first_line + index
         try:
             event = json.loads(raw)
+        except RecursionError:
+            result.problems.append(f"{name}:{number}: JSON nested too deeply (skipped)")
+            continue
         except (ValueError, UnicodeDecodeError):
             what = "incomplete last line" if index == len(lines) - 1 else "not valid JSON"
             result.problems.append(f"{name}:{number}: {what} (skipped)")
             continue
-        if not isinstance(event, dict) or not all(isinstance(event.get(key), str) for key in REQUIRED):
-            result.problems.append(f"{name}:{number}: not a ledger event (needs string id, ts, type) (skipped)")
+        wrong = problem(event)
+        if wrong is not None:
+            result.problems.append(f"{name}:{number}: {wrong} (skipped)")
+            continue
+        if horizon is not None and event["ts"] > horizon:
+            result.problems.append(f"{name}:{number}: dated {event['ts']}, in the future (ignored until then)")
+            result.deferred.append(event["ts"])
             continue
         result.events.append(event)
     return result

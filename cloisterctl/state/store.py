@@ -3,30 +3,39 @@
 This is where the pure fold (``cloisterctl.core.fold``) meets the files. Every write happens under the
 workspace lock, so a hook appending an event and a tick refreshing STATE.md never interleave.
 
+Every line is checked against the event schema as it is read (``state.ledger``); events dated
+later than the wall clock plus ``CLOCK_SKEW`` are held back until their time comes.
+
 Folding 10,000 ledger lines on every tick would dominate its cost, so the folded state is cached
-machine-locally (``fold.cache`` in the user cache dir, ``Workspace.cache_dir``) with the size and identity of the files it was
-made from. Appends (the normal case) are folded on top of it; anything else -- a union merge,
+machine-locally (``fold.json`` under ``Workspace.cache_dir``, outside the work tree) as data: JSON
+decoded with msgspec into the exact types of the state, so a cache of any other shape is refolded,
+never trusted, and nothing in it can run. The cache records the size and identity of the files it
+was made from. Appends (the normal case) are folded on top of it; anything else -- a union merge,
 a checkout, a rewrite -- changes the file's identity and the fold starts over. Reading the cache
 is free for everyone; only callers that may write (``tick``) store it, so `status` stays read-only.
 """
 
 from __future__ import annotations
 
-import pickle
+import copy
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cloisterctl.core.fold import WorkspaceState, apply, fold
 from cloisterctl.core.projection import front_matter
-from cloisterctl.model.events import Event, ordered
+from cloisterctl.model.events import Event, format_ts, ordered
 from cloisterctl.state import ledger, statefile
 from cloisterctl.state.fsio import atomic_write_bytes
 from cloisterctl.state.locking import locked
 from cloisterctl.state.workspace import Workspace
 
-CACHE_FILE = "fold.cache"
-CACHE_VERSION = 6  # bump when WorkspaceState or a reducer changes
+CACHE_FILE = "fold.json"
+CACHE_VERSION = 7  # bump when WorkspaceState or a reducer changes
+# Events dated later than the wall clock plus this are held back: another machine's clock may run
+# a little ahead, but an event from the far future must not pin the state for good.
+CLOCK_SKEW = timedelta(minutes=15)
 
 
 @dataclass
@@ -42,7 +51,7 @@ class Snapshot:
     def events(self) -> list[Event]:
         if self._events is None:
             assert self._ws is not None
-            self._events, _ = read_all(self._ws)
+            self._events, _problems, _deferred = read_all(self._ws, horizon())
         return self._events
 
 
@@ -53,14 +62,24 @@ def _label(ws: Workspace, path: Path) -> str:
         return str(path)
 
 
-def read_all(ws: Workspace) -> tuple[list[Event], list[str]]:
+def horizon() -> str:
+    """The latest ``ts`` an event may have and count: the wall clock plus ``CLOCK_SKEW``. (The real
+    clock, not a pinned one: what counts must not depend on what a test or a replay pretends.)"""
+    return format_ts(datetime.now(UTC) + CLOCK_SKEW)
+
+
+def read_all(ws: Workspace, limit: str | None = None) -> tuple[list[Event], list[str], list[str]]:
+    """Every valid event of the ledger and the signal spool, the problems, and the ts of events
+    held back as in the future."""
     events: list[Event] = []
     problems: list[str] = []
+    deferred: list[str] = []
     for path in (ws.ledger_path, ws.signals_path):
-        result = ledger.read_events(path, label=_label(ws, path))
+        result = ledger.read_events(path, label=_label(ws, path), horizon=limit)
         events += result.events
         problems += result.problems
-    return events, problems
+        deferred += result.deferred
+    return events, problems, deferred
 
 
 # ------------------------------------------------------------------------------------ fold cache
@@ -84,6 +103,7 @@ class _Cache:
     state: WorkspaceState
     problems: list[str]
     last: tuple[str, str]  # (ts, id) of the last event folded
+    deferred: list[str] = field(default_factory=list)  # ts of events held back as in the future
 
 
 _MEMORY: dict[Path, _Cache] = {}
@@ -94,12 +114,13 @@ def _load_cache(ws: Workspace) -> _Cache | None:
     memo = _MEMORY.get(ws.root)
     if memo is not None:
         return memo
+    import msgspec
+
     try:
-        data = (ws.cache_dir / CACHE_FILE).read_bytes()
-        cache = pickle.loads(data)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-    if not isinstance(cache, _Cache) or cache.version != CACHE_VERSION:
+        cache = msgspec.json.decode((ws.cache_dir / CACHE_FILE).read_bytes(), type=_Cache)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None  # missing, corrupt or of another shape: fold from the files
+    if cache.version != CACHE_VERSION:
         return None
     _ON_DISK[ws.root] = cache.keys
     return cache
@@ -112,25 +133,28 @@ def _grown(old: FileKey | None, new: FileKey | None) -> bool:
     return new is not None and old[:2] == new[:2] and new[2] >= old[2]
 
 
-def _read_from(path: Path, offset: int, label: str) -> ledger.ReadResult:
+def _read_from(path: Path, offset: int, label: str, limit: str) -> ledger.ReadResult:
     try:
         with path.open("rb") as handle:
             handle.seek(offset)
             data = handle.read()
     except FileNotFoundError:
         return ledger.ReadResult()
-    result = ledger.parse_lines(data, label)
+    result = ledger.parse_lines(data, label, horizon=limit)
     if result.problems and offset:  # number the lines as in the whole file
-        result = ledger.parse_lines(data, label, _count_lines(path, offset) + 1)
+        result = ledger.parse_lines(data, label, _count_lines(path, offset) + 1, horizon=limit)
     return result
 
 
-def _incremental(ws: Workspace, cache: _Cache, keys: tuple[FileKey | None, FileKey | None]) -> _Cache | None:
+def _incremental(
+    ws: Workspace, cache: _Cache, keys: tuple[FileKey | None, FileKey | None], limit: str
+) -> _Cache | None:
     """The cache brought up to date with what was appended since; None when a full fold is needed."""
-    if cache.agent != ws.default_agent:
-        return None
+    if cache.agent != ws.default_agent or any(ts <= limit for ts in cache.deferred):
+        return None  # another agent, or an event held back is due now: fold everything again
     new_events: list[Event] = []
     problems = list(cache.problems)
+    deferred = list(cache.deferred)
     for path, old, new in zip((ws.ledger_path, ws.signals_path), cache.keys, keys, strict=True):
         if old == new:
             continue
@@ -139,16 +163,17 @@ def _incremental(ws: Workspace, cache: _Cache, keys: tuple[FileKey | None, FileK
         offset = old[2] if old is not None else 0
         if offset and _byte_before(path, offset) != b"\n":
             return None  # the earlier read ended mid-line: the line is complete now
-        result = _read_from(path, offset, _label(ws, path))
+        result = _read_from(path, offset, _label(ws, path), limit)
         new_events += result.events
         problems += result.problems
+        deferred += result.deferred
     fresh = ordered(new_events)  # sorted, duplicates among the new lines dropped
     if fresh and (fresh[0]["ts"], fresh[0]["id"]) <= cache.last:
         return None  # something landed at or before what is folded (or repeats it): start over
-    state: WorkspaceState = pickle.loads(pickle.dumps(cache.state, protocol=pickle.HIGHEST_PROTOCOL))  # a copy, fast
+    state = copy.deepcopy(cache.state)
     apply(state, fresh)
     last = (fresh[-1]["ts"], fresh[-1]["id"]) if fresh else cache.last
-    return _Cache(CACHE_VERSION, cache.agent, keys, state, problems, last)
+    return _Cache(CACHE_VERSION, cache.agent, keys, state, problems, last, deferred)
 
 
 def _byte_before(path: Path, offset: int) -> bytes:
@@ -168,18 +193,24 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
     The state may be shared with other callers in this process: treat it as read-only (record an
     event to change it)."""
     keys = (_key(ws.ledger_path), _key(ws.signals_path))
+    limit = horizon()
     cache = _load_cache(ws)
     updated: _Cache | None = None
-    if cache is not None and cache.keys == keys and cache.agent == ws.default_agent:
+    if (
+        cache is not None
+        and cache.keys == keys
+        and cache.agent == ws.default_agent
+        and not any(ts <= limit for ts in cache.deferred)
+    ):
         updated = cache
     elif cache is not None:
-        updated = _incremental(ws, cache, keys)
+        updated = _incremental(ws, cache, keys, limit)
     if updated is None:
-        events, problems = read_all(ws)
+        events, problems, deferred = read_all(ws, limit)
         in_order = ordered(events)
         state = fold(in_order, agent=ws.default_agent)
         last = (in_order[-1]["ts"], in_order[-1]["id"]) if in_order else ("", "")
-        updated = _Cache(CACHE_VERSION, ws.default_agent, keys, state, problems, last)
+        updated = _Cache(CACHE_VERSION, ws.default_agent, keys, state, problems, last, deferred)
         result = Snapshot(state, list(problems), events, ws)
     else:
         result = Snapshot(updated.state, list(updated.problems), None, ws)
@@ -190,8 +221,10 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:
+    import msgspec
+
     try:
-        atomic_write_bytes(ws.cache_dir / CACHE_FILE, pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write_bytes(ws.cache_dir / CACHE_FILE, msgspec.json.encode(cache))
     except OSError:
         return  # a cache that cannot be written is only a slower next tick
     _ON_DISK[ws.root] = cache.keys

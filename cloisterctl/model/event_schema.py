@@ -1,0 +1,216 @@
+"""The shape of every ledger event type, and the check every reader relies on. Stdlib only.
+
+The ledger is committed and union-merged from other clones, so any line may come from anywhere:
+``problem(event)`` says what is wrong with a decoded line (None when nothing is), and the ledger
+reader reports such a line once, with its number, and skips it. Everything downstream (the fold,
+attribution, reports) only ever sees events of the right shape.
+
+Fields not listed are allowed (a newer cloisterctl may add some); a listed field of the wrong type
+is not. Numbers must be finite and of a sane size: a cost of 1e25 USD or 10**30 tokens is a
+corrupt line, not a fact.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+MAX_NUMBER = 1e12  # USD, seconds, counts: anything larger is corrupt
+MAX_TOKENS = 10**12
+MAX_TEXT = 100_000  # characters of one field (a task title, a reason)
+TS_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$")
+
+Check = Callable[[Any], bool]
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_TEXT
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: value is None or check(value)
+
+
+def _number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_NUMBER
+    )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and len(value) <= 10_000 and all(_text(item) for item in value)
+
+
+def _mapping(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _money_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and _number(v) and v >= 0 for k, v in value.items())
+
+
+def _count_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and _count(v) for k, v in value.items())
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+TEXT = _text
+OPTIONAL_TEXT = _optional(_text)
+OPTIONAL_MAPPING = _optional(_mapping)
+OPTIONAL_NUMBER = _optional(_number)
+OPTIONAL_COUNT = _optional(_count)
+OPTIONAL_TEXTS = _optional(_texts)
+
+# type -> field -> check. "type", "id", "ts" and "agent" are checked for every event.
+FIELDS: dict[str, dict[str, Check]] = {
+    "init": {},
+    "route": {
+        "task": OPTIONAL_TEXT,
+        "tier": OPTIONAL_TEXT,
+        "model": OPTIONAL_TEXT,
+        "rule": OPTIONAL_TEXT,
+        "role": OPTIONAL_TEXT,
+        "reasons": OPTIONAL_TEXTS,
+        "complexity": OPTIONAL_MAPPING,
+        "economics": OPTIONAL_MAPPING,
+        "hint": OPTIONAL_MAPPING,
+        "decision": OPTIONAL_TEXT,
+    },
+    "decision": {
+        "trigger": TEXT,
+        "cause": TEXT,
+        "kind": TEXT,
+        "status": TEXT,
+        "reason": OPTIONAL_TEXT,
+        "task": OPTIONAL_TEXT,
+        "from_tier": OPTIONAL_TEXT,
+        "to_tier": OPTIONAL_TEXT,
+        "to_model": OPTIONAL_TEXT,
+        "to_role": OPTIONAL_TEXT,
+        "next_task": OPTIONAL_TEXT,
+        "economics": OPTIONAL_MAPPING,
+        "reasons": OPTIONAL_TEXTS,
+    },
+    "decision_status": {"decision": TEXT, "status": TEXT, "reason": OPTIONAL_TEXT, "handoff": OPTIONAL_TEXT},
+    "activity": {
+        "source": OPTIONAL_TEXT,
+        "session": OPTIONAL_TEXT,
+        "hook": OPTIONAL_TEXT,
+        "tool": OPTIONAL_TEXT,
+        "commit": OPTIONAL_TEXT,
+    },
+    "idle": {"session": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
+    "session": {
+        "session": OPTIONAL_TEXT,  # a hook may not know it; the fold ignores such a line
+        "event": OPTIONAL_TEXT,
+        "source": OPTIONAL_TEXT,
+        "model": OPTIONAL_TEXT,
+        "tier": OPTIONAL_TEXT,
+        "role": OPTIONAL_TEXT,
+        "task": OPTIONAL_TEXT,
+        "tmux": OPTIONAL_TEXT,
+        "transcript": OPTIONAL_TEXT,
+        "transcript_path": OPTIONAL_TEXT,
+    },
+    "task": {
+        "task": TEXT,
+        "event": OPTIONAL_TEXT,
+        "status": OPTIONAL_TEXT,
+        "title": OPTIONAL_TEXT,
+        "labels": OPTIONAL_TEXTS,
+        "issue_type": OPTIONAL_TEXT,
+        "parent": OPTIONAL_TEXT,
+        "source": OPTIONAL_TEXT,
+    },
+    "test_run": {
+        "passed": _flag,
+        "command": OPTIONAL_TEXT,
+        "exit_code": _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31),
+        "counts": _optional(_count_map),
+        "tier": OPTIONAL_TEXT,
+        "source": OPTIONAL_TEXT,
+        "session": OPTIONAL_TEXT,
+        "seconds": OPTIONAL_NUMBER,
+    },
+    "handoff": {
+        "handoff": TEXT,
+        "step": TEXT,
+        "status": _optional(lambda v: v in ("begin", "done")),
+        "from_tier": OPTIONAL_TEXT,
+        "to_tier": OPTIONAL_TEXT,
+        "decision": OPTIONAL_TEXT,
+        "session": OPTIONAL_TEXT,
+        "model": OPTIONAL_TEXT,
+        "task": OPTIONAL_TEXT,
+        "role": OPTIONAL_TEXT,
+        "reason": OPTIONAL_TEXT,
+    },
+    "cost": {
+        "session": OPTIONAL_TEXT,
+        "scope": OPTIONAL_TEXT,
+        "usd": lambda v: _number(v) and v >= 0,
+        "by_model": _optional(_money_map),
+        "by_tier": _optional(_money_map),
+        "tokens": _optional(_count_map),
+        "requests": OPTIONAL_COUNT,
+        "models": OPTIONAL_TEXTS,
+        "mid_session_switch": _optional(_flag),
+        "context_tokens": OPTIONAL_COUNT,
+    },
+    "usage": {
+        "model": TEXT,
+        "tier": OPTIONAL_TEXT,
+        "source": OPTIONAL_TEXT,
+        "tokens": _count_map,
+        "requests": OPTIONAL_COUNT,
+        "usd": lambda v: _number(v) and v >= 0,
+        "priced_by": OPTIONAL_TEXT,
+        "session": OPTIONAL_TEXT,
+        "task": OPTIONAL_TEXT,
+        "reported_usd": OPTIONAL_NUMBER,
+    },
+    "complexity": {"task": TEXT, "level": TEXT, "via": OPTIONAL_TEXT},
+}
+
+
+def valid_ts(value: Any) -> bool:
+    """UTC ISO 8601 as cloisterctl writes it (``...T12:00:00.000000Z``), and a real time."""
+    if not isinstance(value, str) or not TS_FORMAT.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def problem(event: Any) -> str | None:
+    """What is wrong with a decoded ledger line; None when it is a well-formed event."""
+    if not isinstance(event, dict) or not all(isinstance(event.get(key), str) for key in ("id", "ts", "type")):
+        return "not a ledger event (needs string id, ts, type)"
+    if not event["id"] or not event["type"] or len(event["id"]) > 200:
+        return "not a ledger event (its id or type is empty or too long)"
+    if not valid_ts(event.get("ts")):
+        return f"'ts' is not a UTC time like 2026-12-01T10:00:00.000000Z: {str(event.get('ts'))[:40]!r}"
+    if not OPTIONAL_TEXT(event.get("agent")):
+        return "'agent' must be a string"
+    fields: Mapping[str, Check] = FIELDS.get(event["type"], {})
+    for name, check in fields.items():
+        if not check(event.get(name)):
+            shown = repr(event.get(name))
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            return f"{event['type']} event: field {name!r} has the wrong shape ({shown})"
+    return None
