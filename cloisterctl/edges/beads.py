@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ from cloisterctl.errors import TaskError, ToolError
 from cloisterctl.model.tasks import Task, task_from_json
 
 BD_TIMEOUT_SECONDS = 30
-TASKS_CACHE_VERSION = 2
+TASKS_CACHE_VERSION = 3
 
 
 class Tracker(Protocol):
@@ -76,6 +77,8 @@ class JsonlTracker:
                     data = json.loads(raw)
                 except ValueError:
                     raise TaskError(f"{self.describe}:{number}: not valid JSON") from None
+                except RecursionError:
+                    raise TaskError(f"{self.describe}:{number}: JSON nested too deeply") from None
                 if not isinstance(data, dict):
                     raise TaskError(f"{self.describe}:{number}: not a JSON object")
                 if data.get("_type", "issue") != "issue":
@@ -103,26 +106,36 @@ class JsonlTracker:
 
 
 def _read_cache(path: Path) -> tuple[tuple[int, int, int], dict[str, Task]] | None:
-    import pickle
+    """The parsed tasks kept from the last read: data (JSON decoded into the exact task types), so
+    a cache of another shape is ignored and nothing in it can run."""
+    import msgspec
 
     try:
-        data = pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        data = msgspec.json.decode(path.read_bytes(), type=_TaskCache)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    if isinstance(data, tuple) and len(data) == 3 and data[0] == TASKS_CACHE_VERSION:
-        return data[1], data[2]
-    return None
+    if data.version != TASKS_CACHE_VERSION:
+        return None
+    tasks = index(data.tasks)
+    return data.key, tasks
 
 
 def _write_cache(path: Path, entry: tuple[tuple[int, int, int], dict[str, Task]]) -> None:
-    import pickle
+    import msgspec
 
     from cloisterctl.state.fsio import atomic_write_bytes
 
     try:
-        atomic_write_bytes(path, pickle.dumps((TASKS_CACHE_VERSION, *entry), protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write_bytes(path, msgspec.json.encode(_TaskCache(TASKS_CACHE_VERSION, entry[0], list(entry[1].values()))))
     except OSError:
         pass  # only a slower next read
+
+
+@dataclass
+class _TaskCache:
+    version: int
+    key: tuple[int, int, int]
+    tasks: list[Task]
 
 
 class BdTracker:
@@ -149,7 +162,7 @@ class BdTracker:
             raise ToolError(f"`{shown}` failed (exit {result.returncode}): {_bd_error(result.stderr)}")
         try:
             return json.loads(result.stdout) if result.stdout.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ToolError(f"`{shown}` printed something that is not JSON: {result.stdout.strip()[:120]!r}") from None
 
     def _tasks(self, payload: Any, shown: str) -> list[Task]:
@@ -201,7 +214,7 @@ def _bd_error(stderr: str) -> str:
     text = stderr.strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text.splitlines()[-1] if text else "no message"
     if isinstance(data, dict) and "error" in data:
         code = f" ({data['code']})" if data.get("code") else ""

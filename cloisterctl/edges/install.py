@@ -153,7 +153,7 @@ def _load_settings(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CloisterError(f"{path}: not valid JSON ({exc}); fix it before installing hooks") from None
     if not isinstance(data, dict):
         raise CloisterError(f"{path}: settings must be a JSON object")

@@ -231,7 +231,7 @@ def _refresh_stamp(ws: Workspace, paths: Sequence[str]) -> dict[str, Any]:
 def _quick_result(ws: Workspace, stamp_path: Path) -> dict[str, Any] | None:
     try:
         saved = json.loads(stamp_path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(saved, dict) or saved.get("version") != 1:
         return None
@@ -365,7 +365,7 @@ def packet_tokens(ws: Workspace, handoff_id: str) -> int | None:
     """The ``token_estimate`` of ``.cloister/handoffs/ID.json``, for the dashboard's timeline."""
     try:
         data = json.loads((ws.handoffs_dir / f"{handoff_id}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     value = data.get("token_estimate") if isinstance(data, dict) else None
     return value if type(value) is int else None

@@ -15,7 +15,7 @@ def read_seen(ws: Workspace) -> tuple[dict[str, str] | None, list[int] | None]:
     """The statuses seen last time, and the identity of the export they were read from."""
     try:
         data = json.loads((ws.local_dir / SEEN_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None, None
     statuses = data.get("statuses") if isinstance(data, dict) else None
     if not isinstance(statuses, dict):

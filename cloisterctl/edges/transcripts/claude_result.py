@@ -35,7 +35,7 @@ def _result_object(text: str, name: str) -> dict[str, Any]:
     line (``stream-json``)."""
     try:
         whole = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         whole = None
     if isinstance(whole, dict) and whole.get("type", "result") == "result":
         return whole
@@ -49,7 +49,7 @@ def _result_object(text: str, name: str) -> dict[str, Any]:
             continue
         try:
             item = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise UsageError(f"{name}:{number}: not valid JSON") from None
         if isinstance(item, dict) and item.get("type") == "result":
             found = item
