@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.helpers import STANDIN_BD, git, run, standin_config
+from testing.helpers import STANDIN_BD, git, run, standin_config, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -64,8 +64,9 @@ def tmux_socket(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str
 def agent_ws(workspace: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An initialised workspace whose agents are stand-ins in a private tmux, with transcripts in tmp."""
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
-    (workspace / ".cloister" / "config.yaml").write_text(
-        standin_config() + "handoffs:\n  idle_seconds: 1\n  save_timeout_seconds: 20\n  spawn_timeout_seconds: 20\n"
+    write_config(
+        workspace,
+        standin_config() + "handoffs:\n  idle_seconds: 1\n  save_timeout_seconds: 20\n  spawn_timeout_seconds: 20\n",
     )
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "cloister init")

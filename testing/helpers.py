@@ -153,3 +153,15 @@ def beads_repo(root: Path, *extra: str) -> Path:
     lines += extra
     (root / ".beads" / "issues.jsonl").write_text("\n".join(lines) + "\n")
     return root
+
+
+def write_config(root: Path, text: str, *, trusted: bool = True) -> Path:
+    """Write the workspace's .cloister/config.yaml and, as its user would, trust it in this clone
+    (`cloisterctl trust`), so the keys that name programs (a stand-in agent, a test command) count."""
+    from cloisterctl.engine.trust import set_trust
+
+    path = root / ".cloister" / "config.yaml"
+    path.write_text(text)
+    if trusted:
+        set_trust(Workspace(root), trusted=True)
+    return path

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("cloisterctl.cli.workspace", "init"),
     "status": ("cloisterctl.cli.workspace", "status"),
     "config": ("cloisterctl.cli.workspace", "config"),
+    "trust": ("cloisterctl.cli.workspace", "trust"),
     "classify": ("cloisterctl.cli.routing", "classify"),
     "complexity": ("cloisterctl.cli.routing", "complexity"),
     "route": ("cloisterctl.cli.routing", "route"),

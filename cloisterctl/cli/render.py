@@ -135,6 +135,11 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("needs approval", f"{pending['id']}: {pending['decision']}"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    if view.get("untrusted_config"):
+        lines.append(
+            f"warning: .cloister/config.yaml sets {', '.join(view['untrusted_config'])}, ignored until "
+            "`cloisterctl trust` in this clone"
+        )
     lines += [f"warning: {problem}" for problem in view["problems"]]
     return "\n".join(lines)
 

@@ -101,3 +101,24 @@ def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> int:
         if not problems:
             click.echo(f"config ok ({', '.join(checked) or 'built-in defaults only'})")
     return 1 if problems else 0
+
+
+@click.command()
+@click.option("--revoke", is_flag=True, help="Stop trusting it: its command keys are ignored again.")
+@json_option
+@pass_env
+def trust(env: Env, revoke: bool, as_json: bool) -> int:
+    """Let this clone's .cloister/config.yaml name programs (beads.command, runtime.spawn, runtime.env,
+    runtime.exit_text, runtime.save_request, tests.command). Trust is kept per file content in
+    ~/.local/state/cloisterctl: after the file changes, trust it again."""
+    from cloisterctl.engine.trust import set_trust
+
+    ws = env.context(initialised=True).ws
+
+    def render(data: dict[str, Any]) -> str:
+        if not data["trusted"]:
+            return f"no longer trusting {data['config']}: its command keys are ignored"
+        keys = ", ".join(data["command_keys"]) or "no command keys (nothing changes now)"
+        return f"trusted {data['config']} (sha256 {data['sha256'][:12]}): {keys}"
+
+    return emit(set_trust(ws, trusted=not revoke), as_json, render)

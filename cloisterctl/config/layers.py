@@ -15,7 +15,7 @@ from typing import Any
 
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.config.spec import KeyPath, describe, dotted
-from cloisterctl.config.yamltext import loader_class
+from cloisterctl.config import yamltext
 from cloisterctl.errors import ConfigError
 
 
@@ -83,17 +83,16 @@ def parse_yaml_layer(text: str, source: str) -> tuple[Layer, list[Problem]]:
     import yaml
 
     problems: list[Problem] = []
-    loader = loader_class(yaml)(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = yamltext.load(text)
+    except yamltext.YamlLimit as exc:
+        where = f"{source}:{exc.line}" if exc.line else source
+        raise ConfigError(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    finally:
-        loader.dispose()
     if data is None:
         return Layer(source, {}), problems
     if not isinstance(data, dict):

@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.config.layers import ENV_OVERRIDES, collect_layers, merge_layers, relative_label, user_config_path
+from cloisterctl.config import trust
+from cloisterctl.config.layers import (
+    ENV_OVERRIDES,
+    Layer,
+    collect_layers,
+    merge_layers,
+    relative_label,
+    user_config_path,
+)
 from cloisterctl.config.settings import Config
 from cloisterctl.config.validate import validate_layers
 from cloisterctl.errors import ConfigError
@@ -30,7 +38,7 @@ def _inputs_key(workspace_config: Path | None, environ: Mapping[str, str]) -> tu
 
     label = relative_label(workspace_config) if workspace_config is not None else None
     variables = tuple(environ.get(name) for name in ENV_OVERRIDES)
-    return (content(user_config_path(environ)), label, content(workspace_config), variables)
+    return (content(user_config_path(environ)), label, content(workspace_config), variables, trust.store_bytes(environ))
 
 
 def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None = None) -> Config:
@@ -49,6 +57,30 @@ def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None
     if problems:
         more = f" (and {len(problems) - 1} more; run `cloisterctl config validate`)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
-    config = Config(*merge_layers(layers))
+    layers, untrusted = _apply_trust(layers, workspace_config, env)
+    config = Config(*merge_layers(layers), untrusted=tuple(untrusted))
     _LOADED[key] = config
     return config
+
+
+def _apply_trust(
+    layers: list[Layer], workspace_config: Path | None, environ: Mapping[str, str]
+) -> tuple[list[Layer], list[str]]:
+    """The layers with the workspace file's command keys dropped unless this clone trusts it."""
+    if workspace_config is None:
+        return layers, []
+    label = relative_label(workspace_config)
+    kept: list[Layer] = []
+    ignored: list[str] = []
+    for layer in layers:
+        keys = trust.command_keys(layer.data) if layer.source == label else []
+        if keys:
+            try:
+                content = workspace_config.read_bytes()
+            except OSError:
+                content = b""
+            if not trust.is_trusted(workspace_config, content, environ):
+                ignored += keys
+                layer = Layer(layer.source, trust.without_command_keys(layer.data), layer.lines)
+        kept.append(layer)
+    return kept, ignored

@@ -24,6 +24,8 @@ from cloisterctl.config.spec import (
 )
 from cloisterctl.model.tiers import LEVELS, TIERS
 
+MINUTES_IN_A_YEAR = 525_600
+SECONDS_IN_A_DAY = 86_400
 SPAWN_PLACEHOLDERS = frozenset({"model", "tier", "session_id", "prompt", "prompt_file", "workspace", "agent"})
 APPROVAL_KINDS = (
     "all",
@@ -107,9 +109,9 @@ _TRIGGERS = Section(
                 "enabled": boolean(default=True),
                 "thresholds": Section(
                     {
-                        "haiku_to_sonnet_minutes": number(0.01, default=10),
-                        "sonnet_to_opus_minutes": number(0.01, default=20),
-                        "opus_flag_minutes": number(0.01, default=30),
+                        "haiku_to_sonnet_minutes": number(0.01, MINUTES_IN_A_YEAR, default=10),
+                        "sonnet_to_opus_minutes": number(0.01, MINUTES_IN_A_YEAR, default=20),
+                        "opus_flag_minutes": number(0.01, MINUTES_IN_A_YEAR, default=30),
                     }
                 ),
             }
@@ -138,7 +140,7 @@ SCHEMA = Section(
                 "auto_triggers": _TRIGGERS,
                 "guards": Section(
                     {
-                        "cooldown_minutes": number(default=10),
+                        "cooldown_minutes": number(0, MINUTES_IN_A_YEAR, default=10),
                         "max_escalations": integer(0, default=2),
                         "require_approval": AnyOf(
                             (boolean(), Seq(string(choices=APPROVAL_KINDS))),
@@ -147,9 +149,9 @@ SCHEMA = Section(
                         ),
                     }
                 ),
-                "idle_seconds": number(0, default=30),
-                "save_timeout_seconds": number(0, default=180),
-                "spawn_timeout_seconds": number(0, default=120),
+                "idle_seconds": number(0, SECONDS_IN_A_DAY, default=30),
+                "save_timeout_seconds": number(0, SECONDS_IN_A_DAY, default=180),
+                "spawn_timeout_seconds": number(0, SECONDS_IN_A_DAY, default=120),
                 "packet": Section(
                     {"budget_tokens": integer(500, default=8000), "warn_tokens": integer(500, default=16000)}
                 ),
@@ -167,7 +169,7 @@ SCHEMA = Section(
                 ),
                 "exit_text": string(default="/exit"),
                 "save_request": string(default=SAVE_REQUEST),
-                "stop_timeout_seconds": number(0, default=10),
+                "stop_timeout_seconds": number(0, 3600, default=10),
                 "env": Table(string(), default={}),
             }
         ),
@@ -197,7 +199,7 @@ SCHEMA = Section(
                 "author_email": string(default="cloisterctl@localhost"),
                 "workspaces": strings(default=[]),
                 "worktrees": boolean(default=True),
-                "wait_seconds": number(0, default=3),
+                "wait_seconds": number(0, 3600, default=3),
             }
         ),
         "beads": Section(
@@ -207,7 +209,7 @@ SCHEMA = Section(
                 "use_cli": string(choices=("auto", "always", "never"), default="auto"),
             }
         ),
-        "lock_timeout_seconds": number(0, default=10),
+        "lock_timeout_seconds": number(0, 3600, default=10),
     }
 )
 

@@ -100,6 +100,9 @@ class Config:
 
     data: dict[str, Any]
     sources: dict[str, str]
+    # Command-bearing keys the workspace file sets but this clone has not trusted (config.trust):
+    # ignored, and reported by status and tick.
+    untrusted: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ tiers, models, roles
 
@@ -262,6 +265,16 @@ class Config:
     def prices(self) -> PriceTable:
         """The built-in price table with ``cost.prices`` laid over it."""
         return price_table(self.price_overrides)
+
+    @property
+    def untrusted_note(self) -> str | None:
+        """One line on the ignored keys, for status, tick and doctor; None when nothing is ignored."""
+        if not self.untrusted:
+            return None
+        return (
+            f".cloister/config.yaml sets {', '.join(self.untrusted)}, ignored until you run "
+            "`cloisterctl trust` in this clone (the built-in or your own values are used)"
+        )
 
     # ------------------------------------------------------------------ provenance
 

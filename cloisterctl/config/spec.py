@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,7 @@ class Scalar(Spec):
     name: str = "value"
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
     nullable: bool = False
     default: Any = MISSING
     doc: str = ""
@@ -67,8 +69,13 @@ class Scalar(Spec):
         if self.choices is not None and value not in self.choices:
             hint = did_you_mean(str(value), [str(c) for c in self.choices])
             emit(path, f"{value!r} is not one of {', '.join(map(str, self.choices))}{hint}")
+        if isinstance(value, float) and not math.isfinite(value):
+            emit(path, f"must be a finite number, got {value}")
+            return
         if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
             emit(path, f"must be at least {self.minimum:g}, got {value}")
+        if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
+            emit(path, f"must be at most {self.maximum:g}, got {value:g}")
 
 
 @dataclass(frozen=True)
@@ -161,12 +168,18 @@ def string(name: str = "a string", **kw: Any) -> Scalar:
     return Scalar((str,), name=name, **kw)
 
 
-def integer(minimum: float | None = 0, **kw: Any) -> Scalar:
-    return Scalar((int,), name="an integer", minimum=minimum, **kw)
+# Larger values are mistakes, and some (a timedelta of 1e20 minutes) would only fail later, at use.
+MAX_INTEGER = 10**12
+MAX_NUMBER = 1e9
 
 
-def number(minimum: float | None = 0, **kw: Any) -> Scalar:
-    return Scalar((int, float), name="a number", minimum=minimum, **kw)
+def integer(minimum: float | None = 0, maximum: float | None = MAX_INTEGER, **kw: Any) -> Scalar:
+    return Scalar((int,), name="an integer", minimum=minimum, maximum=maximum, **kw)
+
+
+def number(minimum: float | None = 0, maximum: float | None = MAX_NUMBER, **kw: Any) -> Scalar:
+    """A number of the schema: finite, and within [minimum, maximum]."""
+    return Scalar((int, float), name="a number", minimum=minimum, maximum=maximum, **kw)
 
 
 def boolean(**kw: Any) -> Scalar:

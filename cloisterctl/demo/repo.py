@@ -14,6 +14,7 @@ from typing import Any
 
 from cloisterctl.engine.clock import now
 from cloisterctl.engine.init import init
+from cloisterctl.engine.trust import set_trust
 from cloisterctl.state.workspace import Workspace
 
 TASKS = [
@@ -104,6 +105,7 @@ def make_repo(parent: Path | None, claude_dir: Path) -> tuple[Path, Path]:
         ws = Workspace(ws_root)
         init(ws, agent, now())
         ws.config_path.write_text(_config(claude_dir, quiet))
+        set_trust(ws, trusted=True)  # the demo wrote this config itself: its stand-in agent may run
         _git(ws_root, "add", "-A")
         _git(ws_root, "commit", "-q", "-m", f"cloisterctl init ({agent})")
     return root, docs

@@ -126,7 +126,9 @@ def _write_cache(path: Path, entry: tuple[tuple[int, int, int], dict[str, Task]]
     from cloisterctl.state.fsio import atomic_write_bytes
 
     try:
-        atomic_write_bytes(path, msgspec.json.encode(_TaskCache(TASKS_CACHE_VERSION, entry[0], list(entry[1].values()))))
+        atomic_write_bytes(
+            path, msgspec.json.encode(_TaskCache(TASKS_CACHE_VERSION, entry[0], list(entry[1].values())))
+        )
     except OSError:
         pass  # only a slower next read
 

@@ -41,4 +41,5 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "flags": dict(sorted(state.flags.items())),
         "state_md": state_md,
         "problems": ctx.problems,
+        "untrusted_config": list(ctx.config.untrusted),
     }

@@ -142,6 +142,8 @@ def live_sessions(tmux: Tmux) -> set[str] | None:
 def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run: bool) -> TickInputs:
     state = ctx.state
     report.problems += ctx.problems
+    if ctx.config.untrusted_note:
+        report.problems.append(ctx.config.untrusted_note)
     seen, seen_stamp = seen_file.read_seen(ctx.ws)
     stamp = _tracker_stamp(ctx)
     # A changed export may hold task changes the hooks missed; otherwise the tasks are read only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +25,12 @@ def default_timeout() -> float:
     raw = os.environ.get("CLOISTER_LOCK_TIMEOUT")
     if raw:
         try:
-            return max(0.0, float(raw))
+            value = float(raw)
         except ValueError:
-            pass
+            value = math.nan
+        if math.isfinite(value):
+            return min(max(0.0, value), 3600.0)
+        # Not a number of seconds: the config's validation reports the variable; wait the default.
     return DEFAULT_TIMEOUT_SECONDS
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cloisterctl.config import yamltext
 from cloisterctl.errors import CloisterError
 from cloisterctl.state.fsio import atomic_write_text
 from cloisterctl.state.locking import locked
@@ -27,7 +28,10 @@ def read_overrides(ws: Workspace) -> dict[str, str]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        _node, data = yamltext.load(path.read_text(encoding="utf-8"))
+    except yamltext.YamlLimit as exc:
+        where = f":{exc.line}" if exc.line else ""
+        raise CloisterError(f".cloister/complexity.yaml{where}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

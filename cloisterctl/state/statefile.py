@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.config.yamltext import loader_class
+from cloisterctl.config import yamltext
 from cloisterctl.errors import StateFileError
 from cloisterctl.state.fsio import atomic_write_bytes
 
@@ -86,17 +86,16 @@ def _load_front_matter(fm_text: str, path: Path) -> tuple[dict[str, Any], int | 
     """The front matter as data, and the 0-based line of the top-level ``cloister`` key."""
     import yaml
 
-    loader = loader_class(yaml)(fm_text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = yamltext.load(fm_text)
+    except yamltext.YamlLimit as exc:
+        line = f":{exc.line + 1}" if exc.line else ""  # +1 for the '---' line
+        raise StateFileError(f"{path}{line}: front matter {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 2}" if mark is not None else ""  # +1 for 1-based, +1 for the '---' line
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise StateFileError(f"{path}{line}: invalid YAML in front matter: {problem}") from None
-    finally:
-        loader.dispose()
     if data is None:
         return {}, None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):

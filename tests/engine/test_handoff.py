@@ -10,7 +10,7 @@ import pytest
 
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.state import statefile
-from testing.helpers import cli, events, git, handoff_events, standin_config, tmux_sessions
+from testing.helpers import cli, events, git, handoff_events, standin_config, tmux_sessions, write_config
 
 
 def spawned_model(ws: Path, tmp_path: Path, session: str) -> str:
@@ -173,14 +173,14 @@ def test_spawn_refuses_a_second_live_session(agent_ws: Path, tmux_socket: str) -
 
 
 def test_an_agent_that_never_answers_times_out_and_is_stopped(agent_ws: Path, tmux_socket: str) -> None:
-    config = agent_ws / ".cloister" / "config.yaml"
     sleeper = (
         f"runtime:\n  spawn: [{sys.executable}, -c, 'import time; time.sleep(600)']\n  stop_timeout_seconds: 1.5\n"
     )
-    config.write_text(sleeper + "handoffs:\n  save_timeout_seconds: 1\n  idle_seconds: 1\n")
+    write_config(agent_ws, sleeper + "handoffs:\n  save_timeout_seconds: 1\n  idle_seconds: 1\n")
     cli(agent_ws, "spawn", "--tier", "haiku")
-    config.write_text(
-        standin_config() + "handoffs:\n  save_timeout_seconds: 1\n  idle_seconds: 1\n  spawn_timeout_seconds: 20\n"
+    write_config(
+        agent_ws,
+        standin_config() + "handoffs:\n  save_timeout_seconds: 1\n  idle_seconds: 1\n  spawn_timeout_seconds: 20\n",
     )
     result = json.loads(cli(agent_ws, "handoff", "repo", "--to", "sonnet", "--reason", "stuck", "--json").stdout)
     assert result["handoff"]["step"] == "completed"
@@ -192,9 +192,8 @@ def test_an_agent_that_never_answers_times_out_and_is_stopped(agent_ws: Path, tm
 
 def test_a_spawn_that_dies_fails_the_handoff_with_a_reason(agent_ws: Path, tmux_socket: str) -> None:
     cli(agent_ws, "spawn", "--tier", "haiku")
-    config = agent_ws / ".cloister" / "config.yaml"
-    config.write_text(
-        f"runtime:\n  spawn: [{sys.executable}, -c, 'raise SystemExit(3)']\nhandoffs:\n  idle_seconds: 1\n"
+    write_config(
+        agent_ws, f"runtime:\n  spawn: [{sys.executable}, -c, 'raise SystemExit(3)']\nhandoffs:\n  idle_seconds: 1\n"
     )
     result = cli(agent_ws, "handoff", "repo", "--to", "sonnet", "--reason", "x", "--json", check=False)
     assert result.returncode == 1

@@ -19,6 +19,7 @@ from testing.helpers import (
     standin_config,
     tick_json,
     tmux_sessions,
+    write_config,
     write_tasks,
 )
 
@@ -120,10 +121,10 @@ def test_two_ticks_at_once(workspace: Path) -> None:
 
 
 def test_dry_run_decides_but_writes_nothing(agent_ws: Path, tmux_socket: str) -> None:
-    config = agent_ws / ".cloister" / "config.yaml"
-    config.write_text(
+    write_config(
+        agent_ws,
         standin_config(quiet=True)
-        + "handoffs:\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 0.02}\n"
+        + "handoffs:\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 0.02}\n",
     )
     cli(agent_ws, "spawn", "--tier", "haiku")
     time.sleep(1.5)
@@ -183,9 +184,8 @@ def test_a_closed_plan_task_hands_the_planner_to_sonnet(agent_ws: Path, tmux_soc
 
 
 def test_a_quiet_haiku_agent_is_escalated_to_sonnet_once(agent_ws: Path, tmux_socket: str) -> None:
-    config = agent_ws / ".cloister" / "config.yaml"
     stuck = "handoffs:\n  idle_seconds: 1\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 0.05}\n"
-    config.write_text(standin_config(quiet=True) + stuck)
+    write_config(agent_ws, standin_config(quiet=True) + stuck)
     cli(agent_ws, "spawn", "--tier", "haiku")
     assert tick_json(agent_ws)[0]["decisions"] == []  # quiet, but not for long yet
     time.sleep(3.5)
@@ -214,8 +214,9 @@ def test_two_failed_test_runs_escalate_once(agent_ws: Path, tmux_socket: str) ->
 
 
 def test_approval_gates_a_decision(agent_ws: Path, tmux_socket: str) -> None:
-    config = agent_ws / ".cloister" / "config.yaml"
-    config.write_text(standin_config() + "handoffs:\n  idle_seconds: 1\n  guards: {require_approval: [escalation]}\n")
+    write_config(
+        agent_ws, standin_config() + "handoffs:\n  idle_seconds: 1\n  guards: {require_approval: [escalation]}\n"
+    )
     cli(agent_ws, "spawn", "--tier", "haiku")
     for _ in range(2):
         cli(agent_ws, "test", "--", sys.executable, "-c", "raise SystemExit(1)", check=False)
@@ -232,8 +233,7 @@ def test_approval_gates_a_decision(agent_ws: Path, tmux_socket: str) -> None:
 
 
 def test_a_rejected_decision_does_not_come_back(agent_ws: Path, tmux_socket: str) -> None:
-    config = agent_ws / ".cloister" / "config.yaml"
-    config.write_text(standin_config() + "handoffs:\n  guards: {require_approval: true}\n")
+    write_config(agent_ws, standin_config() + "handoffs:\n  guards: {require_approval: true}\n")
     cli(agent_ws, "spawn", "--tier", "haiku")
     for _ in range(2):
         cli(agent_ws, "test", "--", sys.executable, "-c", "raise SystemExit(1)", check=False)

@@ -9,7 +9,7 @@ from typing import Any
 
 from cloisterctl.state import ledger
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import git
+from testing.helpers import git, write_config
 
 
 def hook(
@@ -196,11 +196,9 @@ def test_check_hook_fails_on_invalid_front_matter_and_config(workspace: Path) ->
 
 def test_pre_push_runs_the_configured_tests_and_records_them(workspace: Path) -> None:
     assert "no tests.command configured" in hook(workspace, "pre-push").stderr
-    (workspace / ".cloister" / "config.yaml").write_text(
-        f"tests:\n  command: [{sys.executable}, -c, 'raise SystemExit(1)']\n"
-    )
+    write_config(workspace, f"tests:\n  command: [{sys.executable}, -c, 'raise SystemExit(1)']\n")
     assert hook(workspace, "pre-push").returncode == 1
-    (workspace / ".cloister" / "config.yaml").write_text(f"tests:\n  command: {sys.executable} -c pass\n")
+    write_config(workspace, f"tests:\n  command: {sys.executable} -c pass\n")
     assert hook(workspace, "pre-push").returncode == 0
     assert [(r["passed"], r["source"]) for r in committed(workspace, "test_run")] == [
         (False, "pre-push"),
