@@ -80,6 +80,16 @@ class MalformedLine(ValueError):
     reported-and-skipped line."""
 
 
+class YamlLimit(ValueError):
+    """YAML text over a size, alias-expansion or nesting limit; ``line`` (1-based) says where.
+
+    Not a CloisterError: the reader turns it into its own error naming the file."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def exit_code(exc: BaseException) -> int:
     """The exit code a command ends with when ``exc`` escapes it."""
     if isinstance(exc, CloisterError):

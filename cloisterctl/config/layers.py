@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.config import yamltext
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.config.spec import KeyPath, describe, dotted
-from cloisterctl.config import yamltext
 from cloisterctl.errors import ConfigError
 
 

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloisterctl.errors import YamlLimit
+
+__all__ = ["MAX_BYTES", "MAX_VALUES", "YamlLimit", "load", "loader_class"]
+
 MAX_BYTES = 1024 * 1024
 MAX_VALUES = 100_000
-
-
-class YamlLimit(ValueError):
-    """The text is over a limit; ``line`` (1-based, within the text) says where, when known."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 def loader_class(yaml: Any) -> Any:

@@ -8,6 +8,7 @@ opened with ``with`` so GitPython's ``git cat-file`` helpers are closed.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,12 +22,21 @@ from cloisterctl.errors import ToolError
 SELF_ENV = "CLOISTER_SELF_COMMIT"
 
 
-@contextmanager
-def _repo(root: Path) -> Iterator[Any]:
+def _gitpython() -> Any:
+    """GitPython, imported on first use; a missing git binary is a ToolError (GitPython's import
+    itself fails without one)."""
+    if shutil.which("git") is None:
+        raise ToolError("git is not installed (no `git` on PATH)")
     try:
         import git
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise ToolError(f"GitPython is not installed: {exc}") from None
+    except ImportError as exc:  # a broken install, or a git GitPython cannot run
+        raise ToolError(f"cannot use git through GitPython: {str(exc).splitlines()[0]}") from None
+    return git
+
+
+@contextmanager
+def _repo(root: Path) -> Iterator[Any]:
+    git = _gitpython()
     try:
         repo = git.Repo(root)
     except git.exc.NoSuchPathError:
@@ -42,7 +52,7 @@ def _repo(root: Path) -> Iterator[Any]:
 
 
 def _run(root: Path, command: str, *args: str, env: Mapping[str, str] | None = None) -> str:
-    import git
+    git = _gitpython()
 
     with _repo(root) as repo:
         try:

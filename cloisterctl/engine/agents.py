@@ -84,6 +84,7 @@ def _spawn_events(
 
 def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | None) -> dict[str, Any]:
     with ctx.tick_lock():
+        ctx.preflight()
         state = ctx.state
         if state.handoff_in_flight is not None:
             raise CloisterError(f"handoff {state.handoff_in_flight.id} is in progress; wait for it (cloisterctl tick)")
@@ -129,6 +130,7 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
 
 def stop(ctx: Context) -> dict[str, Any]:
     with ctx.tick_lock():
+        ctx.preflight()
         state = ctx.state
         name = ctx.tmux_name(state.agent)
         how = ctx.tmux.stop(name, ctx.config.runtime.exit_text, ctx.config.runtime.stop_timeout_seconds)
@@ -146,6 +148,7 @@ def stop(ctx: Context) -> dict[str, Any]:
 
 def manual_handoff(ctx: Context, to: str, reason: str, *, wait: bool) -> dict[str, Any]:
     with ctx.tick_lock():
+        ctx.preflight()
         try:
             return _manual_handoff(ctx, to, reason, wait=wait)
         finally:

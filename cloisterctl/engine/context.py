@@ -29,7 +29,8 @@ from cloisterctl.core.fold import WorkspaceState, extended
 from cloisterctl.edges.tmux import Tmux, session_name
 from cloisterctl.engine import clock as clock_module
 from cloisterctl.model.events import Event
-from cloisterctl.state import ledger, store
+from cloisterctl.state import ledger, statefile, store
+from cloisterctl.state.fsio import check_writable
 from cloisterctl.state.locking import locked
 from cloisterctl.state.workspace import Workspace, find_workspace
 
@@ -119,6 +120,12 @@ class Context:
         ledger.append(target, self.ws.lock_path, events, self.config.lock_timeout)
         (self._spooled if local else self.written).extend(events)
         self._state = folded if folded is not None else self.with_events(events)
+
+    def preflight(self) -> None:
+        """Before a command's first write: raise (naming the file) if what it must write at the end
+        cannot be written, so that a failure leaves nothing half-recorded."""
+        statefile.check_writable(self.ws.state_md)
+        check_writable(self.ws.ledger_path)
 
     def publish(self, *, store_cache: bool = False) -> bool:
         """Project the state into STATE.md (once per command); returns whether the file changed."""

@@ -195,6 +195,7 @@ def refresh_cost(ctx: Context, *, progress: ProgressFactory | None = None) -> di
     view = read_cost(ctx, progress)
     if view.quick is not None:
         return view.quick
+    ctx.preflight()
     with locked(ctx.ws.lock_path, ctx.config.lock_timeout, what="the ledger"):
         # Compared with the ledger as it is now, under the lock, so two refreshes never append
         # the same checkpoint twice.
@@ -254,6 +255,7 @@ def _remember_refresh(ws: Workspace, stamp_path: Path, paths: Sequence[str], res
 
 def record_usage(ctx: Context, events: list[Event]) -> dict[str, Any]:
     """Append usage events, then bring the checkpoints and STATE.md up to date."""
+    ctx.preflight()
     ctx.append(events)
     refreshed = refresh_cost(ctx)
     cost = refreshed["cost"] if refreshed else cost_summary(ctx.state)

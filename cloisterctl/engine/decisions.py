@@ -103,6 +103,7 @@ def _status_event(ctx: Context, decision: Decision, status: str, **fields: Any) 
 def approve(ctx: Context, prefix: str) -> dict[str, Any]:
     """Apply a decision that waits for approval, and start its handoff."""
     with ctx.tick_lock():
+        ctx.preflight()
         decision = _proposed(ctx, prefix)
         ctx.append([_status_event(ctx, decision, "approved")])
         started = apply(ctx, dataclasses.replace(decision, status="approved"), mark_applied=True)
@@ -114,6 +115,7 @@ def approve(ctx: Context, prefix: str) -> dict[str, Any]:
 
 def reject(ctx: Context, prefix: str, reason: str | None) -> dict[str, Any]:
     decision = _proposed(ctx, prefix)
+    ctx.preflight()
     ctx.append([_status_event(ctx, decision, "rejected", reason=reason)])
     ctx.publish()
     return {"decision": decision.id, "status": "rejected"}

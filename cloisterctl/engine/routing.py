@@ -94,6 +94,7 @@ def route_event(result: Route, agent: str, ctx: Context) -> Event:
 
 def record_route(ctx: Context, result: Route) -> None:
     ctx.ws.require_initialised()
+    ctx.preflight()
     ctx.append([route_event(result, ctx.state.agent, ctx)])
     ctx.publish()
 
@@ -103,6 +104,8 @@ def set_complexity(ctx: Context, tracker: Tracker, task_id: str, level: str) -> 
     if level not in LEVELS:
         raise CloisterError(f"{level!r} is not a complexity level ({', '.join(LEVELS)})")
     task = tracker.show(task_id)
+    if ctx.ws.is_initialised:
+        ctx.preflight()
     notes: list[str] = []
     if isinstance(tracker, BdTracker):
         stale = [

@@ -36,10 +36,11 @@ from cloisterctl.engine.commit import commit
 from cloisterctl.engine.context import Context, Draft
 from cloisterctl.engine.routing import tracker_for
 from cloisterctl.engine.workspaces import all_workspaces
-from cloisterctl.errors import CloisterError, LockTimeout, ToolError
+from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolError
 from cloisterctl.model.events import Event, format_ts, make_event
 from cloisterctl.model.tasks import Task
 from cloisterctl.state import seen as seen_file
+from cloisterctl.state import statefile
 from cloisterctl.state.overrides import read_overrides
 from cloisterctl.state.workspace import Workspace
 
@@ -80,6 +81,7 @@ class TickInputs:
     stamp: list[int] | None
     overrides: Mapping[str, str]
     alive: bool | None
+    state_md_ok: bool  # STATE.md can be updated (valid front matter, not read-only)
 
 
 def _tasks(ctx: Context, problems: list[str]) -> dict[str, Task]:
@@ -150,6 +152,12 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
     # when a rule could need them (task events come only from a read, so this is known now).
     tasks_read = seen is None or stamp is None or stamp != seen_stamp or rules_need_tasks(state)
     alive = None if state.session is None or live is None else ctx.tmux_name(state.agent) in live
+    try:
+        statefile.check_writable(ctx.ws.state_md)
+        state_md_ok = True
+    except StateFileError as exc:
+        report.problems.append(f"{exc}; STATE.md is not updated until it is fixed (the ledger is)")
+        state_md_ok = False
     return TickInputs(
         cost=None if dry_run else _read_cost(ctx, report),
         activity=_transcript_activity(ctx, state),
@@ -160,6 +168,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
         stamp=stamp,
         overrides=read_overrides(ctx.ws),
         alive=alive,
+        state_md_ok=state_md_ok,
     )
 
 
@@ -238,7 +247,10 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         if after.step == "failed":
             report.handoff["reason"] = after.fields.get("reason")
     # One write of STATE.md, and the fold kept for the next tick (it folds only what is appended after).
-    report.state_md_changed = ctx.publish(store_cache=True)
+    if inputs.state_md_ok:
+        report.state_md_changed = ctx.publish(store_cache=True)
+    else:
+        ctx.refresh(store_cache=True)
     if inputs.cost is not None:
         refreshed = cost.remember_cost(ctx, inputs.cost, sum(1 for e in plan.draft.committed if e["type"] == "cost"))
         if refreshed:

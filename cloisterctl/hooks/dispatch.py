@@ -48,5 +48,10 @@ def run(argv: list[str]) -> int:
     try:
         return handler(rest)
     except Exception as exc:  # noqa: BLE001 - a hook must never break the user's git, bd or agent
-        print(f"cloister: {kind} hook: {exc} (nothing recorded)", file=sys.stderr)
+        from cloisterctl.hooks.record import WRITTEN
+
+        done = (
+            f"recorded {len(WRITTEN)} event(s) in {', '.join(sorted(set(WRITTEN)))}" if WRITTEN else "nothing recorded"
+        )
+        print(f"cloister: {kind} hook: {exc} ({done})", file=sys.stderr)
         return 0

@@ -1,5 +1,5 @@
 """What every hook shares: finding the workspace and appending one event line, with nothing but
-``os``, ``time`` and ``fcntl`` (the git hooks run on every commit: no json, pathlib, yaml or
+``os`` and ``time`` (the git hooks run on every commit: no json, pathlib, yaml or
 filelock on their path).
 """
 
@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import time
 
-from cloisterctl.state.appendlog import append_bytes, lock, unlock
+from cloisterctl.state.appendlog import append_bytes
 
-LOCK_TIMEOUT_SECONDS = 2.0
+# What this process's hook wrote, so that a failure afterwards can say so.
+WRITTEN: list[str] = []
 _SAFE = frozenset(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
 
 
@@ -57,15 +58,16 @@ def find_workspace(start: str) -> str | None:
 
 
 def append_line(workspace: str, line: str, *, local: bool) -> None:
-    """Append one event line to the signal spool (local) or the committed ledger, under the lock."""
-    directory = os.path.join(workspace, ".cloister", "local")
-    os.makedirs(directory, exist_ok=True)
-    target = os.path.join(directory, "signals.jsonl") if local else os.path.join(workspace, ".cloister", "ledger.jsonl")
-    fd = lock(os.path.join(directory, "ledger.lock"), LOCK_TIMEOUT_SECONDS)
-    try:
-        append_bytes(target, (line + "\n").encode("utf-8"))
-    finally:
-        unlock(fd)
+    """Append one event line to the signal spool (local) or the committed ledger: one ``O_APPEND``
+    write, no lock, so a hook never waits for a tick (``state.appendlog``)."""
+    if local:
+        directory = os.path.join(workspace, ".cloister", "local")
+        os.makedirs(directory, exist_ok=True)
+        target = os.path.join(directory, "signals.jsonl")
+    else:
+        target = os.path.join(workspace, ".cloister", "ledger.jsonl")
+    append_bytes(target, (line + "\n").encode("utf-8"))
+    WRITTEN.append("the signal spool" if local else "the ledger")
 
 
 def event(type_: str, **fields: str | int | bool | None) -> dict[str, str | int | bool | None]:

@@ -1,22 +1,24 @@
-"""Appending whole lines to a log file, and taking its lock, with nothing but ``os`` and ``fcntl``.
+"""Appending whole lines to a log file with one ``write`` on an ``O_APPEND`` descriptor, with
+nothing but ``os``.
 
-Shared by the ledger and by the git hooks' hot path (which must not pay for importing ``json``,
-``pathlib`` or ``filelock``). The lock is an ``flock`` on the same file ``filelock.FileLock`` uses,
-so the two kinds of writer exclude each other.
+Shared by the ledger and by the hooks' hot path (which must not pay for importing ``json``,
+``pathlib`` or ``filelock``). The kernel appends each write whole at the end of the file, so
+writers need no lock to keep their lines apart: hooks append without one and never wait behind a
+long tick. cloisterctl's own commands still append under the ledger lock, which orders their
+read-compare-append steps (cost checkpoints) and their STATE.md writes.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 
 
 def append_bytes(path: str, payload: bytes) -> None:
-    """Append ``payload`` (whole lines) in one write; the caller holds the lock.
+    """Append ``payload`` (whole lines) in one write.
 
-    If the file ends in a torn line (a writer died mid-line), a newline goes first, so the torn line
-    stays one reported-and-skipped line and does not swallow this one.
+    If the file ends in a torn line (a writer died mid-line, a disk filled up), a newline goes first,
+    so the torn line stays one reported-and-skipped line and does not swallow this one. (Two writers
+    that both see the torn line each add a newline: an empty line, which readers skip.)
     """
     if not payload:
         return
@@ -31,26 +33,3 @@ def append_bytes(path: str, payload: bytes) -> None:
             view = view[written:]
     finally:
         os.close(fd)
-
-
-def lock(path: str, timeout: float) -> int:
-    """Take the exclusive flock on ``path`` within ``timeout`` seconds; returns the fd to unlock.
-
-    Raises TimeoutError when another process holds it for longer.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise TimeoutError(f"{path}: locked by another process (waited {timeout:g}s)") from None
-            time.sleep(0.005)
-
-
-def unlock(fd: int) -> None:
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)

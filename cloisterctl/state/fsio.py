@@ -1,10 +1,35 @@
-"""Atomic file writes: a reader sees the old bytes or the new bytes, never a mix."""
+"""Atomic file writes: a reader sees the old bytes or the new bytes, never a mix.
+
+A symlink is written through to its target (the link stays a link); a file without write
+permission is refused, not replaced behind its owner's back; and every failure names the file.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+
+def write_target(path: Path) -> Path:
+    """Where a write to ``path`` lands: the file itself, or the target of a symlink."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def check_writable(path: Path) -> None:
+    """Raise PermissionError (naming the file) when ``path`` exists and is read-only.
+
+    Checked on the mode bits, not ``os.access``: root may write anything, but a file someone made
+    read-only is not meant to be replaced."""
+    target = write_target(path)
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise PermissionError(errno.EACCES, "the file is read-only; nothing was written", str(path))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -12,6 +37,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     The file's permission bits are kept when it already exists.
     """
+    check_writable(path)
+    target = write_target(path)
+    try:
+        _replace(target, data)
+    except OSError as exc:
+        if exc.filename is None:  # a full disk says ENOSPC and nothing more: say which file
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
+
+
+def _replace(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode: int | None = path.stat().st_mode & 0o7777

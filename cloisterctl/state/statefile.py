@@ -15,6 +15,7 @@ from typing import Any
 
 from cloisterctl.config import yamltext
 from cloisterctl.errors import StateFileError
+from cloisterctl.state import fsio
 from cloisterctl.state.fsio import atomic_write_bytes
 
 KEY = "cloister"
@@ -185,6 +186,17 @@ def read(path: Path) -> StateDoc:
     except UnicodeDecodeError as exc:
         raise StateFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse(text, path)
+
+
+def check_writable(path: Path) -> None:
+    """Raise (naming file and line) unless STATE.md, when it exists, can be updated: its front
+    matter is valid and the file is not read-only. Commands call this before their first write."""
+    if path.exists() or path.is_symlink():
+        read(path)
+        try:
+            fsio.check_writable(path)
+        except PermissionError:
+            raise StateFileError(f"{path}: the file is read-only; nothing was written") from None
 
 
 def write_cloister(path: Path, cloister: dict[str, Any]) -> bool:

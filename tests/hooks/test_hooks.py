@@ -76,9 +76,9 @@ def test_cloisterctls_own_commits_are_not_activity(workspace: Path) -> None:
 
 
 def test_a_git_hook_never_fails_the_users_git(workspace: Path) -> None:
-    lock = workspace / ".cloister" / "local" / "ledger.lock"
-    lock.unlink(missing_ok=True)
-    lock.mkdir(parents=True)  # the lock cannot be opened: the hook's own trouble
+    spool = workspace / ".cloister" / "local" / "signals.jsonl"
+    spool.unlink(missing_ok=True)
+    spool.mkdir(parents=True)  # the spool cannot be opened: the hook's own trouble
     result = hook(workspace, "git", "post-commit")
     assert result.returncode == 0
     assert result.stderr.startswith("cloister: git hook:") and "nothing recorded" in result.stderr
