@@ -89,7 +89,16 @@ def usage_group() -> None:
 @click.option("--session", metavar="ID", help="The session the usage belongs to.")
 @click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
 @click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
-@click.option("--usd", type=click.FloatRange(min=0), help="The cost, for a model the price table does not know.")
+@click.option(
+    "--usd", type=click.FloatRange(min=0, max=1e9), help="The cost, for a model the price table does not know."
+)
+@click.option(
+    "--id",
+    "request",
+    metavar="KEY",
+    help="Your own id for this record: the same numbers with another id count again (default: the "
+    "numbers are the id, so a retry counts once).",
+)
 @json_option
 @pass_env
 def usage_add(
@@ -105,6 +114,7 @@ def usage_add(
     task: str | None,
     agent: str | None,
     usd: float | None,
+    request: str | None,
     as_json: bool,
 ) -> int:
     """Record one model's token usage from another runtime; it counts in cost and STATE.md."""
@@ -122,6 +132,7 @@ def usage_add(
         task=task,
         agent=agent,
         usd_override=usd,
+        request=request,
     )
     return emit(result, as_json, render_recorded)
 

@@ -99,7 +99,8 @@ def render_recorded(result: Mapping[str, Any]) -> str:
             f" = {money(event['usd'])} ({event['priced_by']})"
         )
     if not result["recorded"]:
-        lines.append("nothing new to record")
+        already = result.get("already")
+        lines.append(f"already recorded ({already}); not counted again" if already else "nothing new to record")
     lines.append(f"workspace total {money(result['total_usd'] or 0.0)}")
     return "\n".join(lines)
 
@@ -140,6 +141,8 @@ def render_status(view: dict[str, Any]) -> str:
             f"warning: .cloister/config.yaml sets {', '.join(view['untrusted_config'])}, ignored until "
             "`cloisterctl trust` in this clone"
         )
+    for decision, cause in view.get("duplicate_decisions", {}).items():
+        lines.append(f"note: decision {decision} repeats {cause}, decided before it in another clone; ignored")
     lines += [f"warning: {problem}" for problem in view["problems"]]
     return "\n".join(lines)
 

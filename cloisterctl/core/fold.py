@@ -87,6 +87,7 @@ class WorkspaceState:
     last_decision: str | None = None
     decisions: dict[str, Decision] = field(default_factory=dict)
     causes: set[str] = field(default_factory=set)
+    duplicates: dict[str, str] = field(default_factory=dict)  # decision id -> the cause decided before it
     escalations: dict[str, int] = field(default_factory=dict)
     last_tier_change: str | None = None
     activity: dict[str, str] = field(default_factory=dict)
@@ -173,6 +174,8 @@ def _init(state: WorkspaceState, event: Event) -> None:
 
 @reducer("route")
 def _route(state: WorkspaceState, event: Event) -> None:
+    if event.get("decision") in state.duplicates:
+        return  # carries out a decision another clone had already made for the same cause
     state.task = event.get("task") or state.task
     state.complexity = event.get("complexity") or state.complexity
     if event.get("role") is not None:
@@ -210,6 +213,11 @@ def _decision(state: WorkspaceState, event: Event) -> None:
         status=str(event.get("status", "applied")),
         fields={k: v for k, v in event.items() if k not in known},
     )
+    if decision.cause and decision.cause in state.causes:
+        # Two clones decided the same cause and a merge joined their ledgers: the first decision
+        # by (ts, id) stands; this one changes nothing (status reports it).
+        state.duplicates[decision.id] = decision.cause
+        return
     state.decisions[decision.id] = decision
     if decision.cause:
         state.causes.add(decision.cause)

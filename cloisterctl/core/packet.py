@@ -60,9 +60,23 @@ def parse_sections(body: str, placeholders: frozenset[str] = frozenset()) -> dic
     return sections
 
 
+# Task and STATE.md text is anyone's: every piece has a size before the budget trims start.
+MAX_TITLE = 200
+MAX_ITEM = 500
+MAX_DESCRIPTION = 20_000
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a word boundary, marked when cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0][: limit - 6] + " [...]"
+
+
 def _items(lines: Sequence[str]) -> list[str]:
-    """List items without their bullets; other lines as they are."""
-    return [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip() for line in lines if line.strip()]
+    """List items without their bullets; other lines as they are; each at most ``MAX_ITEM`` long."""
+    found = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip() for line in lines if line.strip()]
+    return [clip(item, MAX_ITEM) for item in found]
 
 
 @dataclass
@@ -107,7 +121,7 @@ def _tree_split(tasks: Mapping[str, Task], root: str | None) -> dict[str, list[d
     blocked = blocked_ids(tasks)
     split: dict[str, list[dict[str, Any]]] = {"completed": [], "active": [], "remaining": []}
     for task in sorted(scope, key=lambda t: t.id):
-        brief = {"id": task.id, "title": task.title, "status": task.status}
+        brief = {"id": task.id, "title": clip(task.title, MAX_TITLE), "status": task.status}
         if task.is_closed:
             split["completed"].append(brief)
         elif task.status == "in_progress":
@@ -181,9 +195,9 @@ def packet_data(
 ) -> dict[str, Any]:
     """The packet's fields, before trimming to the budget."""
     task = tasks.get(task_id) if task_id else None
-    description = task.title if task else (task_id or "(no task)")
+    description = clip(task.title, MAX_TITLE) if task else (task_id or "(no task)")
     if task and task.description:
-        description += "\n\n" + task.description
+        description += "\n\n" + clip(task.description, MAX_DESCRIPTION)
     success = _items(sections.get("success_criteria", []))
     if task and task.acceptance_criteria:
         success = _items([line for line in task.acceptance_criteria.splitlines() if not line.startswith("#")]) + success

@@ -8,6 +8,8 @@ ledger and STATE.md is rounded to the micro-dollar.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -17,6 +19,7 @@ from cloisterctl.config.settings import Config
 from cloisterctl.core.attribution import Attribution
 from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.errors import CostError
+from cloisterctl.model.event_schema import MAX_TOKENS
 from cloisterctl.model.events import Event, make_event, normalise_ts, ordered, parse_ts
 from cloisterctl.model.prices import PER_MILLION, Price, PriceTable, Usage
 from cloisterctl.model.tiers import tier_for_model
@@ -356,9 +359,12 @@ def usage_event(
     task: str | None = None,
     source: str = "manual",
     usd_override: float | None = None,
+    request: str | None = None,
 ) -> Event:
     """A ``usage`` event, priced with the table (base rates: per-request sizes are unknown); an
-    unpriced model needs ``usd_override`` or the runtime's own figure."""
+    unpriced model needs ``usd_override`` or the runtime's own figure. ``request`` (``--id``) tells
+    two records of the same numbers apart."""
+    check_usage(record_.tokens, record_.requests)
     tier = tier_for_model(record_.model, config.tier_patterns) or OTHER_TIER
     price = config.prices.lookup(record_.model)
     if usd_override is not None:
@@ -386,4 +392,20 @@ def usage_event(
         fields_["task"] = task
     if record_.reported_usd is not None:
         fields_["reported_usd"] = usd(record_.reported_usd)
-    return make_event("usage", agent, now, **fields_)
+    event = make_event("usage", agent, now, **fields_)
+    # The id is derived from what is recorded: a retried `usage add` (after a lock timeout or a
+    # full disk) records the same event, which the fold counts once.
+    event["id"] = usage_id(agent, fields_, request)
+    return event
+
+
+def usage_id(agent: str, fields_: Mapping[str, Any], request: str | None) -> str:
+    key = {"agent": agent, "request": request, **{k: v for k, v in fields_.items() if k != "tier"}}
+    return "u-" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def check_usage(tokens: Usage, requests: int) -> None:
+    """Token counts a request can really have; a mistyped 10**30 is refused before anything is written."""
+    for name, value in (*tokens.as_dict().items(), ("requests", requests)):
+        if not 0 <= value <= MAX_TOKENS:
+            raise CostError(f"{name} {value} is not a plausible token count (0 to {MAX_TOKENS:,})")

@@ -20,7 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloisterctl.edges.launch import fill_template
 from cloisterctl.errors import ToolError
+
+__all__ = ["SOCKET_ENV", "Tmux", "fill_template", "session_name"]
 
 SOCKET_ENV = "CLOISTER_TMUX_SOCKET"
 
@@ -32,16 +35,6 @@ def session_name(prefix: str, agent: str, workspace: Path) -> str:
     """
     digest = hashlib.sha1(str(workspace.resolve()).encode()).hexdigest()[:6]
     return f"{prefix}{agent}-{digest}".replace(".", "_").replace(":", "_")
-
-
-def fill_template(template: Sequence[str], values: Mapping[str, str]) -> list[str]:
-    """Substitute ``{name}`` placeholders argument by argument; no splitting, no shell."""
-    argv = []
-    for arg in template:
-        for key, value in values.items():
-            arg = arg.replace("{" + key + "}", value)
-        argv.append(arg)
-    return argv
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def _files_in_scope(
     if wanted or named:
         for directory in config_dirs:
             try:
-                projects = [entry for entry in os.scandir(directory / "projects") if entry.is_dir()]
+                projects = [entry for entry in os.scandir(directory / "projects") if locate.is_dir_entry(entry)]
             except OSError:
                 continue
             for project in projects:
@@ -311,8 +311,10 @@ def add_usage(
     task: str | None = None,
     agent: str | None = None,
     usd_override: float | None = None,
+    request: str | None = None,
 ) -> dict[str, Any]:
-    """``cloisterctl usage add``: one ``usage`` event in the ledger, counted in every total."""
+    """``cloisterctl usage add``: one ``usage`` event in the ledger, counted in every total.
+    Idempotent: the same record again (a retry) is recognised by its id and not counted twice."""
     event = usage_event(
         ctx.config,
         UsageRecord(model, tokens, requests),
@@ -321,7 +323,11 @@ def add_usage(
         session=session,
         task=task,
         usd_override=usd_override,
+        request=request,
     )
+    if any(known["id"] == event["id"] for known in ctx.state.history if known["type"] == "usage"):
+        cost = cost_summary(ctx.state)
+        return {"recorded": [], "already": event["id"], "total_usd": cost["total_usd"] if cost else 0.0, "cost": cost}
     return record_usage(ctx, [event])
 
 

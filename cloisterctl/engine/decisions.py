@@ -49,6 +49,7 @@ def apply_events(
                 rule=f"decision {decision.trigger}",
                 role=decision.fields.get("to_role"),
                 reasons=[decision.reason],
+                decision=decision.id,
             )
         ]
         if mark_applied:

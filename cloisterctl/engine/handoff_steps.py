@@ -8,6 +8,8 @@ to wait for the agent; a ``HandoffError`` or ``ToolError`` fails the handoff.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 from cloisterctl.core.fold import Handoff, WorkspaceState
 from cloisterctl.core.packet import HandoffInfo
 from cloisterctl.edges import git
-from cloisterctl.edges.tmux import fill_template
+from cloisterctl.edges.launch import MAX_ARGUMENT_BYTES
 from cloisterctl.edges.transcripts.locate import session_transcript
 from cloisterctl.engine.context import Context
 from cloisterctl.engine.packets import body_digest, write_packet
@@ -83,7 +85,15 @@ def _captured(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResu
         handoff_count=state.handoff_count + 1,
         created_at=format_ts(ctx.clock()),
     )
-    return write_packet(ctx, state, info, handoff.fields.get("task"), protected, uncommitted)
+    details = write_packet(ctx, state, info, handoff.fields.get("task"), protected, uncommitted)
+    prompt_bytes = (ctx.ws.root / details["prompt"]).stat().st_size
+    if prompt_bytes > MAX_ARGUMENT_BYTES:
+        # Checked before the stop step: an agent is never stopped for a successor that cannot start.
+        raise HandoffError(
+            f"{details['prompt']}: the prompt is {prompt_bytes:,} bytes, more than one program argument may "
+            f"hold ({MAX_ARGUMENT_BYTES:,}); lower handoffs.packet.budget_tokens"
+        )
+    return details
 
 
 def _protect(ctx: Context, handoff: Handoff, uncommitted: list[str]) -> dict[str, Any] | None:
@@ -150,20 +160,11 @@ def _spawned(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResul
 def spawn(
     ctx: Context, agent: str, session: str, model: str, tier: str, prompt_file: Path, handoff: str | None
 ) -> None:
-    """Start an agent session in tmux from the configured argv template."""
-    prompt = prompt_file.read_text(encoding="utf-8")
-    argv = fill_template(
-        ctx.config.runtime.spawn,
-        {
-            "model": model,
-            "tier": tier,
-            "session_id": session,
-            "prompt": prompt,
-            "prompt_file": str(prompt_file),
-            "workspace": str(ctx.ws.root),
-            "agent": agent,
-        },
-    )
+    """Start an agent session in tmux from the configured argv template, through a launch file
+    (``edges.launch``): the prompt never rides tmux's own command line."""
+    values = spawn_values(ctx, agent, session, model, tier, prompt_file)
+    launch_file = ctx.ws.local_dir / f"launch-{session}.json"
+    atomic_write_text(launch_file, json.dumps({"argv": list(ctx.config.runtime.spawn), "values": values}))
     env = {
         **ctx.config.runtime.env,
         "CLOISTER_AGENT_ID": agent,
@@ -171,7 +172,27 @@ def spawn(
         "CLOISTER_SESSION_ID": session,
         **({"CLOISTER_HANDOFF": handoff} if handoff else {}),
     }
+    argv = [sys.executable, "-m", "cloisterctl.edges.launch", str(launch_file)]
     ctx.tmux.start(ctx.tmux_name(agent), argv, ctx.ws.root, env)
+
+
+def spawn_values(ctx: Context, agent: str, session: str, model: str, tier: str, prompt_file: Path) -> dict[str, str]:
+    """The values of the spawn template's placeholders; the prompt must fit in one argument."""
+    prompt = prompt_file.read_text(encoding="utf-8")
+    if len(prompt.encode("utf-8")) > MAX_ARGUMENT_BYTES:
+        raise HandoffError(
+            f"{prompt_file}: the prompt is {len(prompt.encode()):,} bytes, more than one program argument "
+            f"may hold ({MAX_ARGUMENT_BYTES:,}); lower handoffs.packet.budget_tokens"
+        )
+    return {
+        "model": model,
+        "tier": tier,
+        "session_id": session,
+        "prompt": prompt,
+        "prompt_file": str(prompt_file),
+        "workspace": str(ctx.ws.root),
+        "agent": agent,
+    }
 
 
 def _completed(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:

@@ -42,4 +42,5 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "state_md": state_md,
         "problems": ctx.problems,
         "untrusted_config": list(ctx.config.untrusted),
+        "duplicate_decisions": dict(sorted(state.duplicates.items())),
     }

@@ -280,7 +280,9 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
         if exc.path != ctx.ws.tick_lock_path:
             raise
         wait = ctx.config.tick.wait_seconds
-        report.skipped = f"another tick is running here (waited {wait:g}s); skipped"
+        report.skipped = (
+            f"another tick is running here: its lock .cloister/local/tick.lock is held (waited {wait:g}s); skipped"
+        )
     return report
 
 

@@ -114,7 +114,10 @@ def test_two_ticks_at_once(workspace: Path) -> None:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = cli(workspace, "tick")
         assert result.returncode == 0
-        assert "another tick is running here (waited 0.5s); skipped" in result.stdout
+        assert (
+            "another tick is running here: its lock .cloister/local/tick.lock is held (waited 0.5s); skipped"
+            in result.stdout
+        )
     finally:
         holder.kill()
         holder.wait()

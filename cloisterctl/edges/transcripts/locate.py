@@ -84,7 +84,7 @@ def discover(config_dirs: Iterable[Path], projects: Iterable[str] | None = None)
         root = config_dir / "projects"
         if wanted is None:
             try:
-                names = [entry.name for entry in os.scandir(root) if entry.is_dir()]
+                names = [entry.name for entry in os.scandir(root) if is_dir_entry(entry)]
             except OSError:
                 continue
         else:
@@ -104,9 +104,25 @@ def files_for_session(main: Path) -> list[TranscriptFile]:
     except OSError:
         return files
     for agent in agents:
-        if agent.name.startswith("agent-") and agent.name.endswith(".jsonl") and agent.is_file():
+        if agent.name.startswith("agent-") and agent.name.endswith(".jsonl") and _is_file(agent):
             files.append(TranscriptFile(Path(agent.path), project, session, True))
     return files
+
+
+def is_dir_entry(entry: os.DirEntry[str]) -> bool:
+    """Like ``entry.is_dir()``, but a symlink loop or an unreadable entry is simply not one (it is
+    skipped; the rest of the directory is still read)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _project_files(project_dir: Path, project: str) -> list[TranscriptFile]:
@@ -116,15 +132,15 @@ def _project_files(project_dir: Path, project: str) -> list[TranscriptFile]:
     except OSError:
         return files
     for entry in entries:
-        if entry.name.endswith(".jsonl") and entry.is_file():
+        if entry.name.endswith(".jsonl") and _is_file(entry):
             files.append(TranscriptFile(Path(entry.path), project, entry.name[: -len(".jsonl")], False))
-        elif entry.is_dir():
+        elif is_dir_entry(entry):
             try:
                 agents = list(os.scandir(os.path.join(entry.path, "subagents")))
             except OSError:
                 continue
             for agent in agents:
-                if agent.name.startswith("agent-") and agent.name.endswith(".jsonl") and agent.is_file():
+                if agent.name.startswith("agent-") and agent.name.endswith(".jsonl") and _is_file(agent):
                     files.append(TranscriptFile(Path(agent.path), project, entry.name, True))
     return files
 
