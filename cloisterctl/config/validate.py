@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from cloisterctl.config.layers import Layer, Problem, merge_layers
+from cloisterctl.config.layers import ENV_OVERRIDES, Layer, Problem, merge_layers
 from cloisterctl.config.schema import SCHEMA, SPAWN_PLACEHOLDERS
 from cloisterctl.config.settings import Config
 from cloisterctl.config.spec import KeyPath, did_you_mean, dotted
@@ -25,7 +25,7 @@ def validate_layers(layers: Sequence[Layer]) -> list[Problem]:
             continue
 
         def emit(path: KeyPath, message: str, layer: Layer = layer) -> None:
-            problems.append(Problem(layer.source, layer.line_of(path), dotted(path), message))
+            problems.append(Problem(_source_of(layer, path), layer.line_of(path), dotted(path), message))
 
         SCHEMA.check(layer.data, (), emit)
     # Cross-key checks run even when the schema found problems, so one pass reports everything;
@@ -37,6 +37,15 @@ def validate_layers(layers: Sequence[Layer]) -> list[Problem]:
         semantic = []
     problems += [problem for problem in semantic if problem.path not in reported]
     return problems
+
+
+def _source_of(layer: Layer, path: KeyPath) -> str:
+    """Where a value came from, as the user knows it: a file, or the variable that set it."""
+    if layer.source == "env":
+        for name, (key_path, _parse) in ENV_OVERRIDES.items():
+            if path[: len(key_path)] == key_path:
+                return f"env {name}"
+    return layer.source
 
 
 def _semantic_problems(config: Config) -> list[Problem]:

@@ -113,7 +113,11 @@ def rules_need_tasks(state: WorkspaceState) -> bool:
 def _tracker_stamp(ctx: Context) -> list[int] | None:
     """Identity of the JSONL export when it is the tracker (unchanged file: nothing to reconcile)."""
     beads = ctx.config.beads
-    if not isinstance(open_tracker(ctx.ws.root, beads.command, beads.jsonl, beads.use_cli), JsonlTracker):
+    try:
+        tracker = open_tracker(ctx.ws.root, beads.command, beads.jsonl, beads.use_cli)
+    except ToolError:
+        return None  # bd is required and missing: reading the tasks says so
+    if not isinstance(tracker, JsonlTracker):
         return None  # bd is the source of truth: ask it every time
     try:
         stat = (ctx.ws.root / beads.jsonl).stat()

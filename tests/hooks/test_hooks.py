@@ -204,3 +204,30 @@ def test_pre_push_runs_the_configured_tests_and_records_them(workspace: Path) ->
         (False, "pre-push"),
         (True, "pre-push"),
     ]
+
+
+def test_a_hook_does_not_wait_for_a_held_ledger_lock(workspace: Path) -> None:
+    """A tick (or anything else) holding the ledger lock for long never delays git nor drops the event."""
+    import subprocess
+    import sys
+
+    lock = Workspace(workspace).lock_path
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); l.acquire();"
+            " print('held', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        for _ in range(3):
+            assert hook(workspace, "git", "post-commit").returncode == 0
+        assert len(signals(workspace)) == 3
+    finally:
+        holder.kill()
+        holder.wait()

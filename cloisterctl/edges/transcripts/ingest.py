@@ -90,7 +90,7 @@ def _read_new(job: _Job) -> _JobResult:
         # is complete JSON, but read it again next time (its key makes the second count harmless).
         try:
             response = response_of(_loads(tail), offset + whole)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             response = None
         if response is not None:
             chunk.responses.append(response)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloisterctl.errors import MalformedLine
+from cloisterctl.model.event_schema import MAX_TOKENS
 from cloisterctl.model.events import normalise_ts
 from cloisterctl.model.usage import Response
 
@@ -57,7 +58,7 @@ def _with_head(data: bytes, start: int, message: int, tail: dict[str, Any]) -> A
     ``"message"``; None when that part does not parse."""
     try:
         head = _loads(data[start:message] + b'"_":0}')
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(head, dict):
         return None
@@ -119,6 +120,8 @@ def response_of(obj: Any, offset: int) -> Response | None:
     ):
         bad = next((key for key in _COUNT_KEYS if not (get(key) is None or type(get(key)) is int)), "cache_creation")
         raise MalformedLine(f"message.usage.{bad} is not a token count")
+    if max(fresh, output, read, write_5m, write_1h) > MAX_TOKENS:
+        raise MalformedLine("message.usage has a token count past 10^12, which no request has")
     message_id = message.get("id")
     request_id = top("requestId")
     if message_id.__class__ is not str or not message_id:
@@ -187,7 +190,7 @@ def parse_lines(data: bytes, base_offset: int = 0, end: int | None = None) -> Ch
                     obj, used = scan(text, 0)
                     if used != len(text):
                         obj = None
-                except (ValueError, StopIteration, UnicodeDecodeError):
+                except (ValueError, StopIteration, UnicodeDecodeError, RecursionError):
                     obj = None
                 if obj is not None:
                     if "timestamp" in obj and "type" in obj:
@@ -202,7 +205,7 @@ def parse_lines(data: bytes, base_offset: int = 0, end: int | None = None) -> Ch
             if obj is None:
                 obj = _loads(data[start:stop])
             response = response_of(obj, base_offset + start)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             if len(chunk.bad_lines) < MAX_PROBLEMS_PER_FILE:
                 chunk.bad_lines.append((start, str(exc) if isinstance(exc, MalformedLine) else "not valid JSON"))
             continue
