@@ -99,7 +99,8 @@ def dashboard_context(ctx: Context, data: CostData, now: datetime) -> dict[str, 
                 "cache_hit_rate": row["cache_hit_rate"],
             }
         )
-    timeline = handoff_timeline(data.events, lambda handoff_id: packet_tokens(ws, handoff_id))
+    events = ctx.snapshot.events  # the whole ledger: the timeline shows every handoff, not only recent ones
+    timeline = handoff_timeline(events, lambda handoff_id: packet_tokens(ws, handoff_id))
     chart = {
         "by_model": [
             {"label": row["key"], "usd": row["usd"], "tier": tiers.get(row["key"], "other")} for row in summary["rows"]
@@ -113,7 +114,7 @@ def dashboard_context(ctx: Context, data: CostData, now: datetime) -> dict[str, 
         "by_day": [{"label": row["key"], "usd": row["usd"]} for row in group(data.cells, "day")],
         "by_task": [{"label": row["key"], "usd": row["usd"]} for row in group(data.cells, "task")],
         "handoffs": timeline,
-        "decisions": decision_list(data.events),
+        "decisions": decision_list(events),
         "colours": TIER_COLOURS,
     }
     return {

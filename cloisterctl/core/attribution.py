@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from cloisterctl.core.workspace_state import WorkspaceState
 from cloisterctl.model.events import Event, normalise_ts, ordered
 
 
@@ -59,6 +60,22 @@ class Attribution:
             for name, steps in changes.items()
         }
         return cls(agent, frozenset(own_projects), {**found, **named}, tasks, tuple(sorted(transcripts)), windows)
+
+    @classmethod
+    def from_state(cls, state: WorkspaceState, own_projects: Iterable[str]) -> Attribution:
+        """The same attribution as ``from_events`` over the whole ledger, from what the fold keeps."""
+        windows = {
+            name: (tuple(ts for ts, _task in steps), tuple(task for _ts, task in steps))
+            for name, steps in state.task_windows.items()
+        }
+        return cls(
+            state.agent,
+            frozenset(own_projects),
+            {**state.found_agents, **state.session_agents},
+            dict(state.session_tasks),
+            tuple(sorted(state.transcripts)),
+            windows,
+        )
 
     def agent_for(self, session: str, project: str) -> str | None:
         return self.session_agents.get(session) or (self.agent if project in self.own_projects else None)

@@ -11,7 +11,6 @@ from typing import Any
 
 from cloisterctl.core.tally import _SUMS, DIMENSIONS, NONE, Cell, Tally, hit_rate
 from cloisterctl.errors import CostError
-from cloisterctl.model.events import Event
 from cloisterctl.model.prices import PriceTable
 
 
@@ -77,7 +76,6 @@ class CostData:
     """Everything a report or the dashboard shows, for one scope and period."""
 
     problems: list[str]  # what was wrong with the ledger
-    events: list[Event]  # the ledger's events (the dashboard's timeline)
     tally: Tally
     cells: list[Cell]  # transcripts and usage events, filtered by --since
     covered_usage_events: int

@@ -152,11 +152,10 @@ def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostView
     quick = _quick_result(ctx.ws, _stamp_path(ctx.ws))
     if quick is not None:
         return CostView(None, [], quick)
-    # The fold keeps the events attribution needs: no need to parse the whole ledger every tick.
-    history = ctx.state.history
-    attribution = Attribution.from_events(history, ctx.state.agent, own_projects(ctx.ws))
+    # The fold keeps what attribution needs: no need to parse the whole ledger every tick.
+    attribution = Attribution.from_state(ctx.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, progress=progress)
-    manual, _covered = usage_cells(history, attribution, tier_function(ctx.config), tally.sessions)
+    manual, _covered = usage_cells(ctx.state.usage_events, attribution, tier_function(ctx.config), tally.sessions)
     return CostView(tally, manual)
 
 
@@ -273,13 +272,13 @@ def cost_data(
     environ: Mapping[str, str] | None = None,
 ) -> CostData:
     snap = ctx.snapshot
-    attribution = Attribution.from_events(snap.events, snap.state.agent, own_projects(ctx.ws))
+    attribution = Attribution.from_state(snap.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, all_projects=all_projects, progress=progress, environ=environ)
-    manual, covered = usage_cells(snap.events, attribution, tier_function(ctx.config), tally.sessions)
+    manual, covered = usage_cells(snap.state.usage_events, attribution, tier_function(ctx.config), tally.sessions)
     cells = tally.cells + manual
     if since is not None:
         cells = [cell for cell in cells if cell.day >= since]
-    return CostData(snap.problems, snap.events, tally, cells, covered, all_projects, since)
+    return CostData(snap.problems, tally, cells, covered, all_projects, since)
 
 
 def cost_command(
@@ -325,7 +324,7 @@ def add_usage(
         usd_override=usd_override,
         request=request,
     )
-    if any(known["id"] == event["id"] for known in ctx.state.history if known["type"] == "usage"):
+    if any(known["id"] == event["id"] for known in ctx.state.usage_events):
         cost = cost_summary(ctx.state)
         return {"recorded": [], "already": event["id"], "total_usd": cost["total_usd"] if cost else 0.0, "cost": cost}
     return record_usage(ctx, [event])
@@ -340,8 +339,8 @@ def import_claude_result(
     result = parse_claude_result(text, name)
     seen = {
         (event.get("session"), event.get("model"), json.dumps(event.get("tokens"), sort_keys=True))
-        for event in ctx.snapshot.events
-        if event.get("type") == "usage" and event.get("source") == "claude-json"
+        for event in ctx.state.usage_events
+        if event.get("source") == "claude-json"
     }
     events: list[Event] = []
     for use in result.models:

@@ -1,0 +1,167 @@
+"""The folded state of a workspace, as records. Pure.
+
+What the fold keeps is bounded: the current view, the decisions still open plus the latest
+``KEEP_DECISIONS``, the handoff in flight plus the latest ``KEEP_HANDOFFS``, per-session
+aggregates (cost checkpoints, attribution), and compact task windows: not every event ever. So a
+year of ledger folds to a state of the same order of size as a week of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloisterctl.model.events import Event
+
+# Agent statuses shown in STATE.md and `status`.
+WORKING = "working"
+HANDOFF = "handoff-in-progress"
+AWAITING_APPROVAL = "awaiting-approval"
+STUCK = "stuck"
+NEW = "new"
+
+HANDOFF_STEPS = ("requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed")
+HANDOFF_FINAL = ("completed", "failed")
+
+# Activity that only the agent itself produces; other sources (commits, test runs) may come from
+# a person or another process in the same work tree.
+AGENT_SOURCES = frozenset({"agent", "transcript", "spawn"})
+KEEP_DECISIONS = 50  # besides the open ones (proposed, approved)
+KEEP_HANDOFFS = 20  # besides the one in flight
+OPEN_STATUSES = frozenset({"proposed", "approved"})
+# The fields of a cost checkpoint that totals, comparisons and the economics read.
+CHECKPOINT_KEYS = (
+    "id",
+    "ts",
+    "agent",
+    "session",
+    "scope",
+    "usd",
+    "by_model",
+    "by_tier",
+    "tokens",
+    "requests",
+    "models",
+    "mid_session_switch",
+    "context_tokens",
+)
+
+
+@dataclass
+class Decision:
+    id: str
+    ts: str
+    trigger: str
+    cause: str
+    task: str | None
+    from_tier: str | None
+    to_tier: str | None
+    kind: str
+    reason: str
+    status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        move = f"{self.from_tier or '?'} -> {self.to_tier or '?'}"
+        role = self.fields.get("to_role")
+        if role:
+            move += f" ({role})"
+        task = f" [{self.task}]" if self.task else ""
+        return f"{self.trigger}: {move}{task} {self.status}: {self.reason}"
+
+
+@dataclass
+class Handoff:
+    """A handoff's progress: ``step`` is the last step completed; ``pending`` a step whose side
+    effect was begun but not recorded as done (a crash in between), to be resumed idempotently."""
+
+    id: str
+    step: str
+    started: str
+    updated: str
+    from_tier: str | None
+    to_tier: str | None
+    decision: str | None
+    pending: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def in_flight(self) -> bool:
+        return self.step not in HANDOFF_FINAL
+
+
+@dataclass
+class WorkspaceState:
+    agent: str
+    tier: str | None = None
+    model: str | None = None
+    session: str | None = None
+    role: str | None = None
+    complexity: dict[str, Any] | None = None
+    task: str | None = None
+    tier_since: str | None = None
+    handoff_count: int = 0
+    last_decision: str | None = None
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    causes: set[str] = field(default_factory=set)
+    duplicates: dict[str, str] = field(default_factory=dict)  # decision id -> the cause decided before it
+    escalations: dict[str, int] = field(default_factory=dict)
+    last_tier_change: str | None = None
+    activity: dict[str, str] = field(default_factory=dict)
+    test_failures_in_a_row: int = 0
+    last_test: dict[str, Any] | None = None
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    handoffs: dict[str, Handoff] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cost_checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)
+    idle_signals: dict[str, str] = field(default_factory=dict)
+    last_event_ts: str | None = None
+    last_event_id: str | None = None
+    # What cost attribution needs (core.attribution), kept compact so that a tick need not parse
+    # the whole ledger to attribute new usage: which agent and task each session belongs to (named
+    # by spawn or hook records, or found with a transcript), the transcripts the ledger names, each
+    # agent's task over time (an entry only when the task changes), and the usage events.
+    session_agents: dict[str, str] = field(default_factory=dict)
+    found_agents: dict[str, str] = field(default_factory=dict)
+    session_tasks: dict[str, str] = field(default_factory=dict)
+    transcripts: dict[str, None] = field(default_factory=dict)
+    task_windows: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    usage_events: list[Event] = field(default_factory=list)
+    finished_handoffs: set[str] = field(default_factory=set)  # pruned ones: a late line is ignored
+    # cost_summary() of this state, remembered with what it was computed from
+    summary_memo: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
+    applied: int = field(default=0, compare=False, repr=False)  # events applied so far: changes with every change
+
+    @property
+    def handoff_in_flight(self) -> Handoff | None:
+        for handoff in self.handoffs.values():
+            if handoff.in_flight:
+                return handoff
+        return None
+
+    @property
+    def pending_approvals(self) -> list[Decision]:
+        return sorted((d for d in self.decisions.values() if d.status == "proposed"), key=lambda d: (d.ts, d.id))
+
+    @property
+    def status(self) -> str:
+        if self.handoff_in_flight is not None:
+            return HANDOFF
+        if self.pending_approvals:
+            return AWAITING_APPROVAL
+        if self.flags.get("stuck"):
+            return STUCK
+        if self.tier is None:
+            return NEW
+        return WORKING
+
+    @property
+    def last_key(self) -> tuple[str, str]:
+        """The ``(ts, id)`` of the last event folded: new events must sort after it."""
+        return (self.last_event_ts or "", self.last_event_id or "")
+
+    @property
+    def last_activity(self) -> str | None:
+        return max(self.activity.values(), default=None)
