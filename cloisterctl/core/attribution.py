@@ -64,16 +64,17 @@ class Attribution:
     @classmethod
     def from_state(cls, state: WorkspaceState, own_projects: Iterable[str]) -> Attribution:
         """The same attribution as ``from_events`` over the whole ledger, from what the fold keeps."""
+        cold = state.cold
         windows = {
             name: (tuple(ts for ts, _task in steps), tuple(task for _ts, task in steps))
-            for name, steps in state.task_windows.items()
+            for name, steps in cold.task_windows.items()
         }
         return cls(
             state.agent,
             frozenset(own_projects),
-            {**state.found_agents, **state.session_agents},
-            dict(state.session_tasks),
-            tuple(sorted(state.transcripts)),
+            {**cold.found_agents, **cold.session_agents},
+            dict(cold.session_tasks),
+            tuple(sorted(cold.transcripts)),
             windows,
         )
 

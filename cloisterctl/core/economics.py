@@ -23,7 +23,6 @@ break-even 1.25 turns. Context growth and re-reading files after a fresh start a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -182,7 +181,6 @@ def downgrade_whatif(
     )
 
 
-def warm_context(checkpoint: Mapping[str, Any] | None, default: int) -> int:
+def warm_context(context: int | None, default: int) -> int:
     """A running session's warm context: from its latest cost checkpoint, else the configured guess."""
-    context = (checkpoint or {}).get("context_tokens")
     return context if isinstance(context, int) and not isinstance(context, bool) and context > 0 else default

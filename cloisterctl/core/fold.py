@@ -9,6 +9,7 @@ the state is pruned to its bounds (``prune``), which drops only what no later ev
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable
 
 from cloisterctl.core.reducers import REDUCERS
@@ -24,6 +25,7 @@ from cloisterctl.core.workspace_state import (
     OPEN_STATUSES,
     STUCK,
     WORKING,
+    ColdState,
     Decision,
     Handoff,
     WorkspaceState,
@@ -33,6 +35,7 @@ from cloisterctl.model.events import Event, ordered
 __all__ = [
     "AGENT_SOURCES",
     "AWAITING_APPROVAL",
+    "ColdState",
     "HANDOFF",
     "HANDOFF_FINAL",
     "HANDOFF_STEPS",
@@ -43,6 +46,7 @@ __all__ = [
     "Handoff",
     "WorkspaceState",
     "apply",
+    "copy_state",
     "extended",
     "fold",
     "prune",
@@ -89,9 +93,45 @@ def extended(state: WorkspaceState, events: Iterable[Event], *, in_place: bool =
     fresh = ordered(events)
     if fresh and (fresh[0]["ts"], fresh[0]["id"]) <= state.last_key:
         return None
-    target = state if in_place else copy.deepcopy(state)
+    target = state if in_place else copy_state(state)
     apply(target, fresh)
     return target
+
+
+def copy_state(state: WorkspaceState) -> WorkspaceState:
+    """A copy that ``apply`` can change without touching ``state``, in time proportional to the
+    bounded parts: reducers replace the values of the large maps (tasks, the per-session
+    aggregates) rather than change them, so those maps are copied shallowly."""
+    cold = state.cold_state
+    return dataclasses.replace(
+        state,
+        complexity=dict(state.complexity) if state.complexity is not None else None,
+        decisions=copy.deepcopy(state.decisions),
+        causes=set(state.causes),
+        duplicates=dict(state.duplicates),
+        escalations=dict(state.escalations),
+        activity=dict(state.activity),
+        last_test=dict(state.last_test) if state.last_test is not None else None,
+        tasks=dict(state.tasks),
+        handoffs=copy.deepcopy(state.handoffs),
+        flags=dict(state.flags),
+        idle_signals=dict(state.idle_signals),
+        finished_handoffs=set(state.finished_handoffs),
+        cost_totals=copy.deepcopy(state.cost_totals),
+        session_context=dict(state.session_context),
+        cold_state=None
+        if cold is None
+        else ColdState(
+            dict(cold.cost_checkpoints),
+            dict(cold.sessions),
+            dict(cold.session_agents),
+            dict(cold.found_agents),
+            dict(cold.session_tasks),
+            dict(cold.transcripts),
+            {agent: list(steps) for agent, steps in cold.task_windows.items()},
+            list(cold.usage_events),
+        ),
+    )
 
 
 def fold(events: Iterable[Event], agent: str) -> WorkspaceState:

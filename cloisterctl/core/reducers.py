@@ -7,11 +7,16 @@ shape (``model.event_schema``). Unknown event types have no reducer and change n
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from cloisterctl.core.workspace_state import (
     AGENT_SOURCES,
     CHECKPOINT_KEYS,
     HANDOFF_FINAL,
+    KEEP_CONTEXTS,
+    MICRO,
+    TOKEN_KINDS,
+    CostTotals,
     Decision,
     Handoff,
     WorkspaceState,
@@ -148,18 +153,15 @@ def _session(state: WorkspaceState, event: Event) -> None:
     session = event.get("session")
     if not session:
         return
+    cold = state.cold
+    cold.sessions[session] = None
     if event.get("agent"):
-        (state.found_agents if event.get("source") == "transcript" else state.session_agents)[session] = event["agent"]
+        (cold.found_agents if event.get("source") == "transcript" else cold.session_agents)[session] = event["agent"]
     if event.get("task"):
-        state.session_tasks[session] = event["task"]
+        cold.session_tasks[session] = event["task"]
     for key in ("transcript_path", "transcript"):
         if isinstance(event.get(key), str):
-            state.transcripts[event[key]] = None
-    record = state.sessions.setdefault(session, {"first_seen": event["ts"]})
-    for key in ("model", "tier", "source", "task", "tmux"):
-        if event.get(key):
-            record[key] = event[key]
-    record["last_seen"] = event["ts"]
+            cold.transcripts[event[key]] = None
     if event.get("event") == "end" and session == state.session:
         state.session = None
         return
@@ -178,7 +180,7 @@ def _task(state: WorkspaceState, event: Event) -> None:
     task = event.get("task")
     if not task:
         return
-    record = state.tasks.setdefault(task, {})
+    record = dict(state.tasks.get(task, {}))  # a new record: copies of the state share the old one
     for key in ("status", "title", "issue_type", "labels", "parent"):
         if key in event:
             record[key] = event[key]
@@ -187,6 +189,7 @@ def _task(state: WorkspaceState, event: Event) -> None:
         record["closed"] = event["ts"]
     elif event.get("status") not in (None, "closed"):
         record.pop("closed", None)
+    state.tasks[task] = record
 
 
 @reducer("test_run")
@@ -244,19 +247,52 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
 @reducer("cost")
 def _cost(state: WorkspaceState, event: Event) -> None:
     key = str(event.get("session") or event.get("scope") or "")
-    previous = state.cost_checkpoints.get(key)
-    if previous is None or (event["ts"], event["id"]) >= (previous["ts"], previous["id"]):
-        state.cost_checkpoints[key] = {name: event[name] for name in CHECKPOINT_KEYS if name in event}
+    checkpoints = state.cold.cost_checkpoints
+    previous = checkpoints.get(key)
+    if previous is not None and (event["ts"], event["id"]) < (previous["ts"], previous["id"]):
+        return
+    current = {name: event[name] for name in CHECKPOINT_KEYS if name in event}
+    _add_to_totals(state.cost_totals, previous, -1)
+    _add_to_totals(state.cost_totals, current, +1)
+    checkpoints[key] = current
+    context = current.get("context_tokens")
+    if event.get("session") and isinstance(context, int):
+        state.session_context.pop(event["session"], None)
+        state.session_context[event["session"]] = context
+        while len(state.session_context) > KEEP_CONTEXTS:
+            del state.session_context[next(iter(state.session_context))]
+
+
+def _micro(usd: Any) -> int:
+    return round(float(usd or 0) * MICRO)
+
+
+def _add_to_totals(totals: CostTotals, checkpoint: dict[str, Any] | None, sign: int) -> None:
+    if checkpoint is None:
+        return
+    totals.micro_usd += sign * _micro(checkpoint.get("usd"))
+    for name, table in (("by_model", totals.by_model), ("by_tier", totals.by_tier)):
+        for key, usd in (checkpoint.get(name) or {}).items():
+            micro, refs = table.get(key, (0, 0))
+            if refs + sign:
+                table[key] = [micro + sign * _micro(usd), refs + sign]
+            else:
+                table.pop(key, None)
+    tokens = checkpoint.get("tokens") or {}
+    for kind in TOKEN_KINDS:
+        totals.tokens[kind] = totals.tokens.get(kind, 0) + sign * int(tokens.get(kind, 0))
+    totals.switches += sign * int(bool(checkpoint.get("mid_session_switch")))
+    totals.checkpoints += sign
 
 
 @reducer("usage")
 def _usage(state: WorkspaceState, event: Event) -> None:
-    state.usage_events.append(event)
+    state.cold.usage_events.append(event)
 
 
 def _window(state: WorkspaceState, event: Event) -> None:
     """The agent's task from ``event`` on, for attribution (an entry only when the task changes)."""
-    steps = state.task_windows.setdefault(str(event.get("agent")), [])
+    steps = state.cold.task_windows.setdefault(str(event.get("agent")), [])
     task = event.get("task") or None
     if not steps or steps[-1][1] != task:
         steps.append((normalise_ts(event["ts"]), task))  # compared with transcript times, as text

@@ -310,7 +310,7 @@ def pending_events(
     for session, info in sorted(tally.sessions.items(), key=lambda item: (item[1].first, item[0])):
         if info.agent is None:
             continue  # another workspace's session (only read with --all)
-        if session not in state.sessions:
+        if session not in state.cold.sessions:
             model = (info.main_models or info.models)[0]
             events.append(
                 make_event(
@@ -325,7 +325,7 @@ def pending_events(
                 )
             )
         numbers = checkpoint_fields(by_session.get(session, []), info.models, info.switched)
-        if not _same(state.cost_checkpoints.get(session), info.agent, numbers):
+        if not _same(state.cold.cost_checkpoints.get(session), info.agent, numbers):
             events.append(make_event("cost", info.agent, now, session=session, **numbers))
     by_agent: dict[str, list[Cell]] = {}
     for cell in manual:
@@ -334,7 +334,7 @@ def pending_events(
         models = list(dict.fromkeys(cell.model for cell in cells))
         numbers = checkpoint_fields(cells, models, False)
         scope = USAGE_SCOPE + agent
-        if not _same(state.cost_checkpoints.get(scope), agent, numbers):
+        if not _same(state.cold.cost_checkpoints.get(scope), agent, numbers):
             events.append(make_event("cost", agent, now, scope=scope, **numbers))
     return events
 

@@ -136,7 +136,7 @@ def _downgrade_economics(inputs: Inputs, to_model: str) -> dict[str, Any] | None
     if from_price is None or to_price is None:
         return None
     defaults = inputs.config.whatif_defaults
-    context = warm_context(state.cost_checkpoints.get(state.session or ""), defaults.context_tokens)
+    context = warm_context(state.session_context.get(state.session or ""), defaults.context_tokens)
     return downgrade_whatif(from_price, to_price, context, defaults).as_dict()
 
 

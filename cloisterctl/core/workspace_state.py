@@ -28,6 +28,9 @@ HANDOFF_FINAL = ("completed", "failed")
 AGENT_SOURCES = frozenset({"agent", "transcript", "spawn"})
 KEEP_DECISIONS = 50  # besides the open ones (proposed, approved)
 KEEP_HANDOFFS = 20  # besides the one in flight
+KEEP_CONTEXTS = 20  # sessions whose warm context is remembered
+TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
+MICRO = 1_000_000  # cost totals are whole micro-dollars
 OPEN_STATUSES = frozenset({"proposed", "approved"})
 # The fields of a cost checkpoint that totals, comparisons and the economics read.
 CHECKPOINT_KEYS = (
@@ -92,6 +95,40 @@ class Handoff:
 
 
 @dataclass
+class CostTotals:
+    """The sum of every session's latest cost checkpoint, kept as the checkpoints arrive: whole
+    micro-dollars, so the sum is exact and the same whatever order it was built in."""
+
+    micro_usd: int = 0
+    # key -> [micro-dollars, how many checkpoints name it]: a key stays while a checkpoint names it
+    by_model: dict[str, list[int]] = field(default_factory=dict)
+    by_tier: dict[str, list[int]] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
+    switches: int = 0  # sessions whose own transcript shows two models
+    checkpoints: int = 0
+
+
+@dataclass
+class ColdState:
+    """Per-session aggregates that grow with the ledger's history: the latest cost checkpoint of
+    each session (and of each agent's usage events), and what cost attribution needs (which agent
+    and task each session belongs to, named by spawn or hook records or found with a transcript;
+    the transcripts the ledger names; each agent's task over time, an entry only when the task
+    changes; the usage events). Loaded only when something reads or changes it, so a quiet tick
+    never pays for a year of sessions. Values are replaced, never changed in place (``copy_state``
+    copies the maps, not their values)."""
+
+    cost_checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, None] = field(default_factory=dict)  # every session the ledger names
+    session_agents: dict[str, str] = field(default_factory=dict)
+    found_agents: dict[str, str] = field(default_factory=dict)
+    session_tasks: dict[str, str] = field(default_factory=dict)
+    transcripts: dict[str, None] = field(default_factory=dict)
+    task_windows: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    usage_events: list[Event] = field(default_factory=list)
+
+
+@dataclass
 class WorkspaceState:
     agent: str
     tier: str | None = None
@@ -113,26 +150,27 @@ class WorkspaceState:
     last_test: dict[str, Any] | None = None
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     handoffs: dict[str, Handoff] = field(default_factory=dict)
-    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    cost_checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
     idle_signals: dict[str, str] = field(default_factory=dict)
     last_event_ts: str | None = None
     last_event_id: str | None = None
-    # What cost attribution needs (core.attribution), kept compact so that a tick need not parse
-    # the whole ledger to attribute new usage: which agent and task each session belongs to (named
-    # by spawn or hook records, or found with a transcript), the transcripts the ledger names, each
-    # agent's task over time (an entry only when the task changes), and the usage events.
-    session_agents: dict[str, str] = field(default_factory=dict)
-    found_agents: dict[str, str] = field(default_factory=dict)
-    session_tasks: dict[str, str] = field(default_factory=dict)
-    transcripts: dict[str, None] = field(default_factory=dict)
-    task_windows: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
-    usage_events: list[Event] = field(default_factory=list)
     finished_handoffs: set[str] = field(default_factory=set)  # pruned ones: a late line is ignored
-    # cost_summary() of this state, remembered with what it was computed from
-    summary_memo: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
+    cost_totals: CostTotals = field(default_factory=CostTotals)
+    # The warm context of the latest sessions (from their cost checkpoints), for the economics.
+    session_context: dict[str, int] = field(default_factory=dict)
+    # The per-session aggregates: None until loaded (``cold``) by ``cold_loader``, which the fold
+    # cache sets; a state that was folded here has them from the start.
+    cold_state: ColdState | None = field(default_factory=ColdState)
+    cold_loader: Any = field(default=None, compare=False, repr=False)
     applied: int = field(default=0, compare=False, repr=False)  # events applied so far: changes with every change
+
+    @property
+    def cold(self) -> ColdState:
+        if self.cold_state is None:
+            assert self.cold_loader is not None, "a state without its per-session aggregates, and no way to load them"
+            self.cold_state = self.cold_loader()
+            self.cold_loader = None
+        return self.cold_state
 
     @property
     def handoff_in_flight(self) -> Handoff | None:

@@ -155,13 +155,13 @@ def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostView
     # The fold keeps what attribution needs: no need to parse the whole ledger every tick.
     attribution = Attribution.from_state(ctx.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, progress=progress)
-    manual, _covered = usage_cells(ctx.state.usage_events, attribution, tier_function(ctx.config), tally.sessions)
+    manual, _covered = usage_cells(ctx.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
     return CostView(tally, manual)
 
 
 def cost_events(view: CostView, state: WorkspaceState, ctx: Context) -> list[Event]:
     """The session and checkpoint events that bring the ledger up to date with ``view``. Pure."""
-    if view.tally is None or not (view.tally.sessions or view.manual or state.cost_checkpoints):
+    if view.tally is None or not (view.tally.sessions or view.manual or state.cost_totals.checkpoints):
         return []
     return pending_events(view.tally, view.manual, state, ctx.clock(), tier_function(ctx.config))
 
@@ -174,7 +174,7 @@ def remember_cost(ctx: Context, view: CostView, appended: int) -> dict[str, Any]
     if view.quick is not None:
         return view.quick
     assert view.tally is not None
-    if not (view.tally.sessions or view.manual or ctx.state.cost_checkpoints):
+    if not (view.tally.sessions or view.manual or ctx.state.cost_totals.checkpoints):
         return None
     cost = cost_summary(ctx.state)
     result = {
@@ -274,7 +274,7 @@ def cost_data(
     snap = ctx.snapshot
     attribution = Attribution.from_state(snap.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, all_projects=all_projects, progress=progress, environ=environ)
-    manual, covered = usage_cells(snap.state.usage_events, attribution, tier_function(ctx.config), tally.sessions)
+    manual, covered = usage_cells(snap.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
     cells = tally.cells + manual
     if since is not None:
         cells = [cell for cell in cells if cell.day >= since]
@@ -324,7 +324,7 @@ def add_usage(
         usd_override=usd_override,
         request=request,
     )
-    if any(known["id"] == event["id"] for known in ctx.state.usage_events):
+    if any(known["id"] == event["id"] for known in ctx.state.cold.usage_events):
         cost = cost_summary(ctx.state)
         return {"recorded": [], "already": event["id"], "total_usd": cost["total_usd"] if cost else 0.0, "cost": cost}
     return record_usage(ctx, [event])
@@ -339,7 +339,7 @@ def import_claude_result(
     result = parse_claude_result(text, name)
     seen = {
         (event.get("session"), event.get("model"), json.dumps(event.get("tokens"), sort_keys=True))
-        for event in ctx.state.usage_events
+        for event in ctx.state.cold.usage_events
         if event.get("source") == "claude-json"
     }
     events: list[Event] = []

@@ -60,7 +60,7 @@ def running_agent(state: WorkspaceState, config: Config) -> Running | None:
     """The agent's live session, with its warm context size (from the latest cost checkpoint)."""
     if not state.session or not state.tier or not state.model:
         return None
-    context = warm_context(state.cost_checkpoints.get(state.session), config.whatif_defaults.context_tokens)
+    context = warm_context(state.session_context.get(state.session), config.whatif_defaults.context_tokens)
     return Running(state.tier, state.model, context)
 
 

@@ -17,13 +17,15 @@ is free for everyone; only callers that may write (``tick``) store it, so `statu
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import functools
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.core.fold import WorkspaceState, apply, fold
+from cloisterctl.core.fold import ColdState, WorkspaceState, apply, copy_state, fold
 from cloisterctl.core.projection import front_matter
 from cloisterctl.model.events import Event, format_ts, ordered
 from cloisterctl.state import ledger, statefile
@@ -32,7 +34,8 @@ from cloisterctl.state.locking import locked
 from cloisterctl.state.workspace import Workspace
 
 CACHE_FILE = "fold.json"
-CACHE_VERSION = 9  # bump when WorkspaceState or a reducer changes
+COLD_FILE = "fold-sessions.json"
+CACHE_VERSION = 10  # bump when WorkspaceState or a reducer changes
 # Events dated later than the wall clock plus this are held back: another machine's clock may run
 # a little ahead, but an event from the far future must not pin the state for good.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -104,6 +107,14 @@ class _Cache:
     problems: list[str]
     last: tuple[str, str]  # (ts, id) of the last event folded
     deferred: list[str] = field(default_factory=list)  # ts of events held back as in the future
+    generation: str = ""  # which per-session aggregates file (COLD_FILE) goes with this state
+
+
+@dataclass
+class _Cold:
+    version: int
+    generation: str
+    cold: ColdState
 
 
 _MEMORY: dict[Path, _Cache] = {}
@@ -122,8 +133,27 @@ def _load_cache(ws: Workspace) -> _Cache | None:
         return None  # missing, corrupt or of another shape: fold from the files
     if cache.version != CACHE_VERSION:
         return None
+    # The per-session aggregates are read only if something needs them (a quiet tick does not).
+    cache.state.cold_state = None
+    cache.state.cold_loader = functools.partial(_load_cold, ws, cache.generation, cache.last)
     _ON_DISK[ws.root] = cache.keys
     return cache
+
+
+def _load_cold(ws: Workspace, generation: str, last: tuple[str, str]) -> ColdState:
+    """The per-session aggregates that go with a cached state; refolded (up to the state's last
+    event) when their file is missing, corrupt or from another generation."""
+    import msgspec
+
+    try:
+        found = msgspec.json.decode((ws.cache_dir / COLD_FILE).read_bytes(), type=_Cold)
+        if found.version == CACHE_VERSION and found.generation == generation and generation:
+            return found.cold
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        pass
+    events, _problems, _deferred = read_all(ws, horizon())
+    state = fold([event for event in events if (event["ts"], event["id"]) <= last], agent=ws.default_agent)
+    return state.cold
 
 
 def _grown(old: FileKey | None, new: FileKey | None) -> bool:
@@ -170,10 +200,10 @@ def _incremental(
     fresh = ordered(new_events)  # sorted, duplicates among the new lines dropped
     if fresh and (fresh[0]["ts"], fresh[0]["id"]) <= cache.last:
         return None  # something landed at or before what is folded (or repeats it): start over
-    state = copy.deepcopy(cache.state)
+    state = copy_state(cache.state)
     apply(state, fresh)
     last = (fresh[-1]["ts"], fresh[-1]["id"]) if fresh else cache.last
-    return _Cache(CACHE_VERSION, cache.agent, keys, state, problems, last, deferred)
+    return _Cache(CACHE_VERSION, cache.agent, keys, state, problems, last, deferred, cache.generation)
 
 
 def _byte_before(path: Path, offset: int) -> bytes:
@@ -221,10 +251,18 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:
+    """Write the state, and its per-session aggregates when they were loaded (changed or not,
+    they are then written under a new generation; otherwise the file on disk still goes with it)."""
     import msgspec
 
+    state = cache.state
     try:
-        atomic_write_bytes(ws.cache_dir / CACHE_FILE, msgspec.json.encode(cache))
+        if state.cold_state is not None or not cache.generation:
+            cache.generation = os.urandom(8).hex()
+            cold = _Cold(CACHE_VERSION, cache.generation, state.cold)
+            atomic_write_bytes(ws.cache_dir / COLD_FILE, msgspec.json.encode(cold))
+        hot = dataclasses.replace(state, cold_state=None, cold_loader=None)
+        atomic_write_bytes(ws.cache_dir / CACHE_FILE, msgspec.json.encode(dataclasses.replace(cache, state=hot)))
     except OSError:
         return  # a cache that cannot be written is only a slower next tick
     _ON_DISK[ws.root] = cache.keys

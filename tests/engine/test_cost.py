@@ -315,7 +315,7 @@ def test_refresh_cost_is_idempotent_and_reads_nothing_when_nothing_is_new(worksp
     append_events(workspace, make_event("route", "repo", at("2026-11-01T09:00:00Z"), task="bd-1"))
     third = refresh_cost(Context.for_workspace(ws, config, clock=lambda: now))
     assert third is not None and third["appended"] == 0
-    assert snapshot(ws).state.cost_checkpoints["s"]["usd"] == 1.0
+    assert snapshot(ws).state.cold.cost_checkpoints["s"]["usd"] == 1.0
 
 
 # --------------------------------------------------------------------------------------------
