@@ -4,8 +4,10 @@
 For each size, builds one workspace whose ledger holds that many events spread over a year (the
 event mix of bench/ledger_gen.py), commits it, and measures, each in a fresh process as cron would
 run it: the first tick (cold: it migrates and folds everything), a warm tick with nothing new,
-`status`, a refold after a merge (a teammate's branch adds events to an old month, through a real
-`git merge`), and a `git commit` of one new event. Peak memory is the process's own maxrss.
+`status`, a refold after a merge (a teammate's branch adds events of this month, through a real
+`git merge`), a merge into an old month (which invalidates the checkpoint: refolded from scratch,
+and a new checkpoint written), and `usage add` + `git commit` of one new event. Then the same
+year as the single-file ledger of an earlier version: the tick that migrates it, and the next. Peak memory is the process's own high-water mark (VmHWM).
 Targets at 1M lines: warm tick <= 0.3 s and <= 100 MiB; refold after a merge <= 3 s and <= 400 MiB.
 
     python bench/growth_bench.py [--sizes 10000,100000,1000000] [--keep DIR]
@@ -24,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,12 +38,14 @@ from cloisterctl.engine.init import init  # noqa: E402
 from cloisterctl.model.events import encode, make_event  # noqa: E402
 from cloisterctl.state.workspace import Workspace  # noqa: E402
 
-# Runs one cloisterctl command in-process and reports its own peak memory (KiB) on stderr's last line.
+# Runs one cloisterctl command in-process and reports its own peak memory (KiB) on stderr's last
+# line: VmHWM, which exec resets (ru_maxrss would carry the forking parent's).
 RUNNER = (
-    "import resource, sys\n"
+    "import sys\n"
     "from cloisterctl.__main__ import main\n"
     "code = main(sys.argv[1:])\n"
-    "print(f'MAXRSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+    "peak = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
+    "print(f'MAXRSS {peak}', file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 TARGETS = {"warm tick": (0.3, 100), "refold after a merge": (3.0, 400)}
@@ -51,19 +56,29 @@ def git(root: Path, *args: str) -> str:
     return result.stdout
 
 
-def build(base: Path, lines: int) -> Path:
+def build(base: Path, lines: int, *, legacy: bool = False) -> Path:
+    """A workspace with a year of ``lines`` events: in monthly segments, as this version writes
+    them, or (``legacy``) in the single file of an earlier version, which the first tick migrates."""
     rng = random.Random(11)
-    root = base / f"ws-{lines}"
+    root = base / f"ws-{lines}{'-legacy' if legacy else ''}"
     root.mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
     ws = Workspace(root)
     init(ws, "agent", datetime.now(UTC))
     (root / ".beads").mkdir()
     (root / ".beads" / "issues.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks(2000, rng, "t")))
-    # Written as the single-file ledger a workspace of the previous version has: tick migrates it.
-    with ws.ledger_path.open("a", encoding="utf-8") as handle:
+    handles: dict[Path, TextIO] = {}
+    try:
         for event in ledger_events(lines, rng, "agent", "t", 2000, days=365):
+            path = ws.ledger_path if legacy else ws.segment_for(str(event["ts"]))
+            handle = handles.get(path)
+            if handle is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = handles[path] = path.open("a", encoding="utf-8")
             handle.write(encode(event) + "\n")
+    finally:
+        for handle in handles.values():
+            handle.close()
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "a year of work")
     return root
@@ -82,20 +97,23 @@ def measure(root: Path, env: dict[str, str], *args: str) -> tuple[float, float, 
     return elapsed, rss, result.stdout
 
 
-def merge_old_events(root: Path) -> None:
-    """A teammate's branch adds events dated months ago; `git merge` joins it (union merge)."""
-    git(root, "checkout", "-q", "-b", "teammate")
+def merge_teammate(root: Path, days_ago: float, branch: str) -> None:
+    """A teammate's branch adds events dated ``days_ago``; a real `git merge` joins it (union merge)."""
+    git(root, "checkout", "-q", "-b", branch)
     ws = Workspace(root)
-    old = datetime.now(UTC) - timedelta(days=200)
-    event = make_event("task", "agent", old, task="t-0002", status="closed", event="close", title="t")
-    target = ws.segment_for(event["ts"]) if hasattr(ws, "segment_for") else ws.ledger_path
+    moment = datetime.now(UTC) - timedelta(days=days_ago)
+    events = [
+        make_event("task", "agent", moment + timedelta(seconds=n), task=f"t-{n:04d}", status="closed", event="close")
+        for n in range(2, 12)
+    ]
+    target = ws.segment_for(events[0]["ts"])
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a", encoding="utf-8") as handle:
-        handle.write(encode(event) + "\n")
+        handle.write("".join(encode(event) + "\n" for event in events))
     git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "teammate's old close")
+    git(root, "commit", "-q", "-m", f"{branch}'s closes")
     git(root, "checkout", "-q", "main")
-    git(root, "merge", "-q", "--no-edit", "teammate")
+    git(root, "merge", "-q", "--no-edit", branch)
 
 
 def report(lines: int, label: str, seconds: float, rss: float) -> None:
@@ -107,14 +125,28 @@ def report(lines: int, label: str, seconds: float, rss: float) -> None:
     print(f"{lines:>9,} lines  {label:<22} {seconds:7.2f} s  {rss:7.1f} MiB{verdict}", flush=True)
 
 
+def environment(home: Path) -> dict[str, str]:
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "CLAUDE_CONFIG_DIR": str(home / "claude"), "CLOISTER_TICK_COMMIT": "1"}
+    env["CLOISTER_TMUX_SOCKET"] = f"cloister-growth-{os.getpid()}"
+    return env
+
+
+def run_migration(base: Path, lines: int) -> None:
+    """An earlier version's single-file ledger: the first tick migrates it (a checkpoint is written)."""
+    root = build(base, lines, legacy=True)
+    env = environment(base / f"home-{lines}-legacy")
+    seconds, rss, _out = measure(root, env, "tick")
+    report(lines, "migrating tick (once)", seconds, rss)
+    seconds, rss, _out = measure(root, env, "tick")
+    report(lines, "the tick after it", seconds, rss)
+
+
 def run_size(base: Path, lines: int) -> None:
     started = time.perf_counter()
     root = build(base, lines)
     print(f"{lines:>9,} lines  built in {time.perf_counter() - started:.1f} s", flush=True)
-    home = base / f"home-{lines}"
-    home.mkdir()
-    env = {**os.environ, "HOME": str(home), "CLAUDE_CONFIG_DIR": str(home / "claude"), "CLOISTER_TICK_COMMIT": "1"}
-    env["CLOISTER_TMUX_SOCKET"] = f"cloister-growth-{os.getpid()}"
+    env = environment(base / f"home-{lines}")
     for label, args in (
         ("first tick (cold)", ("tick",)),
         ("warm tick", ("tick",)),
@@ -122,9 +154,14 @@ def run_size(base: Path, lines: int) -> None:
     ):
         seconds, rss, _out = measure(root, env, *args)
         report(lines, label, seconds, rss)
-    merge_old_events(root)
+    merge_teammate(root, 0.01, "teammate")  # this month's work from another clone: the usual merge
     seconds, rss, _out = measure(root, env, "tick")
     report(lines, "refold after a merge", seconds, rss)
+    merge_teammate(root, 200, "old-branch")  # a branch of months ago: its closed month's checkpoint goes
+    seconds, rss, _out = measure(root, env, "tick")
+    report(lines, "merge into an old month", seconds, rss)
+    seconds, rss, _out = measure(root, env, "tick")
+    report(lines, "the tick after that", seconds, rss)
     ws = Workspace(root)
     started = time.perf_counter()
     subprocess.run(
@@ -147,6 +184,7 @@ def main() -> None:
     try:
         for lines in (int(size) for size in args.sizes.split(",")):
             run_size(base, lines)
+            run_migration(base, lines)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -79,7 +79,7 @@ def tmux_sessions(socket: str) -> list[str]:
 
 
 def events(ws: Path, type_: str | None = None) -> list[dict[str, Any]]:
-    found = ledger.read_events(Workspace(ws).ledger_path).events
+    found = ledger_events(ws)
     return [e for e in found if type_ is None or e["type"] == type_]
 
 
@@ -165,3 +165,16 @@ def write_config(root: Path, text: str, *, trusted: bool = True) -> Path:
     if trusted:
         set_trust(Workspace(root), trusted=True)
     return path
+
+
+def ledger_events(root: Path) -> list[dict[str, Any]]:
+    """Every valid event of the workspace's committed ledger, from all its files, in file order."""
+    found: list[dict[str, Any]] = []
+    for path in Workspace(root).ledger_files():
+        found += ledger.read_events(path).events
+    return found
+
+
+def ledger_bytes(root: Path) -> dict[str, bytes]:
+    """The committed ledger's files and their bytes: to check that nothing was written."""
+    return {path.name: path.read_bytes() for path in Workspace(root).ledger_files()}

@@ -140,12 +140,16 @@ def _activity(state: WorkspaceState, event: Event) -> None:
         return  # another session (the one being replaced, a different agent) is not this agent's progress
     if event["ts"] > state.activity.get(source, ""):
         state.activity[source] = event["ts"]
-    state.flags.pop("stuck", None)
+    # Progress after the flag clears it. (Compared by time, so that activity from the signal spool,
+    # folded out of order after a checkpoint, gives the same state: see state.store.ORDER_FREE.)
+    if event["ts"] > state.flags.get("stuck", ""):
+        state.flags.pop("stuck", None)
 
 
 @reducer("idle")
 def _idle(state: WorkspaceState, event: Event) -> None:
-    state.idle_signals[str(event.get("session") or "")] = event["ts"]
+    key = str(event.get("session") or "")
+    state.idle_signals[key] = max(event["ts"], state.idle_signals.get(key, ""))
 
 
 @reducer("session")

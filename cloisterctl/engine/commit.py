@@ -4,6 +4,8 @@ names the decision. Never during a merge, rebase, cherry-pick or bisect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cloisterctl.config.settings import Config
 from cloisterctl.edges import git
 from cloisterctl.errors import ToolError
@@ -37,15 +39,20 @@ def commit_message(events: list[Event]) -> str:
     return f"cloister: {subject}" + (f"\n\n{body}" if body else "")
 
 
-def commit(ws: Workspace, config: Config, events: list[Event], problems: list[str]) -> str | None:
-    """Commit what ``events`` changed; returns the short sha, or None (and why, in ``problems``)."""
+def commit(
+    ws: Workspace, config: Config, events: list[Event], problems: list[str], *, extra: Sequence[str] = ()
+) -> str | None:
+    """Commit what ``events`` changed (and the ``extra`` files the ledger's upkeep changed); returns
+    the short sha, or None (and why, in ``problems``)."""
     tick = config.tick
+    paths = (*COMMIT_PATHS, *(path for path in extra if path == ".gitattributes"))
+    message = commit_message(events) if events else f"cloister: ledger upkeep ({', '.join(extra)})"
     try:
         busy = git.busy_reason(ws.root)
         if busy:
             problems.append(f"not committing: {busy}; the next tick will")
             return None
-        return git.commit_paths(ws.root, COMMIT_PATHS, commit_message(events), tick.author_name, tick.author_email)
+        return git.commit_paths(ws.root, paths, message, tick.author_name, tick.author_email)
     except ToolError as exc:
         problems.append(f"not committing: {exc}")
         return None

@@ -116,8 +116,10 @@ class Context:
             if folded is not None:
                 self._state = folded
             return
-        target = self.ws.signals_path if local else self.ws.ledger_path
-        ledger.append(target, self.ws.lock_path, events, self.config.lock_timeout)
+        if local:
+            ledger.append(self.ws.signals_path, self.ws.lock_path, events, self.config.lock_timeout)
+        else:
+            ledger.append_segments(self.ws, events, self.config.lock_timeout)
         (self._spooled if local else self.written).extend(events)
         self._state = folded if folded is not None else self.with_events(events)
 
@@ -125,7 +127,8 @@ class Context:
         """Before a command's first write: raise (naming the file) if what it must write at the end
         cannot be written, so that a failure leaves nothing half-recorded."""
         statefile.check_writable(self.ws.state_md)
-        check_writable(self.ws.ledger_path)
+        for path in self.ws.ledger_files()[-1:]:
+            check_writable(path)
 
     def publish(self, *, store_cache: bool = False) -> bool:
         """Project the state into STATE.md (once per command); returns whether the file changed."""

@@ -221,7 +221,7 @@ def _refresh_stamp(ws: Workspace, paths: Sequence[str]) -> dict[str, Any]:
     }
     dirs |= {os.path.dirname(path) for path in paths}
     return {
-        "ledger": key(ws.ledger_path),
+        "ledger": {str(path): key(path) for path in ws.ledger_files()},
         "config": [key(ws.config_path), key(user_config_path())],
         "dirs": {directory: key(Path(directory)) for directory in sorted(dirs)},
         "files": {path: key(Path(path)) for path in paths},

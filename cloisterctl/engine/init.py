@@ -20,7 +20,8 @@ from cloisterctl.state.locking import locked
 from cloisterctl.state.store import snapshot
 from cloisterctl.state.workspace import Workspace, agent_slug
 
-GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"
+GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
+SEGMENTS_LINE = ".cloister/ledger/*.jsonl merge=union"
 CLOISTER_GITIGNORE = "# machine-local state: locks, ingest offsets, runtime handles, signals\n/local/\n"
 
 
@@ -45,6 +46,24 @@ def _has_line(text: str, wanted: str) -> bool:
     return any(line.split() == wanted.split() for line in text.splitlines())
 
 
+def ensure_gitattributes(ws: Workspace) -> str:
+    """Give the ledger's segments (and the single-file ledger of an earlier version, when there is
+    one) git's union merge; returns "created", "updated" or "kept". Other lines stay as they are."""
+    wanted = [SEGMENTS_LINE] + ([GITATTRIBUTES_LINE] if ws.ledger_path.exists() else [])
+    attributes = ws.root / ".gitattributes"
+    if not attributes.exists():
+        atomic_write_text(attributes, "".join(line + "\n" for line in wanted))
+        return "created"
+    text = attributes.read_text(encoding="utf-8")
+    missing = [line for line in wanted if not _has_line(text, line)]
+    if not missing:
+        return "kept"
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lead = "" if not text or text.endswith("\n") else newline
+    atomic_write_text(attributes, text + lead + "".join(line + newline for line in missing))
+    return "updated"
+
+
 def init(ws: Workspace, agent: str | None, now: datetime, timeout: float | None = None) -> InitReport:
     agent_id = agent_slug(agent) if agent else None
     with locked(ws.lock_path, timeout, what="the workspace"):
@@ -55,29 +74,21 @@ def init(ws: Workspace, agent: str | None, now: datetime, timeout: float | None 
         _write_if_absent(ws, ws.cloister_dir / ".gitignore", CLOISTER_GITIGNORE, report)
         _write_if_absent(ws, ws.config_path, read_resource("templates", "config.yaml"), report)
 
-        attributes = ws.root / ".gitattributes"
-        if not attributes.exists():
-            atomic_write_text(attributes, GITATTRIBUTES_LINE + "\n")
-            report.created.append(".gitattributes")
-        else:
-            text = attributes.read_text(encoding="utf-8")
-            if _has_line(text, GITATTRIBUTES_LINE):
-                report.kept.append(".gitattributes")
-            else:
-                newline = "\r\n" if "\r\n" in text else "\n"
-                lead = "" if not text or text.endswith("\n") else newline
-                atomic_write_text(attributes, text + lead + GITATTRIBUTES_LINE + newline)
-                report.updated.append(".gitattributes")
+        outcome = ensure_gitattributes(ws)
+        getattr(report, outcome).append(".gitattributes")
 
         # The init event names the agent; it is written once, or again only to rename the agent.
-        existed = ws.ledger_path.exists()
+        existed = bool(ws.ledger_files())
         if not existed or (agent_id is not None and agent_id != current.agent):
             name = agent_id or current.agent
-            ledger.append_lines(ws.ledger_path, [encode(make_event("init", name, now))])
+            event = make_event("init", name, now)
+            segment = ws.segment_for(event["ts"])
+            created = not segment.exists()
+            ledger.append_lines(segment, [encode(event)])
             report.agent = name
-            (report.updated if existed else report.created).append(".cloister/ledger.jsonl")
+            (report.created if created else report.updated).append(segment.relative_to(ws.root).as_posix())
         else:
-            report.kept.append(".cloister/ledger.jsonl")
+            report.kept.append(".cloister/ledger/")
 
         folded = snapshot(ws).state
         if not ws.state_md.exists():

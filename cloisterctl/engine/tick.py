@@ -35,6 +35,7 @@ from cloisterctl.engine import cost, decisions, handoff
 from cloisterctl.engine.commit import commit
 from cloisterctl.engine.context import Context, Draft
 from cloisterctl.engine.routing import tracker_for
+from cloisterctl.engine.upkeep import upkeep
 from cloisterctl.engine.workspaces import all_workspaces
 from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolError
 from cloisterctl.model.events import Event, format_ts, make_event
@@ -54,6 +55,7 @@ class Report:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float | None = None
     state_md_changed: bool = False
+    ledger: list[str] = field(default_factory=list)  # files the ledger's upkeep changed (engine.upkeep)
     commit: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -259,9 +261,11 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         refreshed = cost.remember_cost(ctx, inputs.cost, sum(1 for e in plan.draft.committed if e["type"] == "cost"))
         if refreshed:
             report.cost_usd = refreshed.get("total_usd")
+    maintained = upkeep(ctx)
+    report.ledger = maintained
     significant = [event for event in ctx.written if event["type"] != "cost"]
-    if significant and ctx.config.tick.commit:
-        report.commit = commit(ctx.ws, ctx.config, significant, report.problems)
+    if (significant or maintained) and ctx.config.tick.commit:
+        report.commit = commit(ctx.ws, ctx.config, significant, report.problems, extra=maintained)
 
 
 def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None = None) -> Report:

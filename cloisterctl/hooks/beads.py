@@ -44,5 +44,6 @@ def beads_hook(args: list[str]) -> int:
     )
     payload = dict(record)
     payload["labels"] = issue.get("labels") or []  # type: ignore[assignment]
-    append_line(workspace, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), local=False)
+    line = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    append_line(workspace, line, local=False, ts=str(record["ts"]))
     return 0

@@ -42,7 +42,7 @@ def claude_hook(args: list[str]) -> int:
             model=payload.get("model") if isinstance(payload.get("model"), str) else None,
             transcript=payload.get("transcript_path"),
         )
-        append_line(workspace, _line(started), local=False)
+        append_line(workspace, _line(started), local=False, ts=str(started["ts"]))
     elif name == "PostToolUse":
         activity["tool"] = payload.get("tool_name")
         tool_input = payload.get("tool_input") or {}
@@ -70,4 +70,4 @@ def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -
     if passed is None:
         return  # a test command whose outcome cannot be told: activity only
     record = event("test_run", passed=passed, command=command[:500], source="agent-hook", session=session)
-    append_line(workspace, _line(record), local=False)
+    append_line(workspace, _line(record), local=False, ts=str(record["ts"]))

@@ -57,15 +57,18 @@ def find_workspace(start: str) -> str | None:
         current = parent
 
 
-def append_line(workspace: str, line: str, *, local: bool) -> None:
-    """Append one event line to the signal spool (local) or the committed ledger: one ``O_APPEND``
-    write, no lock, so a hook never waits for a tick (``state.appendlog``)."""
+def append_line(workspace: str, line: str, *, local: bool, ts: str = "") -> None:
+    """Append one event line to the signal spool (local) or, for an event dated ``ts``, to the
+    committed ledger's segment of that month: one ``O_APPEND`` write, no lock, so a hook never waits
+    for a tick (``state.appendlog``)."""
     if local:
         directory = os.path.join(workspace, ".cloister", "local")
         os.makedirs(directory, exist_ok=True)
         target = os.path.join(directory, "signals.jsonl")
     else:
-        target = os.path.join(workspace, ".cloister", "ledger.jsonl")
+        directory = os.path.join(workspace, ".cloister", "ledger")
+        os.makedirs(directory, exist_ok=True)
+        target = os.path.join(directory, f"{(ts or now_iso())[:7]}.jsonl")
     append_bytes(target, (line + "\n").encode("utf-8"))
     WRITTEN.append("the signal spool" if local else "the ledger")
 

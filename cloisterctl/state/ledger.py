@@ -1,4 +1,6 @@
-"""The append-only event ledger on disk, ``.cloister/ledger.jsonl`` (and the local signal spool, same format).
+"""The append-only event ledger on disk: monthly segments ``.cloister/ledger/YYYY-MM.jsonl`` (plus
+the single-file ``.cloister/ledger.jsonl`` of earlier versions, still read), and the local signal
+spool, in the same format.
 
 Lines are only ever appended, in one ``write`` under the workspace lock. A corrupt line is reported
 with its number and skipped, never rewritten. The event records themselves live in
@@ -17,6 +19,7 @@ from cloisterctl.model.event_schema import problem
 from cloisterctl.model.events import Event, encode
 from cloisterctl.state.appendlog import append_bytes
 from cloisterctl.state.locking import locked
+from cloisterctl.state.workspace import Workspace
 
 
 @dataclass
@@ -87,3 +90,16 @@ def append(path: Path, lock_path: Path, events: Iterable[Event], timeout: float 
         return
     with locked(lock_path, timeout, what="the ledger"):
         append_lines(path, encoded)
+
+
+def append_segments(ws: Workspace, events: Iterable[Event], timeout: float | None = None) -> None:
+    """Append events to the committed ledger, each to the segment of its month, under one lock hold
+    (normally one segment: the current month's)."""
+    by_segment: dict[Path, list[str]] = {}
+    for event in events:
+        by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
+    if not by_segment:
+        return
+    with locked(ws.lock_path, timeout, what="the ledger"):
+        for path, lines in by_segment.items():
+            append_lines(path, lines)

@@ -71,13 +71,22 @@ def horizon() -> str:
     return format_ts(datetime.now(UTC) + CLOCK_SKEW)
 
 
+def current_month() -> str:
+    """``YYYY-MM`` of the wall clock: the segment events are appended to now; earlier ones are closed."""
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
 def read_all(ws: Workspace, limit: str | None = None) -> tuple[list[Event], list[str], list[str]]:
     """Every valid event of the ledger and the signal spool, the problems, and the ts of events
     held back as in the future."""
+    return _read_files(ws, [*ws.ledger_files(), ws.signals_path], limit)
+
+
+def _read_files(ws: Workspace, paths: list[Path], limit: str | None) -> tuple[list[Event], list[str], list[str]]:
     events: list[Event] = []
     problems: list[str] = []
     deferred: list[str] = []
-    for path in (ws.ledger_path, ws.signals_path):
+    for path in paths:
         result = ledger.read_events(path, label=_label(ws, path), horizon=limit)
         events += result.events
         problems += result.problems
@@ -102,7 +111,7 @@ def _key(path: Path) -> FileKey | None:
 class _Cache:
     version: int
     agent: str
-    keys: tuple[FileKey | None, FileKey | None]
+    keys: dict[str, FileKey | None]  # every ledger file and the signal spool, by path
     state: WorkspaceState
     problems: list[str]
     last: tuple[str, str]  # (ts, id) of the last event folded
@@ -118,7 +127,7 @@ class _Cold:
 
 
 _MEMORY: dict[Path, _Cache] = {}
-_ON_DISK: dict[Path, tuple[FileKey | None, FileKey | None]] = {}  # which fold the cache file holds
+_ON_DISK: dict[Path, dict[str, FileKey | None]] = {}  # which fold the cache file holds
 
 
 def _load_cache(ws: Workspace) -> _Cache | None:
@@ -176,16 +185,18 @@ def _read_from(path: Path, offset: int, label: str, limit: str) -> ledger.ReadRe
     return result
 
 
-def _incremental(
-    ws: Workspace, cache: _Cache, keys: tuple[FileKey | None, FileKey | None], limit: str
-) -> _Cache | None:
+def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], limit: str) -> _Cache | None:
     """The cache brought up to date with what was appended since; None when a full fold is needed."""
     if cache.agent != ws.default_agent or any(ts <= limit for ts in cache.deferred):
         return None  # another agent, or an event held back is due now: fold everything again
     new_events: list[Event] = []
     problems = list(cache.problems)
     deferred = list(cache.deferred)
-    for path, old, new in zip((ws.ledger_path, ws.signals_path), cache.keys, keys, strict=True):
+    if set(cache.keys) - set(keys):
+        return None  # a file went away (a checkout, a rewrite): start over
+    for name, new in keys.items():
+        old = cache.keys.get(name)
+        path = Path(name)
         if old == new:
             continue
         if not _grown(old, new):
@@ -222,7 +233,7 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
 
     The state may be shared with other callers in this process: treat it as read-only (record an
     event to change it)."""
-    keys = (_key(ws.ledger_path), _key(ws.signals_path))
+    keys = {str(path): _key(path) for path in (*ws.ledger_files(), ws.signals_path)}
     limit = horizon()
     cache = _load_cache(ws)
     updated: _Cache | None = None
@@ -236,18 +247,133 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
     elif cache is not None:
         updated = _incremental(ws, cache, keys, limit)
     if updated is None:
-        events, problems, deferred = read_all(ws, limit)
-        in_order = ordered(events)
-        state = fold(in_order, agent=ws.default_agent)
-        last = (in_order[-1]["ts"], in_order[-1]["id"]) if in_order else ("", "")
-        updated = _Cache(CACHE_VERSION, ws.default_agent, keys, state, problems, last, deferred)
-        result = Snapshot(state, list(problems), events, ws)
+        updated, events = _full_fold(ws, keys, limit)
+        result = Snapshot(updated.state, list(updated.problems), events, ws)
     else:
         result = Snapshot(updated.state, list(updated.problems), None, ws)
     _MEMORY[ws.root] = updated
     if store_cache and _ON_DISK.get(ws.root) != updated.keys and ws.is_initialised:
         _store(ws, updated)
     return result
+
+
+def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tuple[_Cache, list[Event] | None]:
+    """Fold from the newest valid checkpoint and the files it does not cover, or from nothing.
+    Returns the cache and, when every file was read, every event.
+
+    Folding from nothing, the closed files (``checkpoints.closed_files``) are folded first and that
+    state is kept as a checkpoint candidate (``checkpoint_of``), so that tick can write the
+    checkpoint without folding them a second time."""
+    folded = _from_checkpoint(ws, keys, limit)
+    if folded is not None:
+        return folded, None
+    from cloisterctl.state import checkpoints
+
+    closed = checkpoints.closed_files(ws, current_month())
+    closed_events, problems, deferred = _read_files(ws, closed, limit)
+    other = [path for path in ws.ledger_files() if path not in set(closed)]
+    rest_events, rest_problems, rest_deferred = _read_files(ws, [*other, ws.signals_path], limit)
+    state = fold(closed_events, agent=ws.default_agent)
+    if closed:
+        _CANDIDATES[ws.root] = checkpoints.Checkpoint(
+            checkpoints.VERSION,
+            _through(closed, current_month()),
+            checkpoints.file_hashes(ws, closed),
+            state.last_key,
+            ws.default_agent,
+            copy_state(state),
+            list(problems),
+            list(deferred),
+        )
+    apply(state, ordered(rest_events))
+    cache = _Cache(
+        CACHE_VERSION,
+        ws.default_agent,
+        keys,
+        state,
+        [*problems, *rest_problems],
+        state.last_key,
+        [*deferred, *rest_deferred],
+    )
+    return cache, [*closed_events, *rest_events]
+
+
+_CANDIDATES: dict[Path, object] = {}  # checkpoint state found by a full fold in this process
+
+
+def _through(closed: list[Path], current_month: str) -> str:
+    """The month a checkpoint of ``closed`` runs through: its newest segment's (or, with only the
+    single-file ledger, the month before this one)."""
+    months = [path.name[:7] for path in closed if path.name[:7] < current_month]
+    if months:
+        return max(months)
+    year, month = int(current_month[:4]), int(current_month[5:7])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
+    """The checkpoint of exactly the files ``closed`` (``state.checkpoints``): the candidate a full
+    fold left, or the newest valid checkpoint with the newly closed files folded on top of it."""
+    from cloisterctl.state import checkpoints
+
+    hashes = checkpoints.file_hashes(ws, closed)
+    candidate = _CANDIDATES.get(ws.root)
+    if isinstance(candidate, checkpoints.Checkpoint) and candidate.files == hashes:
+        return candidate
+    base = checkpoints.load_valid(ws)
+    if base is not None and not set(base.files) <= set(hashes):
+        base = None
+    rest = [path for path in closed if checkpoints.relative(ws, path) not in (base.files if base else {})]
+    events, problems, deferred = _read_files(ws, rest, horizon())
+    in_order = ordered(events)
+    if base is not None and in_order and (in_order[0]["ts"], in_order[0]["id"]) <= tuple(base.last):
+        base, rest = None, closed  # the new files hold older events: fold them all
+        events, problems, deferred = _read_files(ws, rest, horizon())
+        in_order = ordered(events)
+    state = copy_state(base.state) if base is not None else WorkspaceState(agent=ws.default_agent)
+    apply(state, in_order)
+    return checkpoints.Checkpoint(
+        checkpoints.VERSION,
+        _through(closed, current_month()),
+        hashes,
+        max((base.last[0], base.last[1]), state.last_key) if base is not None else state.last_key,
+        ws.default_agent,
+        state,
+        [*(base.problems if base else []), *problems],
+        [*(base.deferred if base else []), *deferred],
+    )
+
+
+# Types whose reducers give the same state whatever their order among other events: the signal
+# spool's (machine-local, not in any checkpoint) may be older than a checkpoint's last event.
+ORDER_FREE = frozenset({"activity", "idle"})
+
+
+def _from_checkpoint(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> _Cache | None:
+    from cloisterctl.state import checkpoints
+
+    checkpoint = checkpoints.load_valid(ws)
+    if checkpoint is None:
+        return None
+    covered = {ws.root / name for name in checkpoint.files}
+    rest = [path for path in ws.ledger_files() if path not in covered]
+    events, problems, deferred = _read_files(ws, rest, limit)
+    spooled, spool_problems, spool_deferred = _read_files(ws, [ws.signals_path], limit)
+    later = ordered(events)
+    if later and (later[0]["ts"], later[0]["id"]) <= tuple(checkpoint.last):
+        return None  # an uncovered file holds an event the checkpoint should have: fold it all
+    boundary = (checkpoint.last[0], checkpoint.last[1])
+    early = [event for event in ordered(spooled) if (event["ts"], event["id"]) <= boundary]
+    if any(event["type"] not in ORDER_FREE for event in early):
+        return None
+    early_ids = {event["id"] for event in early}
+    state = checkpoint.state
+    apply(state, early)
+    apply(state, ordered([*later, *(event for event in spooled if event["id"] not in early_ids)]))
+    last = max(boundary, state.last_key)
+    problems = [*checkpoint.problems, *problems, *spool_problems]
+    deferred = [*checkpoint.deferred, *deferred, *spool_deferred]
+    return _Cache(CACHE_VERSION, ws.default_agent, keys, state, problems, last, deferred)
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:

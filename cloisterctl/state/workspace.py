@@ -12,6 +12,7 @@ from pathlib import Path
 from cloisterctl.errors import WorkspaceError
 
 STATE_FILE = "STATE.md"
+SEGMENT_NAME = re.compile(r"^\d{4}-\d{2}\.jsonl$")
 CLOISTER_DIR = ".cloister"
 
 
@@ -33,7 +34,33 @@ class Workspace:
 
     @property
     def ledger_path(self) -> Path:
+        """The single-file ledger of earlier versions: still read (as the oldest segment), never
+        appended to by this version. See ``ledger_dir``."""
         return self.cloister_dir / "ledger.jsonl"
+
+    @property
+    def ledger_dir(self) -> Path:
+        """The ledger's monthly segments, ``YYYY-MM.jsonl`` (each ``merge=union``), and the
+        committed checkpoints that summarise the closed ones (``checkpoints/``)."""
+        return self.cloister_dir / "ledger"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.ledger_dir / "checkpoints"
+
+    def segment_for(self, ts: str) -> Path:
+        """The segment an event belongs in: the month of its time."""
+        return self.ledger_dir / f"{ts[:7]}.jsonl"
+
+    def ledger_files(self) -> list[Path]:
+        """Every file of the committed ledger, oldest first: the single-file ledger of an earlier
+        version (when there is one), then the monthly segments."""
+        found = [self.ledger_path] if self.ledger_path.exists() else []
+        try:
+            names = sorted(entry.name for entry in os.scandir(self.ledger_dir) if SEGMENT_NAME.match(entry.name))
+        except OSError:
+            names = []
+        return found + [self.ledger_dir / name for name in names]
 
     @property
     def handoffs_dir(self) -> Path:

@@ -188,7 +188,7 @@ def dashboard_workspace(workspace: Path, home: Path) -> None:
                 to_tier="opus",
             )
         )
-    ledger.append(ws.ledger_path, ws.lock_path, events)
+    ledger.append_segments(ws, events)
     ws.handoffs_dir.mkdir(parents=True, exist_ok=True)
     (ws.handoffs_dir / "h-1.json").write_text(json.dumps({"id": "h-1", "token_estimate": 5234}))
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cloisterctl.state import ledger, statefile
-from cloisterctl.state.workspace import Workspace
-from testing.helpers import git
+from cloisterctl.state import statefile
+from testing.helpers import git, ledger_events
 
 
 @pytest.fixture
@@ -56,11 +55,7 @@ def test_the_demo_plays_the_whole_scenario(demo_run: dict[str, object], tmp_path
     subjects = git(root, "log", "--author=cloisterctl", "--format=%s")
     assert "cloister: planning_complete: opus -> sonnet applied" in subjects
     # The demo cleaned up its tmux server: no agent is left running.
-    sessions = [
-        e
-        for e in ledger.read_events(Workspace(root).ledger_path).events
-        if e["type"] == "session" and e.get("event") == "end"
-    ]
+    sessions = [e for e in ledger_events(root) if e["type"] == "session" and e.get("event") == "end"]
     assert sessions
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testing.helpers import run
+from testing.helpers import ledger_events, run
 
 HOOKS = ("on_create", "on_update", "on_close")
 
@@ -53,8 +53,7 @@ def test_an_existing_shell_hook_is_chained_and_gets_the_same_stdin(workspace: Pa
     result = fire(workspace, "on_close", {"id": "bd-3", "title": "t", "status": "closed"})
     assert result.returncode == 0, result.stderr
     assert (hooks / "other.log").read_text().startswith('bd-3 close {"id": "bd-3"')
-    ledger_lines = (workspace / ".cloister" / "ledger.jsonl").read_text().splitlines()
-    assert json.loads(ledger_lines[-1])["task"] == "bd-3"
+    assert ledger_events(workspace)[-1]["task"] == "bd-3"
     run(workspace, "uninstall", "beads-hooks")
     assert other.read_text() == original  # the other tool's hook, byte for byte
 
@@ -70,7 +69,7 @@ def test_an_existing_python_hook_is_kept_and_chained(workspace: Path) -> None:
     assert (hooks / "on_update.chained").read_text() == original
     assert fire(workspace, "on_update", {"id": "bd-4", "status": "open"}).returncode == 0
     assert (hooks / "py.log").read_text().startswith('bd-4{"id": "bd-4"')
-    assert json.loads((workspace / ".cloister" / "ledger.jsonl").read_text().splitlines()[-1])["task"] == "bd-4"
+    assert ledger_events(workspace)[-1]["task"] == "bd-4"
     run(workspace, "uninstall", "beads-hooks")
     assert other.read_text() == original and not (hooks / "on_update.chained").exists()
 

@@ -27,10 +27,10 @@ def _decide(clone: Path, minute: int) -> str:
     ws = Workspace(clone)
     closed = make_event("task", "repo", at(f"2026-12-01T10:{minute:02d}:00Z"), task="bd-1", status="closed",
                         event="close", labels=["planning"], title="Plan the cache layer")  # fmt: skip
-    ledger.append(ws.ledger_path, ws.lock_path, [closed])
+    ledger.append_segments(ws, [closed])
     report = json.loads(run(clone, "tick", "--json").output)[0]
     [decision] = report["decisions"]
-    git(clone, "add", ".cloister/ledger.jsonl")
+    git(clone, "add", ".cloister/ledger")
     git(clone, "commit", "-q", "-m", f"{clone.name}'s ledger")
     git(clone, "checkout", "--", "STATE.md")  # git-native STATE.md merging is another issue's
     return str(decision["id"])
@@ -42,7 +42,7 @@ def test_two_clones_deciding_one_cause_fold_to_one_decision(tmp_path: Path, work
     (workspace / ".cloister" / "config.yaml").write_text("tick:\n  commit: false\n")
     ws = Workspace(workspace)
     route = make_event("route", "repo", at("2026-12-01T09:00:00Z"), task="bd-1", tier="opus", model="claude-opus-4-7")
-    ledger.append(ws.ledger_path, ws.lock_path, [route])
+    ledger.append_segments(ws, [route])
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "planning on opus")
     remote = tmp_path / "remote.git"

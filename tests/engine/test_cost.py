@@ -20,7 +20,8 @@ from cloisterctl.model.events import make_event
 from cloisterctl.state import ledger, statefile
 from cloisterctl.state.store import snapshot
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import at, git, run
+from testing.helpers import at, git, ledger_bytes, run
+from testing.helpers import ledger_events as all_ledger_events
 from testing.transcripts import CLAUDE_RESULT, assistant, usage_of, user, write_lines
 
 SONNET45 = "claude-sonnet-4-5-20250929"
@@ -54,13 +55,13 @@ def cloister_cost(root: Path) -> dict[str, Any]:
     return cost
 
 
-def ledger_events(root: Path, type_: str) -> list[dict[str, Any]]:
-    return [e for e in ledger.read_events(root / ".cloister" / "ledger.jsonl").events if e["type"] == type_]
+def events_of(root: Path, type_: str) -> list[dict[str, Any]]:
+    return [e for e in all_ledger_events(root) if e["type"] == type_]
 
 
 def append_events(root: Path, *events: dict[str, Any]) -> None:
     ws = Workspace(root)
-    ledger.append(ws.ledger_path, ws.lock_path, list(events))
+    ledger.append_segments(ws, list(events))
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,13 +198,13 @@ def test_cost_and_state_md_agree_with_hand_computed_totals_on_every_edge_case(
 
     # --record: one checkpoint per session in the ledger, and STATE.md's cost block.
     assert run(root, "cost", "--record").exit_code == 0
-    checkpoints = {e["session"]: e for e in ledger_events(root, "cost")}
+    checkpoints = {e["session"]: e for e in events_of(root, "cost")}
     assert set(checkpoints) == {S1, S2}
     assert checkpoints[S1]["agent"] == agent and checkpoints[S2]["agent"] == "helper"
     assert checkpoints[S1]["usd"] == round(s1, 6) and checkpoints[S1]["requests"] == 6
     assert checkpoints[S1]["mid_session_switch"] is True
     assert checkpoints[S1]["tokens"] == {"input": 1_315, "output": 1_950, "cache_write": 102_000, "cache_read": 351_001}
-    seen = {e["session"]: e for e in ledger_events(root, "session") if e.get("source") == "transcript"}
+    seen = {e["session"]: e for e in events_of(root, "session") if e.get("source") == "transcript"}
     assert set(seen) == {S1} and seen[S1]["event"] == "seen"  # S2 was already known from a hook
     block = cloister_cost(root)
     assert block["total_usd"] == round(s1 + s2, 4)
@@ -216,16 +217,16 @@ def test_cost_and_state_md_agree_with_hand_computed_totals_on_every_edge_case(
     assert block["mid_session_switches"] == 2
     assert block["cache_hit_rate"] == data["cache_hit_rate"]["total"]
     state_md = (root / "STATE.md").read_bytes()
-    ledger_bytes = (root / ".cloister" / "ledger.jsonl").read_bytes()
+    ledger_before = ledger_bytes(root)
     assert run(root, "cost", "--record").exit_code == 0  # nothing changed: nothing written
     assert (root / "STATE.md").read_bytes() == state_md
-    assert (root / ".cloister" / "ledger.jsonl").read_bytes() == ledger_bytes
+    assert ledger_bytes(root) == ledger_before
 
     # The half-written line is finished and a response appended: only S1 gets a new checkpoint.
     with s1_path.open("a") as handle:
         handle.write(r6[80:] + "\n")
     assert run(root, "cost", "--record").exit_code == 0
-    assert len(ledger_events(root, "cost")) == 3
+    assert len(events_of(root, "cost")) == 3
     assert cloister_cost(root)["total_usd"] == round(s1 + R6 + s2, 4)
     assert cost_json(root)["total_usd"] == pytest.approx(s1 + R6 + s2, abs=1e-9)
 
@@ -346,13 +347,13 @@ def test_usage_add_counts_in_cost_and_state_md(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     expected = (1_000 * 3 + 2_000 * 15 + 10_000 * 0.3 + 4_000 * 3.75 + 500 * 6) / M
     assert f"= ${expected:.4f} (table)" in result.output
-    (event,) = ledger_events(workspace, "usage")
+    (event,) = events_of(workspace, "usage")
     assert event["tier"] == "sonnet" and event["task"] == "bd-3" and event["usd"] == round(expected, 6)
     data = cost_json(workspace, "--by", "task")
     assert data["total_usd"] == pytest.approx(expected, abs=1e-9)
     assert [(row["key"], row["requests"]) for row in data["rows"]] == [("bd-3", 1)]
     assert cloister_cost(workspace)["total_usd"] == round(expected, 4)
-    (checkpoint,) = ledger_events(workspace, "cost")
+    (checkpoint,) = events_of(workspace, "cost")
     assert checkpoint["scope"] == "usage:repo" and "session" not in checkpoint
     other = run(workspace, "usage", "add", "--model", "gpt-4o", "--input", "1", "--output", "1", "--json")
     assert other.exit_code == 1
@@ -377,7 +378,7 @@ def test_claude_json_results_are_imported_once_and_yield_to_the_transcript(
     assert json.loads(first.output)["total_usd"] == round(expected, 4)
     again = run(workspace, "usage", "import", "-", input=json.dumps(CLAUDE_RESULT))
     assert again.exit_code == 0 and "nothing new to record" in again.output
-    assert len(ledger_events(workspace, "usage")) == 1
+    assert len(events_of(workspace, "usage")) == 1
     assert cost_json(workspace)["total_usd"] == pytest.approx(expected, abs=1e-9)
     # The run's transcript turns up: its figures count, the imported result no longer does.
     session = str(CLAUDE_RESULT["session_id"])

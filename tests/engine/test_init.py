@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cloisterctl.state import statefile
@@ -11,11 +12,12 @@ def test_init_lays_down_the_workspace(repo: Path) -> None:
     result = run(repo, "init", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
+    segment = f".cloister/ledger/{datetime.now(UTC):%Y-%m}.jsonl"  # the ledger grows in monthly segments
     assert sorted(report["created"]) == sorted(
-        ["STATE.md", ".cloister/.gitignore", ".cloister/config.yaml", ".cloister/ledger.jsonl", ".gitattributes"]
+        ["STATE.md", ".cloister/.gitignore", ".cloister/config.yaml", segment, ".gitattributes"]
     )
     assert report["agent"] == "repo"
-    assert (repo / ".gitattributes").read_text() == ".cloister/ledger.jsonl merge=union\n"
+    assert (repo / ".gitattributes").read_text() == ".cloister/ledger/*.jsonl merge=union\n"
     doc = statefile.read(repo / "STATE.md")
     assert doc.cloister == {"agent": "repo", "status": "new", "handoffs": 0}
     assert doc.front_matter["title"] == "repo"
@@ -27,7 +29,7 @@ def test_init_lays_down_the_workspace(repo: Path) -> None:
     (repo / ".cloister" / "local" / "offsets.json").write_text("{}")
     status = git(repo, "status", "--porcelain", "--untracked-files=all")
     assert ".cloister/local" not in status
-    assert "?? .cloister/ledger.jsonl" in status
+    assert f"?? {segment}" in status
     assert "?? STATE.md" in status
 
 
@@ -48,7 +50,7 @@ def test_init_never_overwrites_what_a_user_wrote(repo: Path) -> None:
     (repo / ".gitattributes").write_text("*.png binary")
     assert run(repo, "init").exit_code == 0
     assert (repo / ".cloister" / "config.yaml").read_text() == "tick:\n  commit: false\n"
-    assert (repo / ".gitattributes").read_text() == "*.png binary\n.cloister/ledger.jsonl merge=union\n"
+    assert (repo / ".gitattributes").read_text() == "*.png binary\n.cloister/ledger/*.jsonl merge=union\n"
     text = (repo / "STATE.md").read_bytes()
     # The user's file keeps every byte; only a front-matter block is added in front, in CRLF.
     assert text.endswith(b"# My notes\r\n\r\nkeep me\r\n")

@@ -10,7 +10,7 @@ import yaml
 from cloisterctl.model.events import make_event
 from cloisterctl.state import ledger, statefile
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import beads_repo, run
+from testing.helpers import beads_repo, ledger_events, run
 
 EXTRA_TASKS = [
     json.dumps(
@@ -84,7 +84,7 @@ def test_route_record_writes_the_ledger_and_state_md(tasks_ws: Path) -> None:
     result = run(tasks_ws, "route", "myapp-ep1", "--record")
     assert result.exit_code == 0, result.output
     assert "recorded in .cloister/ledger.jsonl and STATE.md" in result.output
-    events = [e for e in ledger.read_events(ws.ledger_path).events if e["type"] == "route"]
+    events = [e for e in ledger_events(ws.root) if e["type"] == "route"]
     assert len(events) == 1
     assert events[0]["task"] == "myapp-ep1" and events[0]["rule"] == "complexity_routing.medium"
     block = statefile.read(ws.state_md).cloister
@@ -99,9 +99,8 @@ def test_route_record_writes_the_ledger_and_state_md(tasks_ws: Path) -> None:
 def test_a_downgrade_from_a_running_session_records_its_economics(tasks_ws: Path) -> None:
     ws = Workspace(tasks_ws)
     t = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-    ledger.append(
-        ws.ledger_path,
-        ws.lock_path,
+    ledger.append_segments(
+        ws,
         [
             make_event(
                 "session", "repo", t, session="s-1", model="claude-opus-4-5-20251101", tier="opus", source="spawn"
@@ -115,7 +114,7 @@ def test_a_downgrade_from_a_running_session_records_its_economics(tasks_ws: Path
     assert isinstance(economics, dict)
     assert economics["context_tokens"] == 100_000
     assert economics["switch"]["break_even_turns"] == 1.25
-    recorded = [e for e in ledger.read_events(ws.ledger_path).events if e["type"] == "route"][0]
+    recorded = [e for e in ledger_events(ws.root) if e["type"] == "route"][0]
     assert recorded["economics"]["handoff_pays"] is True
 
 
@@ -144,7 +143,7 @@ def test_complexity_set_without_bd_writes_the_override_file(tasks_ws: Path) -> N
     result = run(tasks_ws, "complexity", "set", "myapp-typo2", "trivial")
     assert "note: the task's own metadata says complex" in result.output
     assert json.loads(run(tasks_ws, "complexity", "get", "myapp-typo2", "--json").output)["level"] == "complex"
-    events = [e for e in ledger.read_events(Workspace(tasks_ws).ledger_path).events if e["type"] == "complexity"]
+    events = [e for e in ledger_events(tasks_ws) if e["type"] == "complexity"]
     assert [(e["task"], e["level"], e["via"]) for e in events] == [
         ("myapp-ep1", "expert", "override"),
         ("myapp-typo2", "trivial", "override"),

@@ -25,9 +25,8 @@ def test_status_of_a_fresh_workspace(workspace: Path) -> None:
 def test_status_shows_routing_cost_and_last_decision(workspace: Path) -> None:
     ws = Workspace(workspace)
     t = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-    ledger.append(
-        ws.ledger_path,
-        ws.lock_path,
+    ledger.append_segments(
+        ws,
         [
             make_event(
                 "route",

@@ -9,9 +9,7 @@ import pytest
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.core.testoutcome import is_test_command, outcome_from_tool_response
 from cloisterctl.edges.testrun import junit_counts
-from cloisterctl.state import ledger
-from cloisterctl.state.workspace import Workspace
-from testing.helpers import run
+from testing.helpers import ledger_events, run
 
 
 @pytest.mark.parametrize(
@@ -69,7 +67,7 @@ def test_cloisterctl_test_records_and_passes_the_exit_code_through(workspace: Pa
     result = run(workspace, "test", "--", sys.executable, "-c", script)
     assert result.exit_code == 3
     assert run(workspace, "test", "--", sys.executable, "-c", "pass").exit_code == 0
-    runs = [e for e in ledger.read_events(Workspace(workspace).ledger_path).events if e["type"] == "test_run"]
+    runs = [e for e in ledger_events(workspace) if e["type"] == "test_run"]
     assert [(r["passed"], r["exit_code"], r.get("counts")) for r in runs] == [
         (False, 3, {"tests": 4, "failures": 2, "errors": 0, "skipped": 0}),
         (True, 0, None),

@@ -76,7 +76,7 @@ def test_a_task_closed_without_a_hook_is_noticed_once_and_committed(workspace: P
     assert report["commit"]
     log = git(workspace, "log", "-1", "--format=%an <%ae>%n%s", "--name-only")
     assert log.splitlines()[:2] == ["cloisterctl <cloisterctl@localhost>", "cloister: task app-2 closed"]
-    assert ".cloister/ledger.jsonl" in log and "staged.txt" not in log
+    assert ".cloister/ledger/" in log and "staged.txt" not in log
     assert "A  staged.txt" in git(workspace, "status", "--porcelain")  # still staged, not committed
     again = tick_json(workspace)[0]
     assert again["tasks"] == [] and again["commit"] is None

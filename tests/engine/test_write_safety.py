@@ -14,7 +14,7 @@ import pytest
 from cloisterctl.model.events import make_event
 from cloisterctl.state import ledger
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import at, git, run
+from testing.helpers import at, git, ledger_bytes, ledger_events, run
 
 TASK = '{"id":"bd-1","title":"Fix typo in README","status":"open","labels":["docs"]}\n'
 
@@ -35,22 +35,22 @@ def _usage(workspace: Path, *extra: str) -> object:
 def test_route_record_on_an_invalid_state_md_writes_nothing(tasks_ws: Path) -> None:
     ws = Workspace(tasks_ws)
     ws.state_md.write_text("---\ncloister: [unclosed\n---\nbody\n")
-    before = (ws.ledger_path.read_bytes(), ws.state_md.read_bytes())
+    before = (ledger_bytes(ws.root), ws.state_md.read_bytes())
     result = run(tasks_ws, "route", "bd-1", "--record")
     assert result.exit_code == 1
     assert result.output.startswith(f"cloisterctl: error: {ws.state_md}:")
     assert "invalid YAML in front matter" in result.output
-    assert (ws.ledger_path.read_bytes(), ws.state_md.read_bytes()) == before
+    assert (ledger_bytes(ws.root), ws.state_md.read_bytes()) == before
 
 
 def test_a_read_only_state_md_is_an_error_and_left_alone(tasks_ws: Path) -> None:
     ws = Workspace(tasks_ws)
     ws.state_md.chmod(0o444)
-    before = (ws.ledger_path.read_bytes(), ws.state_md.read_bytes())
+    before = (ledger_bytes(ws.root), ws.state_md.read_bytes())
     result = run(tasks_ws, "route", "bd-1", "--record")
     assert result.exit_code == 1
     assert "the file is read-only; nothing was written" in result.output
-    assert (ws.ledger_path.read_bytes(), ws.state_md.read_bytes()) == before
+    assert (ledger_bytes(ws.root), ws.state_md.read_bytes()) == before
     assert ws.state_md.stat().st_mode & 0o777 == 0o444
 
 
@@ -72,11 +72,11 @@ def test_usage_add_counts_a_retry_once(workspace: Path) -> None:
     assert first.exit_code == 0  # type: ignore[attr-defined]
     again = _usage(workspace)
     assert again.exit_code == 0 and "already recorded" in again.output  # type: ignore[attr-defined]
-    events = [e for e in ledger.read_events(ws.ledger_path).events if e["type"] == "usage"]
+    events = [e for e in ledger_events(ws.root) if e["type"] == "usage"]
     assert len(events) == 1
     other = _usage(workspace, "--id", "second-batch")
     assert other.exit_code == 0  # type: ignore[attr-defined]
-    assert len([e for e in ledger.read_events(ws.ledger_path).events if e["type"] == "usage"]) == 2
+    assert len([e for e in ledger_events(ws.root) if e["type"] == "usage"]) == 2
 
 
 def test_usage_add_on_a_held_lock_records_nothing_and_its_retry_counts_once(workspace: Path) -> None:
@@ -94,7 +94,7 @@ def test_usage_add_on_a_held_lock_records_nothing_and_its_retry_counts_once(work
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        before = ws.ledger_path.read_bytes()
+        before = ledger_bytes(ws.root)
         env = {**os.environ, "CLOISTER_LOCK_TIMEOUT": "0.3"}
         blocked = subprocess.run(
             [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "usage", "add", "--model", "claude-haiku-4-5-20251001",
@@ -102,23 +102,23 @@ def test_usage_add_on_a_held_lock_records_nothing_and_its_retry_counts_once(work
             capture_output=True, text=True, env=env, timeout=60,
         )  # fmt: skip
         assert blocked.returncode == 1 and "is locked by another cloisterctl process" in blocked.stderr
-        assert ws.ledger_path.read_bytes() == before
+        assert ledger_bytes(ws.root) == before
     finally:
         holder.kill()
         holder.wait()
     assert _usage(workspace).exit_code == 0  # type: ignore[attr-defined]
     assert _usage(workspace).exit_code == 0  # type: ignore[attr-defined]
-    assert len([e for e in ledger.read_events(ws.ledger_path).events if e["type"] == "usage"]) == 1
+    assert len([e for e in ledger_events(ws.root) if e["type"] == "usage"]) == 1
 
 
 def test_absurd_token_counts_are_refused_before_writing(workspace: Path) -> None:
     ws = Workspace(workspace)
-    before = ws.ledger_path.read_bytes()
+    before = ledger_bytes(ws.root)
     result = run(
         workspace, "usage", "add", "--model", "claude-haiku-4-5-20251001", "--input", str(10**30), "--output", "1"
     )
     assert result.exit_code == 1 and "is not a plausible token count" in result.output
-    assert ws.ledger_path.read_bytes() == before
+    assert ledger_bytes(ws.root) == before
 
 
 def test_a_decision_without_git_on_path_is_reported_not_a_traceback(
@@ -127,9 +127,8 @@ def test_a_decision_without_git_on_path_is_reported_not_a_traceback(
     ws = Workspace(tasks_ws)
     git(tasks_ws, "add", "-A")
     git(tasks_ws, "commit", "-q", "-m", "tasks")
-    ledger.append(
-        ws.ledger_path,
-        ws.lock_path,
+    ledger.append_segments(
+        ws,
         [
             make_event("route", "repo", at("2026-12-01T10:00:00Z"), task="bd-1", tier="haiku", model="m"),
             make_event("task", "repo", at("2026-12-01T10:01:00Z"), task="bd-1", status="closed", event="close"),

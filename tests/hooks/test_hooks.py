@@ -9,7 +9,7 @@ from typing import Any
 
 from cloisterctl.state import ledger
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import git, write_config
+from testing.helpers import git, ledger_events, write_config
 
 
 def hook(
@@ -31,7 +31,7 @@ def signals(ws: Path) -> list[dict[str, Any]]:
 
 
 def committed(ws: Path, type_: str) -> list[dict[str, Any]]:
-    return [e for e in ledger.read_events(Workspace(ws).ledger_path).events if e["type"] == type_]
+    return [e for e in ledger_events(ws) if e["type"] == type_]
 
 
 # ----------------------------------------------------------------------------------------- git

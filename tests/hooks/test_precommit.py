@@ -28,6 +28,7 @@ from testing.helpers import (
     finish_handoff,
     git,
     handoff_events,
+    ledger_events,
     run,
     tick_json,
     tmux_sessions,
@@ -199,7 +200,7 @@ def test_done_when_with_every_hook_installed(
         ["bd", "close", "app-plan", "--reason", "plan agreed", "--json"], cwd=agent_ws, capture_output=True, text=True
     )
     assert closed.returncode == 0, closed.stderr
-    task_events = [e for e in ledger.read_events(Workspace(agent_ws).ledger_path).events if e["type"] == "task"]
+    task_events = [e for e in ledger_events(agent_ws) if e["type"] == "task"]
     assert [(e["task"], e["event"], e["source"]) for e in task_events] == [("app-plan", "close", "beads-hook")]
 
     report = tick_json(agent_ws)[0]
@@ -210,21 +211,12 @@ def test_done_when_with_every_hook_installed(
     log = git(agent_ws, "log", "-p", "--author=cloisterctl")
     assert "cloister: planning_complete: opus -> sonnet applied" in log and '"trigger":"planning_complete"' in log
     # The SessionStart hook of the new (stand-in) session told us its id.
-    sessions = [
-        e
-        for e in ledger.read_events(Workspace(agent_ws).ledger_path).events
-        if e["type"] == "session" and e.get("source") == "hook"
-    ]
+    sessions = [e for e in ledger_events(agent_ws) if e["type"] == "session" and e.get("source") == "hook"]
     assert sessions
     # cloisterctl's own commits did not count as activity.
     own = {line.split()[0] for line in git(agent_ws, "log", "--author=cloisterctl", "--format=%H").splitlines() if line}
     assert not own & {str(e["commit"]) for e in activity(agent_ws)}
     time.sleep(0.5)
-    decisions_before = len(
-        [e for e in ledger.read_events(Workspace(agent_ws).ledger_path).events if e["type"] == "decision"]
-    )
+    decisions_before = len([e for e in ledger_events(agent_ws) if e["type"] == "decision"])
     tick_json(agent_ws)
-    assert (
-        len([e for e in ledger.read_events(Workspace(agent_ws).ledger_path).events if e["type"] == "decision"])
-        == decisions_before
-    )
+    assert len([e for e in ledger_events(agent_ws) if e["type"] == "decision"]) == decisions_before

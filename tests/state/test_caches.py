@@ -55,7 +55,7 @@ def test_a_planted_cache_where_caches_live_runs_nothing_and_is_rebuilt(tmp_path:
     marker = tmp_path / "ran"
     ws = Workspace(workspace)
     event = make_event("route", "repo", at("2026-12-01T10:00:00Z"), task="bd-1", tier="haiku", model="m")
-    ledger.append(ws.ledger_path, ws.lock_path, [event])
+    ledger.append_segments(ws, [event])
     assert run(workspace, "tick").exit_code == 0  # writes the real caches
     cache = ws.cache_dir / "fold.json"
     assert json.loads(cache.read_bytes())["state"]["task"] == "bd-1"
@@ -70,7 +70,7 @@ def test_a_planted_cache_where_caches_live_runs_nothing_and_is_rebuilt(tmp_path:
 def test_a_cache_of_the_wrong_shape_is_refolded_not_trusted(workspace: Path) -> None:
     ws = Workspace(workspace)
     event = make_event("route", "repo", at("2026-12-01T10:00:00Z"), task="bd-2", tier="sonnet", model="m")
-    ledger.append(ws.ledger_path, ws.lock_path, [event])
+    ledger.append_segments(ws, [event])
     assert run(workspace, "tick").exit_code == 0
     cache = ws.cache_dir / "fold.json"
     data = json.loads(cache.read_bytes())

@@ -18,7 +18,7 @@ BAD_LEDGER = DATA / "bad" / "ledger-wrong-shapes.jsonl"
 
 def _with_bad_lines(workspace: Path) -> tuple[Path, int, int]:
     """The workspace's ledger with every wrong-shaped line appended; (path, first bad line, count)."""
-    path = Path(workspace) / ".cloister" / "ledger.jsonl"
+    path = Workspace(workspace).ledger_files()[-1]  # this month's segment
     before = len(path.read_text().splitlines())
     bad = BAD_LEDGER.read_text()
     path.write_text(path.read_text() + bad)
@@ -30,12 +30,13 @@ def test_status_prints_the_state_and_one_warning_per_bad_line(workspace: Path) -
     result = run(workspace, "status")
     assert result.exit_code == 0, result.output
     assert "agent" in result.output and "repo (" in result.output  # the state is there
-    warnings = [line for line in result.output.splitlines() if line.startswith("warning: .cloister/ledger.jsonl:")]
+    name = path.relative_to(workspace).as_posix()
+    warnings = [line for line in result.output.splitlines() if line.startswith(f"warning: {name}:")]
     assert len(warnings) == count
     assert [int(w.split(":")[2]) for w in warnings] == list(range(first, first + count))
     assert "Traceback" not in result.output
     as_json = json.loads(run(workspace, "status", "--json").output)
-    assert len([p for p in as_json["problems"] if p.startswith(".cloister/ledger.jsonl:")]) == count
+    assert len([p for p in as_json["problems"] if p.startswith(f"{name}:")]) == count
 
 
 def test_each_wrong_shape_names_what_is_wrong(workspace: Path) -> None:
@@ -70,7 +71,7 @@ def test_an_event_from_the_far_future_does_not_pin_the_state(workspace: Path) ->
     ws = Workspace(workspace)
     far = make_event("route", "repo", at("9999-01-01T00:00:00Z"), task="bd-9", tier="opus", model="claude-opus-4-7")
     now = make_event("route", "repo", at("2026-12-01T10:00:00Z"), task="bd-1", tier="haiku", model="claude-haiku-4-5")
-    ledger.append(ws.ledger_path, ws.lock_path, [far, now])
+    ledger.append_segments(ws, [far, now])
     state = snapshot(ws).state
     assert (state.task, state.tier) == ("bd-1", "haiku")
     assert any("in the future (ignored until then)" in p for p in snapshot(ws).problems)
@@ -79,7 +80,7 @@ def test_an_event_from_the_far_future_does_not_pin_the_state(workspace: Path) ->
 def test_json_nested_too_deep_is_one_reported_line(workspace: Path) -> None:
     ws = Workspace(workspace)
     deep = "[" * 100_000 + "]" * 100_000
-    with ws.ledger_path.open("a") as handle:
+    with ws.ledger_files()[-1].open("a") as handle:
         handle.write(deep + "\n")
     result = run(workspace, "status")
     assert result.exit_code == 0

@@ -17,7 +17,7 @@ from cloisterctl.model.events import encode, format_ts, make_event, parse_ts
 from cloisterctl.state import ledger
 from cloisterctl.state.store import snapshot
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import git, run
+from testing.helpers import git, ledger_bytes, ledger_events, run
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ def test_union_merge_of_two_branches_folds_like_a_linear_history(workspace: Path
     ws = Workspace(workspace)
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "cloister init")
-    base = ledger.read_events(ws.ledger_path).events
+    base = ledger_events(workspace)
 
     main_events = _branch_events(
         "repo",
@@ -153,18 +153,20 @@ def test_union_merge_of_two_branches_folds_like_a_linear_history(workspace: Path
         ],
     )
     git(workspace, "checkout", "-q", "-b", "side")
-    ledger.append(ws.ledger_path, ws.lock_path, side_events)
-    git(workspace, "commit", "-q", "-am", "side events")
+    ledger.append_segments(ws, side_events)
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "side events")
     git(workspace, "checkout", "-q", "main")
-    ledger.append(ws.ledger_path, ws.lock_path, main_events)
-    git(workspace, "commit", "-q", "-am", "main events")
-    git(workspace, "merge", "-q", "--no-edit", "side")  # raises on a conflict
+    ledger.append_segments(ws, main_events)
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "main events")
+    git(workspace, "merge", "-q", "--no-edit", "side")  # raises on a conflict (segments merge=union)
 
-    merged = ledger.read_events(ws.ledger_path)
-    assert merged.problems == []
-    assert len(merged.events) == len(base) + 6
+    merged_events = ledger_events(workspace)
+    assert [p for path in ws.ledger_files() for p in ledger.read_events(path).problems] == []
+    assert len(merged_events) == len(base) + 6
     linear = base + sorted(main_events + side_events, key=lambda e: str(e["ts"]))
-    merged_state = fold(merged.events, agent="repo")
+    merged_state = fold(merged_events, agent="repo")
     linear_state = fold(linear, agent="repo")
     assert merged_state == linear_state
     assert front_matter(merged_state) == front_matter(linear_state)
@@ -173,7 +175,7 @@ def test_union_merge_of_two_branches_folds_like_a_linear_history(workspace: Path
     # The same merge in the other direction gives the same state.
     git(workspace, "checkout", "-q", "side")
     git(workspace, "merge", "-q", "--no-edit", "main")
-    assert fold(ledger.read_events(ws.ledger_path).events, agent="repo") == linear_state
+    assert fold(ledger_events(workspace), agent="repo") == linear_state
 
 
 def test_duplicate_ids_from_a_merge_count_once() -> None:
@@ -184,11 +186,13 @@ def test_duplicate_ids_from_a_merge_count_once() -> None:
 
 def test_status_reports_corrupt_ledger_lines_without_touching_the_file(workspace: Path) -> None:
     ws = Workspace(workspace)
-    with ws.ledger_path.open("a") as handle:
+    [segment] = ws.ledger_files()  # init's event is its first line
+    with segment.open("a") as handle:
         handle.write("garbage\n")
-    before = ws.ledger_path.read_bytes()
+    before = ledger_bytes(ws.root)
     result = run(workspace, "status", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.output)["problems"] == [".cloister/ledger.jsonl:2: not valid JSON (skipped)"]
-    assert ws.ledger_path.read_bytes() == before
+    name = segment.relative_to(workspace).as_posix()
+    assert json.loads(result.output)["problems"] == [f"{name}:2: not valid JSON (skipped)"]
+    assert ledger_bytes(ws.root) == before
     assert snapshot(ws).state.agent == "repo"
