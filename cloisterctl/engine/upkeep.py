@@ -20,7 +20,7 @@ def upkeep(ctx: Context) -> list[str]:
     if ensure_gitattributes(ws) != "kept":
         changed.append(".gitattributes")
     closed, valid = checkpoints.current(ws, store.current_month())
-    if closed and valid is None:
+    if closed and not valid:
         written = checkpoints.write(ws, store.checkpoint_of(ws, closed))
         changed.append(written.relative_to(ws.root).as_posix())
     return changed

@@ -1,8 +1,9 @@
 """Committed checkpoints: the folded state through the ledger's closed segments, so that a refold
 (after a merge, a checkout, a fresh clone) reads only the current month.
 
-A checkpoint lives in ``.cloister/ledger/checkpoints/<through>-<digest>.json`` and records the
-SHA-256 of every file it covers: the single-file ledger of an earlier version, if any, and every
+A checkpoint lives in ``.cloister/ledger/checkpoints/<through>-<digest>.json``: a header line (what
+it covers), then the checkpoint itself, so that telling whether it still holds reads one line. It
+records the SHA-256 of every file it covers: the single-file ledger of an earlier version, if any, and every
 monthly segment before the current month. It is used only while every one of those files still has
 that hash, so a merge that adds lines to an old month is noticed and the fold starts over (then
 tick writes a new checkpoint and removes the stale one). Its name carries its content's digest and
@@ -23,7 +24,7 @@ from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.state.fsio import atomic_write_bytes
 from cloisterctl.state.workspace import Workspace
 
-VERSION = 1
+VERSION = 2
 HASHES_FILE = "ledger-hashes.json"
 
 
@@ -104,7 +105,9 @@ def _headers(ws: Workspace) -> list[tuple[Path, Header]]:
     found = []
     for path in paths:
         try:
-            found.append((path, msgspec.json.decode(path.read_bytes(), type=Header)))
+            with path.open("rb") as handle:
+                first = handle.readline()  # the header line: the state that follows is not read
+            found.append((path, msgspec.json.decode(first, type=Header)))
         except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue  # not one of ours, or broken: ignored (tick replaces it)
     return [(path, header) for path, header in found if header.version == VERSION]
@@ -123,30 +126,23 @@ def load_valid(ws: Workspace) -> Checkpoint | None:
         if file_hashes(ws, files) != header.files:
             continue
         try:
-            checkpoint = msgspec.json.decode(path.read_bytes(), type=Checkpoint)
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            body = path.read_bytes().split(b"\n", 1)[1]
+            checkpoint = msgspec.json.decode(body, type=Checkpoint)
+        except (OSError, IndexError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue
         return checkpoint
     return None
 
 
-def current(ws: Workspace, current_month: str) -> tuple[list[Path], Checkpoint | None]:
-    """The files a checkpoint should cover now, and the valid checkpoint if it covers exactly them."""
+def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
+    """The files a checkpoint should cover now, and whether a valid one covers exactly them (told
+    from the headers: the states themselves are not decoded)."""
     wanted = closed_files(ws, current_month)
     names = {relative(ws, path) for path in wanted}
-    for path, header in _headers(ws):
+    for _path, header in _headers(ws):
         if header.agent == ws.default_agent and set(header.files) == names and file_hashes(ws, wanted) == header.files:
-            return wanted, load_valid_at(path)
-    return wanted, None
-
-
-def load_valid_at(path: Path) -> Checkpoint | None:
-    import msgspec
-
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=Checkpoint)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        return None
+            return wanted, True
+    return wanted, False
 
 
 def write(ws: Workspace, checkpoint: Checkpoint) -> Path:
@@ -157,7 +153,12 @@ def write(ws: Workspace, checkpoint: Checkpoint) -> Path:
     import msgspec
 
     state = dataclasses.replace(checkpoint.state, cold_state=checkpoint.state.cold, cold_loader=None)
-    data = msgspec.json.encode(dataclasses.replace(checkpoint, state=state), order="deterministic")
+    header = Header(checkpoint.version, checkpoint.through, checkpoint.files, checkpoint.last, checkpoint.agent)
+    data = (
+        msgspec.json.encode(header, order="deterministic")
+        + b"\n"
+        + msgspec.json.encode(dataclasses.replace(checkpoint, state=state), order="deterministic")
+    )
     name = f"{checkpoint.through}-{hashlib.sha256(data).hexdigest()[:12]}.json"
     target = ws.checkpoints_dir / name
     if not target.exists():
