@@ -3,7 +3,9 @@
 Per file we keep offset, size, inode and a checksum of the bytes before the offset (in
 ``cloisterctl.state.usage_cache``), with the responses parsed so far. A rerun with nothing new only
 stats files; an appended file is read from its offset; a truncated or replaced file is re-read; a
-half-written last line is left for next time. Big scans run in worker processes.
+half-written last line is left for next time; a file no longer listed is forgotten. Big scans run
+in worker processes. Each run says what it changed, file by file (``Ingested.changes``), so that
+the tally can follow (``cloisterctl.core.running_tally``).
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import hashlib
 import heapq
 import os
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cloisterctl.core.dedup import merge_responses
-from cloisterctl.edges.transcripts.parse import _loads, parse_lines, response_of
+from cloisterctl.core.running_tally import FileChange
+from cloisterctl.edges.transcripts.parse import parse_line, parse_lines
 from cloisterctl.model.usage import FileMark, Response, TranscriptFile
 from cloisterctl.state.locking import locked
 from cloisterctl.state.usage_cache import UsageStore
@@ -89,8 +92,8 @@ def _read_new(job: _Job) -> _JobResult:
         # A last line without its newline is being written, or its writer died: count it when it
         # is complete JSON, but read it again next time (its key makes the second count harmless).
         try:
-            response = response_of(_loads(tail), offset + whole)
-        except (ValueError, UnicodeDecodeError):
+            response = parse_line(tail, offset + whole)
+        except ValueError:
             response = None
         if response is not None:
             chunk.responses.append(response)
@@ -177,6 +180,13 @@ class Ingested:
     changed: bool
     problems: list[str]  # files that could not be read
     store: UsageStore
+    changes: list[FileChange]  # what this run did to each file's rows
+    previous: str  # the generation of the cache before this run ("": none, or rebuilt)
+
+    @property
+    def generation(self) -> str:
+        """Changes whenever anything held changes (``UsageStore.generation``)."""
+        return self.store.generation
 
     @property
     def fingerprint(self) -> str:
@@ -186,14 +196,26 @@ class Ingested:
             digest.update(f"{file.key}\0{tuple(self.marks[file.key])}\n".encode())
         return digest.hexdigest()
 
-    def usage(self) -> list[FileUsage]:
-        """Every file with its responses and problems, in path order (loads cached rows)."""
-        found: list[FileUsage] = []
+    def file_problems(self) -> list[str]:
+        """Every unreadable line of every file, as "path: line N: what (skipped)"."""
+        entries = self.store.entries
+        return [f"{file.path}: {problem}" for file in self.files for problem in entries[file.key].problems]
+
+    def held(self) -> dict[str, tuple[TranscriptFile, list[Response]]]:
+        """Every file with its rows, in path order (loads the rows)."""
+        if not self.store.load_rows():
+            raise RuntimeError(f"{self.store.directory}: the transcript cache changed under its lock")
+        found: dict[str, tuple[TranscriptFile, list[Response]]] = {}
         for file in self.files:
             rows = self.store.rows(file.key)
             if rows is not None:
-                found.append(FileUsage(file, *rows))
+                found[file.key] = (file, rows)
         return found
+
+    def usage(self) -> list[FileUsage]:
+        """Every file with its responses and problems, in path order (loads the rows)."""
+        entries = self.store.entries
+        return [FileUsage(file, rows, list(entries[key].problems)) for key, (file, rows) in self.held().items()]
 
 
 def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
@@ -206,47 +228,72 @@ def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
     )
 
 
+def _plan(
+    store: UsageStore, files: Sequence[TranscriptFile]
+) -> tuple[list[tuple[_Job, int]], dict[str, TranscriptFile]]:
+    """The reads to do (job, bytes to read), and the files that exist."""
+    jobs: list[tuple[_Job, int]] = []
+    listed: dict[str, TranscriptFile] = {}
+    entries = store.entries
+    for file in files:
+        try:
+            stat = os.stat(file.path)
+        except OSError:
+            continue
+        listed[file.key] = file
+        entry = entries.get(file.key)
+        mark = entry.mark if entry is not None else None
+        if not _unchanged(mark, stat):
+            kept = mark.offset if mark is not None and stat.st_size >= mark.offset else 0
+            jobs.append((_Job(file.key, mark), stat.st_size - kept))
+    return jobs, listed
+
+
 def ingest(
     cache_dir: Path,
     files: Sequence[TranscriptFile],
     *,
-    roots: Iterable[Path] = (),
     progress: ProgressFactory | None = None,
     timeout: float | None = None,
+    start_over: bool = False,
 ) -> Ingested:
-    """Bring the cache in ``cache_dir`` up to date with ``files``, reading only what is new.
+    """Bring the cache in ``cache_dir`` up to date with ``files``, reading only what is new
+    (everything with ``start_over``). Cached files not in ``files`` (or gone) are forgotten.
 
-    ``roots`` are the directories that were listed: cached files under them that are gone are
-    forgotten. Holds ``cache_dir/usage.lock`` rather than the ledger lock, so a long first scan
-    never makes a git hook wait."""
+    Holds ``cache_dir/usage.lock`` rather than the ledger lock, so a long first scan never makes
+    a git hook wait."""
     with locked(cache_dir / "usage.lock", timeout, what="the transcript cache"):
         store = UsageStore(cache_dir)
-        jobs: list[tuple[_Job, int]] = []
-        listed: set[str] = set()
-        for file in files:
-            try:
-                stat = os.stat(file.path)
-            except OSError:
-                continue
-            listed.add(file.key)
-            mark = store.marks.get(file.key)
-            if not _unchanged(mark, stat):
-                kept = mark.offset if mark is not None and stat.st_size >= mark.offset else 0
-                jobs.append((_Job(file.key, mark), stat.st_size - kept))
-        prefixes = tuple(os.path.join(str(root), "") for root in roots)
-        gone = [path for path in store.marks if path not in listed and prefixes and path.startswith(prefixes)]
+        if start_over:
+            store.reset()
+        previous = store.generation
+        jobs, listed = _plan(store, files)
+        gone = [path for path in store.entries if path not in listed]
         bytes_read = 0
         problems: list[str] = []
+        changes: list[FileChange] = []
         if jobs or gone:
+            if not store.load_rows():  # torn or foreign: read everything again
+                store.reset()
+                previous = ""
+                jobs, listed = _plan(store, files)
+                gone = []
             for path in gone:
-                store.forget(path)
+                change = store.forget(path)
+                if change is not None:
+                    changes.append(change)
             for result in _run_jobs(jobs, progress):
                 bytes_read += result.read
                 if result.mark is None:
                     problems.append(f"{result.path}: {result.error}")
-                    store.forget(result.path)
+                    listed.pop(result.path, None)
+                    change = store.forget(result.path)
                 else:
-                    store.update(result.path, result.mark, result.rows, result.problems, reset=result.reset)
+                    change = store.update(
+                        listed[result.path], result.mark, result.rows, result.problems, reset=result.reset
+                    )
+                if change is not None:
+                    changes.append(change)
             store.save()
-        present = [file for file in files if file.key in store.marks]
-        return Ingested(present, dict(store.marks), bytes_read, bool(jobs or gone), problems, store)
+        present = [file for file in files if file.key in store.entries and file.key in listed]
+        return Ingested(present, store.marks, bytes_read, bool(jobs or gone), problems, store, changes, previous)
