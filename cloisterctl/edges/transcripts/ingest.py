@@ -117,19 +117,19 @@ def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:
     return nullcontext(lambda _n: None)
 
 
-def _batches(jobs: Sequence[tuple[_Job, int]], count: int) -> list[list[_Job]]:
+def _batches(jobs: Sequence[tuple[_Job, int]], count: int) -> list[list[tuple[_Job, int]]]:
     """The jobs packed into ``count`` batches of about the same number of bytes, largest first."""
     loads = [(0, index) for index in range(count)]
-    batches: list[list[_Job]] = [[] for _ in range(count)]
+    batches: list[list[tuple[_Job, int]]] = [[] for _ in range(count)]
     for job, size in sorted(jobs, key=lambda item: -item[1]):
         load, index = heapq.heappop(loads)
-        batches[index].append(job)
+        batches[index].append((job, size))
         heapq.heappush(loads, (load + size + 4096, index))  # 4 KiB stands for a file's fixed cost
     return sorted((batch for batch in batches if batch), key=len)
 
 
-def _read_batch(batch: list[_Job]) -> list[_JobResult]:
-    return [_read_new(job) for job in batch]
+def _read_batch(batch: list[tuple[_Job, int]]) -> list[_JobResult]:
+    return [_read_new(job) for job, _size in batch]
 
 
 def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None) -> Iterator[_JobResult]:
@@ -147,10 +147,18 @@ def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None
             except ValueError:  # no fork on this platform: read in this process
                 context = None
             if context is not None:
-                # A few balanced batches per worker: files differ in size by orders of magnitude,
-                # and one round trip per batch costs less than one per file.
-                with context.Pool(workers) as pool:
-                    for results in pool.imap_unordered(_read_batch, _batches(jobs, workers * 3)):
+                # This process reads a share too, while the others read theirs: a share each of
+                # about the same bytes, theirs cut into a few batches (files differ in size by
+                # orders of magnitude, and one round trip per batch costs less than one per file).
+                own, *shares = _batches(jobs, workers)
+                theirs = [batch for share in shares for batch in _batches(share, 3)]
+                with context.Pool(workers - 1) as pool:
+                    pending = pool.imap_unordered(_read_batch, theirs)
+                    for job, _size in own:
+                        result = _read_new(job)
+                        advance(result.read)
+                        yield result
+                    for results in pending:
                         for result in results:
                             advance(result.read)
                             yield result
