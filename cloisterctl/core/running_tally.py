@@ -29,6 +29,8 @@ Contribution = tuple[Position, Response]
 CellKey = tuple[str, str, str | None, str | None, str, str]  # project, session, agent, task, model, day
 HeldFile = tuple[TranscriptFile, Sequence[Response]]  # a file and its rows, one per key
 
+_UNKNOWN = object()
+
 # A cell's sums: for each way of pricing (base or unpriced, long context, fast) six integers:
 # requests, input, output, cache writes 5m and 1h, cache reads.
 BASE, LONG, FAST = 0, 6, 12
@@ -125,18 +127,23 @@ class RunningTally:
         found = self._agents[place] = self.attribution.agent_for(session, project)
         return found
 
-    def _count(self, file: TranscriptFile, response: Response, sign: int) -> None:
-        session, model, ts = file.session, response.model, response.ts
-        agent = self._agent(session, file.project)
+    def _count(self, file: TranscriptFile, response: Response, sign: int, agent: object = _UNKNOWN) -> None:
+        session, model, ts = file.session, response[3], response[2]
+        if agent is _UNKNOWN:
+            agent = self._agent(session, file.project)
+        assert agent is None or isinstance(agent, str)
         key = (file.project, session, agent, self.attribution.task_for(agent, session, ts), model, ts[:10])
         sums = self.cells.get(key)
         if sums is None:
             sums = self.cells[key] = [0] * SUMS
         fresh, output, write_5m, write_1h, read = response[4:9]
-        price = self._price(model)
+        price = self._price_of.get(model, _UNKNOWN)
+        if price is _UNKNOWN:
+            price = self._price(model)
         at = BASE
         if price is not None:
-            if response.fast and price.fast is not None:
+            assert isinstance(price, Price)
+            if response[10] and price.fast is not None:
                 at = FAST
             elif price.long_context is not None and fresh + write_5m + write_1h + read > price.long_context_threshold:
                 at = LONG
@@ -154,19 +161,23 @@ class RunningTally:
         self._add_to_session(file, place, response)
 
     def _add_to_session(self, file: TranscriptFile, place: Position, response: Response) -> None:
-        ts = response.ts
+        ts, model = response[2], response[3]
         sums = self.sessions.get(file.session)
         if sums is None:
             sums = self.sessions[file.session] = SessionSums(first=[ts, 0], last=[ts, 0])
         sums.requests += 1
-        for bound, beyond in ((sums.first, ts < sums.first[0]), (sums.last, ts > sums.last[0])):
-            if beyond:
-                bound[0], bound[1] = ts, 1
-            elif ts == bound[0]:
-                bound[1] += 1
-        _add_place(sums.models, response.model, place)
-        if not file.subagent and not response.sidechain:
-            _add_place(sums.main, response.model, place)
+        first, last = sums.first, sums.last
+        if ts < first[0]:
+            first[0], first[1] = ts, 1
+        elif ts == first[0]:
+            first[1] += 1
+        if ts > last[0]:
+            last[0], last[1] = ts, 1
+        elif ts == last[0]:
+            last[1] += 1
+        _add_place(sums.models, model, place)
+        if not file.subagent and not response[9]:
+            _add_place(sums.main, model, place)
         _add_place(sums.projects, file.project, place)
 
     def remove(self, file: TranscriptFile, place: Position, response: Response) -> None:
@@ -201,10 +212,13 @@ class RunningTally:
     ) -> RunningTally:
         """The tally of every row of ``files`` (each file's rows, one per key)."""
         running = cls(attribution, prices, tier_of)
-        by_key = {file.key: file for file, _rows in files}
-        rows = (((file.key, index), row) for file, responses in files for index, row in enumerate(responses))
+        by_key = {file.key: (file, running._agent(file.session, file.project)) for file, _rows in files}
+        rows = (item for file, responses in files for item in _placed(file.key, responses))
+        count, add_to_session = running._count, running._add_to_session
         for place, response in counted(rows):
-            running.add(by_key[place[0]], place, response)
+            file, agent = by_key[place[0]]
+            count(file, response, 1, agent)
+            add_to_session(file, place, response)
         return running
 
     def apply(self, changes: Sequence[FileChange], held: Mapping[str, HeldFile]) -> None:
@@ -284,6 +298,10 @@ class RunningTally:
                 total += _cost(rates, sums, at)
         cell.usd = total
         return cell
+
+
+def _placed(key: str, rows: Sequence[Response]) -> Iterable[Contribution]:
+    return (((key, index), row) for index, row in enumerate(rows))
 
 
 def _cost(rates: Rates, sums: list[int], at: int) -> float:
