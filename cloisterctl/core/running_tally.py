@@ -111,6 +111,8 @@ class RunningTally:
         self._price_of: dict[str, Price | None] = {}
         self._agents: dict[tuple[str, str], str | None] = {}
         self._dirty: set[str] = set()
+        self._owners: dict[str, str] = {}  # during a build: the first file of each group
+        self._shared: set[str] = set()  # ... and the groups found in another file too
 
     # -- one response in or out -----------------------------------------------------------------
 
@@ -212,14 +214,42 @@ class RunningTally:
     ) -> RunningTally:
         """The tally of every row of ``files`` (each file's rows, one per key)."""
         running = cls(attribution, prices, tier_of)
-        by_key = {file.key: (file, running._agent(file.session, file.project)) for file, _rows in files}
-        rows = (item for file, responses in files for item in _placed(file.key, responses))
-        count, add_to_session = running._count, running._add_to_session
-        for place, response in counted(rows):
-            file, agent = by_key[place[0]]
+        for file, rows in files:
+            running.add_file(file, rows)
+        running.finish_files({file.key: (file, rows) for file, rows in files})
+        return running
+
+    def add_file(self, file: TranscriptFile, rows: Sequence[Response]) -> None:
+        """Count a file's rows (a full build, file by file, as they are read) as if no other file
+        shared a group with them; :meth:`finish_files` corrects the groups that turn out shared."""
+        key = file.key
+        owner, shared = self._owners, self._shared
+        for row in rows:
+            group = row[0] or "\0" + row[1]
+            if owner.setdefault(group, key) != key:
+                shared.add(group)
+        agent = self._agent(file.session, file.project)
+        count, add_to_session = self._count, self._add_to_session
+        for place, response in counted(_placed(key, rows)):
             count(file, response, 1, agent)
             add_to_session(file, place, response)
-        return running
+
+    def finish_files(self, held: Mapping[str, HeldFile]) -> None:
+        """After :meth:`add_file` for every file of ``held``: the groups found in more than one
+        file counted across them all."""
+        shared = self._shared
+        if shared:
+            everything = [(key, file, rows) for key, (file, rows) in held.items()]
+            for place, response in counted_in_groups(shared, everything):
+                self.add(held[place[0]][0], place, response)
+            for key, file, rows in everything:
+                if any(group_of(row) in shared for row in rows):
+                    for place, response in counted_in_groups(shared, [(key, file, rows)]):
+                        self.remove(file, place, response)
+            for session in sorted(self._dirty):
+                self._recount_session(session, held)
+            self._dirty.clear()
+        self._owners, self._shared = {}, set()
 
     def apply(self, changes: Sequence[FileChange], held: Mapping[str, HeldFile]) -> None:
         """Bring the tally up to date with ``changes``; ``held`` is every file's rows after them."""

@@ -35,14 +35,14 @@ from cloisterctl.core.tally import (
 )
 from cloisterctl.edges.transcripts import locate
 from cloisterctl.edges.transcripts.claude_result import parse_claude_result
-from cloisterctl.edges.transcripts.ingest import ProgressFactory, ingest
+from cloisterctl.edges.transcripts.ingest import Ingested, ProgressFactory, ingest
 from cloisterctl.engine.context import Context
 from cloisterctl.model.events import Event
 from cloisterctl.model.prices import Usage
-from cloisterctl.model.usage import TranscriptFile
+from cloisterctl.model.usage import Response, TranscriptFile
 from cloisterctl.state.fsio import atomic_write_bytes
 from cloisterctl.state.locking import locked
-from cloisterctl.state.usage_cache import load_tally, save_tally
+from cloisterctl.state.usage_cache import UsageStore, load_tally, save_tally
 from cloisterctl.state.workspace import Workspace
 
 TALLY_VERSION = 2
@@ -94,6 +94,33 @@ def _basis(scope: str, attribution: Attribution, config: Config) -> str:
     ).hexdigest()
 
 
+def _ingest_building(
+    cache_dir: Path,
+    files: Sequence[TranscriptFile],
+    store: UsageStore,
+    running: RunningTally,
+    progress: ProgressFactory | None,
+    timeout: float | None,
+) -> Ingested:
+    """Ingest, counting every file into ``running`` (empty) as it is read, then the files that
+    needed no reading, then the groups that turned out to span files."""
+    read: set[str] = set()
+
+    def count(file: TranscriptFile, rows: Sequence[Response]) -> None:
+        running.add_file(file, rows)
+        read.add(file.key)
+
+    ingested = ingest(cache_dir, files, progress=progress, timeout=timeout, store=store, on_read=count)
+    if not ingested.store.load_rows():  # torn, and nothing was read: read everything again
+        ingested = ingest(cache_dir, files, progress=progress, timeout=timeout, start_over=True, on_read=count)
+    held = ingested.held()
+    for key, (file, rows) in held.items():
+        if key not in read:
+            running.add_file(file, rows)
+    running.finish_files(held)
+    return ingested
+
+
 def collect(
     ws: Workspace,
     config: Config,
@@ -117,19 +144,21 @@ def collect(
     basis = _basis(scope, attribution, config)
     tier_of = tier_function(config)
     with locked(cache_dir / "usage.lock", config.lock_timeout, what="the transcript cache"):
-        ingested = ingest(cache_dir, files, progress=progress, timeout=config.lock_timeout)
-        current = ingested.previous == ingested.generation  # nothing held changed
-        # The tally of the rows as they were before this run, brought up to date with its changes.
-        running = load_tally(cache_dir, ingested.previous, basis, attribution, config.prices, tier_of)
-        if running is not None and not current:
-            running.apply(ingested.changes, ingested.held())
-        if running is None:
-            current = False
-            if not ingested.store.load_rows():  # torn: every transcript is read again
-                ingested = ingest(cache_dir, files, progress=progress, timeout=config.lock_timeout, start_over=True)
-            running = RunningTally.build(list(ingested.held().values()), attribution, config.prices, tier_of)
-        if not current:
+        store = UsageStore(cache_dir)
+        generation = store.generation
+        running = load_tally(cache_dir, generation, basis, attribution, config.prices, tier_of)
+        if running is None:  # none for these rows: built file by file as the reads come in
+            running = RunningTally(attribution, config.prices, tier_of)
+            ingested = _ingest_building(cache_dir, files, store, running, progress, config.lock_timeout)
             save_tally(cache_dir, ingested.generation, basis, running)
+        else:  # brought up to date with what this run read
+            ingested = ingest(cache_dir, files, progress=progress, timeout=config.lock_timeout, store=store)
+            if ingested.previous != generation:  # the rows were torn and read again
+                running = RunningTally.build(list(ingested.held().values()), attribution, config.prices, tier_of)
+            else:
+                running.apply(ingested.changes, ingested.held())
+            if ingested.generation != generation:
+                save_tally(cache_dir, ingested.generation, basis, running)
         tally = running.tally()
     tally.problems = ingested.problems + ingested.file_problems()
     tally.files = len(ingested.files)

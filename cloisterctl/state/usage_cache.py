@@ -163,7 +163,8 @@ class UsageStore:
         path = file.key
         before = self._rows.get(path)
         entry = self.entries.get(path)
-        new = list(map(Response._make, rows))
+        # Rows read in this process are Responses already; a worker's are plain tuples.
+        new: list[Response] = rows if not rows or type(rows[0]) is Response else list(map(Response._make, rows))  # type: ignore[assignment]
         if reset or not before or entry is None:
             after, found = new, problems
         else:

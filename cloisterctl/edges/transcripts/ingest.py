@@ -31,6 +31,8 @@ from cloisterctl.state.usage_cache import UsageStore
 PROGRESS_MIN_BYTES = 48 * 1024 * 1024
 # ... and is spread over worker processes when there is more than one CPU.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# ... where this process reads this share of what one worker reads.
+OWN_SHARE = 0.6
 # Bytes before the offset whose checksum tells an appended file from a rewritten one.
 CHECK_BYTES = 64
 
@@ -46,9 +48,7 @@ class _JobResult:
     path: str
     mark: FileMark | None  # None: the file could not be read (``error`` says why)
     reset: bool
-    # Plain tuples, one per response key: they cross from a worker process several times faster
-    # than named tuples.
-    rows: list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]]  # one per response key: Responses, or plain tuples from a worker
     problems: list[str]
     read: int
     error: str | None = None
@@ -107,7 +107,7 @@ def _read_new(job: _Job) -> _JobResult:
     )
     responses: dict[tuple[str, str], Response] = {}
     merge_responses(responses, chunk.responses)
-    return _JobResult(job.path, new_mark, reset, [tuple(r) for r in responses.values()], chunk.problems, len(data))
+    return _JobResult(job.path, new_mark, reset, list(responses.values()), chunk.problems, len(data))
 
 
 ProgressFactory = Callable[[int], AbstractContextManager[Callable[[int], None]]]
@@ -117,19 +117,27 @@ def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:
     return nullcontext(lambda _n: None)
 
 
-def _batches(jobs: Sequence[tuple[_Job, int]], count: int) -> list[list[tuple[_Job, int]]]:
-    """The jobs packed into ``count`` batches of about the same number of bytes, largest first."""
-    loads = [(0, index) for index in range(count)]
-    batches: list[list[tuple[_Job, int]]] = [[] for _ in range(count)]
+def _batches(jobs: Sequence[tuple[_Job, int]], weights: Sequence[float]) -> list[list[tuple[_Job, int]]]:
+    """The jobs packed into one batch per weight, each with about its weight's share of the bytes
+    (largest jobs first)."""
+    heap = [(0.0, index) for index in range(len(weights))]
+    loads = [0] * len(weights)
+    batches: list[list[tuple[_Job, int]]] = [[] for _ in weights]
     for job, size in sorted(jobs, key=lambda item: -item[1]):
-        load, index = heapq.heappop(loads)
+        _load, index = heapq.heappop(heap)
         batches[index].append((job, size))
-        heapq.heappush(loads, (load + size + 4096, index))  # 4 KiB stands for a file's fixed cost
-    return sorted((batch for batch in batches if batch), key=len)
+        loads[index] += size + 4096  # 4 KiB stands for a file's fixed cost
+        heapq.heappush(heap, (loads[index] / weights[index], index))
+    return batches
 
 
 def _read_batch(batch: list[tuple[_Job, int]]) -> list[_JobResult]:
-    return [_read_new(job) for job, _size in batch]
+    """The reads of a worker process. Its rows go back as plain tuples: they cross from one
+    process to another several times faster than named tuples."""
+    results = [_read_new(job) for job, _size in batch]
+    for result in results:
+        result.rows = [tuple(row) for row in result.rows]
+    return results
 
 
 def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None) -> Iterator[_JobResult]:
@@ -147,19 +155,30 @@ def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None
             except ValueError:  # no fork on this platform: read in this process
                 context = None
             if context is not None:
-                # This process reads a share too, while the others read theirs: a share each of
-                # about the same bytes, theirs cut into a few batches (files differ in size by
-                # orders of magnitude, and one round trip per batch costs less than one per file).
-                own, *shares = _batches(jobs, workers)
-                theirs = [batch for share in shares for batch in _batches(share, 3)]
+                # This process reads a smaller share than each worker, since it also takes in what
+                # they read as it comes (between its own files); theirs is cut into a few batches
+                # each: files differ in size by orders of magnitude, and one round trip per batch
+                # costs less than one per file.
+                own, *shares = _batches(jobs, [OWN_SHARE] + [1.0] * (workers - 1))
+                theirs = [batch for share in shares for batch in _batches(share, [1.0] * 4) if batch]
                 with context.Pool(workers - 1) as pool:
                     pending = pool.imap_unordered(_read_batch, theirs)
+                    left = len(theirs)
                     for job, _size in own:
                         result = _read_new(job)
                         advance(result.read)
                         yield result
-                    for results in pending:
-                        for result in results:
+                        while left:
+                            try:
+                                ready = pending.next(timeout=0)
+                            except multiprocessing.TimeoutError:
+                                break
+                            left -= 1
+                            for result in ready:
+                                advance(result.read)
+                                yield result
+                    for ready in pending:
+                        for result in ready:
                             advance(result.read)
                             yield result
                 return
@@ -264,14 +283,18 @@ def ingest(
     progress: ProgressFactory | None = None,
     timeout: float | None = None,
     start_over: bool = False,
+    store: UsageStore | None = None,
+    on_read: Callable[[TranscriptFile, Sequence[Response]], None] | None = None,
 ) -> Ingested:
     """Bring the cache in ``cache_dir`` up to date with ``files``, reading only what is new
     (everything with ``start_over``). Cached files not in ``files`` (or gone) are forgotten.
+    ``store``: the cache, when the caller has loaded it already; ``on_read`` is called with each
+    file read and its rows, as the reads come in.
 
     Holds ``cache_dir/usage.lock`` rather than the ledger lock, so a long first scan never makes
     a git hook wait."""
     with locked(cache_dir / "usage.lock", timeout, what="the transcript cache"):
-        store = UsageStore(cache_dir)
+        store = UsageStore(cache_dir) if store is None else store
         if start_over:
             store.reset()
         previous = store.generation
@@ -300,6 +323,8 @@ def ingest(
                     change = store.update(
                         listed[result.path], result.mark, result.rows, result.problems, reset=result.reset
                     )
+                    if on_read is not None and change.after is not None:
+                        on_read(change.file, change.after)
                 if change is not None:
                     changes.append(change)
             store.save()
