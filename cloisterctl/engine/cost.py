@@ -155,7 +155,7 @@ def collect(
             ingested = ingest(cache_dir, files, progress=progress, timeout=config.lock_timeout, store=store)
             if ingested.previous != generation:  # the rows were torn and read again
                 running = RunningTally.build(list(ingested.held().values()), attribution, config.prices, tier_of)
-            else:
+            elif ingested.generation != generation:
                 running.apply(ingested.changes, ingested.held())
             if ingested.generation != generation:
                 save_tally(cache_dir, ingested.generation, basis, running)
