@@ -4,8 +4,10 @@ Per cell (project, session, agent, task, model, day) the integer token sums of t
 count, split by the rates they are priced at (base, long context, fast), and per session what its
 ``SessionInfo`` is made of. A read that finds new lines changes only the dedup groups of those
 lines (``cloisterctl.core.dedup``): their old contributions are taken out and their new ones put
-in, so a run costs what it read, not what is held. A line replaced by one with more tokens for the
-same key replaces its contribution; a file read again from the start replaces all of its own.
+in, so the counting a run does is that of what it read (finding the other lines of those groups is
+one pass over the rows held). A line replaced by one with more tokens for the same key replaces
+its contribution; a file read again from the start replaces all of its own. A full build counts
+file by file, as files are read, and then puts right the groups found in more than one file.
 
 USD is computed from the integer sums when the tally is read, so adding and taking out are exact
 and the result is the same however the lines arrived. The sums depend on the attribution and the

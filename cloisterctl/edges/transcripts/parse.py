@@ -1,14 +1,15 @@
 """What each transcript line used: the usage of an API response, decoded with msgspec.
 
 One API response is written as several lines sharing ``message.id`` + ``requestId``
-(``cloisterctl.core.dedup`` counts each once). A chunk of whole lines is decoded in one call into
-typed structs that hold only what cost needs (type, timestamp, isSidechain, isApiErrorMessage,
-requestId, message.id/model/usage); every other field, ``message.content`` and tool results
-included, is skipped by the decoder without being built.
+(``cloisterctl.core.dedup`` counts each once). Whole lines are decoded, a block of about
+``BLOCK_BYTES`` per call, into typed structs that hold only what cost needs (type, timestamp,
+isSidechain, isApiErrorMessage, requestId, message.id/model/usage); every other field,
+``message.content`` and tool results included, is skipped by the decoder without being built.
 
-A line the typed decoder rejects (not JSON, or a field of an unexpected type) is read again with
-the standard library and judged by :func:`response_of`, the reference rules: the typed path only
-takes lines those rules read the same way, so both paths count alike.
+A block holding a line the typed decoder rejects (not JSON, or a field of an unexpected type) is
+read line by line, and that line again with the standard library, judged by :func:`response_of`,
+the reference rules: the typed path only takes lines those rules read the same way, so both paths
+count alike. Only a line that mentions a usage is reported as unreadable.
 """
 
 from __future__ import annotations
