@@ -11,10 +11,10 @@ the tally can follow (``cloisterctl.core.running_tally``).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import os
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +31,8 @@ from cloisterctl.state.usage_cache import UsageStore
 PROGRESS_MIN_BYTES = 48 * 1024 * 1024
 # ... and is spread over worker processes when there is more than one CPU.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# ... where this process reads this share of what one worker reads.
-OWN_SHARE = 0.6
+# ... a worker at a time taking batches of about this many bytes.
+BATCH_BYTES = 4 * 1024 * 1024
 # Bytes before the offset whose checksum tells an appended file from a rewritten one.
 CHECK_BYTES = 64
 
@@ -117,17 +117,16 @@ def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:
     return nullcontext(lambda _n: None)
 
 
-def _batches(jobs: Sequence[tuple[_Job, int]], weights: Sequence[float]) -> list[list[tuple[_Job, int]]]:
-    """The jobs packed into one batch per weight, each with about its weight's share of the bytes
-    (largest jobs first)."""
-    heap = [(0.0, index) for index in range(len(weights))]
-    loads = [0] * len(weights)
-    batches: list[list[tuple[_Job, int]]] = [[] for _ in weights]
+def _batches(jobs: Sequence[tuple[_Job, int]]) -> deque[list[tuple[_Job, int]]]:
+    """The jobs, largest first, in batches of about ``BATCH_BYTES`` (a file more is one alone)."""
+    batches: deque[list[tuple[_Job, int]]] = deque()
+    load = BATCH_BYTES
     for job, size in sorted(jobs, key=lambda item: -item[1]):
-        _load, index = heapq.heappop(heap)
-        batches[index].append((job, size))
-        loads[index] += size + 4096  # 4 KiB stands for a file's fixed cost
-        heapq.heappush(heap, (loads[index] / weights[index], index))
+        if load >= BATCH_BYTES:
+            batches.append([])
+            load = 0
+        batches[-1].append((job, size))
+        load += size + 4096  # 4 KiB stands for a file's fixed cost
     return batches
 
 
@@ -140,50 +139,46 @@ def _read_batch(batch: list[tuple[_Job, int]]) -> list[_JobResult]:
     return results
 
 
+def _shared(jobs: Sequence[tuple[_Job, int]], helpers: int, context: Any) -> Iterator[_JobResult]:
+    """The reads shared as they go between this process and ``helpers`` worker processes: the
+    workers take batches of the largest files from the front (two each at a time), this process
+    single files from the back, taking in what the workers read between its own files. A busy
+    machine so leaves more to this process, and an idle one splits the reading evenly."""
+    batches = _batches(jobs)
+    with context.Pool(helpers) as pool:
+        busy: list[Any] = []
+        while batches or busy:
+            while batches and len(busy) < 2 * helpers:
+                busy.append(pool.apply_async(_read_batch, (batches.popleft(),)))
+            for done in [pending for pending in busy if pending.ready()]:
+                busy.remove(done)
+                yield from done.get()
+            if batches:
+                last = batches[-1]
+                job, _size = last.pop()
+                if not last:
+                    batches.pop()
+                yield _read_new(job)
+            elif busy:
+                busy[0].wait()
+
+
 def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None) -> Iterator[_JobResult]:
-    """Run the reads (job, bytes to read), in worker processes when there is a lot to read and
-    more than one CPU."""
+    """Run the reads (job, bytes to read), shared with worker processes when there is a lot to
+    read and more than one CPU."""
     total = sum(size for _job, size in jobs)
     factory = progress if progress is not None and total >= PROGRESS_MIN_BYTES else _no_progress
     with factory(total) as advance:
         workers = min(os.cpu_count() or 1, 4, len(jobs))
+        results: Iterable[_JobResult] = (_read_new(job) for job, _size in jobs)
         if total >= PARALLEL_MIN_BYTES and workers > 1:
             import multiprocessing
 
             try:
-                context = multiprocessing.get_context("fork")
+                results = _shared(jobs, workers - 1, multiprocessing.get_context("fork"))
             except ValueError:  # no fork on this platform: read in this process
-                context = None
-            if context is not None:
-                # This process reads a smaller share than each worker, since it also takes in what
-                # they read as it comes (between its own files); theirs is cut into a few batches
-                # each: files differ in size by orders of magnitude, and one round trip per batch
-                # costs less than one per file.
-                own, *shares = _batches(jobs, [OWN_SHARE] + [1.0] * (workers - 1))
-                theirs = [batch for share in shares for batch in _batches(share, [1.0] * 4) if batch]
-                with context.Pool(workers - 1) as pool:
-                    pending = pool.imap_unordered(_read_batch, theirs)
-                    left = len(theirs)
-                    for job, _size in own:
-                        result = _read_new(job)
-                        advance(result.read)
-                        yield result
-                        while left:
-                            try:
-                                ready = pending.next(timeout=0)
-                            except multiprocessing.TimeoutError:
-                                break
-                            left -= 1
-                            for result in ready:
-                                advance(result.read)
-                                yield result
-                    for ready in pending:
-                        for result in ready:
-                            advance(result.read)
-                            yield result
-                return
-        for job, _size in jobs:
-            result = _read_new(job)
+                pass
+        for result in results:
             advance(result.read)
             yield result
 
