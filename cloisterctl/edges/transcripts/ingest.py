@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from cloisterctl.core.dedup import merge_responses
 from cloisterctl.core.running_tally import FileChange
 from cloisterctl.edges.transcripts.parse import parse_line, parse_lines
+from cloisterctl.edges.transcripts.workers import share
 from cloisterctl.model.usage import FileMark, Response, TranscriptFile
 from cloisterctl.state.locking import locked
 from cloisterctl.state.usage_cache import UsageStore
@@ -31,7 +31,7 @@ from cloisterctl.state.usage_cache import UsageStore
 PROGRESS_MIN_BYTES = 48 * 1024 * 1024
 # ... and is spread over worker processes when there is more than one CPU.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# ... a worker at a time taking batches of about this many bytes.
+# ... a worker taking batches of about this many bytes at a time.
 BATCH_BYTES = 4 * 1024 * 1024
 # Bytes before the offset whose checksum tells an appended file from a rewritten one.
 CHECK_BYTES = 64
@@ -97,13 +97,9 @@ def _read_new(job: _Job) -> _JobResult:
             response = None
         if response is not None:
             chunk.responses.append(response)
+    check = lead + data[max(0, whole - CHECK_BYTES) : whole]
     new_mark = FileMark(
-        stat.st_dev,
-        stat.st_ino,
-        stat.st_size,
-        stat.st_mtime_ns,
-        offset + whole,
-        zlib.crc32((lead + data[:whole])[-CHECK_BYTES:]),
+        stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, offset + whole, zlib.crc32(check[-CHECK_BYTES:])
     )
     responses: dict[tuple[str, str], Response] = {}
     merge_responses(responses, chunk.responses)
@@ -117,9 +113,9 @@ def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:
     return nullcontext(lambda _n: None)
 
 
-def _batches(jobs: Sequence[tuple[_Job, int]]) -> deque[list[tuple[_Job, int]]]:
+def _batches(jobs: Sequence[tuple[_Job, int]]) -> list[list[tuple[_Job, int]]]:
     """The jobs, largest first, in batches of about ``BATCH_BYTES`` (a file more is one alone)."""
-    batches: deque[list[tuple[_Job, int]]] = deque()
+    batches: list[list[tuple[_Job, int]]] = []
     load = BATCH_BYTES
     for job, size in sorted(jobs, key=lambda item: -item[1]):
         if load >= BATCH_BYTES:
@@ -139,30 +135,6 @@ def _read_batch(batch: list[tuple[_Job, int]]) -> list[_JobResult]:
     return results
 
 
-def _shared(jobs: Sequence[tuple[_Job, int]], helpers: int, context: Any) -> Iterator[_JobResult]:
-    """The reads shared as they go between this process and ``helpers`` worker processes: the
-    workers take batches of the largest files from the front (two each at a time), this process
-    single files from the back, taking in what the workers read between its own files. A busy
-    machine so leaves more to this process, and an idle one splits the reading evenly."""
-    batches = _batches(jobs)
-    with context.Pool(helpers) as pool:
-        busy: list[Any] = []
-        while batches or busy:
-            while batches and len(busy) < 2 * helpers:
-                busy.append(pool.apply_async(_read_batch, (batches.popleft(),)))
-            for done in [pending for pending in busy if pending.ready()]:
-                busy.remove(done)
-                yield from done.get()
-            if batches:
-                last = batches[-1]
-                job, _size = last.pop()
-                if not last:
-                    batches.pop()
-                yield _read_new(job)
-            elif busy:
-                busy[0].wait()
-
-
 def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None) -> Iterator[_JobResult]:
     """Run the reads (job, bytes to read), shared with worker processes when there is a lot to
     read and more than one CPU."""
@@ -171,13 +143,8 @@ def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None
     with factory(total) as advance:
         workers = min(os.cpu_count() or 1, 4, len(jobs))
         results: Iterable[_JobResult] = (_read_new(job) for job, _size in jobs)
-        if total >= PARALLEL_MIN_BYTES and workers > 1:
-            import multiprocessing
-
-            try:
-                results = _shared(jobs, workers - 1, multiprocessing.get_context("fork"))
-            except ValueError:  # no fork on this platform: read in this process
-                pass
+        if total >= PARALLEL_MIN_BYTES and workers > 1 and hasattr(os, "fork"):
+            results = share(_batches(jobs), lambda job: _read_new(job[0]), _read_batch, workers - 1)
         for result in results:
             advance(result.read)
             yield result

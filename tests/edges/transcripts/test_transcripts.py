@@ -377,6 +377,7 @@ def test_reading_in_worker_processes_gives_the_same_result(tmp_path: Path, monke
     files = discover([tmp_path])
     _ing, serial = ingest_all(tmp_path / "serial", files)
     monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "BATCH_BYTES", 1)  # a batch per file: the workers get some
     _ing, parallel = ingest_all(tmp_path / "parallel", files)
     assert parallel == serial
     assert totals(serial) == (6 * sum(range(40)), 6 * 2 * sum(range(40)), 6 * 40 * 3, 6 * 40 * 4, 6 * 40 * 5)
