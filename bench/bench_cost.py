@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,14 @@ from cloisterctl.engine.cost import collect, own_projects  # noqa: E402
 from cloisterctl.state.workspace import Workspace  # noqa: E402
 
 APPEND_BYTES = 1_000_000
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (worker processes, ccusage)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 TARGET_FULL = 0.35  # x ccusage
 TARGET_NOOP = 0.05  # x ccusage, in process
 TARGET_NOOP_CLI = 0.35  # x ccusage
@@ -121,13 +130,18 @@ def main() -> int:
         original = grown.read_bytes()
         extra = appended_lines(grown, APPEND_BYTES)
         times: dict[str, list[float]] = {name: [] for name in ("full", "noop", "ccusage", "cli", "cli_noop", "incr")}
+        cpu: dict[str, list[float]] = {"full": [], "ccusage": []}
         our_total = their_total = cli_total = 0.0
         for run in range(args.runs):
+            before = cpu_seconds()
             seconds, result = timed(lambda: ccusage_session(ccusage, config_dir))
+            cpu["ccusage"].append(cpu_seconds() - before)
             times["ccusage"].append(seconds)
             their_total = float(result["totals"]["totalCost"])
             shutil.rmtree(cache, ignore_errors=True)
+            before = cpu_seconds()
             seconds, our_total = timed(ours)
+            cpu["full"].append(cpu_seconds() - before)
             times["full"].append(seconds)
             seconds, noop_total = timed(ours)
             times["noop"].append(seconds)
@@ -177,6 +191,10 @@ def main() -> int:
         print(
             f"no-op rescan, in process:             {t['noop'] * 1000:.1f} ms  {ratio:.3f}x ccusage  "
             f"target <= {TARGET_NOOP}x: {verdict(ratio <= TARGET_NOOP)}"
+        )
+        print(
+            f"CPU time of a full scan (all processes): cloisterctl {median(cpu['full']):.3f} s, "
+            f"ccusage {median(cpu['ccusage']):.3f} s ({median(cpu['full']) / median(cpu['ccusage']):.2f}x)"
         )
         print(f"full scan, cost --all --json:         {t['cli']:.3f} s  {ratio_of('cli'):.2f}x ccusage")
         ratio = ratio_of("cli_noop")
