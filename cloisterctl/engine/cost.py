@@ -94,6 +94,13 @@ def _basis(scope: str, attribution: Attribution, config: Config) -> str:
     ).hexdigest()
 
 
+def _drop_old_cache(directory: Path) -> None:
+    """The files of the first cache format (one for both scopes, directly in ``usage/``)."""
+    for pattern in ("manifest.json", "rows-*.json", "tally-*.json"):
+        for path in directory.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
 def _ingest_building(
     cache_dir: Path,
     files: Sequence[TranscriptFile],
@@ -141,6 +148,8 @@ def collect(
     files = _files_in_scope(config_dirs, attribution, all_projects)
     scope = "all" if all_projects else "workspace"
     cache_dir = ws.cache_dir / "usage" / scope
+    if not cache_dir.is_dir():
+        _drop_old_cache(cache_dir.parent)
     basis = _basis(scope, attribution, config)
     tier_of = tier_function(config)
     with locked(cache_dir / "usage.lock", config.lock_timeout, what="the transcript cache"):

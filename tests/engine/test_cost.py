@@ -479,3 +479,19 @@ def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspac
         assert cost_json(workspace)["total_usd"] == 3.0, name
         for other, content in good.items():
             (cache / other).write_bytes(content)
+
+
+def test_the_first_cache_format_is_dropped_not_read(workspace: Path, isolated_env: Path) -> None:
+    path = isolated_env / ".claude" / "projects" / project_dir_name(workspace) / "s.jsonl"
+    write_lines(path, [assistant("s", "m1", "q1", HAIKU45, "2026-11-01T10:00:00Z", usage_of(M, 0))])
+    usage = Workspace(workspace).cache_dir / "usage"
+    usage.mkdir(parents=True)
+    old = {
+        "manifest.json": {"version": 1, "files": {str(path): [1, 2, 3, 4, 5, 6]}},
+        "rows-0123456789abcdef.json": {"version": 1, "files": {}},
+        "tally-workspace.json": {"fingerprint": "x", "cells": []},
+    }
+    for name, data in old.items():
+        (usage / name).write_text(json.dumps(data))
+    assert cost_json(workspace)["total_usd"] == 1.0
+    assert [name for name in old if (usage / name).exists()] == []
