@@ -21,9 +21,8 @@ from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.errors import CostError
 from cloisterctl.model.event_schema import MAX_TOKENS
 from cloisterctl.model.events import Event, make_event, normalise_ts, ordered, parse_ts
-from cloisterctl.model.prices import PER_MILLION, Price, PriceTable, Usage
+from cloisterctl.model.prices import Usage
 from cloisterctl.model.tiers import tier_for_model
-from cloisterctl.model.usage import Response, TranscriptFile
 
 DIMENSIONS = ("agent", "model", "tier", "task", "session", "day", "project")
 OTHER_TIER = "other"  # a model that no tier's patterns claim
@@ -147,75 +146,6 @@ def tier_function(config: Config) -> TierOf:
         return found
 
     return tier_of
-
-
-def tally_responses(
-    responses: Iterable[tuple[TranscriptFile, Response]],
-    attribution: Attribution,
-    prices: PriceTable,
-    tier_of: TierOf,
-) -> Tally:
-    """Price every response with its own model and sum them into cells and sessions. (Runs once
-    per response of a full scan, so the price of each is computed inline.)"""
-    cells: dict[tuple[Any, ...], Cell] = {}
-    sessions: dict[str, SessionInfo] = {}
-    price_of: dict[str, Price | None] = {}
-    agents: dict[tuple[str, str], str | None] = {}
-    for file, response in responses:
-        model = response.model
-        if model in price_of:
-            price = price_of[model]
-        else:
-            price = price_of[model] = prices.lookup(model)
-        session = file.session
-        place = (session, file.project)
-        if place in agents:
-            agent = agents[place]
-        else:
-            agent = agents[place] = attribution.agent_for(*place)
-        ts = response.ts
-        day = ts[:10]
-        key = (file.project, session, agent, attribution.task_for(agent, session, ts), model, day)
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = Cell(file.project, session, agent, key[3], model, tier_of(model), day)
-        fresh, output, write_5m, write_1h, read = response[4:9]
-        cell.requests += 1
-        cell.input += fresh
-        cell.output += output
-        cell.cache_write_5m += write_5m
-        cell.cache_write_1h += write_1h
-        cell.cache_read += read
-        if price is None:
-            cell.unpriced += 1
-        else:
-            if response.fast and price.fast is not None:
-                rates = price.fast
-            elif price.long_context is not None and fresh + write_5m + write_1h + read > price.long_context_threshold:
-                rates = price.long_context
-                cell.long_context += 1
-            else:
-                rates = price.base
-            cell.usd += (
-                fresh * rates.input
-                + output * rates.output
-                + write_5m * rates.cache_write_5m
-                + write_1h * rates.cache_write_1h
-                + read * rates.cache_read
-            ) / PER_MILLION
-        info = sessions.get(session)
-        if info is None:
-            info = sessions[session] = SessionInfo(file.project, agent, ts, ts)
-        elif ts < info.first:
-            info.first = ts
-        elif ts > info.last:
-            info.last = ts
-        info.requests += 1
-        if model not in info.models:
-            info.models.append(model)
-        if not file.subagent and not response.sidechain and model not in info.main_models:
-            info.main_models.append(model)
-    return Tally(list(cells.values()), sessions)
 
 
 def usage_cells(

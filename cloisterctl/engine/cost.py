@@ -20,32 +20,32 @@ from typing import Any
 from cloisterctl.config.layers import user_config_path
 from cloisterctl.config.settings import Config
 from cloisterctl.core.attribution import Attribution
-from cloisterctl.core.dedup import deduplicate
 from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.core.projection import cost_summary
 from cloisterctl.core.reports import CostData, parse_since, report
+from cloisterctl.core.running_tally import RunningTally
 from cloisterctl.core.tally import (
     Cell,
     Tally,
     UsageRecord,
     pending_events,
-    tally_responses,
     tier_function,
     usage_cells,
     usage_event,
 )
 from cloisterctl.edges.transcripts import locate
 from cloisterctl.edges.transcripts.claude_result import parse_claude_result
-from cloisterctl.edges.transcripts.ingest import ProgressFactory, ingest
+from cloisterctl.edges.transcripts.ingest import Ingested, ProgressFactory, ingest
 from cloisterctl.engine.context import Context
 from cloisterctl.model.events import Event
 from cloisterctl.model.prices import Usage
-from cloisterctl.model.usage import TranscriptFile
+from cloisterctl.model.usage import Response, TranscriptFile
 from cloisterctl.state.fsio import atomic_write_bytes
 from cloisterctl.state.locking import locked
+from cloisterctl.state.usage_cache import UsageStore, load_tally, save_tally
 from cloisterctl.state.workspace import Workspace
 
-TALLY_VERSION = 1
+TALLY_VERSION = 2
 
 
 def own_projects(ws: Workspace) -> frozenset[str]:
@@ -58,13 +58,10 @@ def _pricing_digest(config: Config) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _files_in_scope(
-    config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool
-) -> tuple[list[TranscriptFile], list[Path]]:
+def _files_in_scope(config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool) -> list[TranscriptFile]:
     if all_projects:
-        return locate.discover(config_dirs), [directory / "projects" for directory in config_dirs]
+        return locate.discover(config_dirs)
     files = locate.discover(config_dirs, attribution.own_projects)
-    roots = [directory / "projects" / name for directory in config_dirs for name in attribution.own_projects]
     # Sessions the ledger names may have been started elsewhere (another cwd): find them by id.
     have = {file.key for file in files}
     wanted = set(attribution.session_agents) - {file.session for file in files}
@@ -87,7 +84,48 @@ def _files_in_scope(
             files += [file for file in extra if file.key not in have]
             have.update(file.key for file in extra)
         files.sort(key=lambda file: file.key)
-    return files, roots
+    return files
+
+
+def _basis(scope: str, attribution: Attribution, config: Config) -> str:
+    """Everything the running tally's sums depend on besides the rows."""
+    return hashlib.sha256(
+        f"{TALLY_VERSION}\0{scope}\0{attribution.digest()}\0{_pricing_digest(config)}".encode()
+    ).hexdigest()
+
+
+def _drop_old_cache(directory: Path) -> None:
+    """The files of the first cache format (one for both scopes, directly in ``usage/``)."""
+    for pattern in ("manifest.json", "rows-*.json", "tally-*.json"):
+        for path in directory.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def _ingest_building(
+    cache_dir: Path,
+    files: Sequence[TranscriptFile],
+    store: UsageStore,
+    running: RunningTally,
+    progress: ProgressFactory | None,
+    timeout: float | None,
+) -> Ingested:
+    """Ingest, counting every file into ``running`` (empty) as it is read, then the files that
+    needed no reading, then the groups that turned out to span files."""
+    read: set[str] = set()
+
+    def count(file: TranscriptFile, rows: Sequence[Response]) -> None:
+        running.add_file(file, rows)
+        read.add(file.key)
+
+    ingested = ingest(cache_dir, files, progress=progress, timeout=timeout, store=store, on_read=count)
+    if not ingested.store.load_rows():  # torn, and nothing was read: read everything again
+        ingested = ingest(cache_dir, files, progress=progress, timeout=timeout, start_over=True, on_read=count)
+    held = ingested.held()
+    for key, (file, rows) in held.items():
+        if key not in read:
+            running.add_file(file, rows)
+    running.finish_files(held)
+    return ingested
 
 
 def collect(
@@ -100,37 +138,41 @@ def collect(
     environ: Mapping[str, str] | None = None,
 ) -> Tally:
     """Read what is new in the transcripts of this workspace (or of every project with
-    ``all_projects``) and return the attributed tally. When neither the transcripts nor the
-    attribution nor the prices changed, the tally comes from the usage cache (``Workspace.cache_dir``) without
-    reading a transcript."""
+    ``all_projects``) and return the attributed tally.
+
+    Each scope has its own cache (``usage/workspace``, ``usage/all`` under ``Workspace.cache_dir``)
+    with the running tally of its rows: what was read this time only adjusts the cells it
+    touches. When the attribution or the prices changed, the tally is built again from the rows
+    held, without reading a transcript."""
     config_dirs = locate.claude_config_dirs(environ)
-    files, roots = _files_in_scope(config_dirs, attribution, all_projects)
-    cache_dir = ws.cache_dir / "usage"
-    ingested = ingest(cache_dir, files, roots=roots, progress=progress, timeout=config.lock_timeout)
+    files = _files_in_scope(config_dirs, attribution, all_projects)
     scope = "all" if all_projects else "workspace"
-    fingerprint = hashlib.sha256(
-        f"{TALLY_VERSION}\0{scope}\0{ingested.fingerprint}\0{attribution.digest()}\0{_pricing_digest(config)}".encode()
-    ).hexdigest()
-    tally_path = cache_dir / f"tally-{scope}.json"
-    try:
-        cached = json.loads(tally_path.read_bytes())
-        if cached.get("fingerprint") == fingerprint:
-            tally = Tally.from_json(cached)
-            tally.bytes_read = ingested.bytes_read
-            tally.paths = [str(file.path) for file in files]
-            return tally
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        pass
-    read = ingested.usage()
-    deduplicated = deduplicate([(item.file, item.responses) for item in read])
-    tally = tally_responses(deduplicated, attribution, config.prices, tier_function(config))
-    tally.problems = ingested.problems + [f"{item.file.path}: {problem}" for item in read for problem in item.problems]
-    tally.files = len(read)
+    cache_dir = ws.cache_dir / "usage" / scope
+    if not cache_dir.is_dir():
+        _drop_old_cache(cache_dir.parent)
+    basis = _basis(scope, attribution, config)
+    tier_of = tier_function(config)
+    with locked(cache_dir / "usage.lock", config.lock_timeout, what="the transcript cache"):
+        store = UsageStore(cache_dir)
+        generation = store.generation
+        running = load_tally(cache_dir, generation, basis, attribution, config.prices, tier_of)
+        if running is None:  # none for these rows: built file by file as the reads come in
+            running = RunningTally(attribution, config.prices, tier_of)
+            ingested = _ingest_building(cache_dir, files, store, running, progress, config.lock_timeout)
+            save_tally(cache_dir, ingested.generation, basis, running)
+        else:  # brought up to date with what this run read
+            ingested = ingest(cache_dir, files, progress=progress, timeout=config.lock_timeout, store=store)
+            if ingested.previous != generation:  # the rows were torn and read again
+                running = RunningTally.build(list(ingested.held().values()), attribution, config.prices, tier_of)
+            elif ingested.generation != generation:
+                running.apply(ingested.changes, ingested.held())
+            if ingested.generation != generation:
+                save_tally(cache_dir, ingested.generation, basis, running)
+        tally = running.tally()
+    tally.problems = ingested.problems + ingested.file_problems()
+    tally.files = len(ingested.files)
     tally.bytes_read = ingested.bytes_read
     tally.paths = [str(file.path) for file in files]
-    with locked(cache_dir / "usage.lock", config.lock_timeout, what="the transcript cache"):
-        payload = {"fingerprint": fingerprint, **tally.to_json()}
-        atomic_write_bytes(tally_path, json.dumps(payload, separators=(",", ":")).encode())
     return tally
 
 

@@ -441,8 +441,58 @@ def test_a_long_scan_shows_a_progress_bar_on_a_terminal_only(workspace: Path, is
     text = output.decode(errors="replace")
     assert "reading transcripts" in text and "100%" in text and "$1.0000" in text
     # The same scan again reads nothing, and a pipe never gets a bar.
-    (Workspace(workspace).cache_dir / "usage" / "manifest.json").unlink()
+    (Workspace(workspace).cache_dir / "usage" / "workspace" / "manifest.json").unlink()
     piped = subprocess.run(
         [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "cost"], capture_output=True, text=True, env=env
     )
     assert piped.returncode == 0 and "reading transcripts" not in piped.stdout + piped.stderr
+
+
+def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspace: Path, isolated_env: Path) -> None:
+    path = isolated_env / ".claude" / "projects" / project_dir_name(workspace) / "s.jsonl"
+    write_lines(path, [assistant("s", "m1", "q1", HAIKU45, "2026-11-01T10:00:00Z", usage_of(M, 0))])
+    assert cost_json(workspace)["total_usd"] == 1.0
+    cache = Workspace(workspace).cache_dir / "usage" / "workspace"
+    (shard,) = cache.glob("rows-*.json")
+    with path.open("a") as handle:  # a second response, counted incrementally
+        handle.write(assistant("s", "m2", "q2", HAIKU45, "2026-11-01T10:01:00Z", usage_of(2 * M, 0)) + "\n")
+    assert cost_json(workspace)["total_usd"] == 3.0
+    good = {name: (cache / name).read_bytes() for name in ("manifest.json", "tally.json", shard.name)}
+    old_format = json.dumps({"version": 1, "files": {str(path): [1, 2, 3, 4, 5, 6]}})
+    # Each would give another total if it were trusted.
+    wrong_tally = good["tally.json"].replace(b"3000000", b"5000000")
+    wrong_rows = good[shard.name].replace(b"2000000", b"4000000")
+    assert wrong_tally != good["tally.json"] and wrong_rows != good[shard.name]
+    breakages = [
+        ("tally.json", b"{not json"),
+        ("tally.json", wrong_tally.replace(b'"version":2', b'"version":1')),  # another version
+        ("tally.json", wrong_tally.replace(b'"generation":"', b'"generation":"x', 1)),  # of other rows
+        ("tally.json", good["tally.json"].replace(b'",[', b'",[7,', 1)),  # a cell of the wrong shape
+        (shard.name, b"[]"),
+        (shard.name, wrong_rows.replace(b'"generation":"', b'"generation":"x', 1)),  # a torn save
+        ("manifest.json", old_format.encode()),
+        ("manifest.json", b""),
+    ]
+    for name, data in breakages:
+        (cache / name).write_bytes(data)
+        if name == shard.name:
+            (cache / "tally.json").unlink()  # so that the tally is made from the rows
+        assert cost_json(workspace)["total_usd"] == 3.0, name
+        for other, content in good.items():
+            (cache / other).write_bytes(content)
+
+
+def test_the_first_cache_format_is_dropped_not_read(workspace: Path, isolated_env: Path) -> None:
+    path = isolated_env / ".claude" / "projects" / project_dir_name(workspace) / "s.jsonl"
+    write_lines(path, [assistant("s", "m1", "q1", HAIKU45, "2026-11-01T10:00:00Z", usage_of(M, 0))])
+    usage = Workspace(workspace).cache_dir / "usage"
+    usage.mkdir(parents=True)
+    old = {
+        "manifest.json": {"version": 1, "files": {str(path): [1, 2, 3, 4, 5, 6]}},
+        "rows-0123456789abcdef.json": {"version": 1, "files": {}},
+        "tally-workspace.json": {"fingerprint": "x", "cells": []},
+    }
+    for name, data in old.items():
+        (usage / name).write_text(json.dumps(data))
+    assert cost_json(workspace)["total_usd"] == 1.0
+    assert [name for name in old if (usage / name).exists()] == []

@@ -3,13 +3,14 @@
 Per file we keep offset, size, inode and a checksum of the bytes before the offset (in
 ``cloisterctl.state.usage_cache``), with the responses parsed so far. A rerun with nothing new only
 stats files; an appended file is read from its offset; a truncated or replaced file is re-read; a
-half-written last line is left for next time. Big scans run in worker processes.
+half-written last line is left for next time; a file no longer listed is forgotten. Big scans run
+in worker processes. Each run says what it changed, file by file (``Ingested.changes``), so that
+the tally can follow (``cloisterctl.core.running_tally``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from cloisterctl.core.dedup import merge_responses
-from cloisterctl.edges.transcripts.parse import _loads, parse_lines, response_of
+from cloisterctl.core.running_tally import FileChange
+from cloisterctl.edges.transcripts.parse import parse_line, parse_lines
+from cloisterctl.edges.transcripts.workers import share
 from cloisterctl.model.usage import FileMark, Response, TranscriptFile
 from cloisterctl.state.locking import locked
 from cloisterctl.state.usage_cache import UsageStore
@@ -28,6 +31,8 @@ from cloisterctl.state.usage_cache import UsageStore
 PROGRESS_MIN_BYTES = 48 * 1024 * 1024
 # ... and is spread over worker processes when there is more than one CPU.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# ... a worker taking batches of about this many bytes at a time.
+BATCH_BYTES = 4 * 1024 * 1024
 # Bytes before the offset whose checksum tells an appended file from a rewritten one.
 CHECK_BYTES = 64
 
@@ -43,9 +48,7 @@ class _JobResult:
     path: str
     mark: FileMark | None  # None: the file could not be read (``error`` says why)
     reset: bool
-    # Plain tuples, one per response key: they cross from a worker process several times faster
-    # than named tuples.
-    rows: list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]]  # one per response key: Responses, or plain tuples from a worker
     problems: list[str]
     read: int
     error: str | None = None
@@ -89,22 +92,18 @@ def _read_new(job: _Job) -> _JobResult:
         # A last line without its newline is being written, or its writer died: count it when it
         # is complete JSON, but read it again next time (its key makes the second count harmless).
         try:
-            response = response_of(_loads(tail), offset + whole)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            response = parse_line(tail, offset + whole)
+        except (ValueError, RecursionError):
             response = None
         if response is not None:
             chunk.responses.append(response)
+    check = lead + data[max(0, whole - CHECK_BYTES) : whole]
     new_mark = FileMark(
-        stat.st_dev,
-        stat.st_ino,
-        stat.st_size,
-        stat.st_mtime_ns,
-        offset + whole,
-        zlib.crc32((lead + data[:whole])[-CHECK_BYTES:]),
+        stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, offset + whole, zlib.crc32(check[-CHECK_BYTES:])
     )
     responses: dict[tuple[str, str], Response] = {}
     merge_responses(responses, chunk.responses)
-    return _JobResult(job.path, new_mark, reset, [tuple(r) for r in responses.values()], chunk.problems, len(data))
+    return _JobResult(job.path, new_mark, reset, list(responses.values()), chunk.problems, len(data))
 
 
 ProgressFactory = Callable[[int], AbstractContextManager[Callable[[int], None]]]
@@ -114,46 +113,39 @@ def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:
     return nullcontext(lambda _n: None)
 
 
-def _batches(jobs: Sequence[tuple[_Job, int]], count: int) -> list[list[_Job]]:
-    """The jobs packed into ``count`` batches of about the same number of bytes, largest first."""
-    loads = [(0, index) for index in range(count)]
-    batches: list[list[_Job]] = [[] for _ in range(count)]
+def _batches(jobs: Sequence[tuple[_Job, int]]) -> list[list[tuple[_Job, int]]]:
+    """The jobs, largest first, in batches of about ``BATCH_BYTES`` (a file more is one alone)."""
+    batches: list[list[tuple[_Job, int]]] = []
+    load = BATCH_BYTES
     for job, size in sorted(jobs, key=lambda item: -item[1]):
-        load, index = heapq.heappop(loads)
-        batches[index].append(job)
-        heapq.heappush(loads, (load + size + 4096, index))  # 4 KiB stands for a file's fixed cost
-    return sorted((batch for batch in batches if batch), key=len)
+        if load >= BATCH_BYTES:
+            batches.append([])
+            load = 0
+        batches[-1].append((job, size))
+        load += size + 4096  # 4 KiB stands for a file's fixed cost
+    return batches
 
 
-def _read_batch(batch: list[_Job]) -> list[_JobResult]:
-    return [_read_new(job) for job in batch]
+def _read_batch(batch: list[tuple[_Job, int]]) -> list[_JobResult]:
+    """The reads of a worker process. Its rows go back as plain tuples: they cross from one
+    process to another several times faster than named tuples."""
+    results = [_read_new(job) for job, _size in batch]
+    for result in results:
+        result.rows = [tuple(row) for row in result.rows]
+    return results
 
 
 def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None) -> Iterator[_JobResult]:
-    """Run the reads (job, bytes to read), in worker processes when there is a lot to read and
-    more than one CPU."""
+    """Run the reads (job, bytes to read), shared with worker processes when there is a lot to
+    read and more than one CPU."""
     total = sum(size for _job, size in jobs)
     factory = progress if progress is not None and total >= PROGRESS_MIN_BYTES else _no_progress
     with factory(total) as advance:
         workers = min(os.cpu_count() or 1, 4, len(jobs))
-        if total >= PARALLEL_MIN_BYTES and workers > 1:
-            import multiprocessing
-
-            try:
-                context = multiprocessing.get_context("fork")
-            except ValueError:  # no fork on this platform: read in this process
-                context = None
-            if context is not None:
-                # A few balanced batches per worker: files differ in size by orders of magnitude,
-                # and one round trip per batch costs less than one per file.
-                with context.Pool(workers) as pool:
-                    for results in pool.imap_unordered(_read_batch, _batches(jobs, workers * 3)):
-                        for result in results:
-                            advance(result.read)
-                            yield result
-                return
-        for job, _size in jobs:
-            result = _read_new(job)
+        results: Iterable[_JobResult] = (_read_new(job) for job, _size in jobs)
+        if total >= PARALLEL_MIN_BYTES and workers > 1 and hasattr(os, "fork"):
+            results = share(_batches(jobs), lambda job: _read_new(job[0]), _read_batch, workers - 1)
+        for result in results:
             advance(result.read)
             yield result
 
@@ -177,6 +169,13 @@ class Ingested:
     changed: bool
     problems: list[str]  # files that could not be read
     store: UsageStore
+    changes: list[FileChange]  # what this run did to each file's rows
+    previous: str  # the generation of the cache before this run ("": none, or rebuilt)
+
+    @property
+    def generation(self) -> str:
+        """Changes whenever anything held changes (``UsageStore.generation``)."""
+        return self.store.generation
 
     @property
     def fingerprint(self) -> str:
@@ -186,14 +185,26 @@ class Ingested:
             digest.update(f"{file.key}\0{tuple(self.marks[file.key])}\n".encode())
         return digest.hexdigest()
 
-    def usage(self) -> list[FileUsage]:
-        """Every file with its responses and problems, in path order (loads cached rows)."""
-        found: list[FileUsage] = []
+    def file_problems(self) -> list[str]:
+        """Every unreadable line of every file, as "path: line N: what (skipped)"."""
+        entries = self.store.entries
+        return [f"{file.path}: {problem}" for file in self.files for problem in entries[file.key].problems]
+
+    def held(self) -> dict[str, tuple[TranscriptFile, list[Response]]]:
+        """Every file with its rows, in path order (loads the rows)."""
+        if not self.store.load_rows():
+            raise RuntimeError(f"{self.store.directory}: the transcript cache changed under its lock")
+        found: dict[str, tuple[TranscriptFile, list[Response]]] = {}
         for file in self.files:
             rows = self.store.rows(file.key)
             if rows is not None:
-                found.append(FileUsage(file, *rows))
+                found[file.key] = (file, rows)
         return found
+
+    def usage(self) -> list[FileUsage]:
+        """Every file with its responses and problems, in path order (loads the rows)."""
+        entries = self.store.entries
+        return [FileUsage(file, rows, list(entries[key].problems)) for key, (file, rows) in self.held().items()]
 
 
 def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
@@ -206,47 +217,78 @@ def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
     )
 
 
+def _plan(
+    store: UsageStore, files: Sequence[TranscriptFile]
+) -> tuple[list[tuple[_Job, int]], dict[str, TranscriptFile]]:
+    """The reads to do (job, bytes to read), and the files that exist."""
+    jobs: list[tuple[_Job, int]] = []
+    listed: dict[str, TranscriptFile] = {}
+    entries = store.entries
+    for file in files:
+        try:
+            stat = os.stat(file.path)
+        except OSError:
+            continue
+        listed[file.key] = file
+        entry = entries.get(file.key)
+        mark = entry.mark if entry is not None else None
+        if not _unchanged(mark, stat):
+            kept = mark.offset if mark is not None and stat.st_size >= mark.offset else 0
+            jobs.append((_Job(file.key, mark), stat.st_size - kept))
+    return jobs, listed
+
+
 def ingest(
     cache_dir: Path,
     files: Sequence[TranscriptFile],
     *,
-    roots: Iterable[Path] = (),
     progress: ProgressFactory | None = None,
     timeout: float | None = None,
+    start_over: bool = False,
+    store: UsageStore | None = None,
+    on_read: Callable[[TranscriptFile, Sequence[Response]], None] | None = None,
 ) -> Ingested:
-    """Bring the cache in ``cache_dir`` up to date with ``files``, reading only what is new.
+    """Bring the cache in ``cache_dir`` up to date with ``files``, reading only what is new
+    (everything with ``start_over``). Cached files not in ``files`` (or gone) are forgotten.
+    ``store``: the cache, when the caller has loaded it already; ``on_read`` is called with each
+    file read and its rows, as the reads come in.
 
-    ``roots`` are the directories that were listed: cached files under them that are gone are
-    forgotten. Holds ``cache_dir/usage.lock`` rather than the ledger lock, so a long first scan
-    never makes a git hook wait."""
+    Holds ``cache_dir/usage.lock`` rather than the ledger lock, so a long first scan never makes
+    a git hook wait."""
     with locked(cache_dir / "usage.lock", timeout, what="the transcript cache"):
-        store = UsageStore(cache_dir)
-        jobs: list[tuple[_Job, int]] = []
-        listed: set[str] = set()
-        for file in files:
-            try:
-                stat = os.stat(file.path)
-            except OSError:
-                continue
-            listed.add(file.key)
-            mark = store.marks.get(file.key)
-            if not _unchanged(mark, stat):
-                kept = mark.offset if mark is not None and stat.st_size >= mark.offset else 0
-                jobs.append((_Job(file.key, mark), stat.st_size - kept))
-        prefixes = tuple(os.path.join(str(root), "") for root in roots)
-        gone = [path for path in store.marks if path not in listed and prefixes and path.startswith(prefixes)]
+        store = UsageStore(cache_dir) if store is None else store
+        if start_over:
+            store.reset()
+        previous = store.generation
+        jobs, listed = _plan(store, files)
+        gone = [path for path in store.entries if path not in listed]
         bytes_read = 0
         problems: list[str] = []
+        changes: list[FileChange] = []
         if jobs or gone:
+            if not store.load_rows():  # torn or foreign: read everything again
+                store.reset()
+                previous = ""
+                jobs, listed = _plan(store, files)
+                gone = []
             for path in gone:
-                store.forget(path)
+                change = store.forget(path)
+                if change is not None:
+                    changes.append(change)
             for result in _run_jobs(jobs, progress):
                 bytes_read += result.read
                 if result.mark is None:
                     problems.append(f"{result.path}: {result.error}")
-                    store.forget(result.path)
+                    listed.pop(result.path, None)
+                    change = store.forget(result.path)
                 else:
-                    store.update(result.path, result.mark, result.rows, result.problems, reset=result.reset)
+                    change = store.update(
+                        listed[result.path], result.mark, result.rows, result.problems, reset=result.reset
+                    )
+                    if on_read is not None and change.after is not None:
+                        on_read(change.file, change.after)
+                if change is not None:
+                    changes.append(change)
             store.save()
-        present = [file for file in files if file.key in store.marks]
-        return Ingested(present, dict(store.marks), bytes_read, bool(jobs or gone), problems, store)
+        present = [file for file in files if file.key in store.entries and file.key in listed]
+        return Ingested(present, store.marks, bytes_read, bool(jobs or gone), problems, store, changes, previous)

@@ -350,10 +350,10 @@ def test_deleted_files_are_forgotten_and_a_broken_cache_is_rebuilt(tmp_path: Pat
     m = "claude-sonnet-4-6"
     for name in ("a", "b"):
         write_lines(project / f"{name}.jsonl", [assistant(name, name, name, m, "2026-11-01T10:00:00Z", usage_of(1, 1))])
-    ingested = ingest(cache, discover([tmp_path]), roots=[tmp_path / "projects"])
+    ingested = ingest(cache, discover([tmp_path]))
     assert len(ingested.marks) == 2
     (project / "b.jsonl").unlink()
-    ingested = ingest(cache, discover([tmp_path]), roots=[tmp_path / "projects"])
+    ingested = ingest(cache, discover([tmp_path]))
     assert list(ingested.marks) == [str(project / "a.jsonl")]
     assert "b.jsonl" not in "".join(p.read_text() for p in cache.glob("rows-*.json"))
     (cache / "manifest.json").write_text("{not json")
@@ -377,6 +377,7 @@ def test_reading_in_worker_processes_gives_the_same_result(tmp_path: Path, monke
     files = discover([tmp_path])
     _ing, serial = ingest_all(tmp_path / "serial", files)
     monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "BATCH_BYTES", 1)  # a batch per file: the workers get some
     _ing, parallel = ingest_all(tmp_path / "parallel", files)
     assert parallel == serial
     assert totals(serial) == (6 * sum(range(40)), 6 * 2 * sum(range(40)), 6 * 40 * 3, 6 * 40 * 4, 6 * 40 * 5)
