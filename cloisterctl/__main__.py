@@ -12,6 +12,13 @@ def main(argv: list[str] | None = None) -> int:
         from cloisterctl.hooks.dispatch import run
 
         return run(args[1:])
+    if "cost" in args[:3]:
+        # `cost` with nothing new prints its memo, before click is imported.
+        from cloisterctl.cli.fast import answer
+
+        answered = answer(args)
+        if answered is not None:
+            return answered
     from cloisterctl.cli.app import main as cli_main
 
     return cli_main(args)

@@ -62,7 +62,7 @@ def cost_command(
     from cloisterctl.cli.render import render_report
     from cloisterctl.engine.cost import cost_command as run_cost
 
-    result = run_cost(
+    computed = run_cost(
         ctx,
         by=by,
         since=since,
@@ -70,7 +70,23 @@ def cost_command(
         record_checkpoints=record,
         progress=progress_bar(),
     )
-    return emit(result, as_json, render_report)
+    code = emit(computed.result, as_json, render_report)
+    if not record:
+        _keep_memo(str(ctx.ws.root), all_projects, by, since, computed)
+    return code
+
+
+def _keep_memo(root: str, all_projects: bool, by: str, since: str | None, computed: Any) -> None:
+    """Keep both forms of the output for ``cli.fast``, as a run with nothing new would print them."""
+    from cloisterctl.cli.fast import PRICE_TABLE, cost_key, cost_memo_path
+    from cloisterctl.cli.render import dumps, render_report
+    from cloisterctl.state import memo
+
+    again = {**computed.result, "bytes_read": 0}
+    outputs = {"json": (dumps(again) + "\n").encode(), "text": (render_report(again) + "\n").encode()}
+    inputs = {**computed.inputs, **memo.stamp([PRICE_TABLE])}
+    key = cost_key(root, all_projects, by, since)
+    memo.keep(cost_memo_path(root, all_projects, by), key, inputs, outputs, computed.valid_until)
 
 
 @click.group("usage")

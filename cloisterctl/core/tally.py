@@ -112,6 +112,9 @@ class Tally:
     files: int = 0
     bytes_read: int = 0
     paths: list[str] = field(default_factory=list)  # the transcript files in scope (not cached)
+    # What the tally was read from: each transcript and directory looked in, with its stamp
+    # (``state.memo``) as it was before the read. Not cached.
+    inputs: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloisterctl import __version__
 from cloisterctl.config.layers import user_config_path
 from cloisterctl.config.settings import Config
 from cloisterctl.core.attribution import Attribution
@@ -40,12 +41,14 @@ from cloisterctl.engine.context import Context
 from cloisterctl.model.events import Event
 from cloisterctl.model.prices import Usage
 from cloisterctl.model.usage import Response, TranscriptFile
-from cloisterctl.state.fsio import atomic_write_bytes
+from cloisterctl.state import memo, paths
 from cloisterctl.state.locking import locked
+from cloisterctl.state.store import counts_from
 from cloisterctl.state.usage_cache import UsageStore, load_tally, save_tally
 from cloisterctl.state.workspace import Workspace
 
 TALLY_VERSION = 2
+REFRESH_KEY = f"refresh {__version__} {TALLY_VERSION}"
 
 
 def own_projects(ws: Workspace) -> frozenset[str]:
@@ -58,10 +61,13 @@ def _pricing_digest(config: Config) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _files_in_scope(config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool) -> list[TranscriptFile]:
+def _files_in_scope(
+    config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool, visited: list[str]
+) -> list[TranscriptFile]:
+    """The transcripts of the scope; ``visited`` collects every directory looked in (or for)."""
     if all_projects:
-        return locate.discover(config_dirs)
-    files = locate.discover(config_dirs, attribution.own_projects)
+        return locate.discover(config_dirs, visited=visited)
+    files = locate.discover(config_dirs, attribution.own_projects, visited)
     # Sessions the ledger names may have been started elsewhere (another cwd): find them by id.
     have = {file.key for file in files}
     wanted = set(attribution.session_agents) - {file.session for file in files}
@@ -75,12 +81,13 @@ def _files_in_scope(config_dirs: Sequence[Path], attribution: Attribution, all_p
             for project in projects:
                 if project.name in attribution.own_projects:
                     continue
+                visited.append(project.path)  # a wanted session's file would appear here
                 for session in wanted:
                     main = Path(project.path) / f"{session}.jsonl"
                     if main.is_file() or (Path(project.path) / session).is_dir():
                         named.add(main)
         for path in named:
-            extra = locate.files_for_session(path)
+            extra = locate.files_for_session(path, visited)
             files += [file for file in extra if file.key not in have]
             have.update(file.key for file in extra)
         files.sort(key=lambda file: file.key)
@@ -145,7 +152,10 @@ def collect(
     touches. When the attribution or the prices changed, the tally is built again from the rows
     held, without reading a transcript."""
     config_dirs = locate.claude_config_dirs(environ)
-    files = _files_in_scope(config_dirs, attribution, all_projects)
+    visited: list[str] = []
+    files = _files_in_scope(config_dirs, attribution, all_projects, visited)
+    # Stamped before anything is read: a file that grows during the read makes a memo stale.
+    inputs = memo.stamp([*dict.fromkeys(visited), *(str(file.path) for file in files)])
     scope = "all" if all_projects else "workspace"
     cache_dir = ws.cache_dir / "usage" / scope
     if not cache_dir.is_dir():
@@ -173,6 +183,7 @@ def collect(
     tally.files = len(ingested.files)
     tally.bytes_read = ingested.bytes_read
     tally.paths = [str(file.path) for file in files]
+    tally.inputs = inputs
     return tally
 
 
@@ -186,7 +197,7 @@ class CostView:
 
 
 def _stamp_path(ws: Workspace) -> Path:
-    return ws.cache_dir / "usage" / "refresh.json"
+    return ws.cache_dir / "usage" / "refresh.memo"
 
 
 def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostView:
@@ -226,7 +237,7 @@ def remember_cost(ctx: Context, view: CostView, appended: int) -> dict[str, Any]
         "total_usd": cost["total_usd"] if cost else 0.0,
         "cost": cost,
     }
-    _remember_refresh(ctx.ws, _stamp_path(ctx.ws), view.tally.paths, result)
+    _remember_refresh(ctx.ws, _stamp_path(ctx.ws), view.tally, result)
     return result
 
 
@@ -247,51 +258,30 @@ def refresh_cost(ctx: Context, *, progress: ProgressFactory | None = None) -> di
     return remember_cost(ctx, view, len(events))
 
 
-def _refresh_stamp(ws: Workspace, paths: Sequence[str]) -> dict[str, Any]:
-    """What a refresh depended on: the ledger (attribution, usage events, checkpoints), the config
-    files (prices), the transcript files it read and the directories where new ones would appear."""
-
-    def key(path: Path) -> list[int] | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
-
-    dirs = {
-        str(directory / "projects" / name) for directory in locate.claude_config_dirs() for name in own_projects(ws)
-    }
-    dirs |= {os.path.dirname(path) for path in paths}
-    return {
-        "ledger": {str(path): key(path) for path in ws.ledger_files()},
-        "config": [key(ws.config_path), key(user_config_path())],
-        "dirs": {directory: key(Path(directory)) for directory in sorted(dirs)},
-        "files": {path: key(Path(path)) for path in paths},
-    }
+def _workspace_inputs(ws: Workspace) -> memo.Stamp:
+    """The stamp of what a cost result depends on besides the transcripts: the ledger and spool
+    (attribution, usage events, checkpoints) and the config files (prices, tiers)."""
+    return memo.stamp([*paths.fold_inputs(str(ws.root)), str(ws.config_path), str(user_config_path())])
 
 
-def _quick_result(ws: Workspace, stamp_path: Path) -> dict[str, Any] | None:
+def _quick_result(ws: Workspace, memo_path: Path) -> dict[str, Any] | None:
+    outputs = memo.recall(str(memo_path), REFRESH_KEY)
+    if outputs is None or "result" not in outputs:
+        return None
     try:
-        saved = json.loads(stamp_path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        saved = json.loads(outputs["result"])
+    except (ValueError, RecursionError):
         return None
-    if not isinstance(saved, dict) or saved.get("version") != 1:
+    if not isinstance(saved, dict):
         return None
-    paths = list((saved.get("stamp") or {}).get("files") or {})
-    if _refresh_stamp(ws, paths) != saved.get("stamp"):
-        return None
-    result: dict[str, Any] = {**saved["result"], "appended": 0, "bytes_read": 0}
+    result: dict[str, Any] = {**saved, "appended": 0, "bytes_read": 0}
     return result
 
 
-def _remember_refresh(ws: Workspace, stamp_path: Path, paths: Sequence[str], result: Mapping[str, Any]) -> None:
-    if not stamp_path.parent.is_dir():
-        return
-    data = {"version": 1, "stamp": _refresh_stamp(ws, paths), "result": dict(result)}
-    try:
-        atomic_write_bytes(stamp_path, json.dumps(data, separators=(",", ":")).encode())
-    except OSError:
-        pass  # only a slower next refresh
+def _remember_refresh(ws: Workspace, memo_path: Path, tally: Tally, result: Mapping[str, Any]) -> None:
+    if memo_path.parent.is_dir():
+        data = json.dumps(dict(result), separators=(",", ":")).encode()
+        memo.keep(str(memo_path), REFRESH_KEY, {**_workspace_inputs(ws), **tally.inputs}, {"result": data})
 
 
 def record_usage(ctx: Context, events: list[Event]) -> dict[str, Any]:
@@ -323,6 +313,17 @@ def cost_data(
     return CostData(snap.problems, tally, cells, covered, all_projects, since)
 
 
+@dataclass
+class CostReport:
+    """A report and what it was computed from: the stamp of every input as it was before the
+    read (for ``state.memo``), and the wall-clock time after which it is stale regardless (when
+    an event held back as future-dated starts to count), or None."""
+
+    result: dict[str, Any]
+    inputs: memo.Stamp
+    valid_until: float | None
+
+
 def cost_command(
     ctx: Context,
     *,
@@ -331,15 +332,18 @@ def cost_command(
     all_projects: bool = False,
     record_checkpoints: bool = False,
     progress: ProgressFactory | None = None,
-) -> dict[str, Any]:
+) -> CostReport:
     """``cloisterctl cost``: the report, after recording checkpoints when asked."""
     recorded = refresh_cost(ctx, progress=progress) if record_checkpoints else None
+    before = _workspace_inputs(ctx.ws)
+    ctx.refresh()  # read after the stamp: a change from here on makes the memo stale
     data = cost_data(ctx, since=parse_since(since), all_projects=all_projects, progress=progress)
     result = report(data, by, ctx.config.prices)
     result["workspace"] = str(ctx.ws.root)
     if record_checkpoints:
         result["recorded"] = {"appended": recorded["appended"] if recorded else 0}
-    return result
+    deferred = ctx.snapshot.deferred
+    return CostReport(result, {**before, **data.tally.inputs}, counts_from(min(deferred)) if deferred else None)
 
 
 def add_usage(

@@ -8,7 +8,10 @@ which passes on the test command's verdict.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # typing's own import costs a hook more than everything else it does
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HOOKS = ("git", "beads", "claude", "check", "pre-push")
 

@@ -10,10 +10,10 @@ request.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from cloisterctl.model.tiers import normalise_model_id
@@ -144,7 +144,9 @@ def _price(model: str, entry: Mapping[str, Any], multipliers: Mapping[str, float
 
 @cache
 def _builtin() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("cloisterctl.model").joinpath("prices.json").read_text("utf-8"))
+    # Beside this module (a path, not importlib.resources: its import costs more than the read).
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "prices.json"), encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
     return data
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from cloisterctl.core.fold import ColdState, WorkspaceState, apply, copy_state, fold
 from cloisterctl.core.projection import front_matter
-from cloisterctl.model.events import Event, format_ts, ordered
+from cloisterctl.model.events import Event, format_ts, ordered, parse_ts
 from cloisterctl.state import ledger, statefile
 from cloisterctl.state.fsio import atomic_write_bytes
 from cloisterctl.state.locking import locked
@@ -49,6 +49,7 @@ class Snapshot:
     problems: list[str] = field(default_factory=list)
     _events: list[Event] | None = None
     _ws: Workspace | None = None
+    deferred: list[str] = field(default_factory=list)  # ts of events held back as in the future
 
     @property
     def events(self) -> list[Event]:
@@ -69,6 +70,11 @@ def horizon() -> str:
     """The latest ``ts`` an event may have and count: the wall clock plus ``CLOCK_SKEW``. (The real
     clock, not a pinned one: what counts must not depend on what a test or a replay pretends.)"""
     return format_ts(datetime.now(UTC) + CLOCK_SKEW)
+
+
+def counts_from(ts: str) -> float:
+    """The wall-clock time (unix seconds) at which an event dated ``ts`` stops being held back."""
+    return (parse_ts(ts) - CLOCK_SKEW).timestamp()
 
 
 def current_month() -> str:
@@ -248,9 +254,9 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
         updated = _incremental(ws, cache, keys, limit)
     if updated is None:
         updated, events = _full_fold(ws, keys, limit)
-        result = Snapshot(updated.state, list(updated.problems), events, ws)
+        result = Snapshot(updated.state, list(updated.problems), events, ws, list(updated.deferred))
     else:
-        result = Snapshot(updated.state, list(updated.problems), None, ws)
+        result = Snapshot(updated.state, list(updated.problems), None, ws, list(updated.deferred))
     _MEMORY[ws.root] = updated
     if store_cache and _ON_DISK.get(ws.root) != updated.keys and ws.is_initialised:
         _store(ws, updated)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from cloisterctl.errors import WorkspaceError
+from cloisterctl.state import paths
 
 STATE_FILE = "STATE.md"
-SEGMENT_NAME = re.compile(r"^\d{4}-\d{2}\.jsonl$")
-CLOISTER_DIR = ".cloister"
+CLOISTER_DIR = paths.CLOISTER_DIR
 
 
 @dataclass(frozen=True)
@@ -55,12 +52,7 @@ class Workspace:
     def ledger_files(self) -> list[Path]:
         """Every file of the committed ledger, oldest first: the single-file ledger of an earlier
         version (when there is one), then the monthly segments."""
-        found = [self.ledger_path] if self.ledger_path.exists() else []
-        try:
-            names = sorted(entry.name for entry in os.scandir(self.ledger_dir) if SEGMENT_NAME.match(entry.name))
-        except OSError:
-            names = []
-        return found + [self.ledger_dir / name for name in names]
+        return [Path(path) for path in paths.ledger_files(str(self.root))]
 
     @property
     def handoffs_dir(self) -> Path:
@@ -76,9 +68,7 @@ class Workspace:
         """Machine-local caches (the fold, parsed tasks, transcript usage), kept outside the work
         tree so that a cache file committed to the repository is never read as one:
         ``$XDG_CACHE_HOME/cloisterctl/workspaces/<dir name>-<hash of the path>/``."""
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        digest = hashlib.sha256(os.path.realpath(self.root).encode()).hexdigest()[:16]
-        return Path(base) / "cloisterctl" / "workspaces" / f"{agent_slug(self.root.name)}-{digest}"
+        return Path(paths.cache_dir(str(self.root)))
 
     @property
     def lock_path(self) -> Path:
@@ -110,8 +100,8 @@ class Workspace:
 
 
 def agent_slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")
-    return slug or "agent"
+    """``name`` made an agent id (``paths.slug``)."""
+    return paths.slug(name)
 
 
 def find_workspace(start: Path) -> Workspace:
@@ -122,7 +112,7 @@ def find_workspace(start: Path) -> Workspace:
         raise WorkspaceError(f"{start}: no such directory") from None
     if not here.is_dir():
         raise WorkspaceError(f"{start}: not a directory")
-    for candidate in (here, *here.parents):
-        if (candidate / ".git").exists():
-            return Workspace(candidate)
+    root = paths.work_tree_root(str(here))
+    if root is not None:
+        return Workspace(Path(root))
     raise WorkspaceError(f"{here}: not inside a git work tree (run `git init` first)")

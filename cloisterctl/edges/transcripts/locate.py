@@ -74,14 +74,20 @@ def project_dir_name(path: str | os.PathLike[str]) -> str:
     return f"{name[:MAX_PROJECT_NAME]}-{_base36(abs(_js_hash(text)))}"
 
 
-def discover(config_dirs: Iterable[Path], projects: Iterable[str] | None = None) -> list[TranscriptFile]:
+def discover(
+    config_dirs: Iterable[Path], projects: Iterable[str] | None = None, visited: list[str] | None = None
+) -> list[TranscriptFile]:
     """Every transcript under ``<config>/projects/<project>/`` for the given project dir names (all
     projects when None): ``<session>.jsonl`` and ``<session>/subagents/agent-*.jsonl``. Sorted by
-    path, which is the order ties are broken in when one response appears in two files."""
+    path, which is the order ties are broken in when one response appears in two files.
+
+    ``visited`` collects every directory looked in (or for): where a new transcript would appear."""
     wanted = None if projects is None else set(projects)
+    seen: list[str] = [] if visited is None else visited
     found: list[TranscriptFile] = []
     for config_dir in config_dirs:
         root = config_dir / "projects"
+        seen.append(str(root))
         if wanted is None:
             try:
                 names = [entry.name for entry in os.scandir(root) if is_dir_entry(entry)]
@@ -89,16 +95,19 @@ def discover(config_dirs: Iterable[Path], projects: Iterable[str] | None = None)
                 continue
         else:
             names = [name for name in wanted if (root / name).is_dir()]
+            seen += [str(root / name) for name in wanted]
         for name in names:
-            found += _project_files(root / name, name)
+            found += _project_files(root / name, name, seen)
     found.sort(key=lambda f: f.key)
     return found
 
 
-def files_for_session(main: Path) -> list[TranscriptFile]:
+def files_for_session(main: Path, visited: list[str] | None = None) -> list[TranscriptFile]:
     """The transcript ``<project>/<session>.jsonl`` (when it exists) and its subagents' files."""
     project, session = main.parent.name, main.name.removesuffix(".jsonl")
     files = [TranscriptFile(main, project, session, False)] if main.is_file() else []
+    if visited is not None:
+        visited += [str(main.parent), str(main.parent / session), str(main.parent / session / "subagents")]
     try:
         agents = list(os.scandir(main.parent / session / "subagents"))
     except OSError:
@@ -125,8 +134,9 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _project_files(project_dir: Path, project: str) -> list[TranscriptFile]:
+def _project_files(project_dir: Path, project: str, visited: list[str]) -> list[TranscriptFile]:
     files: list[TranscriptFile] = []
+    visited.append(str(project_dir))
     try:
         entries = list(os.scandir(project_dir))
     except OSError:
@@ -135,6 +145,7 @@ def _project_files(project_dir: Path, project: str) -> list[TranscriptFile]:
         if entry.name.endswith(".jsonl") and _is_file(entry):
             files.append(TranscriptFile(Path(entry.path), project, entry.name[: -len(".jsonl")], False))
         elif is_dir_entry(entry):
+            visited += [entry.path, os.path.join(entry.path, "subagents")]
             try:
                 agents = list(os.scandir(os.path.join(entry.path, "subagents")))
             except OSError:

@@ -1,0 +1,139 @@
+"""cli.fast: `cost` with nothing new is answered from its memo without click, and any change to
+what it read (a transcript, a new file where one could appear, the ledger, the config, the
+environment) sends it down the full path, which prints the new figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloisterctl.edges.transcripts.locate import project_dir_name
+from testing.helpers import write_config
+from testing.transcripts import assistant, usage_of, write_lines
+
+SONNET = "claude-sonnet-4-5-20250929"
+K = 100_000  # tokens of one response: $0.30 of Sonnet input (below the long-context tier)
+
+# Runs the real entry point and says on stderr which path answered.
+PROBE = (
+    "import sys\n"
+    "from cloisterctl.__main__ import main\n"
+    "code = main(sys.argv[1:])\n"
+    "sys.stderr.write('\\nPATH=' + ('full' if 'click' in sys.modules else 'memo') + '\\n')\n"
+    "raise SystemExit(code)\n"
+)
+
+
+def cost(ws: Path, env: dict[str, str], *args: str) -> tuple[str, str]:
+    """(stdout, which path answered) of `cloisterctl -C ws cost ARGS`."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "-C", str(ws), "cost", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr.rsplit("PATH=", 1)[1].strip()
+
+
+def total(stdout: str) -> float:
+    return round(float(json.loads(stdout)["total_usd"]), 6)
+
+
+@pytest.fixture
+def claude(tmp_path: Path) -> dict[str, str]:
+    return {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")}
+
+
+def transcript(claude: dict[str, str], project: str, name: str) -> Path:
+    return Path(claude["CLAUDE_CONFIG_DIR"]) / "projects" / project / name
+
+
+def response(message: str, fresh: int = K) -> str:
+    return assistant("s1", message, f"r-{message}", SONNET, "2026-11-01T10:00:00Z", usage_of(fresh, 0))
+
+
+def test_a_repeated_cost_prints_the_same_report_from_its_memo_without_click(
+    workspace: Path, claude: dict[str, str]
+) -> None:
+    write_lines(transcript(claude, project_dir_name(workspace), "s1.jsonl"), [response("m1")])
+    first, path = cost(workspace, claude, "--json")
+    assert path == "full" and total(first) == 0.3 and json.loads(first)["bytes_read"] > 0
+    again, path = cost(workspace, claude, "--json")
+    assert path == "memo"
+    assert json.loads(again) == {**json.loads(first), "bytes_read": 0}  # what a run reading nothing says
+    table, path = cost(workspace, claude)
+    assert path == "memo" and "total" in table and "$0.3000" in table
+    grouped, path = cost(workspace, claude, "--by", "session", "--json")
+    assert path == "full" and json.loads(grouped)["by"] == "session"  # its own memo, made now
+    assert cost(workspace, claude, "--by=session", "--json")[1] == "memo"
+
+
+def test_any_change_to_what_cost_read_sends_it_down_the_full_path(
+    workspace: Path, claude: dict[str, str], tmp_path: Path
+) -> None:
+    own = project_dir_name(workspace)
+    main = transcript(claude, own, "s1.jsonl")
+    write_lines(main, [response("m1")])
+    assert total(cost(workspace, claude, "--json")[0]) == 0.3
+
+    def after(change: str, expected: float, *args: str) -> None:
+        out, path = cost(workspace, claude, "--json", *args)
+        assert (path, total(out)) == ("full", expected), change
+        assert cost(workspace, claude, "--json", *args)[1] == "memo", change
+
+    with main.open("a") as handle:
+        handle.write(response("m2") + "\n")
+    after("a line appended to a transcript", 0.6)
+    write_lines(transcript(claude, own, "s2.jsonl"), [response("m3")])
+    after("a new session in the project", 0.9)
+    write_lines(transcript(claude, own, "s1/subagents/agent-a.jsonl"), [response("m4")])
+    after("a new subagent's transcript", 1.2)
+    write_lines(transcript(claude, own, "s1/subagents/agent-b.jsonl"), [response("m5")])
+    after("a second subagent beside the first", 1.5)
+    subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "usage", "add", "--model", SONNET]
+        + ["--input", str(K), "--output", "0"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **claude},
+    )
+    after("usage recorded in the ledger", 1.8)
+    write_config(workspace, f"cost:\n  prices:\n    {SONNET}: {{input: 6.0}}\n")
+    out, path = cost(workspace, claude, "--json")
+    assert path == "full" and total(out) != 1.8, "the config changed the prices"
+
+    assert cost(workspace, claude, "--all", "--json")[1] == "full"
+    write_lines(transcript(claude, "-elsewhere", "s9.jsonl"), [response("m9", 2 * K)])
+    assert cost(workspace, claude, "--json")[1] == "full"  # another project's dir is looked in too
+    all_before = total(cost(workspace, claude, "--all", "--json")[0])
+    write_lines(transcript(claude, "-third", "s10.jsonl"), [response("m10", K)])
+    out, path = cost(workspace, claude, "--all", "--json")
+    assert path == "full" and total(out) > all_before, "a new project under --all"
+
+    other = {"CLAUDE_CONFIG_DIR": str(tmp_path / "other-claude")}
+    assert cost(workspace, other, "--json")[1] == "full", "another environment"
+
+
+def test_what_the_memo_cannot_answer_runs_in_full(workspace: Path, claude: dict[str, str]) -> None:
+    write_lines(transcript(claude, project_dir_name(workspace), "s1.jsonl"), [response("m1")])
+    cost(workspace, claude, "--json")
+    assert cost(workspace, claude, "--json")[1] == "memo"
+    assert cost(workspace, claude, "--json", "--record")[1] == "full"
+    bad = subprocess.run(
+        [sys.executable, "-c", PROBE, "-C", str(workspace), "cost", "--by", "colour"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **claude},
+    )
+    assert bad.returncode == 2 and "colour" in bad.stderr  # click's own message for a mistake
+    missing = subprocess.run(
+        [sys.executable, "-c", PROBE, "-C", str(workspace / "nowhere"), "cost"], capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "nowhere" in missing.stderr
