@@ -16,9 +16,11 @@ then, in each run and on the same files (page cache warm for both), times back t
   appended to one transcript, then the same call (the file is put back afterwards).
 
 Times are medians of --runs; ratios are medians of each run's own ratio (the tools are timed
-back to back, so under about the same load: the machine's other work moves both). Targets: full
-scan <= 0.35x ccusage; no-op rescan <= 5% of ccusage in process and <= 0.35x through the command
-line; incremental <= 0.1 s. Each is printed with whether it is met; the exit code is 1 when one is
+back to back, so under about the same load: the machine's other work moves both). Targets: a full
+scan through the command line <= 0.35x ccusage; a no-op rescan <= 5% of ccusage in process and
+<= 0.04x through the command line (where the memo of ``cli.fast`` answers); incremental <= 0.1 s.
+A floor is printed beside them: one ``bytes.find`` pass over the files in memory, the least any
+reader of every byte pays here. Each is printed with whether it is met; the exit code is 1 when one is
 missed.
 """
 
@@ -60,10 +62,18 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-TARGET_FULL = 0.35  # x ccusage
+TARGET_FULL_CLI = 0.35  # x ccusage: `cost --all --json` with a fresh cache (issue 11)
 TARGET_NOOP = 0.05  # x ccusage, in process
-TARGET_NOOP_CLI = 0.35  # x ccusage
+TARGET_NOOP_CLI = 0.04  # x ccusage: `cost --all --json` with nothing new (issue 11)
 TARGET_INCREMENTAL = 0.1  # seconds
+
+
+def byte_floor(files: list[Path]) -> float:
+    """One ``bytes.find`` pass over every file, already in memory, on one core: what merely
+    looking at each byte once costs here (memory bandwidth), whatever a parser does."""
+    datas = [path.read_bytes() for path in files]
+    seconds, _ = timed(lambda: [data.find(b"\x00never\x00") for data in datas])
+    return seconds
 
 
 def appended_lines(path: Path, size: int) -> bytes:
@@ -120,7 +130,12 @@ def main() -> int:
             return sum(cell.usd for cell in tally.cells)
 
         cli_env = {**os.environ, **environ}
-        cli = [sys.executable, "-m", "cloisterctl", "-C", str(root), "cost", "--all", "--json"]
+        # The console script users run (python -m adds runpy's imports), with bytecode written.
+        script = Path(sys.executable).parent / "cloisterctl"
+        entry = [str(script)] if script.exists() else [sys.executable, "-m", "cloisterctl"]
+        cli = [*entry, "-C", str(root), "cost", "--all", "--json"]
+        cli_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        memo_dir = ws.cache_dir / "memo"
 
         def ours_cli() -> float:
             done = subprocess.run(cli, capture_output=True, text=True, env=cli_env, check=True)
@@ -156,6 +171,7 @@ def main() -> int:
                 grown.write_bytes(original)
             ours()  # the file put back: read again before the command line's turn
             shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(memo_dir, ignore_errors=True)  # else the memo of the last run answers
             seconds, cli_total = timed(ours_cli)
             times["cli"].append(seconds)
             seconds, _ = timed(ours_cli)
@@ -182,10 +198,14 @@ def main() -> int:
 
         print(f"transcripts: {mb:.1f} MB in {len(files)} files ({work}); medians of {args.runs} runs")
         print(f"ccusage session --json --offline:     {theirs:.3f} s ({mb / theirs:.0f} MB/s)")
+        floor = median([byte_floor(files) for _ in range(3)])
+        print(
+            f"floor: one bytes.find pass over the files, one core: {floor:.3f} s "
+            f"({floor / theirs:.2f}x ccusage; {floor / 2 / theirs:.2f}x if both cores shared it perfectly)"
+        )
         ratio = ratio_of("full")
         print(
-            f"full scan (fresh cache), in process:  {t['full']:.3f} s ({mb / t['full']:.0f} MB/s)  "
-            f"{ratio:.2f}x ccusage  target <= {TARGET_FULL}x: {verdict(ratio <= TARGET_FULL)}"
+            f"full scan (fresh cache), in process:  {t['full']:.3f} s ({mb / t['full']:.0f} MB/s)  {ratio:.2f}x ccusage"
         )
         ratio = ratio_of("noop")
         print(
@@ -196,10 +216,14 @@ def main() -> int:
             f"CPU time of a full scan (all processes): cloisterctl {median(cpu['full']):.3f} s, "
             f"ccusage {median(cpu['ccusage']):.3f} s ({median(cpu['full']) / median(cpu['ccusage']):.2f}x)"
         )
-        print(f"full scan, cost --all --json:         {t['cli']:.3f} s  {ratio_of('cli'):.2f}x ccusage")
+        ratio = ratio_of("cli")
+        print(
+            f"full scan, cost --all --json:         {t['cli']:.3f} s  {ratio:.2f}x ccusage  "
+            f"target <= {TARGET_FULL_CLI}x: {verdict(ratio <= TARGET_FULL_CLI)}"
+        )
         ratio = ratio_of("cli_noop")
         print(
-            f"no-op rescan, cost --all --json:      {t['cli_noop']:.3f} s  {ratio:.2f}x ccusage  "
+            f"no-op rescan, cost --all --json:      {t['cli_noop'] * 1000:.1f} ms  {ratio:.3f}x ccusage  "
             f"target <= {TARGET_NOOP_CLI}x: {verdict(ratio <= TARGET_NOOP_CLI)}"
         )
         print(

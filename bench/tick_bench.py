@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""`cloisterctl tick --all` over 50 workspaces x 2,000 tasks x 10,000 ledger lines.
+"""`cloisterctl tick --all` over 50 workspaces x 2,000 tasks x 100,000 ledger lines.
 
 Builds the workspaces (separate git repos; the first lists the others in tick.workspaces), then
 times `tick --all` as a user's cron would run it: a fresh process each time. Three runs: the first
 (cold: nothing cached yet), then two with nothing new (warm). Target: <= 2 s.
 
-    python bench/tick_bench.py [--workspaces 50] [--tasks 2000] [--lines 10000] [--keep DIR]
+    python bench/tick_bench.py [--workspaces 50] [--tasks 2000] [--lines 100000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspaces", type=int, default=50)
     parser.add_argument("--tasks", type=int, default=2000)
-    parser.add_argument("--lines", type=int, default=10000)
+    parser.add_argument("--lines", type=int, default=100000)
     parser.add_argument("--keep", type=Path, help="build the workspaces here and leave them")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="cloister-tick-bench-"))

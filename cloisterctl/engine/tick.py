@@ -257,12 +257,14 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         report.state_md_changed = ctx.publish(store_cache=True)
     else:
         ctx.refresh(store_cache=True)
+    maintained = upkeep(ctx)
+    report.ledger = maintained
+    # After the upkeep: a first checkpoint creates its directory in the ledger's, which the
+    # cost memo is stamped with.
     if inputs.cost is not None:
         refreshed = cost.remember_cost(ctx, inputs.cost, sum(1 for e in plan.draft.committed if e["type"] == "cost"))
         if refreshed:
             report.cost_usd = refreshed.get("total_usd")
-    maintained = upkeep(ctx)
-    report.ledger = maintained
     significant = [event for event in ctx.written if event["type"] != "cost"]
     if (significant or maintained) and ctx.config.tick.commit:
         report.commit = commit(ctx.ws, ctx.config, significant, report.problems, extra=maintained)
