@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloisterctl.core.agent_state import AGENT_REDUCERS, apply_continue, assign, progress
 from cloisterctl.model.events import Event, ordered
 
 # Agent statuses shown in STATE.md and `status`.
@@ -19,6 +20,10 @@ HANDOFF = "handoff-in-progress"
 AWAITING_APPROVAL = "awaiting-approval"
 STUCK = "stuck"
 NEW = "new"
+IDLE = "idle"  # its task closed and no task is ready
+STOPPED = "stopped"  # started once, no session now
+ROUTED = "routed"  # a tier was chosen, nothing started yet
+DEAD = "dead"  # the ledger calls a session current, its process is gone
 
 HANDOFF_STEPS = ("requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed")
 HANDOFF_FINAL = ("completed", "failed")
@@ -45,6 +50,8 @@ class Decision:
 
     def summary(self) -> str:
         move = f"{self.from_tier or '?'} -> {self.to_tier or '?'}"
+        if self.to_tier is None and self.kind in ("idle", "stop", "flag"):
+            move = self.kind + (f" on {self.from_tier}" if self.from_tier else "")  # no tier change
         role = self.fields.get("to_role")
         if role:
             move += f" ({role})"
@@ -101,6 +108,12 @@ class WorkspaceState:
     idle_signals: dict[str, str] = field(default_factory=dict)
     last_event_ts: str | None = None
     last_event_id: str | None = None
+    idle: dict[str, Any] | None = None  # {"reason", "since", "after"}: no task is ready
+    exited: dict[str, str] = field(default_factory=dict)  # session -> when its process was found gone
+    brief_pending: str | None = None  # a decision whose effect on the agent is not carried out yet
+    spent_usd: float = 0.0  # the sum of the latest cost checkpoints, kept as they are folded
+    progress_at: str | None = None  # the last commit, task change or passing test
+    progress_usd: float = 0.0  # spent_usd at that moment
     # The few events cost attribution reads in full (sessions, routes, spawns, usage), so a tick
     # need not parse the whole ledger to attribute new usage.
     history: list[Event] = field(default_factory=list)
@@ -125,11 +138,22 @@ class WorkspaceState:
             return HANDOFF
         if self.pending_approvals:
             return AWAITING_APPROVAL
-        if self.flags.get("stuck"):
-            return STUCK
         if self.tier is None:
             return NEW
+        if self.session is None:
+            started = any(record.get("source") == "spawn" for record in self.sessions.values())
+            return STOPPED if started else ROUTED
+        if self.session in self.exited:
+            return DEAD
+        if self.flags.get("stuck"):
+            return STUCK
+        if self.idle is not None:
+            return IDLE
         return WORKING
+
+    @property
+    def spent_since_progress(self) -> float:
+        return max(0.0, self.spent_usd - self.progress_usd)
 
     @property
     def last_key(self) -> tuple[str, str]:
@@ -176,7 +200,7 @@ def _init(state: WorkspaceState, event: Event) -> None:
 def _route(state: WorkspaceState, event: Event) -> None:
     if event.get("decision") in state.duplicates:
         return  # carries out a decision another clone had already made for the same cause
-    state.task = event.get("task") or state.task
+    assign(state, event.get("task"), event["ts"])
     state.complexity = event.get("complexity") or state.complexity
     if event.get("role") is not None:
         state.role = event["role"]
@@ -224,16 +248,10 @@ def _decision(state: WorkspaceState, event: Event) -> None:
     if decision.kind == "escalation" and decision.status not in ("skipped", "rejected"):
         key = decision.task or ""
         state.escalations[key] = state.escalations.get(key, 0) + 1
-    if decision.kind == "flag":
+    if decision.kind in ("flag", "stop") and decision.status not in ("skipped", "rejected"):
         state.flags[decision.trigger] = decision.ts
-    _apply_continue(state, decision)
+    apply_continue(state, decision)
     state.last_decision = decision.summary()
-
-
-def _apply_continue(state: WorkspaceState, decision: Decision) -> None:
-    """A decision to keep the tier and move on to the next task changes the agent's task."""
-    if decision.kind == "continue" and decision.status == "applied" and decision.fields.get("next_task"):
-        state.task = decision.fields["next_task"]
 
 
 @reducer("decision_status")
@@ -242,7 +260,7 @@ def _decision_status(state: WorkspaceState, event: Event) -> None:
     if decision is None:
         return
     decision.status = str(event.get("status", decision.status))
-    _apply_continue(state, decision)
+    apply_continue(state, decision)
     if decision.status == "rejected" and decision.kind == "escalation":
         key = decision.task or ""
         state.escalations[key] = max(0, state.escalations.get(key, 0) - 1)
@@ -258,6 +276,8 @@ def _activity(state: WorkspaceState, event: Event) -> None:
     if event["ts"] > state.activity.get(source, ""):
         state.activity[source] = event["ts"]
     state.flags.pop("stuck", None)
+    if source == "git" and event.get("hook") != "post-checkout":
+        progress(state, event["ts"])  # a commit, merge or rewrite (a checkout makes nothing)
 
 
 @reducer("idle")
@@ -282,7 +302,8 @@ def _session(state: WorkspaceState, event: Event) -> None:
         # A session cloisterctl started (spawn) becomes the agent's current one; sessions seen only
         # through hooks are recorded for cost attribution.
         state.session = session
-        state.task = event.get("task") or state.task
+        state.exited.pop(session, None)  # a resumed session runs again
+        assign(state, event.get("task"), event["ts"])
         state.role = event.get("role", state.role)
         _set_tier(state, event.get("tier"), event.get("model"), event["ts"])
         state.activity["spawn"] = max(state.activity.get("spawn", ""), event["ts"])
@@ -308,6 +329,9 @@ def _task(state: WorkspaceState, event: Event) -> None:
 def _test_run(state: WorkspaceState, event: Event) -> None:
     passed = bool(event.get("passed"))
     state.test_failures_in_a_row = 0 if passed else state.test_failures_in_a_row + 1
+    if passed:
+        state.flags.pop("test_failure", None)
+        progress(state, event["ts"])
     state.last_test = {k: event.get(k) for k in ("ts", "passed", "command", "exit_code", "counts", "tier")}
     state.activity["test"] = max(state.activity.get("test", ""), event["ts"])
 
@@ -343,9 +367,13 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
         state.handoff_count += 1
         state.session = event.get("session") or state.session
         state.role = event.get("role")
-        state.task = event.get("task") or state.task
+        assign(state, event.get("task"), event["ts"])
+        state.complexity = handoff.fields.get("complexity") or state.complexity
+        state.brief_pending = None  # the new session's packet says it all
         _set_tier(state, handoff.to_tier, event.get("model"), event["ts"])
         state.activity["spawn"] = event["ts"]
+    if step == "failed" and event.get("restarted") and "done" in handoff.steps.get("spawned", {}):
+        state.handoff_count -= 1  # rolled back: the previous session runs again
     if step in HANDOFF_FINAL:
         state.last_decision = f"handoff {handoff_id} {step}: {handoff.from_tier} -> {handoff.to_tier}" + (
             f" ({event['reason']})" if step == "failed" and event.get("reason") else ""
@@ -358,6 +386,10 @@ def _cost(state: WorkspaceState, event: Event) -> None:
     previous = state.cost_checkpoints.get(key)
     if previous is None or (event["ts"], event["id"]) >= (previous["ts"], previous["id"]):
         state.cost_checkpoints[key] = event
+        state.spent_usd += float(event.get("usd", 0.0)) - (float(previous.get("usd", 0.0)) if previous else 0.0)
+
+
+_REDUCERS.update(AGENT_REDUCERS)
 
 
 def apply(state: WorkspaceState, events: Iterable[Event]) -> None:

@@ -109,6 +109,7 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
             to_role=role,
             handoff_count=state.handoff_count,
             created_at=format_ts(ctx.clock()),
+            mode="start",
         )
         task = task_id or state.task
         packet = write_packet(ctx, state, info, task, None, [])

@@ -50,6 +50,7 @@ def apply_events(
                 role=decision.fields.get("to_role"),
                 reasons=[decision.reason],
                 decision=decision.id,
+                complexity=decision.fields.get("complexity"),
             )
         ]
         if mark_applied:
@@ -67,6 +68,7 @@ def apply_events(
         to_model=decision.fields.get("to_model"),
         to_role=decision.fields.get("to_role"),
         task=task,
+        complexity=decision.fields.get("complexity"),
     )
     return events, handoff_id
 

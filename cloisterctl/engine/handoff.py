@@ -45,6 +45,7 @@ def start_events(
     to_model: str | None = None,
     to_role: str | None = None,
     task: str | None = None,
+    complexity: dict[str, Any] | None = None,
 ) -> tuple[str, list[Event]]:
     """The events that record a new handoff as requested (and its decision as applied)."""
     if state.handoff_in_flight is not None:
@@ -68,6 +69,8 @@ def start_events(
             to_model=to_model or config.tier_model(to_tier),
             to_role=to_role,
             task=task or state.task,
+            from_task=state.task,
+            complexity=complexity,
         )
     ]
     if decision and mark_applied:

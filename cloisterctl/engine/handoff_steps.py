@@ -84,6 +84,7 @@ def _captured(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResu
         to_role=handoff.fields.get("to_role"),
         handoff_count=state.handoff_count + 1,
         created_at=format_ts(ctx.clock()),
+        previous_task=handoff.fields.get("from_task"),
     )
     details = write_packet(ctx, state, info, handoff.fields.get("task"), protected, uncommitted)
     prompt_bytes = (ctx.ws.root / details["prompt"]).stat().st_size

@@ -8,7 +8,8 @@ then leaves, saying so):
 2. **decide** (``decide``, no I/O): cost checkpoints, task changes the hooks missed, transcript
    activity, the triggers' decisions through the guards, and the events that carry them out, all
    folded into a draft state;
-3. **apply** (``apply_plan``): one ledger batch and one signal batch, the handoff in flight
+3. **apply** (``apply_plan``): one ledger batch and one signal batch, what a decision tells the
+   running agent (its next task's brief, that nothing is ready; ``followups``), the handoff in flight
    advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
    decided (only STATE.md and .cloister/, as cloisterctl, naming the decision).
 
@@ -31,7 +32,7 @@ from cloisterctl.core.triggers import Inputs, Proposal
 from cloisterctl.edges.beads import JsonlTracker, open_tracker
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.edges.transcripts.locate import session_transcript
-from cloisterctl.engine import cost, decisions, handoff
+from cloisterctl.engine import cost, decisions, followups, handoff
 from cloisterctl.engine.commit import commit
 from cloisterctl.engine.context import Context, Draft
 from cloisterctl.engine.routing import tracker_for
@@ -51,6 +52,7 @@ class Report:
     skipped: str | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
     handoff: dict[str, Any] | None = None
+    brief: dict[str, Any] | None = None  # what the running agent was told (its next task, idle) or if it was stopped
     tasks: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float | None = None
     state_md_changed: bool = False
@@ -62,7 +64,7 @@ class Report:
 
     @property
     def did_something(self) -> bool:
-        return bool(self.decisions or self.handoff or self.tasks or self.state_md_changed or self.commit)
+        return bool(self.decisions or self.handoff or self.brief or self.tasks or self.state_md_changed or self.commit)
 
 
 # ------------------------------------------------------------------------------------------ read
@@ -244,6 +246,7 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
     for decision_id in plan.decided:
         decision = ctx.state.decisions[decision_id]
         report.decisions.append({"id": decision.id, "summary": decision.summary(), "status": decision.status})
+    report.brief = followups.carry_out(ctx)
     in_flight = ctx.state.handoff_in_flight
     if in_flight is not None:
         after = handoff.advance(ctx, in_flight.id, wait=False)

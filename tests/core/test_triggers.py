@@ -182,6 +182,8 @@ def test_failures_on_opus_are_flagged() -> None:
 
 
 PLAN = task("t-plan", "Plan: auth redesign", status="closed", labels=["planning"])
+# The work the plan unblocks: with nothing ready after a closed task, the agent goes idle instead.
+BUILD = task("t-build", "Build the auth service", dependencies=[{"depends_on_id": "t-plan", "type": "blocks"}])
 
 
 @pytest.mark.parametrize(
@@ -196,7 +198,7 @@ def test_planning_complete_compares_tiers_not_model_ids(tmp_path: Path, from_mod
         session("opus", model="claude-opus-4-5-20251101", task="t-plan"),
         closed("t-plan", 5, title="Plan: auth redesign", labels=["planning"]),
     ]
-    found = one(decide(events, 6, tasks=[PLAN], config=config))
+    found = one(decide(events, 6, tasks=[PLAN, BUILD], config=config))
     assert (found.trigger, found.kind, found.from_tier, found.to_tier) == (
         "planning_complete",
         "downgrade",
@@ -204,21 +206,22 @@ def test_planning_complete_compares_tiers_not_model_ids(tmp_path: Path, from_mod
         "sonnet",
     )
     assert found.economics is not None and found.economics["handoff_pays"] and not found.skipped
+    assert found.next_task == "t-build"  # the new session gets the work the plan unblocked
 
 
 def test_planning_complete_only_from_its_tier_and_only_once() -> None:
     events = [session("sonnet", task="t-plan"), closed("t-plan", 5)]
-    assert [p.trigger for p in decide(events, 6, tasks=[PLAN])] != ["planning_complete"]
+    assert [p.trigger for p in decide(events, 6, tasks=[PLAN, BUILD])] != ["planning_complete"]
     events = [session("opus", task="t-plan"), closed("t-plan", 5)]
-    found = decide(events, 6, tasks=[PLAN])
+    found = decide(events, 6, tasks=[PLAN, BUILD])
     assert [p.trigger for p in found] == ["planning_complete"]  # not also task_completed for the same task
-    assert decide(recorded(events, found, 6), 7, tasks=[PLAN]) == []
+    assert decide(recorded(events, found, 6), 7, tasks=[PLAN, BUILD]) == []
 
 
 def test_a_plan_task_is_recognised_by_its_title_word() -> None:
     plan = task("t-2", "Write the plan for billing", status="closed")
     events = [session("opus", task="t-2"), closed("t-2", 1)]
-    assert one(decide(events, 2, tasks=[plan])).trigger == "planning_complete"
+    assert one(decide(events, 2, tasks=[plan, BUILD])).trigger == "planning_complete"
 
 
 def test_implementation_complete_waits_for_all_implement_work() -> None:
@@ -227,10 +230,11 @@ def test_implementation_complete_waits_for_all_implement_work() -> None:
     events = [session("sonnet", task="i-1"), closed("i-1", 1)]
     moved_on = one(decide(events, 2, tasks=[one_done, still_open]))
     assert (moved_on.trigger, moved_on.kind, moved_on.next_task) == ("task_completed", "continue", "i-2")
-    both = [one_done, task("i-2", "Implement printer", status="closed")]
+    both = [one_done, task("i-2", "Implement printer", status="closed"), task("q-1", "Check the printer output")]
     events = recorded(events, [moved_on], 2) + [closed("i-2", 3)]
     found = one(decide(events, 4, tasks=both))
     assert (found.trigger, found.to_role, found.to_tier) == ("implementation_complete", "test-agent", "haiku")
+    assert found.next_task == "q-1"
 
 
 # ----------------------------------------------------------------------------------- task completed
