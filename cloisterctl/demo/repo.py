@@ -70,10 +70,13 @@ def _config(claude_dir: Path, quiet: bool) -> str:
     if quiet:
         spawn += ["--quiet-models", "haiku"]  # stuck on haiku; the sonnet session it is handed to works
     spawn.append("{prompt}")
+    # The stand-in resumes a session as `claude --resume` does (after a handoff that failed).
+    resume = [*spawn[:3], "--resume", "{session_id}", *spawn[3:5], *spawn[7:]]
     return (
         "# The demo's config: stand-in agents, and seconds where real use has minutes.\n"
         "runtime:\n"
         f"  spawn: {json.dumps(spawn)}\n"
+        f"  resume: {json.dumps(resume)}\n"
         f"  env: {{CLAUDE_CONFIG_DIR: {json.dumps(str(claude_dir))}}}\n"
         "  stop_timeout_seconds: 3\n"
         "handoffs:\n"

@@ -165,6 +165,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "exit_code": _EXIT_CODE,
         "output": OPTIONAL_TEXTS,  # the last lines a dead agent printed
         "restarted": _optional(_flag),
+        "restart_session": OPTIONAL_TEXT,
     },
     "cost": {
         "session": OPTIONAL_TEXT,
