@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stop": ("cloisterctl.cli.agents", "stop"),
     "handoff": ("cloisterctl.cli.agents", "handoff"),
     "agents": ("cloisterctl.cli.agents", "agents"),
+    "flags": ("cloisterctl.cli.agents", "flags"),
     "test": ("cloisterctl.cli.hooks", "test"),
     "install": ("cloisterctl.cli.hooks", "install"),
     "uninstall": ("cloisterctl.cli.hooks", "uninstall"),

@@ -24,6 +24,7 @@ from cloisterctl.engine.handoff_steps import check_command, exit_file
 from cloisterctl.engine.handoff_steps import spawn as start_session
 from cloisterctl.engine.packets import write_packet
 from cloisterctl.engine.routing import route_task, tracker_for
+from cloisterctl.engine.status import live_status, runtime_of
 from cloisterctl.errors import CloisterError, ToolError
 from cloisterctl.model.events import Event, format_ts, make_event
 
@@ -226,22 +227,19 @@ def _manual_handoff(ctx: Context, to: str, reason: str, *, wait: bool) -> dict[s
 
 def listing(ctx: Context) -> dict[str, Any]:
     state = ctx.state
-    name = ctx.tmux_name(state.agent)
-    try:
-        alive: bool | None = ctx.tmux.alive(name)
-    except ToolError:
-        alive = None
+    alive, runtime = runtime_of(ctx, state)
     cost = cost_summary(state)
     return {
         "agent": state.agent,
         "workspace": str(ctx.ws.root),
-        "status": state.status,
+        "status": live_status(state, runtime),
+        "runtime": runtime,
         "tier": state.tier,
         "model": state.model,
         "role": state.role,
         "session": state.session,
         "task": state.task,
-        "tmux": name,
+        "tmux": ctx.tmux_name(state.agent),
         "alive": alive,
         "handoffs": state.handoff_count,
         "cost_usd": cost["total_usd"] if cost else None,

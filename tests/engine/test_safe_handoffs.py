@@ -128,6 +128,8 @@ def test_a_new_agent_that_dies_is_recorded_and_the_old_session_is_resumed(
         first["session"],
         0,
     )
+    status = json.loads(cli(agent_ws, "status", "--json").stdout)
+    assert (status["status"], status["runtime"]) == ("working", "alive")
 
 
 def test_a_new_agent_that_never_starts_working_is_stopped_and_the_old_one_restarted(
@@ -193,4 +195,6 @@ def test_spawn_of_an_agent_that_exits_at_once_says_so(agent_ws: Path, tmux_socke
     assert result.returncode == 1 and result.stdout == ""
     assert "exited right after starting" in result.stderr and "exit code 2" in result.stderr
     assert "unknown option --model" in result.stderr
+    [listed] = json.loads(cli(agent_ws, "agents", "--json").stdout)
+    assert (listed["status"], listed["runtime"], listed["alive"]) == ("dead", "dead", False)
     assert statefile.read(agent_ws / "STATE.md").cloister["status"] == "dead"
