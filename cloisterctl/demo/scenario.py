@@ -24,7 +24,7 @@ from cloisterctl.demo.repo import _close_task, _git, make_repo
 from cloisterctl.edges.install import install_beads
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.engine import agents
-from cloisterctl.engine.clock import now
+from cloisterctl.engine.clock import now, require_real
 from cloisterctl.engine.context import Context
 from cloisterctl.engine.routing import route_task, tracker_for
 from cloisterctl.engine.tick import tick as run_tick
@@ -154,6 +154,7 @@ def _show_commits(root: Path, docs: Path, say: Say) -> list[str]:
 
 
 def run_demo(parent: Path | None, say: Say) -> dict[str, Any]:
+    require_real("the demo")
     scratch = Path(tempfile.mkdtemp(prefix="cloister-demo-claude-", dir=parent))
     claude_dir = scratch / "claude"
     os.environ["CLAUDE_CONFIG_DIR"] = str(claude_dir)  # where this process reads transcripts (cost)
