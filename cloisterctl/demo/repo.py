@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -90,8 +89,9 @@ def _config(claude_dir: Path, quiet: bool) -> str:
     )
 
 
-def make_repo(parent: Path | None, claude_dir: Path) -> tuple[Path, Path]:
-    base = Path(tempfile.mkdtemp(prefix="cloister-demo-", dir=parent))
+def make_repo(base: Path, claude_dir: Path) -> tuple[Path, Path]:
+    """The repo (``base/shop``) and its worktree (``base/shop-docs``); the agents' transcripts go to
+    ``claude_dir`` (``base/claude``: the demo keeps everything under its own directory)."""
     root = base / "shop"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")

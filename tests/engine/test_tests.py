@@ -11,7 +11,7 @@ from cloisterctl.core.testoutcome import is_test_command, outcome_from_tool_resp
 from cloisterctl.edges.testrun import junit_counts
 from cloisterctl.state import ledger
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import run
+from testing.helpers import run, write_config
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,16 @@ def test_a_missing_test_program(workspace: Path) -> None:
     result = run(workspace, "test", "--", "no-such-test-runner")
     assert result.exit_code == 1 and "`no-such-test-runner`: command not found" in result.output
     assert json.loads(run(workspace, "status", "--json").output)["problems"] == []
+
+
+def test_cloisterctl_test_without_a_command_runs_tests_command(workspace: Path) -> None:
+    missing = run(workspace, "test")
+    assert missing.exit_code == 1
+    assert "no test command: give one (`cloisterctl test -- pytest -q`) or set tests.command" in missing.output
+    write_config(workspace, f"tests:\n  command: [{sys.executable}, -c, 'raise SystemExit(5)']\n")
+    assert run(workspace, "test").exit_code == 5
+    [recorded] = [e for e in ledger.read_events(Workspace(workspace).ledger_path).events if e["type"] == "test_run"]
+    assert (recorded["passed"], recorded["exit_code"]) == (False, 5)
+    write_config(workspace, "tests:\n  command: [pytest]\n", trusted=False)
+    untrusted = run(workspace, "test")
+    assert untrusted.exit_code == 1 and "it is not trusted: `cloisterctl trust`" in untrusted.output
