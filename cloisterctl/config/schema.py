@@ -149,6 +149,10 @@ SCHEMA = Section(
                             name="true, false, or a list of " + ", ".join(APPROVAL_KINDS),
                             default=False,
                         ),
+                        # The cost-bleed guard: this much spent with no commit, task change or
+                        # passing test since flags the agent (0 turns it off); "stop" stops it too.
+                        "bleed_usd": number(0, 1e6, default=5),
+                        "bleed_action": string(choices=("flag", "stop"), default="flag"),
                     }
                 ),
                 "idle_seconds": number(0, SECONDS_IN_A_DAY, default=30),

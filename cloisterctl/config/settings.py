@@ -35,6 +35,8 @@ class Guards:
     cooldown_minutes: float
     max_escalations: int
     require_approval: bool | tuple[str, ...]
+    bleed_usd: float = 5.0  # 0: the cost-bleed guard is off
+    bleed_action: str = "flag"  # or "stop"
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ class Config:
             float(guards["cooldown_minutes"]),
             int(guards["max_escalations"]),
             tuple(approval) if isinstance(approval, list) else bool(approval),
+            float(guards["bleed_usd"]),
+            str(guards["bleed_action"]),
         )
 
     # ------------------------------------------------------------------ handoffs and runtime

@@ -24,7 +24,8 @@ TASK_FLAGS = ("test_failure", "stuck", "bleed")
 
 
 def progress(state: WorkspaceState, ts: str) -> None:
-    """A commit, a task change or a passing test: what the cost-bleed guard counts as progress."""
+    """A commit, a task change or a passing test (or a new session's start): what the cost-bleed
+    guard measures spending from."""
     if ts >= (state.progress_at or ""):
         state.progress_at = ts
         state.progress_usd = state.spent_usd

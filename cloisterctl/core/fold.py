@@ -304,6 +304,7 @@ def _session(state: WorkspaceState, event: Event) -> None:
         state.session = session
         state.exited.pop(session, None)  # a resumed session runs again
         assign(state, event.get("task"), event["ts"])
+        progress(state, event["ts"])  # the cost-bleed guard measures a new session from its start
         state.role = event.get("role", state.role)
         _set_tier(state, event.get("tier"), event.get("model"), event["ts"])
         state.activity["spawn"] = max(state.activity.get("spawn", ""), event["ts"])
@@ -368,6 +369,7 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
         state.session = event.get("session") or state.session
         state.role = event.get("role")
         assign(state, event.get("task"), event["ts"])
+        progress(state, event["ts"])
         state.complexity = handoff.fields.get("complexity") or state.complexity
         state.brief_pending = None  # the new session's packet says it all
         _set_tier(state, handoff.to_tier, event.get("model"), event["ts"])

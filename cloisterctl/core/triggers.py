@@ -16,6 +16,8 @@ carries it, or the session it keeps is told about it. When nothing is ready the 
 - stuck: no progress for longer than the current tier's threshold (haiku 10 min -> sonnet,
   sonnet 20 min -> opus; opus is flagged after ``opus_flag_minutes``, never escalated). An idle
   agent (nothing ready) is not stuck.
+- bleed: more than ``guards.bleed_usd`` spent since the last progress (a commit, a task change, a
+  passing test) -> flagged, or with ``guards.bleed_action: stop`` stopped.
 
 The guards that every proposal passes before it becomes a decision are in ``cloisterctl.core.guards``.
 
@@ -356,4 +358,22 @@ def _one_up(inputs: Inputs, trigger: str, cause: str, reason: str) -> Proposal:
     )
 
 
-RULES = (planning_complete, implementation_complete, task_completed, test_failures, stuck)
+def bleed(inputs: Inputs) -> list[Proposal]:
+    """Spend with no progress since: a flag, or a stop with ``guards.bleed_action: stop``."""
+    state, guards = inputs.state, inputs.config.guards
+    if guards.bleed_usd <= 0 or state.session is None or state.idle is not None:
+        return []
+    spent = state.spent_since_progress
+    if spent <= guards.bleed_usd:
+        return []
+    since = f"since {state.progress_at}" if state.progress_at else "and no progress yet"
+    reason = (
+        f"${spent:.2f} spent {since} without a commit, a task change or a passing test "
+        f"(guards.bleed_usd ${guards.bleed_usd:g})"
+    )
+    kind = "stop" if guards.bleed_action == "stop" else "flag"
+    cause = f"bleed:{state.progress_at or ''}"
+    return [Proposal("bleed", cause, kind, reason, task=state.task, from_tier=state.tier)]
+
+
+RULES = (planning_complete, implementation_complete, task_completed, test_failures, stuck, bleed)

@@ -344,3 +344,37 @@ def test_without_a_session_nothing_is_stuck() -> None:
     state = fold([ev("route", 0, task="t-1", tier="haiku", model="claude-haiku-4-5-20251001", rule="x")], "a")
     assert isinstance(state, WorkspaceState)
     assert evaluate(Inputs(state, {}, CONFIG, PRICES, T0 + timedelta(hours=5))) == []
+
+
+# ----------------------------------------------------------------------------------- cost bleed
+
+
+def test_spend_without_progress_is_flagged_once(tmp_path: Path) -> None:
+    events = [session("sonnet"), ev("cost", 1, session="s1", usd=4.0)]
+    assert decide(events, 2) == []  # under the default $5
+    events.append(ev("cost", 3, session="s1", usd=7.5))
+    found = one(decide(events, 4))
+    assert (found.trigger, found.kind) == ("bleed", "flag")
+    assert found.reason.startswith("$7.50 spent since ") and "(guards.bleed_usd $5)" in found.reason
+    events = recorded(events, [found], 4)
+    state = fold(events, "a")
+    assert "bleed" in state.flags and state.status == "working"
+    events.append(ev("cost", 5, session="s1", usd=9.0))
+    assert decide(events, 6) == []  # one flag per stretch without progress
+    events.append(ev("activity", 7, source="git", hook="post-commit", commit="abc"))
+    assert "bleed" not in fold(events, "a").flags  # a commit is progress
+    events.append(ev("cost", 8, session="s1", usd=13.0))
+    assert decide(events, 9) == []  # $4 since the commit
+    events.append(ev("cost", 10, session="s1", usd=14.5))
+    assert one(decide(events, 11)).cause != found.cause  # a new stretch
+
+
+def test_bleed_can_stop_the_agent_or_be_off(tmp_path: Path) -> None:
+    events = [session("sonnet"), ev("cost", 5, session="s1", usd=2.0)]
+    stop = config_with(tmp_path, "handoffs:\n  guards: {bleed_usd: 1, bleed_action: stop, require_approval: true}\n")
+    found = one(decide(events, 6, config=stop))
+    assert (found.kind, found.needs_approval) == ("stop", False)  # a stop never waits for approval
+    state = fold(recorded(events, [found], 6), "a")
+    assert "bleed" in state.flags and state.brief_pending is not None  # the tick stops it
+    off = config_with(tmp_path, "handoffs:\n  guards: {bleed_usd: 0}\n")
+    assert decide(events + [ev("cost", 6, session="s1", usd=500.0)], 7, config=off) == []
