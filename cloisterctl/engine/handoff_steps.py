@@ -48,8 +48,9 @@ def _save_requested(ctx: Context, state: WorkspaceState, handoff: Handoff) -> St
     text = ctx.config.runtime.save_request
     request = ctx.ws.local_dir / f"save-request-{handoff.id}.txt"
     atomic_write_text(request, text + "\n")
+    before = body_digest(ctx.ws)  # taken first: a quick agent may update STATE.md as the text lands
     ctx.tmux.send_text(name, text)
-    return {"sent": True, "tmux": name, "state_body": body_digest(ctx.ws)}
+    return {"sent": True, "tmux": name, "state_body": before}
 
 
 def _idle(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
