@@ -273,6 +273,8 @@ def _activity(state: WorkspaceState, event: Event) -> None:
     session = event.get("session")
     if source in AGENT_SOURCES and session and state.session and session != state.session:
         return  # another session (the one being replaced, a different agent) is not this agent's progress
+    if source in AGENT_SOURCES and session:
+        state.exited.pop(session, None)  # it works: its process was not gone after all
     if event["ts"] > state.activity.get(source, ""):
         state.activity[source] = event["ts"]
     state.flags.pop("stuck", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloisterctl.core.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WorkspaceState
+from cloisterctl.core.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
 from cloisterctl.core.projection import cost_summary, front_matter
 from cloisterctl.engine.context import Context
 from cloisterctl.errors import StateFileError, ToolError
@@ -28,9 +28,12 @@ def runtime_of(ctx: Context, state: WorkspaceState) -> tuple[bool | None, str]:
 
 
 def live_status(state: WorkspaceState, runtime: str) -> str:
-    """The ledger's status, corrected by the runtime: a current session with no process is dead."""
+    """The ledger's status, corrected by the runtime: a current session with no process is dead,
+    and one recorded as exited whose process runs after all is working."""
     if runtime == "dead" and state.status not in (HANDOFF, AWAITING_APPROVAL):
         return DEAD
+    if runtime == "alive" and state.status == DEAD:
+        return WORKING
     return state.status
 
 

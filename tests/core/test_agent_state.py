@@ -64,3 +64,10 @@ def test_spend_since_progress() -> None:
     assert state.spent_since_progress == 4.5 and state.progress_at == events[2]["ts"]
     passed = fold([*events, ev("test_run", 6, passed=True)], "a")
     assert passed.spent_since_progress == 0.0
+
+
+def test_a_session_recorded_as_exited_that_shows_work_is_alive_again() -> None:
+    events = [start(), ev("exit", 1, session="s1")]
+    assert fold(events, "a").status == "dead"
+    assert fold([*events, ev("activity", 2, source="agent", session="other")], "a").status == "dead"
+    assert fold([*events, ev("activity", 2, source="agent", session="s1")], "a").status == "working"

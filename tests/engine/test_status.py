@@ -111,3 +111,15 @@ def test_status_names_events_from_the_future(workspace: Path) -> None:
     view = json.loads(run(workspace, "status", "--json").output)
     assert view["future_events"] == 1
     assert "warning: 1 ledger events are dated in the future" in run(workspace, "status").output
+
+
+def test_the_runtime_corrects_the_ledgers_status_both_ways() -> None:
+    from cloisterctl.core.fold import fold
+    from cloisterctl.engine.status import live_status
+
+    t = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    started = make_event("session", "a", t, session="s1", tier="haiku", model="m", source="spawn")
+    working = fold([started], "a")
+    assert (live_status(working, "alive"), live_status(working, "dead")) == ("working", "dead")
+    recorded_dead = fold([started, make_event("exit", "a", t.replace(minute=1), session="s1")], "a")
+    assert (live_status(recorded_dead, "alive"), live_status(recorded_dead, "unknown")) == ("working", "dead")
