@@ -105,12 +105,11 @@ def _pane_tail() -> list[str]:
 
 
 def _write_exit(path: str, code: int, output: list[str], seconds: float) -> None:
+    from cloisterctl.state.fsio import atomic_write_text
+
     data = {"exit_code": code, "output": output, "seconds": round(seconds, 2)}
-    temporary = f"{path}.tmp-{os.getpid()}"
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(temporary, path)
+        atomic_write_text(Path(path), json.dumps(data))
     except OSError:
         pass  # nowhere to say it: the handoff reports the agent gone without its exit code
 

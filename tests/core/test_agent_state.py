@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloisterctl.core.fold import fold
+from cloisterctl.core.fold import DEAD, apply, copy_state, fold
+from cloisterctl.core.workspace_state import KEEP_EXITS
 from cloisterctl.model.events import make_event
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -71,3 +72,25 @@ def test_a_session_recorded_as_exited_that_shows_work_is_alive_again() -> None:
     assert fold(events, "a").status == "dead"
     assert fold([*events, ev("activity", 2, source="agent", session="other")], "a").status == "dead"
     assert fold([*events, ev("activity", 2, source="agent", session="s1")], "a").status == "working"
+
+
+def test_exits_stay_bounded_and_the_current_sessions_is_kept() -> None:
+    events = []
+    for n in range(60):
+        events.append(ev("session", 2 * n, session=f"s{n}", tier="opus", model="claude-opus-4-7", source="spawn"))
+        events.append(ev("exit", 2 * n + 1, session=f"s{n}"))
+    state = fold(events, "a")
+    assert len(state.exited) <= KEEP_EXITS + 1
+    assert state.session == "s59" and "s59" in state.exited and state.status == DEAD
+    assert set(state.exited) == {f"s{n}" for n in range(60 - KEEP_EXITS - 1, 60)}  # the latest ones
+
+
+def test_a_copy_carries_the_agent_state_and_shares_nothing_it_changes() -> None:
+    idle = ev("decision", 2, trigger="task_closed", cause="c", kind="idle", status="applied", reason="nothing ready")
+    state = fold([start(), ev("cost", 1, session="s1", usd=3.0), idle, ev("exit", 3, session="s1")], "a")
+    copied = copy_state(state)
+    assert copied == state and copied.idle == {"reason": "nothing ready", "since": idle["ts"], "after": None}
+    apply(copied, [ev("activity", 4, source="agent", session="s1"), ev("route", 5, task="t-2", tier="opus")])
+    assert (copied.exited, copied.idle, copied.task) == ({}, None, "t-2")
+    assert (state.exited, state.idle is not None, state.task) == ({"s1": state.exited["s1"]}, True, None)
+    assert state.brief_pending == idle["id"] and state.spawned and state.spent_usd == 3.0
