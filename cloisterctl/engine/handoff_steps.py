@@ -36,6 +36,7 @@ from cloisterctl.engine.packets import body_digest, write_packet
 from cloisterctl.errors import HandoffError
 from cloisterctl.model.events import format_ts, parse_ts
 from cloisterctl.state.fsio import atomic_write_text
+from cloisterctl.state.paths import slug
 
 TRAILER = "Cloister-Handoff"
 StepResult = dict[str, Any] | None  # details for the done record, or None: not yet, wait
@@ -95,9 +96,15 @@ def check_command(ctx: Context, template: Sequence[str], key: str = "runtime.spa
     return found
 
 
+def session_file(ctx: Context, kind: str, session: str) -> Path:
+    """``.cloister/local/KIND-SESSION.json``, the session id reduced to characters that make one
+    file name (``paths.slug``): a merged ledger line may name any session, ``../..`` included."""
+    return ctx.ws.local_dir / f"{kind}-{slug(session)}.json"
+
+
 def exit_file(ctx: Context, session: str) -> Path:
     """Where the launcher records how the session's process ended."""
-    return ctx.ws.local_dir / f"exit-{session}.json"
+    return session_file(ctx, "exit", session)
 
 
 def _captured(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
@@ -211,7 +218,7 @@ def spawn(
     and how the process ends is recorded in ``exit_file``. The agent gets the PATH it was checked
     against."""
     values = spawn_values(ctx, agent, session, model, tier, prompt_file)
-    launch_file = ctx.ws.local_dir / f"launch-{session}.json"
+    launch_file = session_file(ctx, "launch", session)
     argv = list(ctx.config.runtime.spawn if template is None else template)
     ended = exit_file(ctx, session)
     ended.unlink(missing_ok=True)

@@ -127,6 +127,8 @@ FIELDS: dict[str, dict[str, Check]] = {
         "transcript": OPTIONAL_TEXT,
         "transcript_path": OPTIONAL_TEXT,
         "resumed": _optional(_flag),  # a previous session started again (after a failed handoff)
+        "how": OPTIONAL_TEXT,  # how a session was ended
+        "packet": OPTIONAL_TEXT,
     },
     "task": {
         "task": TEXT,
@@ -160,6 +162,11 @@ FIELDS: dict[str, dict[str, Check]] = {
         "task": OPTIONAL_TEXT,
         "role": OPTIONAL_TEXT,
         "reason": OPTIONAL_TEXT,
+        "trigger": OPTIONAL_TEXT,
+        "from_model": OPTIONAL_TEXT,
+        "to_model": OPTIONAL_TEXT,
+        "to_role": OPTIONAL_TEXT,
+        "from_session": OPTIONAL_TEXT,  # the session a restart resumes, and whose files it names
         "from_task": OPTIONAL_TEXT,  # the agent's task when the handoff began (it may move on to another)
         "complexity": OPTIONAL_MAPPING,
         "exit_code": _EXIT_CODE,

@@ -10,14 +10,19 @@ import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cloisterctl.edges.tmux import Tmux
-from cloisterctl.state import statefile
-from testing.helpers import cli, events, handoff_events, standin_config, tmux_sessions, write_config
+from cloisterctl.engine.context import Context
+from cloisterctl.engine.handoff_steps import exit_file, session_file
+from cloisterctl.model.events import make_event
+from cloisterctl.state import ledger, statefile
+from cloisterctl.state.workspace import Workspace
+from testing.helpers import cli, events, handoff_events, run, standin_config, tmux_sessions, write_config
 
 WAITS = "handoffs:\n  idle_seconds: 1\n  save_timeout_seconds: 20\n  spawn_timeout_seconds: 20\n"
 # The stand-in's resume template (a restart after a failed handoff resumes the stand-in).
@@ -198,3 +203,19 @@ def test_spawn_of_an_agent_that_exits_at_once_says_so(agent_ws: Path, tmux_socke
     [listed] = json.loads(cli(agent_ws, "agents", "--json").stdout)
     assert (listed["status"], listed["runtime"], listed["alive"]) == ("dead", "dead", False)
     assert statefile.read(agent_ws / "STATE.md").cloister["status"] == "dead"
+
+
+def test_a_session_id_from_the_ledger_cannot_name_a_file_outside_local(workspace: Path, tmux_socket: str) -> None:
+    # A merged line names a session that is a path; the files named after it stay in .cloister/local.
+    hostile = "x/../../../victim"
+    ws = Workspace(workspace)
+    (ws.local_dir / "exit-x").mkdir(parents=True)
+    victim = workspace / "victim.json"
+    victim.write_text("{}")
+    ledger.append_segments(
+        ws, [make_event("session", "repo", datetime.now(UTC), session=hostile, tier="haiku", source="spawn")]
+    )
+    assert run(workspace, "stop", "repo").exit_code == 0
+    assert victim.read_text() == "{}"
+    ctx = Context.for_workspace(ws)
+    assert {exit_file(ctx, hostile).parent, session_file(ctx, "launch", hostile).parent} == {ws.local_dir}
