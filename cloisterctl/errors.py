@@ -9,6 +9,8 @@ and the hooks use:
 - an ``OSError`` (permissions, a full disk, a vanished directory): 1, reported with its file;
 - anything else is a bug: 3 (the CLI writes the traceback to a log file and prints one line).
 
+``error_code`` names the kind of error for ``--json`` output.
+
 This module imports nothing of cloisterctl's, so every layer may use it.
 """
 
@@ -97,6 +99,26 @@ def exit_code(exc: BaseException) -> int:
     if isinstance(exc, OSError):
         return EXIT_PROBLEM
     return EXIT_INTERNAL
+
+
+def error_code(exc: BaseException) -> str:
+    """A short name for the kind of error, for ``--json`` errors (``{"error": ..., "code": ...}``)."""
+    names = (
+        (LockTimeout, "lock_timeout"),
+        (WorkspaceError, "workspace"),
+        (ConfigError, "config"),
+        (StateFileError, "state_file"),
+        (LedgerError, "ledger"),
+        (ToolError, "tool"),
+        (TaskError, "task"),
+        (UnknownModelError, "unknown_model"),
+        (CostError, "cost"),
+        (UsageError, "usage_data"),
+        (HandoffError, "handoff"),
+        (CloisterError, "error"),
+        (OSError, "os_error"),
+    )
+    return next((name for kind, name in names if isinstance(exc, kind)), "internal")
 
 
 def describe(exc: BaseException) -> str:

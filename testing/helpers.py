@@ -40,6 +40,8 @@ STANDIN_SPAWN = (
     "runtime:\n"
     "  spawn: [{python}, -m, cloisterctl.demo.standin_agent, --model, '{{model}}', --session-id, '{{session_id}}',"
     " --turn-seconds, '{turn}', {extra}'{{prompt}}']\n"
+    "  resume: [{python}, -m, cloisterctl.demo.standin_agent, --resume, '{{session_id}}', --model, '{{model}}',"
+    " --turn-seconds, '{turn}', {extra}'{{prompt}}']\n"
     "  stop_timeout_seconds: 3\n"
 )
 

@@ -81,7 +81,8 @@ def handoff(env: Env, agent: str, target: str, reason: str, no_wait: bool, as_js
 @json_option
 @pass_env
 def agents(env: Env, every: bool, as_json: bool) -> int:
-    """List the agents: tier, model, session, tmux session and whether it is alive."""
+    """List the agents: status, tier, model, task, tmux session, and whether its process is alive,
+    stopped or dead (asked of tmux now, not taken from the ledger)."""
     from cloisterctl.cli.render import table
     from cloisterctl.engine.agents import listing
     from cloisterctl.engine.context import Context
@@ -92,24 +93,54 @@ def agents(env: Env, every: bool, as_json: bool) -> int:
     rows = [listing(ctx if target == ctx.ws else Context.for_workspace(target)) for target in targets]
 
     def render(items: list[dict[str, Any]]) -> str:
-        def alive(value: bool | None) -> str:
-            return "?" if value is None else ("yes" if value else "no")
-
         return table(
-            ["agent", "status", "tier", "model", "task", "alive", "tmux", "workspace"],
+            ["agent", "status", "tier", "model", "task", "process", "tmux", "workspace"],
             [
-                [
-                    r["agent"],
-                    r["status"],
-                    r["tier"],
-                    r["model"],
-                    r["task"],
-                    alive(r["alive"]),
-                    r["tmux"],
-                    r["workspace"],
-                ]
+                [r["agent"], r["status"], r["tier"], r["model"], r["task"], r["runtime"], r["tmux"], r["workspace"]]
                 for r in items
             ],
         )
 
     return emit(rows, as_json, render)
+
+
+@click.group()
+def flags() -> None:
+    """An agent's flags (stuck, test_failure, bleed, ...): list them, or clear them by hand.
+
+    A flag also clears when its cause does: a passing test run clears test_failure, new activity
+    clears stuck, any progress clears bleed, a new task clears all three."""
+
+
+@flags.command("list")
+@json_option
+@pass_env
+def flags_list(env: Env, as_json: bool) -> int:
+    """The agent's flags and since when."""
+    from cloisterctl.engine.flags import list_flags
+
+    def render(d: dict[str, Any]) -> str:
+        return "\n".join(f"{name} since {since}" for name, since in d["flags"].items()) or f"{d['agent']}: no flags"
+
+    return emit(list_flags(env.context()), as_json, render)
+
+
+@flags.command("clear")
+@click.argument("agent")
+@click.argument("names", nargs=-1, metavar="[FLAG]...")
+@click.option("--reason", metavar="TEXT", help="Why, for the ledger.")
+@json_option
+@pass_env
+def flags_clear(env: Env, agent: str, names: tuple[str, ...], reason: str | None, as_json: bool) -> int:
+    """Clear AGENT's flags (all of them, or the FLAGs named); recorded in the ledger."""
+    from cloisterctl.engine.agents import check_agent
+    from cloisterctl.engine.flags import clear_flags
+
+    ctx = env.context()
+    check_agent(ctx, agent)
+    result = clear_flags(ctx, names, reason)
+
+    def render(d: dict[str, Any]) -> str:
+        return f"cleared {', '.join(d['cleared'])}" if d["cleared"] else f"{d['agent']} has no flags"
+
+    return emit(result, as_json, render)

@@ -10,6 +10,9 @@ Every command function returns its exit code. Errors (``errors.exit_code``):
 - an ``OSError``: the file and the reason, exit 1;
 - anything else is a bug: one line, the traceback appended to ``.cloister/local/errors.log`` (or
   the user cache dir outside a workspace), exit 3.
+
+With ``--json`` the error is JSON too, on stderr: ``{"error": MESSAGE, "code": CODE}`` (``code``
+from ``errors.error_code``: ``workspace``, ``config``, ``tool``, ``usage``, ``internal``, ...).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stop": ("cloisterctl.cli.agents", "stop"),
     "handoff": ("cloisterctl.cli.agents", "handoff"),
     "agents": ("cloisterctl.cli.agents", "agents"),
+    "flags": ("cloisterctl.cli.agents", "flags"),
     "test": ("cloisterctl.cli.hooks", "test"),
     "install": ("cloisterctl.cli.hooks", "install"),
     "uninstall": ("cloisterctl.cli.hooks", "uninstall"),
@@ -84,7 +88,19 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+JSON_META = "cloisterctl.json"  # set in the (shared) context meta when a command got --json
+ARGS_META = "cloisterctl.args"
+
+
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[JSON_META] = True
+    return value
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result (or the error) as JSON.", callback=_remember_json
+)
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> int:
@@ -108,7 +124,18 @@ def _error_log(directory: Path) -> Path:
     return Path(base) / "cloisterctl" / "errors.log"
 
 
-def _report(exc: BaseException, directory: Path) -> int:
+def wants_json(ctx: click.Context) -> bool:
+    """Whether the command asked for JSON: its --json was parsed, or (for an error while parsing)
+    it is on the command line before any ``--`` (not a `test` or `hook` command's own argument)."""
+    if ctx.meta.get(JSON_META):
+        return True
+    args: list[str] = list(ctx.meta.get(ARGS_META) or [])
+    words = args[: args.index("--")] if "--" in args else args
+    command = next((word for word in words if word in COMMANDS), None)
+    return "--json" in words and command not in ("test", "hook")
+
+
+def _report(exc: BaseException, directory: Path, *, as_json: bool = False) -> int:
     code = errors.exit_code(exc)
     message = errors.describe(exc)
     if code == errors.EXIT_INTERNAL:
@@ -121,7 +148,12 @@ def _report(exc: BaseException, directory: Path) -> int:
             message += f" (a bug: the traceback is in {log})"
         except OSError:
             message += " (a bug; the traceback could not be written)"
-    click.echo(f"cloisterctl: error: {message}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"error": message, "code": errors.error_code(exc)}, ensure_ascii=False), err=True)
+    else:
+        click.echo(f"cloisterctl: error: {message}", err=True)
     return code
 
 
@@ -138,14 +170,26 @@ class CloisterGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(found[0]), found[1])
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGS_META] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.Abort):
             raise
+        except click.ClickException as exc:
+            if not wants_json(ctx):
+                raise
+            import json
+
+            payload = {"error": exc.format_message(), "code": "usage" if exc.exit_code == 2 else "error"}
+            click.echo(json.dumps(payload, ensure_ascii=False), err=True)
+            ctx.exit(exc.exit_code)
         except Exception as exc:  # noqa: BLE001 - the one place an error becomes an exit code
             env = ctx.obj if isinstance(ctx.obj, Env) else Env(Path("."))
-            ctx.exit(_report(exc, env.directory))
+            ctx.exit(_report(exc, env.directory, as_json=wants_json(ctx)))
         if isinstance(result, int) and result:
             ctx.exit(result)
         return result

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.errors import CloisterError
 
 
 def progress_bar() -> Any:
@@ -50,8 +51,9 @@ def cost_command(
     env: Env, by: str, since: str | None, all_projects: bool, record: bool, html: Path | None, as_json: bool
 ) -> int:
     """What the agents' work cost, from Claude Code transcripts and recorded usage: a table with a
-    totals row and the prompt-cache hit rate (--json: the same data, total_usd at the top)."""
-    ctx = env.context()
+    totals row and the prompt-cache hit rate (--json: the same data, total_usd at the top).
+    With --all it also runs outside a workspace."""
+    ctx = _cost_context(env, all_projects, record)
     if html is not None:
         from cloisterctl.cli.dashboard import render_written, write_dashboard
 
@@ -70,8 +72,11 @@ def cost_command(
         record_checkpoints=record,
         progress=progress_bar(),
     )
-    code = emit(computed.result, as_json, render_report)
-    if not record:
+    result = computed.result
+    if not ctx.ws.is_initialised:
+        result["workspace"] = None  # every project on the machine, seen from no workspace
+    code = emit(result, as_json, render_report)
+    if not record and ctx.ws.is_initialised:  # cli.fast answers only inside a workspace
         _keep_memo(str(ctx.ws.root), all_projects, by, since, computed)
     return code
 
@@ -87,6 +92,24 @@ def _keep_memo(root: str, all_projects: bool, by: str, since: str | None, comput
     inputs = {**computed.inputs, **memo.stamp([PRICE_TABLE])}
     key = cost_key(root, all_projects, by, since)
     memo.keep(cost_memo_path(root, all_projects, by), key, inputs, outputs, computed.valid_until)
+
+
+def _cost_context(env: Env, all_projects: bool, record: bool) -> Any:
+    """The workspace's context; for --all outside a workspace, one with no ledger of its own (its
+    caches under the user's cache dir), since every project's transcripts are read anyway."""
+    ws = env.optional_workspace()
+    if not all_projects or (ws is not None and ws.is_initialised):
+        return env.context()
+    if record:
+        raise CloisterError("--record writes to a workspace's ledger: run it inside one (or drop --record)")
+    import os
+
+    from cloisterctl.config.load import load_config
+    from cloisterctl.engine.context import Context
+    from cloisterctl.state.workspace import Workspace
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Context.for_workspace(Workspace(Path(base) / "cloisterctl" / "machine"), load_config(None))
 
 
 @click.group("usage")

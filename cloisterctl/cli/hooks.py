@@ -8,13 +8,15 @@ from cloisterctl.cli.app import Env, emit, json_option, pass_env
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_env
 def test(env: Env, command: tuple[str, ...]) -> int:
-    """Run a test command (`cloisterctl test -- pytest -q`), record pass or fail, exit with its code."""
-    from cloisterctl.engine.tests import run_and_record
+    """Run a test command (`cloisterctl test -- pytest -q`, or with none, the config's tests.command),
+    record pass or fail, and exit with its code."""
+    from cloisterctl.engine.tests import run_and_record, test_command
 
-    return run_and_record(env.context(), list(command), source="cloisterctl test")
+    ctx = env.context()
+    return run_and_record(ctx, test_command(ctx, list(command)), source="cloisterctl test")
 
 
 @click.group()

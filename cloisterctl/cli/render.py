@@ -111,6 +111,7 @@ def render_status(view: dict[str, Any]) -> str:
     rows = [
         ("workspace", view["workspace"]),
         ("agent", f"{view['agent']} ({view['status']})"),
+        ("process", view["runtime"]),
         ("tier", view["tier"] or "-"),
         ("model", view["model"] or "-"),
         ("session", view["session"] or "-"),
@@ -130,8 +131,10 @@ def render_status(view: dict[str, Any]) -> str:
     if view["handoff_in_flight"]:
         h = view["handoff_in_flight"]
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
+    if view.get("idle_reason"):
+        rows.append(("idle", view["idle_reason"]))
     for flag, since in view["flags"].items():
-        rows.append(("flag", f"{flag} since {since}"))
+        rows.append(("flag", f"{flag} since {since} (`cloisterctl flags clear {view['agent']}` clears it)"))
     for pending in view["pending_approvals"]:
         rows.append(("needs approval", f"{pending['id']}: {pending['decision']}"))
     width = max(len(name) for name, _ in rows)
@@ -143,6 +146,11 @@ def render_status(view: dict[str, Any]) -> str:
         )
     for decision, cause in view.get("duplicate_decisions", {}).items():
         lines.append(f"note: decision {decision} repeats {cause}, decided before it in another clone; ignored")
+    if view.get("future_events"):
+        lines.append(
+            f"warning: {view['future_events']} ledger events are dated in the future; they are ignored until "
+            "then (another clone's clock runs ahead, or a pinned one did)"
+        )
     lines += [f"warning: {problem}" for problem in view["problems"]]
     return "\n".join(lines)
 
@@ -215,6 +223,16 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
                 f"handoff {h['id']} ({h['from']} -> {h['to']}) at {h['step']}"
                 + (f": {h['reason']}" if h.get("reason") else "")
             )
+        if report.get("brief"):
+            parts.append(_brief_text(report["brief"]))
+        written = report.get("ledger_events") or {}
+        if written:
+            counts = ", ".join(f"{kind} {count}" for kind, count in written.items())
+            parts.append(f"recorded {sum(written.values())} ledger events ({counts})")
+        if report.get("signals"):
+            parts.append(f"recorded {report['signals']} activity signals")
+        if report.get("cost_usd") is not None and written.get("cost"):
+            parts.append(f"cost now {money(report['cost_usd'])}")
         if report["state_md_changed"]:
             parts.append("STATE.md updated")
         if report["commit"]:
@@ -222,6 +240,14 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
         lines.append(f"{head}: " + ("; ".join(parts) if parts else "nothing new"))
         lines += [f"  warning: {problem}" for problem in report["problems"]]
     return "\n".join(lines)
+
+
+def _brief_text(brief: dict[str, Any]) -> str:
+    action = {"next_task": f"its next task is {brief.get('task')}", "idle": "nothing is ready: stop", "stop": "stop"}
+    said = action.get(str(brief["action"]), str(brief["action"]))
+    if brief["action"] == "stop":
+        return f"stopped the agent ({brief.get('how')})"
+    return f"told the agent: {said}" if brief.get("sent") else f"the agent was not told ({brief.get('note')})"
 
 
 def proposal_text(decision: dict[str, Any]) -> str:

@@ -106,10 +106,30 @@ def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) ->
         lines = [f"{data['task']} -> {data['tier']} ({data['model']}) by {data['rule']}"]
         lines += [f"  - {reason}" for reason in data["reasons"]]
         if record:
-            lines.append("recorded in .cloister/ledger.jsonl and STATE.md")
+            lines.append("recorded in the ledger (.cloister/ledger/) and STATE.md")
         return "\n".join(lines)
 
     return emit(result.as_dict(), as_json, render)
+
+
+class TokenCount(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """A token count as people write it: 100000, 100_000, 100K, 1.5M."""
+
+    name = "tokens"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().replace("_", "").replace(",", "")
+        scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+        number = text[:-1] if scale != 1 else text
+        try:
+            count = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not a token count (e.g. 100000, 100K, 1.5M)", param, ctx)
+        if not 0 <= count * scale <= 10**9:
+            self.fail(f"{value!r} is not a plausible token count", param, ctx)
+        return round(count * scale)
 
 
 @click.command()
@@ -119,13 +139,13 @@ def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) ->
     "--context",
     "context_tokens",
     required=True,
-    type=click.IntRange(min=0),
+    type=TokenCount(),
     metavar="TOKENS",
-    help="Warm context on the current model, in tokens.",
+    help="Warm context on the current model, in tokens (100000, 100K, 1.5M).",
 )
 @click.option(
     "--output-per-turn",
-    type=click.IntRange(min=0),
+    type=TokenCount(),
     metavar="N",
     help="Output tokens per turn (config cost.turn_output_tokens).",
 )
@@ -134,14 +154,14 @@ def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) ->
 )
 @click.option(
     "--handoff-tokens",
-    type=click.IntRange(min=0),
+    type=TokenCount(),
     metavar="N",
     help="Handoff packet size (config handoffs.packet.budget_tokens).",
 )
 @click.option(
     "--overhead",
     "overhead_tokens",
-    type=click.IntRange(min=0),
+    type=TokenCount(),
     metavar="N",
     help="What a fresh session reads before the packet (config cost.session_overhead_tokens).",
 )

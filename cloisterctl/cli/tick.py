@@ -25,37 +25,75 @@ def tick(env: Env, every: bool, dry_run: bool, as_json: bool) -> int:
     return emit(reports, as_json, render_tick)
 
 
+LINGER_HINT = (
+    "user timers run only while you are logged in; to keep them running after you log out: loginctl enable-linger $USER"
+)
+
+
 @click.command()
 @click.option("--cron", "kind", flag_value="cron", help="A crontab line.")
 @click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
 @click.option("--every", default="1m", show_default=True, metavar="INTERVAL", help="How often (e.g. 1m, 5m, 1h).")
 @click.option("--install", is_flag=True, help="Write it (crontab, or ~/.config/systemd/user) instead of printing it.")
+@click.option("--remove", is_flag=True, help="Take this workspace's schedule out again (crontab line, or unit files).")
 @json_option
 @pass_env
-def schedule(env: Env, kind: str | None, every: str, install: bool, as_json: bool) -> int:
-    """Print (or install) a schedule that runs `cloisterctl tick --all` here."""
+def schedule(env: Env, kind: str | None, every: str, install: bool, remove: bool, as_json: bool) -> int:
+    """Print (or install, or remove) a schedule that runs `cloisterctl tick --all` here.
+
+    It sets the PATH (and HOME, XDG and Claude Code variables) of this shell, so the agent CLI,
+    tmux and bd are found; the cron line logs to .cloister/local/tick.log."""
     from cloisterctl.edges import schedule as sched
 
     if kind is None:
         raise click.UsageError("choose --cron or --systemd")
+    if install and remove:
+        raise click.UsageError("--install and --remove exclude each other")
     ws = env.context().ws
+    if remove:
+        return _remove_schedule(ws.root, kind, as_json)
     minutes = sched.parse_every(every)
     if kind == "cron":
-        log = sched.default_log()
-        line = sched.install_cron(ws.root, minutes, log) if install else sched.cron_line(ws.root, minutes, log)
-        data: dict[str, Any] = {"kind": "cron", "line": line, "installed": install, "log": str(log)}
+        line = sched.install_cron(ws.root, minutes) if install else sched.cron_line(ws.root, minutes)
+        data: dict[str, Any] = {"kind": "cron", "line": line, "installed": install, "log": str(sched.tick_log(ws.root))}
         return emit(data, as_json, lambda d: d["line"] + ("\ninstalled in your crontab" if d["installed"] else ""))
     units = sched.systemd_units(ws.root, minutes)
     written = [str(p) for p in sched.install_systemd(ws.root, minutes)] if install else []
-    data = {"kind": "systemd", "unit": units.name, "service": units.service, "timer": units.timer, "installed": written}
+    data = {
+        "kind": "systemd",
+        "unit": units.name,
+        "service": units.service,
+        "timer": units.timer,
+        "installed": written,
+        "hints": [
+            f"enable it: systemctl --user daemon-reload && systemctl --user enable --now {units.name}.timer",
+            f"its log: journalctl --user -u {units.name}.service",
+            LINGER_HINT,
+        ],
+    }
 
     def render(d: dict[str, Any]) -> str:
         if d["installed"]:
-            return "\n".join(
-                [f"wrote {path}" for path in d["installed"]]
-                + [f"enable it: systemctl --user daemon-reload && systemctl --user enable --now {d['unit']}.timer"]
-            )
-        return f"# {d['unit']}.service\n{d['service']}\n# {d['unit']}.timer\n{d['timer']}"
+            return "\n".join([f"wrote {path}" for path in d["installed"]] + d["hints"])
+        hints = "\n".join(f"# {hint}" for hint in d["hints"])
+        return f"# {d['unit']}.service\n{d['service']}\n# {d['unit']}.timer\n{d['timer']}\n{hints}"
+
+    return emit(data, as_json, render)
+
+
+def _remove_schedule(root: Any, kind: str, as_json: bool) -> int:
+    from cloisterctl.edges import schedule as sched
+
+    removed = sched.remove_cron(root) if kind == "cron" else [str(p) for p in sched.remove_systemd(root)]
+    data: dict[str, Any] = {"kind": kind, "removed": removed}
+    if kind == "systemd" and removed:
+        data["hints"] = [f"then: systemctl --user daemon-reload && systemctl --user stop {sched.unit_name(root)}.timer"]
+
+    def render(d: dict[str, Any]) -> str:
+        if not d["removed"]:
+            return f"no {d['kind']} schedule of this workspace to remove"
+        what = "removed from your crontab: " if d["kind"] == "cron" else "removed "
+        return "\n".join([what + str(item) for item in d["removed"]] + d.get("hints", []))
 
     return emit(data, as_json, render)
 

@@ -19,8 +19,10 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
     """Set up STATE.md and .cloister/ in this git work tree (idempotent, never overwrites)."""
     from dataclasses import asdict
 
+    from cloisterctl.engine.clock import require_real
     from cloisterctl.engine.init import init as run_init
 
+    require_real("init")
     ctx = env.context(initialised=False)
     report = run_init(ctx.ws, agent, ctx.clock(), timeout=ctx.config.lock_timeout)
 

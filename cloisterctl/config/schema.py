@@ -62,6 +62,8 @@ def _family_patterns(family: str) -> list[str]:
 
 TIER_MODELS = {"opus": "claude-opus-4-7", "sonnet": "claude-sonnet-4-6", "haiku": "claude-haiku-4-5-20251001"}
 
+RESUME = ["claude", "--resume", "{session_id}", "--model", "{model}", "{prompt}"]
+
 SAVE_REQUEST = (
     "cloisterctl: a different model will continue this work. Update STATE.md now with your "
     "progress, decisions made, relevant files and next steps, commit nothing else, then stop."
@@ -147,6 +149,10 @@ SCHEMA = Section(
                             name="true, false, or a list of " + ", ".join(APPROVAL_KINDS),
                             default=False,
                         ),
+                        # The cost-bleed guard: this much spent with no commit, task change or
+                        # passing test since flags the agent (0 turns it off); "stop" stops it too.
+                        "bleed_usd": number(0, 1e6, default=5),
+                        "bleed_action": string(choices=("flag", "stop"), default="flag"),
                     }
                 ),
                 "idle_seconds": number(0, SECONDS_IN_A_DAY, default=30),
@@ -167,6 +173,8 @@ SCHEMA = Section(
                     name="a list of arguments",
                     default=["claude", "--model", "{model}", "--session-id", "{session_id}", "{prompt}"],
                 ),
+                # How a previous session is started again when the handoff that replaced it failed.
+                "resume": Seq(string(), name="a list of arguments", default=RESUME),
                 "exit_text": string(default="/exit"),
                 "save_request": string(default=SAVE_REQUEST),
                 "stop_timeout_seconds": number(0, 3600, default=10),

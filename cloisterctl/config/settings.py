@@ -35,6 +35,8 @@ class Guards:
     cooldown_minutes: float
     max_escalations: int
     require_approval: bool | tuple[str, ...]
+    bleed_usd: float = 5.0  # 0: the cost-bleed guard is off
+    bleed_action: str = "flag"  # or "stop"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class RuntimeSettings:
     save_request: str
     stop_timeout_seconds: float
     env: Mapping[str, str]
+    # argv that starts a previous session again ({session_id} is that session's); empty when the
+    # spawn command is another CLI's and no resume was configured: then the spawn template restarts
+    # it, with a new session.
+    resume: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,8 @@ class Config:
             float(guards["cooldown_minutes"]),
             int(guards["max_escalations"]),
             tuple(approval) if isinstance(approval, list) else bool(approval),
+            float(guards["bleed_usd"]),
+            str(guards["bleed_action"]),
         )
 
     # ------------------------------------------------------------------ handoffs and runtime
@@ -212,7 +220,17 @@ class Config:
             str(runtime["save_request"]),
             float(runtime["stop_timeout_seconds"]),
             {str(key): str(value) for key, value in runtime["env"].items()},
+            self._resume(),
         )
+
+    def _resume(self) -> tuple[str, ...]:
+        """``runtime.resume``, unless it is only the built-in (Claude Code's) while ``runtime.spawn``
+        names another CLI: claude must not resume a session some other program started."""
+        spawn_set = any(key.startswith("runtime.spawn") and src != "default" for key, src in self.sources.items())
+        resume_set = any(key.startswith("runtime.resume") and src != "default" for key, src in self.sources.items())
+        if spawn_set and not resume_set:
+            return ()
+        return tuple(str(arg) for arg in self.data["runtime"]["resume"])
 
     @cached_property
     def tests(self) -> TestSettings:

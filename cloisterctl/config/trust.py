@@ -24,6 +24,7 @@ from typing import Any
 TRUSTED_KEYS: tuple[tuple[str, ...], ...] = (
     ("beads", "command"),
     ("runtime", "spawn"),
+    ("runtime", "resume"),
     ("runtime", "env"),
     ("runtime", "exit_text"),
     ("runtime", "save_request"),

@@ -100,14 +100,15 @@ def _semantic_problems(config: Config) -> list[Problem]:
     spawn = config.data["runtime"]["spawn"]
     if not spawn or not spawn[0]:
         problem("runtime.spawn", "the spawn command needs at least a program name")
-    for index, arg in enumerate(spawn):
-        for name in re.findall(r"\{([^{}]*)\}", arg):
-            if name not in SPAWN_PLACEHOLDERS:
-                problem(
-                    f"runtime.spawn[{index}]",
-                    f"unknown placeholder {{{name}}}{did_you_mean(name, sorted(SPAWN_PLACEHOLDERS))}; "
-                    f"known: {', '.join('{' + p + '}' for p in sorted(SPAWN_PLACEHOLDERS))}",
-                )
+    for key in ("spawn", "resume"):  # an empty resume is allowed: the spawn template restarts then
+        for index, arg in enumerate(config.data["runtime"][key]):
+            for name in re.findall(r"\{([^{}]*)\}", arg):
+                if name not in SPAWN_PLACEHOLDERS:
+                    problem(
+                        f"runtime.{key}[{index}]",
+                        f"unknown placeholder {{{name}}}{did_you_mean(name, sorted(SPAWN_PLACEHOLDERS))}; "
+                        f"known: {', '.join('{' + p + '}' for p in sorted(SPAWN_PLACEHOLDERS))}",
+                    )
     known = price_table().prices
     for model, entry in config.data["cost"]["prices"].items():
         missing = [key for key in ("input", "output") if key not in entry and model not in known]

@@ -16,13 +16,18 @@ from cloisterctl.core.reducers import REDUCERS
 from cloisterctl.core.workspace_state import (
     AGENT_SOURCES,
     AWAITING_APPROVAL,
+    DEAD,
     HANDOFF,
     HANDOFF_FINAL,
     HANDOFF_STEPS,
+    IDLE,
     KEEP_DECISIONS,
+    KEEP_EXITS,
     KEEP_HANDOFFS,
     NEW,
     OPEN_STATUSES,
+    ROUTED,
+    STOPPED,
     STUCK,
     WORKING,
     ColdState,
@@ -36,10 +41,14 @@ __all__ = [
     "AGENT_SOURCES",
     "AWAITING_APPROVAL",
     "ColdState",
+    "DEAD",
     "HANDOFF",
     "HANDOFF_FINAL",
     "HANDOFF_STEPS",
+    "IDLE",
     "NEW",
+    "ROUTED",
+    "STOPPED",
     "STUCK",
     "WORKING",
     "Decision",
@@ -71,11 +80,15 @@ def apply(state: WorkspaceState, events: Iterable[Event]) -> None:
 
 def prune(state: WorkspaceState) -> None:
     """Drop the decisions and handoffs no rule, view or later event needs: all but the open ones
-    and the latest few. A decision_status only ever refers to an open decision, and a late line of a
-    dropped handoff is ignored (``finished_handoffs``), so what is dropped cannot matter later."""
+    (and the one whose effect on the agent is still to be carried out, ``brief_pending``) and the
+    latest few. A decision_status only ever refers to an open decision, and a late line of a
+    dropped handoff is ignored (``finished_handoffs``), so what is dropped cannot matter later.
+    Likewise the exits of all but the latest few sessions besides the current one: only the
+    current session's exit is read, and a session that starts again is not exited anyway."""
     if len(state.decisions) > KEEP_DECISIONS:
         closed = sorted(
-            (d for d in state.decisions.values() if d.status not in OPEN_STATUSES), key=lambda d: (d.ts, d.id)
+            (d for d in state.decisions.values() if d.status not in OPEN_STATUSES and d.id != state.brief_pending),
+            key=lambda d: (d.ts, d.id),
         )
         for decision in closed[: max(0, len(closed) - KEEP_DECISIONS)]:
             del state.decisions[decision.id]
@@ -84,6 +97,10 @@ def prune(state: WorkspaceState) -> None:
         for handoff in done[: max(0, len(done) - KEEP_HANDOFFS)]:
             del state.handoffs[handoff.id]
             state.finished_handoffs.add(handoff.id)
+    if len(state.exited) > KEEP_EXITS + 1:
+        gone = sorted((ts, session) for session, ts in state.exited.items() if session != state.session)
+        for _, session in gone[: len(state.exited) - KEEP_EXITS - (state.session in state.exited)]:
+            del state.exited[session]
 
 
 def extended(state: WorkspaceState, events: Iterable[Event], *, in_place: bool = False) -> WorkspaceState | None:
@@ -119,6 +136,8 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
         finished_handoffs=set(state.finished_handoffs),
         cost_totals=copy.deepcopy(state.cost_totals),
         session_context=dict(state.session_context),
+        idle=dict(state.idle) if state.idle is not None else None,
+        exited=dict(state.exited),
         cold_state=None
         if cold is None
         else ColdState(

@@ -3,7 +3,8 @@
 Each cause fires once; nothing new while a handoff is in flight or a decision awaits approval; at
 most one tier change per evaluation; tier changes wait out the per-agent cooldown; escalations
 beyond ``max_escalations`` for a task become a flag; decisions of the kinds listed in
-``require_approval`` are only proposed.
+``require_approval`` are only proposed (never one that changes no tier: continue, idle, a flag, a
+cost-bleed stop).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from cloisterctl.model.events import parse_ts
 
 
 def _needs_approval(proposal: Proposal, setting: Any) -> bool:
-    if proposal.kind in ("continue", "flag") or proposal.skipped:
-        return False
+    if proposal.kind in ("continue", "flag", "idle", "stop") or proposal.skipped:
+        return False  # no tier change: nothing to approve (a bleed stop must not wait for a person)
     if setting is True:
         return True
     if not setting:

@@ -5,6 +5,11 @@ Field names follow the PlanExe proposal-77 packet (``handoff_version``, ``task_i
 ``handoff_instructions``) plus the Cloister spec's context: reason and trigger, from/to model,
 handoff count, cost so far, git state, and the task tree split into completed / active / remaining.
 
+Three kinds (``packet_kind``): ``start`` (a first session: `cloisterctl spawn`), ``handoff`` (a
+new session continuing another's work) and ``next_task`` (the brief for the next task, read by the
+session that keeps working). When the work moves on to a new task (``previous_task`` closed), the
+first instruction says so instead of "continue".
+
 Building it is pure (``build``); reading STATE.md and git is the caller's job. The prompt is kept
 under a token budget by trimming, lowest priority first, and the packet says what was trimmed.
 Prior decisions are never trimmed: the new session must not re-decide them.
@@ -93,6 +98,8 @@ class HandoffInfo:
     to_role: str | None
     handoff_count: int
     created_at: str
+    mode: str = "handoff"  # start | handoff | next_task
+    previous_task: str | None = None  # the task that closed, when the work moves on to a new one
 
 
 @dataclass
@@ -210,12 +217,12 @@ def packet_data(
         )
     )
     decisions = _items(sections.get("prior_decisions", []))
-    instructions = (
-        next_steps[0] if next_steps else f"Read STATE.md, then continue {task_id or 'the work'} from where it stopped."
-    )
+    instructions = _instructions(info, task_id, next_steps)
     data: dict[str, Any] = {
         "handoff_version": HANDOFF_VERSION,
         "handoff_id": info.handoff_id,
+        "packet_kind": info.mode,
+        "previous_task": info.previous_task,
         "created_at": info.created_at,
         "agent": info.agent,
         "workspace": info.workspace,
@@ -248,6 +255,18 @@ def packet_data(
         "blockers": _items(sections.get("blockers", [])),
     }
     return data
+
+
+def _instructions(info: HandoffInfo, task_id: str | None, next_steps: list[str]) -> str:
+    """The first thing the session does: start the task, move on to it, or continue it."""
+    task = task_id or "the work"
+    if info.mode == "start":
+        return f"Read STATE.md, then start on {task}."
+    if info.previous_task and info.previous_task != task_id:
+        if task_id is None:
+            return f"{info.previous_task} is done and no task is ready: update STATE.md, then stop."
+        return f"{info.previous_task} is done. Start on {task}: read STATE.md for what came before, then begin."
+    return next_steps[0] if next_steps else f"Read STATE.md, then continue {task} from where it stopped."
 
 
 # Trimming steps, lowest priority first. Each returns what it cut, or None.

@@ -34,6 +34,8 @@ def front_matter(state: WorkspaceState) -> dict[str, Any]:
     """The ``cloister:`` block of STATE.md: a projection of the folded ledger. Deterministic, so a
     second tick with nothing new writes identical bytes (and so writes nothing)."""
     block: dict[str, Any] = {"agent": state.agent, "status": state.status}
+    if state.idle is not None:
+        block["idle_reason"] = state.idle["reason"]
     if state.tier:
         block["tier"] = state.tier
     if state.model:

@@ -1,4 +1,4 @@
-"""The first message of a new session, rendered from its packet. Pure."""
+"""The first message of a session, rendered from its packet (start, handoff or next task). Pure."""
 
 from __future__ import annotations
 
@@ -6,17 +6,36 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
+def _opening(data: Mapping[str, Any]) -> list[str]:
+    """Who the session is and why it starts: a first start, a handoff, or the next task."""
+    task = data["task_id"] or "this workspace"
+    model = f"{data['to_model']} ({data['target_model_tier']} tier)" + (
+        f" as the {data['to_role']}" if data.get("to_role") else ""
+    )
+    kind = data.get("packet_kind", "handoff")
+    if kind == "start":
+        return [f"# Starting work: {task}", "", f"You start {task} on {model}.", f"Started by: {data['reason']}."]
+    if kind == "next_task":
+        return [
+            f"# Next task: {task}",
+            "",
+            f"{data.get('previous_task') or 'Your task'} is closed; you go on with {task} in this session, on {model}.",
+            f"Why: {data['trigger']}: {data['reason']}.",
+        ]
+    return [
+        f"# Continuing work: {task}",
+        "",
+        f"You are continuing work that a previous session did on {data['from_model'] or 'another model'}"
+        f" ({data['from_tier'] or '?'} tier). You run on {model}.",
+        f"Why the handoff: {data['trigger']}: {data['reason']}.",
+    ]
+
+
 def render_prompt(data: Mapping[str, Any]) -> str:
     """The first message of the new session."""
     ctx = data["required_context"]
     lines = [
-        f"# Continuing work: {data['task_id'] or 'this workspace'}",
-        "",
-        f"You are continuing work that a previous session did on {data['from_model'] or 'another model'}"
-        f" ({data['from_tier'] or '?'} tier). You run on {data['to_model']} ({data['target_model_tier']} tier)"
-        + (f" as the {data['to_role']}" if data.get("to_role") else "")
-        + ".",
-        f"Why the handoff: {data['trigger']}: {data['reason']}.",
+        *_opening(data),
         "",
         "## First",
         "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cloisterctl.core.agent_state import AGENT_REDUCERS, apply_continue, assign, progress
 from cloisterctl.core.workspace_state import (
     AGENT_SOURCES,
     CHECKPOINT_KEYS,
@@ -59,7 +60,7 @@ def _route(state: WorkspaceState, event: Event) -> None:
     if event.get("decision") in state.duplicates:
         return  # carries out a decision another clone had already made for the same cause
     _window(state, event)
-    state.task = event.get("task") or state.task
+    assign(state, event.get("task"), event["ts"])
     state.complexity = event.get("complexity") or state.complexity
     if event.get("role") is not None:
         state.role = event["role"]
@@ -107,16 +108,10 @@ def _decision(state: WorkspaceState, event: Event) -> None:
     if decision.kind == "escalation" and decision.status not in ("skipped", "rejected"):
         key = decision.task or ""
         state.escalations[key] = state.escalations.get(key, 0) + 1
-    if decision.kind == "flag":
+    if decision.kind in ("flag", "stop") and decision.status not in ("skipped", "rejected"):
         state.flags[decision.trigger] = decision.ts
-    _apply_continue(state, decision)
+    apply_continue(state, decision)
     state.last_decision = decision.summary()
-
-
-def _apply_continue(state: WorkspaceState, decision: Decision) -> None:
-    """A decision to keep the tier and move on to the next task changes the agent's task."""
-    if decision.kind == "continue" and decision.status == "applied" and decision.fields.get("next_task"):
-        state.task = decision.fields["next_task"]
 
 
 @reducer("decision_status")
@@ -125,7 +120,7 @@ def _decision_status(state: WorkspaceState, event: Event) -> None:
     if decision is None:
         return
     decision.status = str(event.get("status", decision.status))
-    _apply_continue(state, decision)
+    apply_continue(state, decision)
     if decision.status == "rejected" and decision.kind == "escalation":
         key = decision.task or ""
         state.escalations[key] = max(0, state.escalations.get(key, 0) - 1)
@@ -138,12 +133,16 @@ def _activity(state: WorkspaceState, event: Event) -> None:
     session = event.get("session")
     if source in AGENT_SOURCES and session and state.session and session != state.session:
         return  # another session (the one being replaced, a different agent) is not this agent's progress
+    if source in AGENT_SOURCES and session and event["ts"] > state.exited.get(session, event["ts"]):
+        del state.exited[session]  # it works after its exit was recorded: its process was not gone after all
     if event["ts"] > state.activity.get(source, ""):
         state.activity[source] = event["ts"]
     # Progress after the flag clears it. (Compared by time, so that activity from the signal spool,
     # folded out of order after a checkpoint, gives the same state: see state.store.ORDER_FREE.)
     if event["ts"] > state.flags.get("stuck", ""):
         state.flags.pop("stuck", None)
+    if source == "git" and event.get("hook") != "post-checkout":
+        progress(state, event["ts"])  # a commit, merge or rewrite (a checkout makes nothing)
 
 
 @reducer("idle")
@@ -173,7 +172,10 @@ def _session(state: WorkspaceState, event: Event) -> None:
         # A session cloisterctl started (spawn) becomes the agent's current one; sessions seen only
         # through hooks are recorded for cost attribution.
         state.session = session
-        state.task = event.get("task") or state.task
+        state.spawned = state.spawned or event.get("source") == "spawn"
+        state.exited.pop(session, None)  # a resumed session runs again
+        assign(state, event.get("task"), event["ts"])
+        progress(state, event["ts"])  # the cost-bleed guard measures a new session from its start
         state.role = event.get("role", state.role)
         _set_tier(state, event.get("tier"), event.get("model"), event["ts"])
         state.activity["spawn"] = max(state.activity.get("spawn", ""), event["ts"])
@@ -200,6 +202,9 @@ def _task(state: WorkspaceState, event: Event) -> None:
 def _test_run(state: WorkspaceState, event: Event) -> None:
     passed = bool(event.get("passed"))
     state.test_failures_in_a_row = 0 if passed else state.test_failures_in_a_row + 1
+    if passed:
+        state.flags.pop("test_failure", None)
+        progress(state, event["ts"])
     state.last_test = {k: event.get(k) for k in ("ts", "passed", "command", "exit_code", "counts", "tier")}
     state.activity["test"] = max(state.activity.get("test", ""), event["ts"])
 
@@ -239,9 +244,14 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
         state.handoff_count += 1
         state.session = event.get("session") or state.session
         state.role = event.get("role")
-        state.task = event.get("task") or state.task
+        assign(state, event.get("task"), event["ts"])
+        progress(state, event["ts"])
+        state.complexity = handoff.fields.get("complexity") or state.complexity
+        state.brief_pending = None  # the new session's packet says it all
         _set_tier(state, handoff.to_tier, event.get("model"), event["ts"])
         state.activity["spawn"] = event["ts"]
+    if step == "failed" and event.get("restarted") and "done" in handoff.steps.get("spawned", {}):
+        state.handoff_count -= 1  # rolled back: the previous session runs again
     if step in HANDOFF_FINAL:
         state.last_decision = f"handoff {handoff_id} {step}: {handoff.from_tier} -> {handoff.to_tier}" + (
             f" ({event['reason']})" if step == "failed" and event.get("reason") else ""
@@ -300,3 +310,6 @@ def _window(state: WorkspaceState, event: Event) -> None:
     task = event.get("task") or None
     if not steps or steps[-1][1] != task:
         steps.append((normalise_ts(event["ts"]), task))  # compared with transcript times, as text
+
+
+REDUCERS.update(AGENT_REDUCERS)

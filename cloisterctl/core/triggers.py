@@ -8,9 +8,16 @@ Rules, in priority order (at most one tier change is proposed per evaluation; th
   ``to_specialist`` role (test-agent, haiku).
 - task_completed: the agent's current task closed -> route the next ready task; a different tier
   means a handoff (a downgrade only when the economics say it pays); the same tier just moves on.
+
+All three hand the agent the next ready task of the same tree (``core.succession``): the handoff
+carries it, or the session it keeps is told about it. When nothing is ready the decision is
+``idle``: no tier change, and the agent is told to stop.
 - test_failures: N failed test runs in a row on the current tier -> one tier up (opus: flagged).
 - stuck: no progress for longer than the current tier's threshold (haiku 10 min -> sonnet,
-  sonnet 20 min -> opus; opus is flagged after ``opus_flag_minutes``, never escalated).
+  sonnet 20 min -> opus; opus is flagged after ``opus_flag_minutes``, never escalated). An idle
+  agent (nothing ready) is not stuck.
+- bleed: more than ``guards.bleed_usd`` spent since the last progress (a commit, a task change, a
+  passing test) -> flagged, or with ``guards.bleed_action: stop`` stopped.
 
 The guards that every proposal passes before it becomes a decision are in ``cloisterctl.core.guards``.
 
@@ -28,11 +35,9 @@ from datetime import datetime
 from typing import Any
 
 from cloisterctl.config.settings import Config, KindTrigger
-from cloisterctl.core.complexity import classify
 from cloisterctl.core.economics import downgrade_whatif, warm_context
 from cloisterctl.core.fold import AGENT_SOURCES, WorkspaceState
-from cloisterctl.core.router import route
-from cloisterctl.core.taskgraph import ready, root_of
+from cloisterctl.core.succession import NextTask, next_task
 from cloisterctl.model.events import parse_ts
 from cloisterctl.model.prices import PriceTable
 from cloisterctl.model.tasks import Task
@@ -47,7 +52,7 @@ SHARED_SOURCES = frozenset({"git", "test"})
 class Proposal:
     trigger: str
     cause: str
-    kind: str  # escalation | downgrade | upgrade | continue | flag
+    kind: str  # escalation | downgrade | upgrade | continue | idle | flag | stop
     reason: str
     task: str | None = None
     from_tier: str | None = None
@@ -57,6 +62,7 @@ class Proposal:
     next_task: str | None = None
     economics: dict[str, Any] | None = None
     reasons: tuple[str, ...] = ()
+    next_complexity: dict[str, Any] | None = None
     skipped: bool = False  # recorded for review, not acted on (a downgrade that does not pay)
     needs_approval: bool = False
 
@@ -80,6 +86,8 @@ class Proposal:
                 fields[key] = value
         if self.reasons:
             fields["reasons"] = list(self.reasons)
+        if self.next_complexity is not None:
+            fields["complexity"] = self.next_complexity
         return fields
 
 
@@ -176,6 +184,37 @@ def tier_change(
 # ------------------------------------------------------------------------------------------- rules
 
 
+def _following(inputs: Inputs, closed: str) -> NextTask | None:
+    return next_task(inputs.tasks, closed, inputs.config, inputs.prices, inputs.overrides)
+
+
+def _idle(inputs: Inputs, trigger: str, cause: str, task: str, reason: str) -> Proposal:
+    """Nothing is ready after ``task``: no tier change; the agent is told to stop."""
+    return Proposal(trigger, cause, "idle", f"{reason}; no task is ready", task=task, from_tier=inputs.state.tier)
+
+
+def _hand_on(
+    inputs: Inputs, trigger: str, cause: str, task: str, to_tier: str, reason: str, to_role: str | None = None
+) -> Proposal:
+    """The move a closed task calls for: to ``to_tier`` (or staying, on it already) with the next
+    ready task; idle when there is none."""
+    following = _following(inputs, task)
+    if following is None:
+        return _idle(inputs, trigger, cause, task, reason)
+    move = tier_change(
+        inputs,
+        trigger,
+        cause,
+        task,
+        to_tier,
+        f"{reason}; {following.describe()}",
+        to_role=to_role,
+        next_task=following.task.id,
+        next_complexity=following.complexity,
+    )
+    return Proposal(**{**move.__dict__, "reasons": (*following.route.reasons, *move.reasons)})
+
+
 def planning_complete(inputs: Inputs) -> list[Proposal]:
     spec = inputs.config.kind_trigger("planning_complete")
     state = inputs.state
@@ -192,9 +231,7 @@ def planning_complete(inputs: Inputs) -> list[Proposal]:
         if _matches(task_id, inputs, spec):
             reason = f"plan task {task_id} closed at {closed_at}"
             cause = f"planning_complete:{task_id}"
-            found.append(
-                tier_change(inputs, "planning_complete", cause, task_id, spec.to_tier, reason, to_role=spec.to_role)
-            )
+            found.append(_hand_on(inputs, "planning_complete", cause, task_id, spec.to_tier, reason, spec.to_role))
     return found
 
 
@@ -212,17 +249,8 @@ def implementation_complete(inputs: Inputs) -> list[Proposal]:
         return []  # implement work remains
     closed_at, task_id = closed[-1]
     reason = f"implementation task {task_id} closed at {closed_at} and no implement work remains"
-    return [
-        tier_change(
-            inputs,
-            "implementation_complete",
-            f"implementation_complete:{task_id}",
-            task_id,
-            spec.to_tier,
-            reason,
-            to_role=spec.to_role,
-        )
-    ]
+    cause = f"implementation_complete:{task_id}"
+    return [_hand_on(inputs, "implementation_complete", cause, task_id, spec.to_tier, reason, spec.to_role)]
 
 
 def task_completed(inputs: Inputs) -> list[Proposal]:
@@ -233,27 +261,12 @@ def task_completed(inputs: Inputs) -> list[Proposal]:
     if not info.get("closed"):
         return []
     closed_task = state.task
-    candidates = [t for t in ready(inputs.tasks) if t.id != closed_task]
-    if not candidates:
-        return [
-            Proposal(
-                "task_completed",
-                f"task_completed:{closed_task}",
-                "flag",
-                f"task {closed_task} closed and no task is ready",
-                task=closed_task,
-            )
-        ]
-    root = root_of(inputs.tasks, closed_task)
-    candidates.sort(key=lambda t: (root_of(inputs.tasks, t.id) != root,))
-    following = candidates[0]
-    children = sum(1 for t in inputs.tasks.values() if t.parent == following.id)
-    found = classify(
-        following, inputs.config.complexity, child_count=children, override=inputs.overrides.get(following.id)
-    )
-    routed = route(following, found, inputs.config, inputs.prices)
-    reason = f"task {closed_task} closed; next ready task {following.id} routes to {routed.tier} ({routed.rule})"
     cause = f"task_completed:{closed_task}"
+    following = _following(inputs, closed_task)
+    if following is None:
+        return [_idle(inputs, "task_completed", cause, closed_task, f"task {closed_task} closed")]
+    routed = following.route
+    reason = f"task {closed_task} closed; {following.describe()}"
     if state.tier is None or routed.tier == state.tier:
         return [
             Proposal(
@@ -264,11 +277,21 @@ def task_completed(inputs: Inputs) -> list[Proposal]:
                 task=closed_task,
                 from_tier=state.tier,
                 to_tier=routed.tier,
-                next_task=following.id,
+                next_task=following.task.id,
                 reasons=routed.reasons,
+                next_complexity=following.complexity,
             )
         ]
-    move = tier_change(inputs, "task_completed", cause, closed_task, routed.tier, reason, next_task=following.id)
+    move = tier_change(
+        inputs,
+        "task_completed",
+        cause,
+        closed_task,
+        routed.tier,
+        reason,
+        next_task=following.task.id,
+        next_complexity=following.complexity,
+    )
     return [Proposal(**{**move.__dict__, "reasons": (*routed.reasons, *move.reasons)})]
 
 
@@ -295,6 +318,8 @@ def stuck(inputs: Inputs) -> list[Proposal]:
     state = inputs.state
     if not inputs.config.trigger_enabled("stuck_escalation") or state.tier is None or state.session is None:
         return []
+    if state.idle is not None:
+        return []  # told to stop for want of a task: quiet is what it should be
     since = quiet_since(state, inputs.alive)
     if since is None:
         return []
@@ -333,4 +358,22 @@ def _one_up(inputs: Inputs, trigger: str, cause: str, reason: str) -> Proposal:
     )
 
 
-RULES = (planning_complete, implementation_complete, task_completed, test_failures, stuck)
+def bleed(inputs: Inputs) -> list[Proposal]:
+    """Spend with no progress since: a flag, or a stop with ``guards.bleed_action: stop``."""
+    state, guards = inputs.state, inputs.config.guards
+    if guards.bleed_usd <= 0 or state.session is None or state.idle is not None:
+        return []
+    spent = state.spent_since_progress
+    if spent <= guards.bleed_usd:
+        return []
+    since = f"since {state.progress_at}" if state.progress_at else "and no progress yet"
+    reason = (
+        f"${spent:.2f} spent {since} without a commit, a task change or a passing test "
+        f"(guards.bleed_usd ${guards.bleed_usd:g})"
+    )
+    kind = "stop" if guards.bleed_action == "stop" else "flag"
+    cause = f"bleed:{state.progress_at or ''}"
+    return [Proposal("bleed", cause, kind, reason, task=state.task, from_tier=state.tier)]
+
+
+RULES = (planning_complete, implementation_complete, task_completed, test_failures, stuck, bleed)

@@ -1,8 +1,10 @@
 """The folded state of a workspace, as records. Pure.
 
 What the fold keeps is bounded: the current view, the decisions still open plus the latest
-``KEEP_DECISIONS``, the handoff in flight plus the latest ``KEEP_HANDOFFS``, per-session
-aggregates (cost checkpoints, attribution), and compact task windows: not every event ever. So a
+``KEEP_DECISIONS``, the handoff in flight plus the latest ``KEEP_HANDOFFS``, the exits of the
+latest ``KEEP_EXITS`` sessions, the agent's own situation (its task or why it is idle, the brief
+still to be carried out, its last progress: ``core.agent_state``), per-session aggregates (cost
+checkpoints, attribution), and compact task windows: not every event ever. So a
 year of ledger folds to a state of the same order of size as a week of it.
 """
 
@@ -19,6 +21,10 @@ HANDOFF = "handoff-in-progress"
 AWAITING_APPROVAL = "awaiting-approval"
 STUCK = "stuck"
 NEW = "new"
+IDLE = "idle"  # its task closed and no task is ready
+STOPPED = "stopped"  # started once, no session now
+ROUTED = "routed"  # a tier was chosen, nothing started yet
+DEAD = "dead"  # the ledger calls a session current, its process is gone
 
 HANDOFF_STEPS = ("requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed")
 HANDOFF_FINAL = ("completed", "failed")
@@ -29,6 +35,7 @@ AGENT_SOURCES = frozenset({"agent", "transcript", "spawn"})
 KEEP_DECISIONS = 50  # besides the open ones (proposed, approved)
 KEEP_HANDOFFS = 20  # besides the one in flight
 KEEP_CONTEXTS = 20  # sessions whose warm context is remembered
+KEEP_EXITS = 20  # sessions whose process was found gone, besides the current one
 TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
 MICRO = 1_000_000  # cost totals are whole micro-dollars
 OPEN_STATUSES = frozenset({"proposed", "approved"})
@@ -66,6 +73,8 @@ class Decision:
 
     def summary(self) -> str:
         move = f"{self.from_tier or '?'} -> {self.to_tier or '?'}"
+        if self.to_tier is None and self.kind in ("idle", "stop", "flag"):
+            move = self.kind + (f" on {self.from_tier}" if self.from_tier else "")  # no tier change
         role = self.fields.get("to_role")
         if role:
             move += f" ({role})"
@@ -158,6 +167,12 @@ class WorkspaceState:
     cost_totals: CostTotals = field(default_factory=CostTotals)
     # The warm context of the latest sessions (from their cost checkpoints), for the economics.
     session_context: dict[str, int] = field(default_factory=dict)
+    idle: dict[str, Any] | None = None  # {"reason", "since", "after"}: no task is ready
+    exited: dict[str, str] = field(default_factory=dict)  # session -> when its process was found gone
+    spawned: bool = False  # cloisterctl has started a session for this agent (stopped, not new)
+    brief_pending: str | None = None  # a decision whose effect on the agent is not carried out yet
+    progress_at: str | None = None  # the last commit, task change or passing test
+    progress_micro_usd: int = 0  # the cost totals at that moment (micro-dollars)
     # The per-session aggregates: None until loaded (``cold``) by ``cold_loader``, which the fold
     # cache sets; a state that was folded here has them from the start.
     cold_state: ColdState | None = field(default_factory=ColdState)
@@ -189,11 +204,32 @@ class WorkspaceState:
             return HANDOFF
         if self.pending_approvals:
             return AWAITING_APPROVAL
-        if self.flags.get("stuck"):
-            return STUCK
         if self.tier is None:
             return NEW
+        if self.session is None:
+            return STOPPED if self.spawned else ROUTED
+        if self.session in self.exited:
+            return DEAD
+        if self.flags.get("stuck"):
+            return STUCK
+        if self.idle is not None:
+            return IDLE
         return WORKING
+
+    @property
+    def spent_usd(self) -> float:
+        """The sum of every session's latest cost checkpoint."""
+        return self.cost_totals.micro_usd / MICRO
+
+    @property
+    def progress_usd(self) -> float:
+        """``spent_usd`` at the last progress (``progress_at``)."""
+        return self.progress_micro_usd / MICRO
+
+    @property
+    def spent_since_progress(self) -> float:
+        """What the cost-bleed guard measures: spending since the last progress."""
+        return max(0, self.cost_totals.micro_usd - self.progress_micro_usd) / MICRO
 
     @property
     def last_key(self) -> tuple[str, str]:

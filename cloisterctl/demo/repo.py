@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -70,10 +69,13 @@ def _config(claude_dir: Path, quiet: bool) -> str:
     if quiet:
         spawn += ["--quiet-models", "haiku"]  # stuck on haiku; the sonnet session it is handed to works
     spawn.append("{prompt}")
+    # The stand-in resumes a session as `claude --resume` does (after a handoff that failed).
+    resume = [*spawn[:3], "--resume", "{session_id}", *spawn[3:5], *spawn[7:]]
     return (
         "# The demo's config: stand-in agents, and seconds where real use has minutes.\n"
         "runtime:\n"
         f"  spawn: {json.dumps(spawn)}\n"
+        f"  resume: {json.dumps(resume)}\n"
         f"  env: {{CLAUDE_CONFIG_DIR: {json.dumps(str(claude_dir))}}}\n"
         "  stop_timeout_seconds: 3\n"
         "handoffs:\n"
@@ -87,8 +89,9 @@ def _config(claude_dir: Path, quiet: bool) -> str:
     )
 
 
-def make_repo(parent: Path | None, claude_dir: Path) -> tuple[Path, Path]:
-    base = Path(tempfile.mkdtemp(prefix="cloister-demo-", dir=parent))
+def make_repo(base: Path, claude_dir: Path) -> tuple[Path, Path]:
+    """The repo (``base/shop``) and its worktree (``base/shop-docs``); the agents' transcripts go to
+    ``claude_dir`` (``base/claude``: the demo keeps everything under its own directory)."""
     root = base / "shop"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")

@@ -11,6 +11,8 @@ minute; the workspace is left for inspection and the tmux server is shut down.
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,7 @@ from cloisterctl.demo.repo import _close_task, _git, make_repo
 from cloisterctl.edges.install import install_beads
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.engine import agents
-from cloisterctl.engine.clock import now
+from cloisterctl.engine.clock import now, require_real
 from cloisterctl.engine.context import Context
 from cloisterctl.engine.routing import route_task, tracker_for
 from cloisterctl.engine.tick import tick as run_tick
@@ -153,14 +155,30 @@ def _show_commits(root: Path, docs: Path, say: Say) -> list[str]:
     return packets
 
 
+def try_lines(base: Path, root: Path, claude_dir: Path) -> list[str]:
+    """Commands to look at what the demo left, as they can be pasted into a shell: the agents'
+    transcripts are in the demo's own directory, so `cost` is told where."""
+    found = shutil.which("cloisterctl")
+    same = found is not None and Path(found).parent == Path(sys.executable).parent
+    program = "cloisterctl" if same else f"{shlex.quote(sys.executable)} -m cloisterctl"
+    where = f"-C {shlex.quote(str(root))}"
+    transcripts = f"CLAUDE_CONFIG_DIR={shlex.quote(str(claude_dir))}"
+    return [
+        f"{program} {where} status",
+        f"{transcripts} {program} {where} cost --by tier",
+        f"{transcripts} {program} {where} cost --html {shlex.quote(str(base / 'cost.html'))}",
+    ]
+
+
 def run_demo(parent: Path | None, say: Say) -> dict[str, Any]:
-    scratch = Path(tempfile.mkdtemp(prefix="cloister-demo-claude-", dir=parent))
-    claude_dir = scratch / "claude"
+    require_real("the demo")
+    base = Path(tempfile.mkdtemp(prefix="cloister-demo-", dir=parent))
+    claude_dir = base / "claude"
     os.environ["CLAUDE_CONFIG_DIR"] = str(claude_dir)  # where this process reads transcripts (cost)
     socket = f"cloister-demo-{uuid.uuid4().hex[:8]}"
     os.environ["CLOISTER_TMUX_SOCKET"] = socket
     tmux = Tmux(socket)
-    root, docs = make_repo(parent, claude_dir)
+    root, docs = make_repo(base, claude_dir)
     install_beads(Workspace(root))
     say(f"Made a throwaway repo at {root} with three beads tasks, and a worktree at {docs}.")
     say("Two agents will work there, stand-ins for Claude Code in a private tmux server: 'planner' in the")
@@ -177,6 +195,7 @@ def run_demo(parent: Path | None, say: Say) -> dict[str, Any]:
             "state": {ws_root.name: statefile.read(ws_root / "STATE.md").cloister for ws_root in (root, docs)},
             "packets": packets,
             "transcripts": str(claude_dir),
+            "try": try_lines(base, root, claude_dir),
         }
     finally:
         for ws_root in (root, docs):
@@ -186,6 +205,8 @@ def run_demo(parent: Path | None, say: Say) -> dict[str, Any]:
                 pass
         tmux.kill_server()
     say("")
-    say(f"Stopped the agents and the demo's tmux server. The workspace is left at {root} (worktree {docs}).")
-    say(f"Try: cloisterctl -C {root} status; cloisterctl -C {root} cost --html /tmp/cloister.html")
+    say(f"Stopped the agents and the demo's tmux server. The workspace is left at {root} (worktree {docs}),")
+    say(f"with the agents' transcripts in {claude_dir}. Try:")
+    for line in result["try"]:
+        say(f"  {line}")
     return result

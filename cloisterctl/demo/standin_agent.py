@@ -6,6 +6,8 @@ It behaves like Claude Code where cloisterctl can see it:
   Claude Code flags are accepted and ignored), it writes its transcript in Claude Code's shape to
   ``<config>/projects/<project dir>/<session id>.jsonl`` (``CLAUDE_CONFIG_DIR`` or ``~/.claude``):
   each response as several lines sharing ``message.id`` and ``requestId``, with usage;
+- ``--resume S [PROMPT]`` continues session S, as ``claude --resume`` does: the same transcript,
+  appended to, its context as it was;
 - it runs the hooks configured in ``.claude/settings.json`` (SessionStart, PostToolUse, Stop) with
   the same JSON on stdin that Claude Code sends;
 - it works a turn every ``--turn-seconds`` (unless ``--quiet``, or ``--quiet-models TEXT`` matches its
@@ -46,7 +48,8 @@ def config_dir() -> Path:
 class Agent:
     def __init__(self, args: argparse.Namespace) -> None:
         self.model: str = args.model
-        self.session: str = args.session_id or str(uuid.uuid4())
+        self.session: str = args.resume or args.session_id or str(uuid.uuid4())
+        self.resumed = bool(args.resume)
         self.quiet: bool = args.quiet or bool(args.quiet_models and args.quiet_models in args.model)
         self.turn_seconds: float = args.turn_seconds
         self.output_tokens: int = args.output_tokens
@@ -56,6 +59,8 @@ class Agent:
         directory = config_dir() / "projects" / project_dir_name(str(self.cwd))
         directory.mkdir(parents=True, exist_ok=True)
         self.transcript = directory / f"{self.session}.jsonl"
+        if self.resumed and self.transcript.exists():  # the conversation so far is still in context
+            self.context += self.transcript.stat().st_size // 4
         self.turns = 0
         self.prompt = args.prompt or ""
 
@@ -162,8 +167,8 @@ class Agent:
         self.quiet = True
 
     def run(self) -> int:
-        self.user(self.prompt or "(no prompt)")
-        self.hook("SessionStart", source="startup", model=self.model)
+        self.user(self.prompt or ("(resumed)" if self.resumed else "(no prompt)"))
+        self.hook("SessionStart", source="resume" if self.resumed else "startup", model=self.model)
         print(f"[standin] {self.model} session {self.session} in {self.cwd}", flush=True)
         if not self.quiet:
             self.work()
@@ -195,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="standin-agent", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--session-id")
+    parser.add_argument("--resume", "-r", metavar="SESSION", help="continue this session (as claude --resume)")
     parser.add_argument("--quiet", action="store_true", help="do nothing after starting (a stuck agent)")
     parser.add_argument("--quiet-models", metavar="TEXT", help="be quiet only when the model id contains TEXT")
     parser.add_argument("--turn-seconds", type=float, default=2.0)

@@ -1,8 +1,10 @@
 """`cloisterctl spawn`, `stop`, `handoff` and `agents`: an agent's sessions, started and stopped by hand.
 
-`spawn` routes the task (or takes ``--tier``/``--role``), writes a start packet like a handoff's, and
-starts the agent in tmux; `handoff` moves a running agent to another tier through the same engine the
-triggers use; `stop` ends its session gracefully. All three hold the tick lock, so a tick never acts
+`spawn` routes the task (or takes ``--tier``/``--role``), checks that the spawn command can run,
+writes a start packet like a handoff's, starts the agent in tmux and watches it for a moment: an
+agent that exits at once is an error with its exit code and last output, not a "started".
+`handoff` moves a running agent to another tier through the same engine the triggers use (never to
+the tier it already runs on); `stop` ends its session gracefully. All three hold the tick lock, so a tick never acts
 on the agent at the same time.
 """
 
@@ -14,13 +16,19 @@ from typing import Any
 
 from cloisterctl.core.packet import HandoffInfo
 from cloisterctl.core.projection import cost_summary
+from cloisterctl.edges.launch import describe_exit, read_exit_file
+from cloisterctl.edges.transcripts.locate import session_transcript
 from cloisterctl.engine import decisions, handoff
 from cloisterctl.engine.context import Context
+from cloisterctl.engine.handoff_steps import check_command, exit_file
 from cloisterctl.engine.handoff_steps import spawn as start_session
 from cloisterctl.engine.packets import write_packet
 from cloisterctl.engine.routing import route_task, tracker_for
+from cloisterctl.engine.status import live_status, runtime_of
 from cloisterctl.errors import CloisterError, ToolError
 from cloisterctl.model.events import Event, format_ts, make_event
+
+START_CHECK_SECONDS = 1.0  # an agent that exits within this long after `spawn` is reported, not "started"
 
 
 def _live(ctx: Context, agent: str) -> bool:
@@ -93,6 +101,9 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
                 f"agent {state.agent} is already running (tmux {ctx.tmux_name(state.agent)}); "
                 "`cloisterctl handoff` moves it, `cloisterctl stop` ends it"
             )
+        check_command(ctx, ctx.config.runtime.spawn)
+        if task_id is None and tier is None and state.task:
+            task_id = state.task  # the task the agent has (its next one, say): route it
         routed = _spawn_route(ctx, task_id, tier, role)
         session = str(uuid.uuid4())
         packet_id = f"spawn-{ctx.clock().strftime('%Y%m%dT%H%M%S')}-{session[:6]}"
@@ -109,6 +120,7 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
             to_role=role,
             handoff_count=state.handoff_count,
             created_at=format_ts(ctx.clock()),
+            mode="start",
         )
         task = task_id or state.task
         packet = write_packet(ctx, state, info, task, None, [])
@@ -116,6 +128,7 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
         ctx.publish()
         prompt = ctx.ws.handoffs_dir / f"{packet_id}.md"
         start_session(ctx, state.agent, session, routed["model"], routed["tier"], prompt, None)
+        _watch_start(ctx, state.agent, session)
     return {
         "agent": state.agent,
         "session": session,
@@ -128,6 +141,37 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
     }
 
 
+def _watch_start(ctx: Context, agent: str, session: str) -> None:
+    """Watch a new agent for ``START_CHECK_SECONDS`` (less once its transcript appears): one that
+    exits at once is recorded as ended and is an error naming its exit code and last output."""
+    name = ctx.tmux_name(agent)
+    deadline = time.monotonic() + START_CHECK_SECONDS
+    while time.monotonic() < deadline:
+        if not _live(ctx, agent):
+            ended = read_exit_file(exit_file(ctx, session))
+            ctx.append(
+                [
+                    make_event(
+                        "exit",
+                        agent,
+                        ctx.clock(),
+                        session=session,
+                        exit_code=ended["exit_code"] if ended else None,
+                        output=ended["output"] if ended else None,
+                        how="exited right after starting",
+                    )
+                ]
+            )
+            ctx.publish()
+            raise ToolError(
+                f"the agent exited right after starting in tmux session {name} ({describe_exit(ended)}); "
+                "check runtime.spawn"
+            )
+        if session_transcript(ctx.ws.root, session) is not None:
+            return  # it is working
+        time.sleep(0.05)
+
+
 def stop(ctx: Context) -> dict[str, Any]:
     with ctx.tick_lock():
         ctx.preflight()
@@ -135,6 +179,7 @@ def stop(ctx: Context) -> dict[str, Any]:
         name = ctx.tmux_name(state.agent)
         how = ctx.tmux.stop(name, ctx.config.runtime.exit_text, ctx.config.runtime.stop_timeout_seconds)
         if state.session:
+            exit_file(ctx, state.session).unlink(missing_ok=True)  # stopped on purpose
             ctx.append(
                 [
                     make_event(
@@ -182,22 +227,19 @@ def _manual_handoff(ctx: Context, to: str, reason: str, *, wait: bool) -> dict[s
 
 def listing(ctx: Context) -> dict[str, Any]:
     state = ctx.state
-    name = ctx.tmux_name(state.agent)
-    try:
-        alive: bool | None = ctx.tmux.alive(name)
-    except ToolError:
-        alive = None
+    alive, runtime = runtime_of(ctx, state)
     cost = cost_summary(state)
     return {
         "agent": state.agent,
         "workspace": str(ctx.ws.root),
-        "status": state.status,
+        "status": live_status(state, runtime),
+        "runtime": runtime,
         "tier": state.tier,
         "model": state.model,
         "role": state.role,
         "session": state.session,
         "task": state.task,
-        "tmux": name,
+        "tmux": ctx.tmux_name(state.agent),
         "alive": alive,
         "handoffs": state.handoff_count,
         "cost_usd": cost["total_usd"] if cost else None,

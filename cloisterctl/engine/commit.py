@@ -17,7 +17,7 @@ COMMIT_PATHS = ("STATE.md", ".cloister")
 
 def commit_message(events: list[Event]) -> str:
     """Decisions first (the subject names the first), then handoff steps, task changes, test runs."""
-    rank = {"decision": 0, "handoff": 1, "task": 2, "test_run": 3}
+    rank = {"decision": 0, "handoff": 1, "task": 2, "test_run": 3, "exit": 3}
     lines: list[str] = []
     steps: dict[str, list[str]] = {}
     for event in events:
@@ -34,6 +34,11 @@ def commit_message(events: list[Event]) -> str:
             lines.append(f"task {event.get('task')} {event.get('status')}")
         elif event["type"] == "test_run":
             lines.append(f"test run {'passed' if event.get('passed') else 'failed'}")
+        elif event["type"] == "exit":
+            code = event.get("exit_code")
+            lines.append(f"session {event.get('session')} exited" + ("" if code is None else f" (exit code {code})"))
+        elif event["type"] == "flag_cleared":
+            lines.append(f"flags cleared: {', '.join(event.get('flags') or [])}")
     subject = lines[0] if lines else "record activity"
     body = "\n".join(f"- {line}" for line in lines[1:])
     return f"cloister: {subject}" + (f"\n\n{body}" if body else "")

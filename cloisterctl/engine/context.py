@@ -11,6 +11,11 @@ Every operation that reads or changes a workspace goes through a ``Context``:
   as it is on disk then (so a hook's event that landed meanwhile is not hidden by an older view).
 - ``tick_lock`` is held by every command that can start or advance a handoff (tick, handoff,
   approve, spawn, stop), so two of them never act on one agent at once.
+- ``clock`` is strictly increasing and never earlier than what is folded (``MonotonicClock``), and
+  events of one batch made at the same moment get distinct timestamps in the order they are
+  listed (``stamp``): ``(ts, id)`` order is the order things happened, even with a fixed test
+  clock. Nothing is recorded under a pinned clock (``CLOISTER_NOW``), and no event dated past the
+  real clock plus ``CLOCK_SKEW`` is appended to the committed ledger.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cloisterctl.config.load import load_config
@@ -28,13 +33,36 @@ from cloisterctl.config.settings import Config
 from cloisterctl.core.fold import WorkspaceState, extended
 from cloisterctl.edges.tmux import Tmux, session_name
 from cloisterctl.engine import clock as clock_module
-from cloisterctl.model.events import Event
+from cloisterctl.errors import LedgerError
+from cloisterctl.model.events import Event, format_ts, parse_ts
 from cloisterctl.state import ledger, statefile, store
 from cloisterctl.state.fsio import check_writable
 from cloisterctl.state.locking import locked
 from cloisterctl.state.workspace import Workspace, find_workspace
 
 KILL_ENV = "CLOISTER_TEST_KILL_AFTER"  # "step:phase": crash on purpose, to test resuming
+TICK = timedelta(microseconds=1)  # the ledger's resolution
+FUTURE_LIMIT = store.CLOCK_SKEW + timedelta(minutes=1)  # committed events may not be dated later than this ahead
+
+
+class MonotonicClock:
+    """A context's clock: its base clock, but each reading later than the one before and than the
+    last event folded (a clone's clock that ran ahead, a base clock that stands still)."""
+
+    def __init__(self, base: Callable[[], datetime], floor: Callable[[], str | None]) -> None:
+        self.base: Callable[[], datetime] = base.base if isinstance(base, MonotonicClock) else base
+        self._floor = floor
+        self._last: datetime | None = None
+
+    def __call__(self) -> datetime:
+        moment = self.base()
+        if self._last is not None:
+            moment = max(moment, self._last + TICK)
+        folded = self._floor()
+        if folded:
+            moment = max(moment, parse_ts(folded) + TICK)
+        self._last = moment
+        return moment
 
 
 @dataclass
@@ -47,6 +75,17 @@ class Context:
     _state: WorkspaceState | None = field(default=None, repr=False)  # our own copy, once we wrote
     written: list[Event] = field(default_factory=list)  # committed-ledger events this context appended
     _spooled: list[Event] = field(default_factory=list, repr=False)  # signal events it appended
+    _stamped: tuple[str, str] | None = field(default=None, repr=False)  # (as made, as written) ts of the last event
+
+    def __post_init__(self) -> None:
+        self.clock = MonotonicClock(self.clock, self._folded_until)
+
+    def _folded_until(self) -> str | None:
+        """The last folded event's ts, when the state is read already (reading it just for the
+        clock would cost commands that never need it a fold)."""
+        if self._state is None and self._snapshot is None:
+            return None
+        return self.state.last_event_ts
 
     @classmethod
     def for_workspace(
@@ -109,13 +148,40 @@ class Context:
 
     # ------------------------------------------------------------------ writing
 
+    def stamp(self, events: Sequence[Event]) -> None:
+        """Give events made at the same moment distinct, increasing timestamps, in list order (an
+        event made at another moment, such as a transcript's mtime, keeps its own)."""
+        for event in events:
+            made = event["ts"]
+            if self._stamped is None:
+                after = self._folded_until()
+                if after is not None and made == after:
+                    event["ts"] = format_ts(parse_ts(after) + TICK)
+            elif self._stamped[0] <= made <= self._stamped[1]:  # made with (or just after) the one before
+                event["ts"] = format_ts(parse_ts(self._stamped[1]) + TICK)
+            self._stamped = (made, event["ts"])
+
+    def _check_dates(self, events: Sequence[Event], *, local: bool) -> None:
+        clock_module.require_real("this command")
+        limit = format_ts(datetime.now(UTC) + FUTURE_LIMIT)
+        late = [event["ts"] for event in events if event["ts"] > limit]
+        if late:
+            target = self.ws.signals_path if local else self.ws.segment_for(max(late))
+            raise LedgerError(
+                f"{target}: refusing to record an event dated {max(late)}, later than the real clock "
+                f"allows ({limit}); check the system clock"
+            )
+
     def append(self, events: Sequence[Event], *, local: bool = False, folded: WorkspaceState | None = None) -> None:
         """Append ``events`` in one write; ``folded`` is the state with them (and any earlier batch
-        of this step) already applied, from ``with_events``."""
+        of this step) already applied, from ``with_events`` (a draft's: stamped already)."""
         if not events:
             if folded is not None:
                 self._state = folded
             return
+        if folded is None:
+            self.stamp(events)
+        self._check_dates(events, local=local)
         if local:
             ledger.append(self.ws.signals_path, self.ws.lock_path, events, self.config.lock_timeout)
         else:
@@ -126,6 +192,7 @@ class Context:
     def preflight(self) -> None:
         """Before a command's first write: raise (naming the file) if what it must write at the end
         cannot be written, so that a failure leaves nothing half-recorded."""
+        clock_module.require_real("this command")
         statefile.check_writable(self.ws.state_md)
         for path in self.ws.ledger_files()[-1:]:
             check_writable(path)
@@ -174,6 +241,7 @@ class Draft:
     def add(self, events: Sequence[Event], *, local: bool = False) -> None:
         if not events:
             return
+        self.ctx.stamp(events)
         (self.local if local else self.committed).extend(events)
         found = (
             extended(self._state, events, in_place=True)

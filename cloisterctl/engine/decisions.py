@@ -19,7 +19,7 @@ from cloisterctl.engine import handoff
 from cloisterctl.engine.context import Context
 from cloisterctl.errors import CloisterError
 from cloisterctl.model.events import Event, make_event
-from cloisterctl.model.tiers import tier_rank
+from cloisterctl.model.tiers import normalise_model_id, tier_rank
 
 TIER_CHANGES = ("escalation", "downgrade", "upgrade", "lateral")
 
@@ -50,6 +50,7 @@ def apply_events(
                 role=decision.fields.get("to_role"),
                 reasons=[decision.reason],
                 decision=decision.id,
+                complexity=decision.fields.get("complexity"),
             )
         ]
         if mark_applied:
@@ -67,6 +68,7 @@ def apply_events(
         to_model=decision.fields.get("to_model"),
         to_role=decision.fields.get("to_role"),
         task=task,
+        complexity=decision.fields.get("complexity"),
     )
     return events, handoff_id
 
@@ -132,6 +134,13 @@ def manual(ctx: Context, to: str, reason: str) -> Proposal:
     to_tier = config.role_tier(to) if role else config.tier_of(to)
     assert to_tier is not None
     to_model = None if role or to == to_tier else to
+    if to_tier == state.tier and normalise_model_id(to_model or config.tier_model(to_tier)) == normalise_model_id(
+        state.model or ""
+    ):
+        raise CloisterError(
+            f"agent {state.agent} already runs on {to_tier} ({state.model}); a handoff would end its session "
+            "and throw its prompt cache away for nothing"
+        )
     now = ctx.clock()
     inputs = Inputs(state, {}, config, config.prices, now)
     proposal = tier_change(inputs, "manual", f"manual:{now.isoformat()}", state.task, to_tier, reason, to_role=role)

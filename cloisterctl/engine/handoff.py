@@ -8,6 +8,10 @@ safe to repeat (``handoff_steps``). There is never a second live session for one
 spawn without a packet, and a running session never changes model: the new model always gets a
 new session.
 
+A failure before the stop step leaves the old agent as it was. A failure after it restarts the
+previous session (``engine.recovery``): the failure is then recorded ``begin`` and ``done`` around
+the restart, like a step.
+
 ``advance`` makes as much progress as it can. With ``wait=False`` (tick) it returns as soon as a
 step has to wait for the agent; the next tick carries on. With ``wait=True`` (the ``handoff``
 command) it polls until the handoff ends or a deadline passes. The caller holds the tick lock and
@@ -24,6 +28,7 @@ from typing import Any
 from cloisterctl.config.settings import Config
 from cloisterctl.core.fold import HANDOFF_STEPS, Handoff, WorkspaceState
 from cloisterctl.edges import git
+from cloisterctl.engine import recovery
 from cloisterctl.engine.context import Context
 from cloisterctl.engine.handoff_steps import STEP_FUNCTIONS
 from cloisterctl.errors import HandoffError, ToolError
@@ -45,6 +50,7 @@ def start_events(
     to_model: str | None = None,
     to_role: str | None = None,
     task: str | None = None,
+    complexity: dict[str, Any] | None = None,
 ) -> tuple[str, list[Event]]:
     """The events that record a new handoff as requested (and its decision as applied)."""
     if state.handoff_in_flight is not None:
@@ -68,6 +74,8 @@ def start_events(
             to_model=to_model or config.tier_model(to_tier),
             to_role=to_role,
             task=task or state.task,
+            from_task=state.task,
+            complexity=complexity,
         )
     ]
     if decision and mark_applied:
@@ -124,6 +132,8 @@ def advance(ctx: Context, handoff_id: str, *, wait: bool, poll: float = 0.2, dea
             raise HandoffError(f"unknown handoff {handoff_id!r}")
         if not handoff.in_flight:
             return handoff
+        if handoff.pending == "failed":
+            return _finish_failure(ctx, handoff)  # a crash between a failure and its restart
         step = NEXT_STEP[handoff.step]
         if handoff.pending != step:
             _record(ctx, handoff_id, step, "begin", **_begin_fields(ctx, handoff, step))
@@ -131,8 +141,7 @@ def advance(ctx: Context, handoff_id: str, *, wait: bool, poll: float = 0.2, dea
         try:
             details = STEP_FUNCTIONS[step](ctx, ctx.state, handoff)
         except (HandoffError, ToolError) as exc:
-            _record(ctx, handoff_id, "failed", "done", reason=f"{step}: {exc}")
-            return ctx.state.handoffs[handoff_id]
+            return _fail(ctx, ctx.state.handoffs[handoff_id], step, str(exc))
         if details is None:
             if not wait or (deadline is not None and time.monotonic() > deadline):
                 return handoff
@@ -142,3 +151,35 @@ def advance(ctx: Context, handoff_id: str, *, wait: bool, poll: float = 0.2, dea
         ctx.maybe_crash(step, "effect")
         ctx.append(_done_events(ctx, handoff, step, details))
         ctx.maybe_crash(step, "done")
+
+
+def _fail(ctx: Context, handoff: Handoff, step: str, reason: str) -> Handoff:
+    """Record the failure; when the old agent had been stopped for this handoff, restart it."""
+    fields = recovery.failure_fields(ctx, handoff, step, reason)
+    if "restart_session" not in fields:
+        _record(ctx, handoff.id, "failed", "done", **fields)  # the old agent was never touched
+        return ctx.state.handoffs[handoff.id]
+    _record(ctx, handoff.id, "failed", "begin", **fields)
+    return _finish_failure(ctx, ctx.state.handoffs[handoff.id])
+
+
+def _finish_failure(ctx: Context, handoff: Handoff) -> Handoff:
+    begun = handoff.steps.get("failed", {})
+    details = recovery.restart_previous(ctx, ctx.state, handoff)
+    ctx.maybe_crash("failed", "effect")
+    reason = str(begun.get("reason", "failed"))
+    if details.get("note"):
+        reason += f"; {details['note']}"
+    done = make_event(
+        "handoff",
+        ctx.state.agent,
+        ctx.clock(),
+        handoff=handoff.id,
+        step="failed",
+        status="done",
+        reason=reason,
+        restarted=bool(details.get("restarted")),
+    )
+    ctx.append([done])
+    ctx.append(recovery.restart_events(ctx, ctx.state.handoffs[handoff.id], details))
+    return ctx.state.handoffs[handoff.id]

@@ -4,13 +4,17 @@ A repeated save request is harmless; idleness is re-detected; a WIP commit is fo
 trailer; a stopped agent stays stopped; a spawn is recognised by the session id it put in the tmux
 environment. Each function returns the details for the step's ``done`` record, or None when it has
 to wait for the agent; a ``HandoffError`` or ``ToolError`` fails the handoff.
+
+Whatever would keep the new agent from starting is checked before the old one is stopped: the
+prompt must fit in one argument, and the spawn command must resolve to an executable on the PATH
+the agent will get (``runtime.env.PATH``, else the PATH tick runs with: the schedule's).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,13 +22,21 @@ from typing import Any
 from cloisterctl.core.fold import Handoff, WorkspaceState
 from cloisterctl.core.packet import HandoffInfo
 from cloisterctl.edges import git
-from cloisterctl.edges.launch import MAX_ARGUMENT_BYTES
+from cloisterctl.edges.launch import (
+    MAX_ARGUMENT_BYTES,
+    agent_path,
+    describe_exit,
+    fill_template,
+    read_exit_file,
+    resolve_program,
+)
 from cloisterctl.edges.transcripts.locate import session_transcript
 from cloisterctl.engine.context import Context
 from cloisterctl.engine.packets import body_digest, write_packet
 from cloisterctl.errors import HandoffError
 from cloisterctl.model.events import format_ts, parse_ts
 from cloisterctl.state.fsio import atomic_write_text
+from cloisterctl.state.paths import slug
 
 TRAILER = "Cloister-Handoff"
 StepResult = dict[str, Any] | None  # details for the done record, or None: not yet, wait
@@ -37,8 +49,9 @@ def _save_requested(ctx: Context, state: WorkspaceState, handoff: Handoff) -> St
     text = ctx.config.runtime.save_request
     request = ctx.ws.local_dir / f"save-request-{handoff.id}.txt"
     atomic_write_text(request, text + "\n")
+    before = body_digest(ctx.ws)  # taken first: a quick agent may update STATE.md as the text lands
     ctx.tmux.send_text(name, text)
-    return {"sent": True, "tmux": name, "state_body": body_digest(ctx.ws)}
+    return {"sent": True, "tmux": name, "state_body": before}
 
 
 def _idle(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
@@ -67,7 +80,35 @@ def _idle(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
     return None
 
 
+def check_command(ctx: Context, template: Sequence[str], key: str = "runtime.spawn") -> str:
+    """The program ``template`` runs, resolved on the agent's PATH; a HandoffError naming the key and
+    the PATH when it is not an executable there (so nothing is stopped for an agent that cannot start)."""
+    values = {"workspace": str(ctx.ws.root), "agent": ctx.state.agent}
+    program = fill_template(list(template[:1]), values)[0] if template else ""
+    path = agent_path(ctx.config.runtime.env)
+    found = resolve_program(program, path, ctx.ws.root)
+    if found is None:
+        shown = path if len(path) <= 300 else path[:297] + "..."
+        raise HandoffError(
+            f"{key}[0] {program!r} is not an executable on the agent's PATH ({shown}); set runtime.env.PATH "
+            "in the config (or PATH in the schedule), or give the program's full path"
+        )
+    return found
+
+
+def session_file(ctx: Context, kind: str, session: str) -> Path:
+    """``.cloister/local/KIND-SESSION.json``, the session id reduced to characters that make one
+    file name (``paths.slug``): a merged ledger line may name any session, ``../..`` included."""
+    return ctx.ws.local_dir / f"{kind}-{slug(session)}.json"
+
+
+def exit_file(ctx: Context, session: str) -> Path:
+    """Where the launcher records how the session's process ended."""
+    return session_file(ctx, "exit", session)
+
+
 def _captured(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    check_command(ctx, ctx.config.runtime.spawn)
     begun = handoff.steps.get("captured", {})
     uncommitted = list(begun.get("uncommitted", git.state(ctx.ws.root).dirty))
     protected = _protect(ctx, handoff, uncommitted)
@@ -84,6 +125,7 @@ def _captured(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResu
         to_role=handoff.fields.get("to_role"),
         handoff_count=state.handoff_count + 1,
         created_at=format_ts(ctx.clock()),
+        previous_task=handoff.fields.get("from_task"),
     )
     details = write_packet(ctx, state, info, handoff.fields.get("task"), protected, uncommitted)
     prompt_bytes = (ctx.ws.root / details["prompt"]).stat().st_size
@@ -123,12 +165,15 @@ def _protect(ctx: Context, handoff: Handoff, uncommitted: list[str]) -> dict[str
 
 
 def _stopped(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResult:
+    check_command(ctx, ctx.config.runtime.spawn)  # again: the config may have changed since capture
     name = ctx.tmux_name(state.agent)
     how = ctx.tmux.stop(
         name,
         ctx.config.runtime.exit_text,
         ctx.config.runtime.stop_timeout_seconds,
     )
+    if handoff.fields.get("from_session"):
+        exit_file(ctx, str(handoff.fields["from_session"])).unlink(missing_ok=True)  # stopped on purpose
     return {"how": how, "tmux": name}
 
 
@@ -158,22 +203,38 @@ def _spawned(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResul
 
 
 def spawn(
-    ctx: Context, agent: str, session: str, model: str, tier: str, prompt_file: Path, handoff: str | None
+    ctx: Context,
+    agent: str,
+    session: str,
+    model: str,
+    tier: str,
+    prompt_file: Path,
+    handoff: str | None,
+    *,
+    template: Sequence[str] | None = None,
 ) -> None:
-    """Start an agent session in tmux from the configured argv template, through a launch file
-    (``edges.launch``): the prompt never rides tmux's own command line."""
+    """Start an agent session in tmux from the configured argv template (or ``template``: the resume
+    one), through a launch file (``edges.launch``): the prompt never rides tmux's own command line,
+    and how the process ends is recorded in ``exit_file``. The agent gets the PATH it was checked
+    against."""
     values = spawn_values(ctx, agent, session, model, tier, prompt_file)
-    launch_file = ctx.ws.local_dir / f"launch-{session}.json"
-    atomic_write_text(launch_file, json.dumps({"argv": list(ctx.config.runtime.spawn), "values": values}))
+    launch_file = session_file(ctx, "launch", session)
+    argv = list(ctx.config.runtime.spawn if template is None else template)
+    ended = exit_file(ctx, session)
+    ended.unlink(missing_ok=True)
+    path = agent_path(ctx.config.runtime.env)
+    spec = {"argv": argv, "values": values, "exit_file": str(ended), "env": {"PATH": path}}
+    atomic_write_text(launch_file, json.dumps(spec))
     env = {
         **ctx.config.runtime.env,
+        "PATH": path,
         "CLOISTER_AGENT_ID": agent,
         "CLOISTER_WORKSPACE": str(ctx.ws.root),
         "CLOISTER_SESSION_ID": session,
         **({"CLOISTER_HANDOFF": handoff} if handoff else {}),
     }
-    argv = [sys.executable, "-m", "cloisterctl.edges.launch", str(launch_file)]
-    ctx.tmux.start(ctx.tmux_name(agent), argv, ctx.ws.root, env)
+    launcher = [sys.executable, "-m", "cloisterctl.edges.launch", str(launch_file)]
+    ctx.tmux.start(ctx.tmux_name(agent), launcher, ctx.ws.root, env)
 
 
 def spawn_values(ctx: Context, agent: str, session: str, model: str, tier: str, prompt_file: Path) -> dict[str, str]:
@@ -208,7 +269,8 @@ def _completed(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepRes
     if transcript is not None or (seen and state.session == session):
         return {"how": "the new session is working" + (f" ({transcript.name})" if transcript else "")}
     if not ctx.tmux.alive(name):
-        raise HandoffError("the new agent process exited right after starting; check runtime.spawn")
+        ended = describe_exit(read_exit_file(exit_file(ctx, session)))
+        raise HandoffError(f"the new agent process exited right after starting ({ended}); check runtime.spawn")
     waited = (ctx.clock() - parse_ts(str(spawned["done"]))).total_seconds()
     timeout = ctx.config.handoffs.spawn_timeout_seconds
     if waited >= timeout:

@@ -1,10 +1,26 @@
-"""Test runs recorded in the ledger: `cloisterctl test` and the pre-push hook."""
+"""Test runs recorded in the ledger: `cloisterctl test` (its command, or ``tests.command``) and the
+pre-push hook."""
 
 from __future__ import annotations
 
 from cloisterctl.edges.testrun import run_tests
 from cloisterctl.engine.context import Context
+from cloisterctl.errors import CloisterError
 from cloisterctl.model.events import make_event
+
+
+def test_command(ctx: Context, argv: list[str]) -> list[str]:
+    """The command to run: the one given, else ``tests.command``; an error naming both when neither is."""
+    if argv:
+        return argv
+    configured = list(ctx.config.tests.command)
+    if configured:
+        return configured
+    untrusted = " (the workspace config sets it, but it is not trusted: `cloisterctl trust`)"
+    raise CloisterError(
+        "no test command: give one (`cloisterctl test -- pytest -q`) or set tests.command in "
+        f".cloister/config.yaml{untrusted if 'tests.command' in ctx.config.untrusted else ''}"
+    )
 
 
 def run_and_record(ctx: Context, argv: list[str], *, source: str) -> int:

@@ -8,7 +8,8 @@ then leaves, saying so):
 2. **decide** (``decide``, no I/O): cost checkpoints, task changes the hooks missed, transcript
    activity, the triggers' decisions through the guards, and the events that carry them out, all
    folded into a draft state;
-3. **apply** (``apply_plan``): one ledger batch and one signal batch, the handoff in flight
+3. **apply** (``apply_plan``): one ledger batch and one signal batch, what a decision tells the
+   running agent (its next task's brief, that nothing is ready; ``followups``), the handoff in flight
    advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
    decided (only STATE.md and .cloister/, as cloisterctl, naming the decision).
 
@@ -18,6 +19,7 @@ With nothing new, a tick writes nothing at all.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -29,11 +31,13 @@ from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.core.guards import evaluate, status_for
 from cloisterctl.core.triggers import Inputs, Proposal
 from cloisterctl.edges.beads import JsonlTracker, open_tracker
+from cloisterctl.edges.launch import read_exit_file
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.edges.transcripts.locate import session_transcript
-from cloisterctl.engine import cost, decisions, handoff
+from cloisterctl.engine import cost, decisions, followups, handoff
 from cloisterctl.engine.commit import commit
 from cloisterctl.engine.context import Context, Draft
+from cloisterctl.engine.handoff_steps import exit_file
 from cloisterctl.engine.routing import tracker_for
 from cloisterctl.engine.upkeep import upkeep
 from cloisterctl.engine.workspaces import all_workspaces
@@ -52,19 +56,24 @@ class Report:
     skipped: str | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
     handoff: dict[str, Any] | None = None
+    brief: dict[str, Any] | None = None  # what the running agent was told (its next task, idle) or if it was stopped
     tasks: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float | None = None
     state_md_changed: bool = False
     ledger: list[str] = field(default_factory=list)  # files the ledger's upkeep changed (engine.upkeep)
     commit: str | None = None
     problems: list[str] = field(default_factory=list)
+    # Exactly what this tick wrote: committed ledger events by type, and lines of the signal spool.
+    ledger_events: dict[str, int] = field(default_factory=dict)
+    signals: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def did_something(self) -> bool:
-        return bool(self.decisions or self.handoff or self.tasks or self.state_md_changed or self.commit)
+        wrote = self.ledger_events or self.signals or self.state_md_changed or self.commit
+        return bool(self.decisions or self.handoff or self.brief or self.tasks or wrote)
 
 
 # ------------------------------------------------------------------------------------------ read
@@ -84,6 +93,7 @@ class TickInputs:
     overrides: Mapping[str, str]
     alive: bool | None
     state_md_ok: bool  # STATE.md can be updated (valid front matter, not read-only)
+    ended: dict[str, Any] | None = None  # how the current session's process ended, when it is gone
 
 
 def _tasks(ctx: Context, problems: list[str]) -> dict[str, Task]:
@@ -158,6 +168,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
     # when a rule could need them (task events come only from a read, so this is known now).
     tasks_read = seen is None or stamp is None or stamp != seen_stamp or rules_need_tasks(state)
     alive = None if state.session is None or live is None else ctx.tmux_name(state.agent) in live
+    ended = read_exit_file(exit_file(ctx, state.session)) if alive is False and state.session else None
     try:
         statefile.check_writable(ctx.ws.state_md)
         state_md_ok = True
@@ -175,6 +186,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
         overrides=read_overrides(ctx.ws),
         alive=alive,
         state_md_ok=state_md_ok,
+        ended=ended,
     )
 
 
@@ -212,6 +224,7 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
         changes, now_seen = taskwatch.changes(inputs.seen, inputs.tasks, state.tasks)
     draft.add([make_event("task", state.agent, now, **fields) for fields in changes])
     draft.add(inputs.activity, local=True)
+    draft.add(_exit_events(state, inputs, now))
 
     config = ctx.config
     observed = draft.state
@@ -233,6 +246,27 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
     return Plan(draft, proposals, [event["id"] for event in made], changes, now_seen, started)
 
 
+def _exit_events(state: WorkspaceState, inputs: TickInputs, now: datetime) -> list[Event]:
+    """The agent's process is gone while the ledger calls its session current (and no handoff is
+    moving it): record that once, with how it ended, so STATE.md says dead, not working."""
+    if inputs.alive is not False or not state.session or state.handoff_in_flight is not None:
+        return []
+    if state.session in state.exited:
+        return []
+    ended = inputs.ended or {}
+    return [
+        make_event(
+            "exit",
+            state.agent,
+            now,
+            session=state.session,
+            exit_code=ended.get("exit_code"),
+            output=ended.get("output") or None,
+            how="its tmux session is gone",
+        )
+    ]
+
+
 # ------------------------------------------------------------------------------------------ apply
 
 
@@ -246,12 +280,15 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
     for decision_id in plan.decided:
         decision = ctx.state.decisions[decision_id]
         report.decisions.append({"id": decision.id, "summary": decision.summary(), "status": decision.status})
+    report.brief = followups.carry_out(ctx)
     in_flight = ctx.state.handoff_in_flight
     if in_flight is not None:
         after = handoff.advance(ctx, in_flight.id, wait=False)
         report.handoff = {"id": after.id, "step": after.step, "from": after.from_tier, "to": after.to_tier}
         if after.step == "failed":
             report.handoff["reason"] = after.fields.get("reason")
+    report.ledger_events = dict(sorted(Counter(event["type"] for event in ctx.written).items()))
+    report.signals = len(plan.draft.local)
     # One write of STATE.md, and the fold kept for the next tick (it folds only what is appended after).
     if inputs.state_md_ok:
         report.state_md_changed = ctx.publish(store_cache=True)

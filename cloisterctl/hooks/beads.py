@@ -7,6 +7,8 @@ import sys
 
 from cloisterctl.hooks.record import append_line, event, find_workspace
 
+EVENTS = ("create", "update", "close")
+
 
 def beads_hook(args: list[str]) -> int:
     """`hook beads ID EVENT` with the issue JSON on stdin (beads' on_create/on_update/on_close)."""
@@ -15,6 +17,9 @@ def beads_hook(args: list[str]) -> int:
     if len(args) < 2:
         raise ValueError("usage: cloisterctl hook beads ISSUE_ID create|update|close")
     issue_id, kind = args[0], args[1]
+    if kind not in EVENTS:
+        print(f"cloister: beads hook: unknown event {kind!r} ({', '.join(EVENTS)}); nothing recorded", file=sys.stderr)
+        return 0
     workspace = find_workspace(os.environ.get("CLOISTER_WORKSPACE") or os.getcwd())
     if workspace is None:
         return 0

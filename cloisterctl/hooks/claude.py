@@ -16,6 +16,20 @@ from typing import Any
 from cloisterctl.hooks.record import append_line, event, find_workspace
 
 SELF_RECORDING = r"(^|[\s;&|(])cloisterctl test(\s|$)"
+# Claude Code's hook events; anything else is not a hook input, and records nothing.
+EVENTS = frozenset(
+    {
+        "SessionStart",
+        "SessionEnd",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Notification",
+        "Stop",
+        "SubagentStop",
+        "PreCompact",
+    }
+)
 
 
 def _line(record: dict[str, Any]) -> str:
@@ -28,6 +42,10 @@ def claude_hook(args: list[str]) -> int:
     if not isinstance(payload, dict):
         raise ValueError("hook input is not a JSON object")
     name = str(payload.get("hook_event_name") or (args[0] if args else ""))
+    if name not in EVENTS:
+        what = f"unknown hook event {name!r}" if name else "no hook event (the input has no hook_event_name)"
+        print(f"cloister: claude hook: {what}; nothing recorded", file=sys.stderr)
+        return 0
     workspace = find_workspace(os.environ.get("CLOISTER_WORKSPACE") or str(payload.get("cwd") or os.getcwd()))
     if workspace is None:
         return 0

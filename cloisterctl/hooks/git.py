@@ -1,10 +1,12 @@
 """`cloisterctl hook git [TYPE [git's hook arguments]]`: commits, merges, checkouts and rewrites,
-recorded as activity (pre-commit's `cloister-activity` hook). Imports nothing beyond ``os``.
+recorded as activity (pre-commit's `cloister-activity` hook). Imports nothing beyond ``os`` and
+``sys``. An argument that is no git stage records nothing (and says so).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from cloisterctl.hooks.record import append_line, encode_flat, event, find_workspace
 
@@ -48,11 +50,14 @@ def head_commit(root: str) -> str | None:
     return None
 
 
-def hook_type(args: list[str]) -> str:
+STAGES = ("post-commit", "post-merge", "post-checkout", "post-rewrite")
+
+
+def hook_type(args: list[str]) -> str | None:
     """The git hook being run: named in the arguments, or (under pre-commit, which passes none)
-    told by the variables pre-commit sets for each stage."""
-    if args and args[0].startswith("post-"):
-        return args[0]
+    told by the variables pre-commit sets for each stage; None for an argument that is no stage."""
+    if args:
+        return args[0] if args[0] in STAGES else None
     if "PRE_COMMIT_CHECKOUT_TYPE" in os.environ:
         return "post-checkout"
     if "PRE_COMMIT_IS_SQUASH_MERGE" in os.environ:
@@ -66,6 +71,9 @@ def git_hook(args: list[str]) -> int:
     """`hook git [TYPE [git's hook arguments]]`: record the commit as activity (the cheap part of a
     tick: the signal is in place, with the commit it is about, before the next tick looks)."""
     hook = hook_type(args)
+    if hook is None:
+        print(f"cloister: git hook: unknown stage {args[0]!r} ({', '.join(STAGES)}); nothing recorded", file=sys.stderr)
+        return 0
     if args and args[0] == hook:
         args = args[1:]
     if os.environ.get(SELF_ENV):

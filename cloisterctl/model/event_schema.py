@@ -73,6 +73,7 @@ OPTIONAL_MAPPING = _optional(_mapping)
 OPTIONAL_NUMBER = _optional(_number)
 OPTIONAL_COUNT = _optional(_count)
 OPTIONAL_TEXTS = _optional(_texts)
+_EXIT_CODE = _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31)
 
 # type -> field -> check. "type", "id", "ts" and "agent" are checked for every event.
 FIELDS: dict[str, dict[str, Check]] = {
@@ -103,6 +104,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "next_task": OPTIONAL_TEXT,
         "economics": OPTIONAL_MAPPING,
         "reasons": OPTIONAL_TEXTS,
+        "complexity": OPTIONAL_MAPPING,  # of the next task, when the decision moves the agent to one
     },
     "decision_status": {"decision": TEXT, "status": TEXT, "reason": OPTIONAL_TEXT, "handoff": OPTIONAL_TEXT},
     "activity": {
@@ -124,6 +126,9 @@ FIELDS: dict[str, dict[str, Check]] = {
         "tmux": OPTIONAL_TEXT,
         "transcript": OPTIONAL_TEXT,
         "transcript_path": OPTIONAL_TEXT,
+        "resumed": _optional(_flag),  # a previous session started again (after a failed handoff)
+        "how": OPTIONAL_TEXT,  # how a session was ended
+        "packet": OPTIONAL_TEXT,
     },
     "task": {
         "task": TEXT,
@@ -138,7 +143,7 @@ FIELDS: dict[str, dict[str, Check]] = {
     "test_run": {
         "passed": _flag,
         "command": OPTIONAL_TEXT,
-        "exit_code": _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31),
+        "exit_code": _EXIT_CODE,
         "counts": _optional(_count_map),
         "tier": OPTIONAL_TEXT,
         "source": OPTIONAL_TEXT,
@@ -157,6 +162,17 @@ FIELDS: dict[str, dict[str, Check]] = {
         "task": OPTIONAL_TEXT,
         "role": OPTIONAL_TEXT,
         "reason": OPTIONAL_TEXT,
+        "trigger": OPTIONAL_TEXT,
+        "from_model": OPTIONAL_TEXT,
+        "to_model": OPTIONAL_TEXT,
+        "to_role": OPTIONAL_TEXT,
+        "from_session": OPTIONAL_TEXT,  # the session a restart resumes, and whose files it names
+        "from_task": OPTIONAL_TEXT,  # the agent's task when the handoff began (it may move on to another)
+        "complexity": OPTIONAL_MAPPING,
+        "exit_code": _EXIT_CODE,
+        "output": OPTIONAL_TEXTS,  # the last lines a dead agent printed
+        "restarted": _optional(_flag),
+        "restart_session": OPTIONAL_TEXT,
     },
     "cost": {
         "session": OPTIONAL_TEXT,
@@ -183,6 +199,20 @@ FIELDS: dict[str, dict[str, Check]] = {
         "reported_usd": OPTIONAL_NUMBER,
     },
     "complexity": {"task": TEXT, "level": TEXT, "via": OPTIONAL_TEXT},
+    # A decision that changes no tier, carried out on the running agent: its next task's brief,
+    # the news that nothing is ready, or a stop (the cost-bleed guard).
+    "brief": {
+        "decision": TEXT,
+        "action": TEXT,
+        "task": OPTIONAL_TEXT,
+        "sent": _optional(_flag),
+        "packet": OPTIONAL_TEXT,
+        "how": OPTIONAL_TEXT,
+        "note": OPTIONAL_TEXT,
+    },
+    # The agent's process was found gone while the ledger still called its session current.
+    "exit": {"session": TEXT, "exit_code": _EXIT_CODE, "output": OPTIONAL_TEXTS, "how": OPTIONAL_TEXT},
+    "flag_cleared": {"flags": _texts, "reason": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
 }
 
 

@@ -99,15 +99,37 @@ class PriceTable:
     prices: Mapping[str, Price]
 
     def lookup(self, model: str) -> Price | None:
-        """The price of ``model`` (exact id, then its normalised form); None when unknown."""
+        """The price of ``model``: the exact id, its normalised form, then an alias of one id in the
+        table (``claude-opus-4-5`` or ``opus-4.5`` for ``claude-opus-4-5-20251101``); None when unknown."""
         found = self.prices.get(model)
         if found is None:
             found = self.prices.get(normalise_model_id(model))
+        if found is None:
+            alias = _alias_of(normalise_model_id(model), self.prices)
+            found = self.prices.get(alias) if alias else None
         return found
 
     def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
         price = self.lookup(model)
         return None if price is None else price.cost(usage, fast=fast)
+
+
+def _undated(model_id: str) -> str:
+    """``model_id`` without a ``-YYYYMMDD`` suffix (no ``re``: this module loads on lean paths)."""
+    head, dash, tail = model_id.rpartition("-")
+    return head if dash and len(tail) == 8 and tail.isascii() and tail.isdigit() else model_id
+
+
+def _alias_of(model: str, prices: Mapping[str, Price]) -> str | None:
+    """The one table id that ``model`` names without its date (and with ``.`` for ``-`` or without
+    the ``claude-`` prefix, as people write them); None when it names none, or several."""
+    name = model.replace(".", "-")
+    if not name.startswith("claude-"):
+        name = "claude-" + name
+    if name in prices:
+        return name
+    matches = [known for known in prices if _undated(known) == name]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _rates(entry: Mapping[str, Any], multipliers: Mapping[str, float], fallback: Rates | None = None) -> Rates:

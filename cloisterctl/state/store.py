@@ -35,7 +35,7 @@ from cloisterctl.state.workspace import Workspace
 
 CACHE_FILE = "fold.json"
 COLD_FILE = "fold-sessions.json"
-CACHE_VERSION = 10  # bump when WorkspaceState or a reducer changes
+CACHE_VERSION = 11  # bump when WorkspaceState or a reducer changes
 # Events dated later than the wall clock plus this are held back: another machine's clock may run
 # a little ahead, but an event from the far future must not pin the state for good.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -352,6 +352,8 @@ def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
 
 # Types whose reducers give the same state whatever their order among other events: the signal
 # spool's (machine-local, not in any checkpoint) may be older than a checkpoint's last event.
+# One approximation: a commit folded after later cost events sets the cost-bleed guard's baseline
+# to the spending then, not at the commit (``core.agent_state.progress``): the smaller figure.
 ORDER_FREE = frozenset({"activity", "idle"})
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from cloisterctl import errors
 from cloisterctl.cli.app import _report
-from testing.helpers import run
+from testing.helpers import cli, run
 
 
 def test_exit_codes_by_kind() -> None:
@@ -46,3 +47,28 @@ def test_a_usage_mistake_is_exit_2_and_our_error_exit_1(workspace: Path, tmp_pat
     result = run(tmp_path, "status")  # not a git work tree
     assert result.exit_code == 1
     assert result.output.startswith("cloisterctl: error: ") and result.output.count("\n") == 1
+
+
+def test_with_json_an_error_is_json_on_stderr(repo: Path, tmp_path: Path) -> None:
+    outside = cli(tmp_path, "status", "--json", check=False)
+    assert outside.returncode == 1 and outside.stdout == ""
+    assert json.loads(outside.stderr) == {
+        "error": f"{tmp_path}: not inside a git work tree (run `git init` first)",
+        "code": "workspace",
+    }
+    usage = cli(tmp_path, "whatif", "--from", "opus", "--to", "haiku", "--context", "lots", "--json", check=False)
+    assert usage.returncode == 2 and json.loads(usage.stderr)["code"] == "usage"
+    uninitialised = cli(repo, "status", "--json", check=False)
+    assert json.loads(uninitialised.stderr)["code"] == "workspace"
+    plain = cli(repo, "status", check=False)
+    assert plain.stderr.startswith("cloisterctl: error: ")  # without --json: one line of text, as before
+    passed_on = cli(repo, "test", "--", "no-such-runner", "--json", check=False)
+    assert passed_on.stderr.startswith("cloisterctl: error: ")  # --json there is the test command's
+
+
+def test_error_codes_name_the_kind() -> None:
+    assert errors.error_code(errors.LockTimeout("x")) == "lock_timeout"
+    assert errors.error_code(errors.ToolError("x")) == "tool"
+    assert errors.error_code(errors.CloisterError("x")) == "error"
+    assert errors.error_code(FileNotFoundError(2, "gone")) == "os_error"
+    assert errors.error_code(KeyError("x")) == "internal"

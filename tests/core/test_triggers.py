@@ -182,6 +182,8 @@ def test_failures_on_opus_are_flagged() -> None:
 
 
 PLAN = task("t-plan", "Plan: auth redesign", status="closed", labels=["planning"])
+# The work the plan unblocks: with nothing ready after a closed task, the agent goes idle instead.
+BUILD = task("t-build", "Build the auth service", dependencies=[{"depends_on_id": "t-plan", "type": "blocks"}])
 
 
 @pytest.mark.parametrize(
@@ -196,7 +198,7 @@ def test_planning_complete_compares_tiers_not_model_ids(tmp_path: Path, from_mod
         session("opus", model="claude-opus-4-5-20251101", task="t-plan"),
         closed("t-plan", 5, title="Plan: auth redesign", labels=["planning"]),
     ]
-    found = one(decide(events, 6, tasks=[PLAN], config=config))
+    found = one(decide(events, 6, tasks=[PLAN, BUILD], config=config))
     assert (found.trigger, found.kind, found.from_tier, found.to_tier) == (
         "planning_complete",
         "downgrade",
@@ -204,21 +206,22 @@ def test_planning_complete_compares_tiers_not_model_ids(tmp_path: Path, from_mod
         "sonnet",
     )
     assert found.economics is not None and found.economics["handoff_pays"] and not found.skipped
+    assert found.next_task == "t-build"  # the new session gets the work the plan unblocked
 
 
 def test_planning_complete_only_from_its_tier_and_only_once() -> None:
     events = [session("sonnet", task="t-plan"), closed("t-plan", 5)]
-    assert [p.trigger for p in decide(events, 6, tasks=[PLAN])] != ["planning_complete"]
+    assert [p.trigger for p in decide(events, 6, tasks=[PLAN, BUILD])] != ["planning_complete"]
     events = [session("opus", task="t-plan"), closed("t-plan", 5)]
-    found = decide(events, 6, tasks=[PLAN])
+    found = decide(events, 6, tasks=[PLAN, BUILD])
     assert [p.trigger for p in found] == ["planning_complete"]  # not also task_completed for the same task
-    assert decide(recorded(events, found, 6), 7, tasks=[PLAN]) == []
+    assert decide(recorded(events, found, 6), 7, tasks=[PLAN, BUILD]) == []
 
 
 def test_a_plan_task_is_recognised_by_its_title_word() -> None:
     plan = task("t-2", "Write the plan for billing", status="closed")
     events = [session("opus", task="t-2"), closed("t-2", 1)]
-    assert one(decide(events, 2, tasks=[plan])).trigger == "planning_complete"
+    assert one(decide(events, 2, tasks=[plan, BUILD])).trigger == "planning_complete"
 
 
 def test_implementation_complete_waits_for_all_implement_work() -> None:
@@ -227,10 +230,11 @@ def test_implementation_complete_waits_for_all_implement_work() -> None:
     events = [session("sonnet", task="i-1"), closed("i-1", 1)]
     moved_on = one(decide(events, 2, tasks=[one_done, still_open]))
     assert (moved_on.trigger, moved_on.kind, moved_on.next_task) == ("task_completed", "continue", "i-2")
-    both = [one_done, task("i-2", "Implement printer", status="closed")]
+    both = [one_done, task("i-2", "Implement printer", status="closed"), task("q-1", "Check the printer output")]
     events = recorded(events, [moved_on], 2) + [closed("i-2", 3)]
     found = one(decide(events, 4, tasks=both))
     assert (found.trigger, found.to_role, found.to_tier) == ("implementation_complete", "test-agent", "haiku")
+    assert found.next_task == "q-1"
 
 
 # ----------------------------------------------------------------------------------- task completed
@@ -340,3 +344,37 @@ def test_without_a_session_nothing_is_stuck() -> None:
     state = fold([ev("route", 0, task="t-1", tier="haiku", model="claude-haiku-4-5-20251001", rule="x")], "a")
     assert isinstance(state, WorkspaceState)
     assert evaluate(Inputs(state, {}, CONFIG, PRICES, T0 + timedelta(hours=5))) == []
+
+
+# ----------------------------------------------------------------------------------- cost bleed
+
+
+def test_spend_without_progress_is_flagged_once(tmp_path: Path) -> None:
+    events = [session("sonnet"), ev("cost", 1, session="s1", usd=4.0)]
+    assert decide(events, 2) == []  # under the default $5
+    events.append(ev("cost", 3, session="s1", usd=7.5))
+    found = one(decide(events, 4))
+    assert (found.trigger, found.kind) == ("bleed", "flag")
+    assert found.reason.startswith("$7.50 spent since ") and "(guards.bleed_usd $5)" in found.reason
+    events = recorded(events, [found], 4)
+    state = fold(events, "a")
+    assert "bleed" in state.flags and state.status == "working"
+    events.append(ev("cost", 5, session="s1", usd=9.0))
+    assert decide(events, 6) == []  # one flag per stretch without progress
+    events.append(ev("activity", 7, source="git", hook="post-commit", commit="abc"))
+    assert "bleed" not in fold(events, "a").flags  # a commit is progress
+    events.append(ev("cost", 8, session="s1", usd=13.0))
+    assert decide(events, 9) == []  # $4 since the commit
+    events.append(ev("cost", 10, session="s1", usd=14.5))
+    assert one(decide(events, 11)).cause != found.cause  # a new stretch
+
+
+def test_bleed_can_stop_the_agent_or_be_off(tmp_path: Path) -> None:
+    events = [session("sonnet"), ev("cost", 5, session="s1", usd=2.0)]
+    stop = config_with(tmp_path, "handoffs:\n  guards: {bleed_usd: 1, bleed_action: stop, require_approval: true}\n")
+    found = one(decide(events, 6, config=stop))
+    assert (found.kind, found.needs_approval) == ("stop", False)  # a stop never waits for approval
+    state = fold(recorded(events, [found], 6), "a")
+    assert "bleed" in state.flags and state.brief_pending is not None  # the tick stops it
+    off = config_with(tmp_path, "handoffs:\n  guards: {bleed_usd: 0}\n")
+    assert decide(events + [ev("cost", 6, session="s1", usd=500.0)], 7, config=off) == []

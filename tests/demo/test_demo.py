@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,17 @@ def test_the_demo_plays_the_whole_scenario(demo_run: dict[str, object], tmp_path
     assert len(list((root / ".cloister" / "handoffs").glob("2*.json"))) == 1
     subjects = git(root, "log", "--author=cloisterctl", "--format=%s")
     assert "cloister: planning_complete: opus -> sonnet applied" in subjects
+    # Everything under the demo's own directory, and its "Try" lines work as printed.
+    base = root.parent
+    assert docs.parent == base and Path(str(demo_run["transcripts"])).parent == base
+    [status_line, cost_line, html_line] = demo_run["try"]  # type: ignore[misc]
+    env = {k: v for k, v in os.environ.items() if k != "CLAUDE_CONFIG_DIR"}
+    status = subprocess.run(["sh", "-c", status_line], capture_output=True, text=True, env=env, timeout=60)
+    assert status.returncode == 0 and "tier           sonnet" in status.stdout, status.stderr
+    cost = subprocess.run(["sh", "-c", cost_line + " --json"], capture_output=True, text=True, env=env, timeout=60)
+    assert cost.returncode == 0 and json.loads(cost.stdout)["total_usd"] > 0, cost.stderr
+    page = subprocess.run(["sh", "-c", html_line], capture_output=True, text=True, env=env, timeout=60)
+    assert page.returncode == 0 and (base / "cost.html").is_file() and "(total $0.0000)" not in page.stdout
     # The demo cleaned up its tmux server: no agent is left running.
     sessions = [e for e in ledger_events(root) if e["type"] == "session" and e.get("event") == "end"]
     assert sessions
@@ -75,6 +87,8 @@ def test_the_demo_narrates_in_plain_words(tmp_path: Path) -> None:
         "4. What it cost",
         "5. Every decision is reviewable",
         "The workspace is left at",
+        "with the agents' transcripts in",
+        "CLAUDE_CONFIG_DIR=",
     ):
         assert expected in text
     assert "-> opus" in text and "-> haiku" in text and "-> sonnet" in text

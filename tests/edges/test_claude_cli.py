@@ -79,3 +79,38 @@ def test_a_flag_claude_does_not_know_is_visible_in_the_pane(
     assert CLAUDE is not None
     Tmux(tmux_socket).start("bogus", [CLAUDE, "--model", "sonnet", "--no-such-flag"], tmp_path, {})
     assert "unknown option '--no-such-flag'" in screen_after_start(tmux_socket, "bogus")
+
+
+def test_the_default_resume_argv_starts_the_real_claude(
+    workspace: Path, tmux_socket: str, keep_dead_panes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restart after a failed handoff: `claude --resume SESSION --model M PROMPT` is accepted (it
+    gets as far as the spawn argv does: to the service, which cannot be reached from here)."""
+    assert CLAUDE is not None
+    monkeypatch.setenv("PATH", f"{Path(CLAUDE).parent}{os.pathsep}{os.environ['PATH']}")
+    ws = Workspace(workspace)
+    config = load_config(ws.config_path)
+    assert config.runtime.resume[:3] == ("claude", "--resume", "{session_id}")
+    engine = Context(ws, config, Tmux(tmux_socket), now)
+    prompt = tmp_path / "restart.md"
+    prompt.write_text("cloisterctl: the handoff failed; continue.\n")
+    name = engine.tmux_name("repo")
+    spawn(
+        engine,
+        "repo",
+        str(uuid.uuid4()),
+        config.tier_model("sonnet"),
+        "sonnet",
+        prompt,
+        None,
+        template=config.runtime.resume,
+    )
+    deadline = time.monotonic() + 20
+    text = ""
+    while time.monotonic() < deadline:
+        text = Tmux(tmux_socket).capture(name)
+        if "Unable to connect" in text or "Welcome to Claude Code" in text or "unknown option" in text:
+            break
+        time.sleep(0.5)
+    assert "unknown option" not in text and "error:" not in text.lower(), text
+    assert "Unable to connect" in text or "Welcome to Claude Code" in text, text

@@ -12,7 +12,12 @@ from cloisterctl.state.store import forget, snapshot
 from cloisterctl.state.workspace import Workspace
 from testing.helpers import at, git, run
 
-PLAN = '{"id":"bd-1","title":"Plan the cache layer","status":"closed","labels":["planning"]}\n'
+PLAN = (
+    '{"id":"bd-1","title":"Plan the cache layer","status":"closed","labels":["planning"]}\n'
+    # What the plan unblocks: with no ready task after it the agent would go idle, not move.
+    '{"id":"bd-2","title":"Build the cache layer","status":"open",'
+    '"dependencies":[{"issue_id":"bd-2","depends_on_id":"bd-1","type":"blocks"}]}\n'
+)
 
 
 def _clone(remote: Path, path: Path) -> Path:

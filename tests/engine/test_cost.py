@@ -292,6 +292,26 @@ def test_a_worktree_is_its_own_workspace(workspace: Path, isolated_env: Path) ->
     assert cost_json(tree)["total_usd"] == 2.0
 
 
+def test_cost_all_runs_outside_a_workspace(tmp_path: Path, isolated_env: Path) -> None:
+    projects = isolated_env / ".claude" / "projects"
+    write_lines(
+        projects / "-a" / "a.jsonl", [assistant("a", "m1", "q1", HAIKU45, "2026-11-01T10:00:00Z", usage_of(M, 0))]
+    )
+    write_lines(
+        projects / "-b" / "b.jsonl", [assistant("b", "m2", "q2", HAIKU45, "2026-11-01T10:00:00Z", usage_of(M, 0))]
+    )
+    nowhere = tmp_path / "not-a-repo"
+    nowhere.mkdir()
+    result = run(nowhere, "cost", "--all", "--by", "project", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["total_usd"] == 2.0 and data["workspace"] is None
+    assert not list(nowhere.iterdir())  # nothing written where it ran
+    assert run(nowhere, "cost").exit_code == 1  # without --all it needs a workspace, as before
+    refused = run(nowhere, "cost", "--all", "--record")
+    assert refused.exit_code == 1 and "--record writes to a workspace's ledger" in refused.output
+
+
 # --------------------------------------------------------------------------------------------
 # tick's entry point
 # --------------------------------------------------------------------------------------------

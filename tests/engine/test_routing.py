@@ -83,7 +83,7 @@ def test_route_record_writes_the_ledger_and_state_md(tasks_ws: Path) -> None:
     ws = Workspace(tasks_ws)
     result = run(tasks_ws, "route", "myapp-ep1", "--record")
     assert result.exit_code == 0, result.output
-    assert "recorded in .cloister/ledger.jsonl and STATE.md" in result.output
+    assert "recorded in the ledger (.cloister/ledger/) and STATE.md" in result.output
     events = [e for e in ledger_events(ws.root) if e["type"] == "route"]
     assert len(events) == 1
     assert events[0]["task"] == "myapp-ep1" and events[0]["rule"] == "complexity_routing.medium"
@@ -207,3 +207,27 @@ def test_whatif_unknown_model(tmp_path: Path) -> None:
     result = run(tmp_path, "whatif", "--from", "gpt-4o", "--to", "haiku", "--context", "1")
     assert result.exit_code == 1
     assert result.output == "cloisterctl: error: no price for model 'gpt-4o'; add it under cost.prices in the config\n"
+
+
+@pytest.mark.parametrize(
+    ("given", "model"),
+    [
+        ("claude-opus-4-5", "claude-opus-4-5-20251101"),
+        ("opus-4.5", "claude-opus-4-5-20251101"),
+        ("haiku-4.5", "claude-haiku-4-5-20251001"),
+        ("claude-sonnet-4", "claude-sonnet-4-20250514"),
+    ],
+)
+def test_whatif_takes_models_as_people_write_them(tmp_path: Path, given: str, model: str) -> None:
+    data = json.loads(run(tmp_path, "whatif", "--from", given, "--to", "haiku", "--context", "100K", "--json").output)
+    assert data["from_model"] == model and data["context_tokens"] == 100_000
+
+
+def test_whatif_from_the_readme(tmp_path: Path) -> None:
+    """README: opus-4.5 -> haiku-4.5, 100K warm, 1K output a turn: premium $0.075, break-even 1.25 turns."""
+    args = ["whatif", "--from", "opus-4.5", "--to", "haiku-4.5", "--context", "100K", "--output-per-turn", "1K"]
+    data = json.loads(run(tmp_path, *args, "--json").output)
+    assert data["switch"]["premium_usd"] == pytest.approx(0.075) and data["switch"]["break_even_turns"] == 1.25
+    assert run(tmp_path, "whatif", "--from", "opus", "--to", "haiku", "--context", "1.5M").exit_code == 0
+    bad = run(tmp_path, "whatif", "--from", "opus", "--to", "haiku", "--context", "lots")
+    assert bad.exit_code == 2 and "'lots' is not a token count (e.g. 100000, 100K, 1.5M)" in bad.output

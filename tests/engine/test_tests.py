@@ -9,7 +9,7 @@ import pytest
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.core.testoutcome import is_test_command, outcome_from_tool_response
 from cloisterctl.edges.testrun import junit_counts
-from testing.helpers import ledger_events, run
+from testing.helpers import ledger_events, run, write_config
 
 
 @pytest.mark.parametrize(
@@ -78,3 +78,16 @@ def test_a_missing_test_program(workspace: Path) -> None:
     result = run(workspace, "test", "--", "no-such-test-runner")
     assert result.exit_code == 1 and "`no-such-test-runner`: command not found" in result.output
     assert json.loads(run(workspace, "status", "--json").output)["problems"] == []
+
+
+def test_cloisterctl_test_without_a_command_runs_tests_command(workspace: Path) -> None:
+    missing = run(workspace, "test")
+    assert missing.exit_code == 1
+    assert "no test command: give one (`cloisterctl test -- pytest -q`) or set tests.command" in missing.output
+    write_config(workspace, f"tests:\n  command: [{sys.executable}, -c, 'raise SystemExit(5)']\n")
+    assert run(workspace, "test").exit_code == 5
+    [recorded] = [e for e in ledger_events(workspace) if e["type"] == "test_run"]
+    assert (recorded["passed"], recorded["exit_code"]) == (False, 5)
+    write_config(workspace, "tests:\n  command: [pytest]\n", trusted=False)
+    untrusted = run(workspace, "test")
+    assert untrusted.exit_code == 1 and "it is not trusted: `cloisterctl trust`" in untrusted.output

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.cli.render import render_tick
 from cloisterctl.state import statefile
 from testing.helpers import (
     TASKS,
@@ -15,6 +16,7 @@ from testing.helpers import (
     finish_handoff,
     git,
     handoff_events,
+    ledger_events,
     run,
     standin_config,
     tick_json,
@@ -245,3 +247,22 @@ def test_a_rejected_decision_does_not_come_back(agent_ws: Path, tmux_socket: str
     for _ in range(2):
         assert tick_json(agent_ws)[0]["decisions"] == []
     assert handoff_events(agent_ws) == []
+
+
+def test_tick_reports_exactly_what_it_wrote(agent_ws: Path, tmux_socket: str) -> None:
+    started = json.loads(cli(agent_ws, "spawn", "--tier", "haiku", "--json").stdout)
+    time.sleep(1.5)  # the stand-in works a turn or two: its transcript has usage to take in
+    before = len(ledger_events(agent_ws))
+    report = tick_json(agent_ws)[0]
+    appended = [event["type"] for event in ledger_events(agent_ws)[before:]]
+    assert report["ledger_events"] == {kind: appended.count(kind) for kind in sorted(set(appended))}
+    assert report["ledger_events"].get("cost", 0) >= 1 and report["state_md_changed"] is True
+    assert report["signals"] >= 1  # the transcript's growth, as activity
+    text = render_tick([report])  # what `tick` without --json prints for it
+    assert "nothing new" not in text and f"recorded {len(appended)} ledger events (" in text
+    cli(agent_ws, "stop", "repo")
+    cli(agent_ws, "tick")
+    quiet = tick_json(agent_ws)[0]
+    assert (quiet["ledger_events"], quiet["signals"], quiet["state_md_changed"]) == ({}, 0, False)
+    assert cli(agent_ws, "tick").stdout.strip() == f"{agent_ws}: nothing new"
+    assert started["session"]

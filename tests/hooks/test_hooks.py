@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cloisterctl.state import ledger
 from cloisterctl.state.workspace import Workspace
-from testing.helpers import git, ledger_events, write_config
+from testing.helpers import git, ledger_bytes, ledger_events, write_config
 
 
 def hook(
@@ -231,3 +233,47 @@ def test_a_hook_does_not_wait_for_a_held_ledger_lock(workspace: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+# ----------------------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize("kind", ["git", "claude", "beads", "check", "pre-push"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_usage_and_records_nothing(workspace: Path, kind: str, flag: str) -> None:
+    before = ledger_bytes(workspace)
+    result = hook(workspace, kind, flag, stdin=json.dumps({"hook_event_name": "Stop", "session_id": "s"}))
+    assert result.returncode == 0 and result.stdout.startswith(f"usage: cloisterctl hook {kind}")
+    assert signals(workspace) == [] and ledger_bytes(workspace) == before
+
+
+def test_hook_without_a_kind_prints_the_overview(workspace: Path) -> None:
+    result = hook(workspace, "--help")
+    assert result.returncode == 0 and "hook git post-commit" in result.stdout and "hook claude" in result.stdout
+    bare = hook(workspace)
+    assert bare.returncode == 2 and bare.stderr.startswith("usage: cloisterctl hook")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["git", "bogus"], "", "cloister: git hook: unknown stage 'bogus' (post-commit, post-merge"),
+        (["git", "post-frobnicate"], "", "unknown stage 'post-frobnicate'"),
+        (["claude"], "", "cloister: claude hook: no hook event"),
+        (["claude", "bogus"], "", "cloister: claude hook: unknown hook event 'bogus'"),
+        (["claude"], json.dumps({"hook_event_name": "Bogus", "session_id": "s"}), "unknown hook event 'Bogus'"),
+        (["beads", "bd-1", "bogus"], json.dumps({"id": "bd-1"}), "cloister: beads hook: unknown event 'bogus'"),
+    ],
+)
+def test_unknown_stages_and_events_record_nothing_and_exit_zero(
+    workspace: Path, args: list[str], stdin: str, message: str
+) -> None:
+    before = ledger_bytes(workspace)
+    result = hook(workspace, *args, stdin=stdin)
+    assert result.returncode == 0 and message in result.stderr and "nothing recorded" in result.stderr
+    assert signals(workspace) == [] and ledger_bytes(workspace) == before
+
+
+def test_a_known_claude_event_from_the_argument_still_records(workspace: Path) -> None:
+    assert hook(workspace, "claude", "Stop").returncode == 0
+    assert [e["type"] for e in signals(workspace)] == ["idle", "activity"]

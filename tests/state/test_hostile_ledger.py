@@ -50,6 +50,7 @@ def test_each_wrong_shape_names_what_is_wrong(workspace: Path) -> None:
     assert "cost event: field 'usd' has the wrong shape (1.8e+25)" in text
     assert "usage event: field 'tokens' has the wrong shape" in text  # 10**30 tokens
     assert "'agent' must be a string" in text
+    assert "handoff event: field 'from_session' has the wrong shape ({'path': '../..'})" in text
     assert "dated 9999-01-01T00:00:00.000000Z, in the future (ignored until then)" in text
     assert "not valid JSON (skipped)" in text and "not a ledger event (needs string id, ts, type)" in text
 
