@@ -123,16 +123,16 @@ def commit(
 
 
 def finish(ctx: Context, *, extra: Sequence[str] = ()) -> tuple[str | None, list[str]]:
-    """The commit point of a command (once per context): move the spool's durable events to the
-    ledger (``state.spool.promote``), then commit what the context recorded, by the policy above.
+    """The commit point of a command that recorded something (once per context): move the spool's
+    durable events to the ledger (``state.spool.promote``), then commit, by the policy above.
     Returns the new commit's short sha (or None) and what stopped or troubled it."""
     if ctx.committed:
         return None, []
     ctx.committed = True
     problems: list[str] = []
+    if not (ctx.written or ctx.state_md_changed or extra):
+        return None, problems  # a command that recorded nothing is no commit point
     if ctx.ws.is_initialised:
         ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
-    if not (ctx.written or ctx.state_md_changed or extra):
-        return None, problems
     total = ctx.state.cost_totals.micro_usd / 1_000_000
     return commit(ctx.ws, ctx.config, ctx.written, problems, extra=extra, total_usd=total), problems
