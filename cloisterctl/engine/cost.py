@@ -24,7 +24,6 @@ from cloisterctl.core.attribution import Attribution
 from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.core.projection import cost_summary
 from cloisterctl.core.reports import CostData, parse_since, report
-from cloisterctl.core.running_tally import RunningTally
 from cloisterctl.core.tally import (
     Cell,
     Tally,
@@ -35,8 +34,6 @@ from cloisterctl.core.tally import (
     usage_event,
 )
 from cloisterctl.edges.transcripts import locate
-from cloisterctl.edges.transcripts.claude_result import parse_claude_result
-from cloisterctl.edges.transcripts.ingest import Ingested, ProgressFactory, ingest
 from cloisterctl.engine.context import Context
 from cloisterctl.model.events import Event
 from cloisterctl.model.prices import Usage
@@ -44,8 +41,15 @@ from cloisterctl.model.usage import Response, TranscriptFile
 from cloisterctl.state import memo, paths
 from cloisterctl.state.locking import locked
 from cloisterctl.state.store import counts_from
-from cloisterctl.state.usage_cache import UsageStore, load_tally, save_tally
 from cloisterctl.state.workspace import Workspace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # The transcript reader (msgspec structs, worker processes) is imported only when a refresh
+    # reads: a tick whose memo answers never pays for it.
+    from cloisterctl.core.running_tally import RunningTally
+    from cloisterctl.edges.transcripts.ingest import Ingested, ProgressFactory
+    from cloisterctl.state.usage_cache import UsageStore
 
 TALLY_VERSION = 2
 REFRESH_KEY = f"refresh {__version__} {TALLY_VERSION}"
@@ -118,6 +122,8 @@ def _ingest_building(
 ) -> Ingested:
     """Ingest, counting every file into ``running`` (empty) as it is read, then the files that
     needed no reading, then the groups that turned out to span files."""
+    from cloisterctl.edges.transcripts.ingest import ingest
+
     read: set[str] = set()
 
     def count(file: TranscriptFile, rows: Sequence[Response]) -> None:
@@ -151,6 +157,10 @@ def collect(
     with the running tally of its rows: what was read this time only adjusts the cells it
     touches. When the attribution or the prices changed, the tally is built again from the rows
     held, without reading a transcript."""
+    from cloisterctl.core.running_tally import RunningTally
+    from cloisterctl.edges.transcripts.ingest import ingest
+    from cloisterctl.state.usage_cache import UsageStore, load_tally, save_tally
+
     config_dirs = locate.claude_config_dirs(environ)
     visited: list[str] = []
     files = _files_in_scope(config_dirs, attribution, all_projects, visited)
@@ -382,6 +392,8 @@ def import_claude_result(
     """``cloisterctl usage import``: the per-model usage of a ``claude -p --output-format json``
     result as ``usage`` events (source ``claude-json``). Importing the same result twice records it
     once; when the run's transcript is read too, the transcript's figures count instead."""
+    from cloisterctl.edges.transcripts.claude_result import parse_claude_result
+
     result = parse_claude_result(text, name)
     seen = {
         (event.get("session"), event.get("model"), json.dumps(event.get("tokens"), sort_keys=True))
