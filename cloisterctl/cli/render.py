@@ -59,14 +59,20 @@ def render_report(result: Mapping[str, Any]) -> str:
         ]
 
     headers = [result["by"], "requests", "input", "output", "cache write", "cache read", "hit rate", "USD"]
-    rows = [line(row["key"], row) for row in result["rows"]]
+    rows = []
+    for row in result["rows"]:
+        rows.append(line(row["key"], row))
+        rows += [line(f"  - {model['key']}", model) for model in row.get("models", ())]
     rows.append(line("total", result["totals"]))
     scope = (
         f"workspace {result['workspace']}"
         if result["scope"] == "workspace" and result.get("workspace")
         else result["scope"]
     )
-    lines = [f"cost of {scope}" + (f" since {result['since']}" if result["since"] else "")]
+    period = (f" since {result['since']}" if result["since"] else "") + (
+        f" until {result['until']}" if result.get("until") else ""
+    )
+    lines = [f"cost of {scope}{period}"]
     lines.append(table(headers, rows, right=range(1, len(headers))))
     tiers = ", ".join(f"{tier} {_rate(rate)}" for tier, rate in result["cache_hit_rate"]["by_tier"].items())
     lines.append(f"cache hit rate {_rate(result['cache_hit_rate']['total'])}" + (f" ({tiers})" if tiers else ""))

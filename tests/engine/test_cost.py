@@ -430,7 +430,8 @@ def test_cost_options_and_mistakes(workspace: Path) -> None:
     assert empty["total_usd"] == 0 and empty["rows"] == [] and empty["cache_hit_rate"]["total"] is None
     bad = run(workspace, "cost", "--since", "yesterday")
     assert (
-        bad.exit_code == 1 and bad.output == "cloisterctl: error: --since 'yesterday': expected a date as YYYY-MM-DD\n"
+        bad.exit_code == 1
+        and bad.output == "cloisterctl: error: --since 'yesterday': expected a date as YYYY-MM-DD or YYYYMMDD\n"
     )
     assert run(workspace, "cost", "--by", "colour").exit_code == 2
     assert run(workspace, "usage", "add", "--model", "x", "--input", "-1", "--output", "1").exit_code == 2
