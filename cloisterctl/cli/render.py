@@ -139,6 +139,8 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
     if view.get("idle_reason"):
         rows.append(("idle", view["idle_reason"]))
+    for budget in view.get("budgets", ()):
+        rows.insert(rows.index(("handoffs", str(view["handoffs"]))), ("budget", _budget_text(budget)))
     for flag, since in view["flags"].items():
         rows.append(("flag", f"{flag} since {since} (`cloisterctl flags clear {view['agent']}` clears it)"))
     for pending in view["pending_approvals"]:
@@ -159,6 +161,16 @@ def render_status(view: dict[str, Any]) -> str:
         )
     lines += [f"warning: {problem}" for problem in view["problems"]]
     return "\n".join(lines)
+
+
+def _budget_text(budget: Mapping[str, Any]) -> str:
+    """One budget for `status`: ``task bd-7: $16.50 of $20 (82%): warning``."""
+    key = "" if budget["scope"] == "agent" else f" {budget['key']}"
+    level = {"ok": "", "warn": ": warning", "over": ": limit reached"}[budget["level"]]
+    return (
+        f"{budget['scope']}{key}: ${budget['spent_usd']:.2f} of ${budget['limit_usd']:g} "
+        f"({budget['share'] * 100:.0f}%){level}"
+    )
 
 
 def _percent(rate: float | None) -> str:
