@@ -26,11 +26,15 @@ def _works(command: str) -> bool:
 
 
 def ccusage_binary() -> str | None:
+    """The first working ccusage: this clone's, then each one on PATH (a broken copy, such as this
+    clone's when its native package is missing, may come first there)."""
     local = REPO_ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "ccusage"
-    for candidate in (str(local) if local.exists() else None, shutil.which("ccusage")):
-        if candidate is not None and _works(candidate):
-            return candidate
-    return None
+    candidates = [str(local)] if local.exists() else []
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        found = shutil.which("ccusage", path=directory) if directory else None
+        if found is not None and found not in candidates:
+            candidates.append(found)
+    return next((candidate for candidate in candidates if _works(candidate)), None)
 
 
 def ccusage_report(binary: str, config_dir: Path, home: Path, report: str, *args: str) -> dict[str, Any]:
