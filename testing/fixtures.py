@@ -5,18 +5,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testing.helpers import STANDIN_BD, git, run, standin_config, write_config
+from testing.helpers import REPO_ROOT, STANDIN_BD, git, run, standin_config, write_config
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private HOME (no user config leaks in), no CLOISTER_* overrides, a git identity."""
+    """A private HOME (no user config leaks in), no CLOISTER_* overrides, a git identity, and this
+    interpreter's `cloisterctl` on the PATH."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     for name in list(os.environ):
@@ -27,6 +29,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Dev")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # cloisterctl on the PATH, as for a user who installed it: hooks call it by name.
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
     yield home
 
 
@@ -84,3 +90,47 @@ def bd_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BD_STANDIN_LOG", str(log))
     monkeypatch.setenv("BD_NO_HOOKS", "1")
     return log
+
+
+@pytest.fixture(scope="session")
+def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This checkout's files (tracked and new, not ignored), committed to a scratch repo."""
+    snapshot = tmp_path_factory.mktemp("hooks-repo")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, snapshot / name)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", *args], cwd=snapshot, check=True, env=env)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=snapshot, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return snapshot, sha
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def pc_env(pre_commit_home: Path) -> Iterator[dict[str, str]]:
+    yield {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home)}

@@ -177,6 +177,36 @@ def ledger_events(root: Path) -> list[dict[str, Any]]:
     return found
 
 
+def spooled_events(root: Path) -> list[dict[str, Any]]:
+    """Every valid event in the workspace's machine-local signal spool (where hooks record)."""
+    return ledger.read_events(Workspace(root).signals_path).events
+
+
 def ledger_bytes(root: Path) -> dict[str, bytes]:
     """The committed ledger's files and their bytes: to check that nothing was written."""
     return {path.name: path.read_bytes() for path in Workspace(root).ledger_files()}
+
+
+def pre_commit(*args: str, cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"pre-commit {' '.join(args)}: {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def install_hooks(ws: Path, hooks_repo: tuple[Path, str], env: dict[str, str], *, pre_push: bool = False) -> None:
+    """This checkout's pre-commit hooks (``hooks_repo``), installed in ``ws`` with the real pre-commit."""
+    snapshot, sha = hooks_repo
+    stages = "pre-commit, post-commit, post-merge, post-checkout, post-rewrite" + (", pre-push" if pre_push else "")
+    (ws / ".pre-commit-config.yaml").write_text(
+        f"default_install_hook_types: [{stages}]\n"
+        "repos:\n"
+        f"  - repo: {snapshot}\n"
+        f"    rev: {sha}\n"
+        "    hooks:\n"
+        "      - id: cloister-check\n"
+        "      - id: cloister-activity\n" + ("      - id: cloister-pre-push\n" if pre_push else "")
+    )
+    pre_commit("install", "--install-hooks", cwd=ws, env=env)

@@ -65,11 +65,35 @@ class Env:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.contexts: list[Any] = []  # each gets its commit point when the command ends
 
     def context(self, *, initialised: bool = True) -> Any:
+        """The workspace's context (one per command: a second call returns the first)."""
         from cloisterctl.engine.context import Context
 
-        return Context.find(self.directory, initialised=initialised)
+        for ctx in self.contexts:
+            if ctx.ws.is_initialised or not initialised:
+                return ctx
+        ctx = Context.find(self.directory, initialised=initialised)
+        self.contexts.append(ctx)
+        return ctx
+
+    def finish(self) -> None:
+        """The commit point of every context the command used (``engine.commit.finish``): what a
+        command recorded is committed by the one policy, never left in the tree behind the user."""
+        if not self.contexts:
+            return
+        from cloisterctl.engine.commit import finish
+
+        for ctx in self.contexts:
+            if not ctx.ws.is_initialised:
+                continue
+            try:
+                _sha, problems = finish(ctx)
+            except (errors.CloisterError, OSError) as exc:  # reported, never hiding the command's own outcome
+                problems = [f"not committing: {errors.describe(exc)}"]
+            for problem in problems:
+                click.echo(f"cloisterctl: {problem}", err=True)
 
     def optional_workspace(self) -> Any | None:
         """The git work tree here (initialised or not), or None outside one. Loads no config."""
@@ -177,7 +201,11 @@ class CloisterGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            result = super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            finally:
+                if isinstance(ctx.obj, Env):
+                    ctx.obj.finish()  # after a failure too: what was recorded is committed
         except (click.exceptions.Exit, click.Abort):
             raise
         except click.ClickException as exc:

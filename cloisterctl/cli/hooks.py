@@ -21,7 +21,8 @@ def test(env: Env, command: tuple[str, ...]) -> int:
 
 @click.group()
 def install() -> None:
-    """Install cloisterctl's hooks into beads or Claude Code (alongside any hooks already there)."""
+    """Install cloisterctl's hooks into beads or Claude Code (alongside any hooks already there), or
+    this clone's STATE.md merge driver (git)."""
 
 
 @click.group()
@@ -58,20 +59,39 @@ def uninstall_beads_hooks(env: Env, as_json: bool) -> int:
 
 
 @install.command("agent-hooks")
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Write the committed .claude/settings.json (the whole team gets the hooks) instead of "
+    "this clone's .claude/settings.local.json.",
+)
 @json_option
 @pass_env
-def install_agent_hooks(env: Env, as_json: bool) -> int:
-    """.claude/settings.json: PostToolUse, Stop, SubagentStop, SessionStart -> `cloisterctl hook claude`."""
+def install_agent_hooks(env: Env, shared: bool, as_json: bool) -> int:
+    """Claude Code hooks (PostToolUse, Stop, SubagentStop, SessionStart -> `cloisterctl hook claude`)
+    in .claude/settings.local.json, or with --shared in .claude/settings.json. They call
+    `cloisterctl` by name and do nothing where it is not installed."""
     from cloisterctl.edges.install import install_claude
 
-    return _report(install_claude(env.context().ws), as_json)
+    return _report(install_claude(env.context().ws, shared=shared), as_json)
+
+
+@install.command("git")
+@json_option
+@pass_env
+def install_git_driver(env: Env, as_json: bool) -> int:
+    """This clone's STATE.md merge driver: `STATE.md merge=cloister-state` in .gitattributes
+    (committed) and the driver in .git/config (each clone registers its own; `init` does this too)."""
+    from cloisterctl.engine.statemerge import install_git
+
+    return _report(install_git(env.context().ws), as_json)
 
 
 @uninstall.command("agent-hooks")
 @json_option
 @pass_env
 def uninstall_agent_hooks(env: Env, as_json: bool) -> int:
-    """Remove cloisterctl's entries from .claude/settings.json."""
+    """Remove cloisterctl's entries from .claude/settings.local.json and .claude/settings.json."""
     from cloisterctl.edges.install import uninstall_claude
 
     return _report(uninstall_claude(env.context().ws), as_json)
@@ -88,7 +108,8 @@ def hook(env: Env, args: tuple[str, ...]) -> int:
       hook check [FILES]                                           (pre-commit)
       hook pre-push                                                (pre-commit, opt-in)
       hook beads ISSUE_ID create|update|close < issue.json         (.beads/hooks/on_*)
-      hook claude < hook-input.json                                (.claude/settings.json)
+      hook claude < hook-input.json                                (.claude/settings*.json)
+      hook merge-state BASE CURRENT OTHER MARKER_SIZE PATH         (git, STATE.md's merge driver)
     """
     import os
 

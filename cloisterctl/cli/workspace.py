@@ -16,7 +16,8 @@ from cloisterctl.errors import CloisterError
 @json_option
 @pass_env
 def init(env: Env, agent: str | None, as_json: bool) -> int:
-    """Set up STATE.md and .cloister/ in this git work tree (idempotent, never overwrites)."""
+    """Set up STATE.md and .cloister/ in this git work tree, and this clone's STATE.md merge driver
+    (idempotent, never overwrites)."""
     from dataclasses import asdict
 
     from cloisterctl.engine.clock import require_real
@@ -25,6 +26,12 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
     require_real("init")
     ctx = env.context(initialised=False)
     report = run_init(ctx.ws, agent, ctx.clock(), timeout=ctx.config.lock_timeout)
+    from cloisterctl.engine.statemerge import install_git
+
+    registered = install_git(ctx.ws)  # this clone's STATE.md merge driver
+    for name in registered.changed:
+        if name.startswith(".git/"):
+            report.updated.append(name)
 
     def render(data: dict[str, Any]) -> str:
         lines = [f"cloister workspace: {data['workspace']} (agent {data['agent']})"]

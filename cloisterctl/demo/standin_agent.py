@@ -112,11 +112,14 @@ class Agent:
     # -------------------------------------------------------------------- hooks
 
     def hook(self, event: str, **fields: Any) -> None:
-        settings = self.cwd / ".claude" / "settings.json"
-        try:
-            config = json.loads(settings.read_text())
-        except (OSError, ValueError):
-            return
+        # Claude Code runs the hooks of the project's shared and local settings both.
+        groups: list[Any] = []
+        for name in ("settings.json", "settings.local.json"):
+            try:
+                config = json.loads((self.cwd / ".claude" / name).read_text())
+            except (OSError, ValueError):
+                continue
+            groups += (config.get("hooks") or {}).get(event, [])
         payload = {
             "session_id": self.session,
             "transcript_path": str(self.transcript),
@@ -124,7 +127,7 @@ class Agent:
             "hook_event_name": event,
             **fields,
         }
-        for group in (config.get("hooks") or {}).get(event, []):
+        for group in groups:
             for hook in group.get("hooks", []):
                 if hook.get("type") == "command" and hook.get("command"):
                     # Claude Code runs hook commands through a shell; so does its stand-in.

@@ -137,8 +137,11 @@ def self_env(name: str, email: str) -> dict[str, str]:
     return env
 
 
-def commit_paths(root: Path, paths: Sequence[str], message: str, name: str, email: str) -> str | None:
-    """Commit exactly ``paths`` (their work-tree content) as cloisterctl; returns the new HEAD or None.
+def commit_paths(
+    root: Path, paths: Sequence[str], message: str, name: str, email: str, *, amend: bool = False
+) -> str | None:
+    """Commit exactly ``paths`` (their work-tree content) as cloisterctl; returns the new HEAD or
+    None when they hold nothing new. ``amend`` rewrites HEAD instead (with ``message``).
 
     ``git commit --only`` leaves whatever else the user has staged staged and uncommitted. Hooks that
     check commits (pre-commit, commit-msg) are skipped: these are cloisterctl's own bookkeeping.
@@ -151,8 +154,66 @@ def commit_paths(root: Path, paths: Sequence[str], message: str, name: str, emai
     changed = _run(root, "diff", "--cached", "--name-only", "HEAD", "--", *present, env=env).strip()
     if not changed:
         return None
-    _run(root, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
+    again = ["--amend"] if amend else []
+    _run(root, "commit", *again, "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
     return _run(root, "rev_parse", "--short", "HEAD").strip()
+
+
+def merge_file(ours: Path, base: Path, theirs: Path, labels: Sequence[str], marker_size: int) -> tuple[bytes, int]:
+    """``git merge-file -p``: the three-way merge of the files' texts, and how many conflicts it
+    left (marked in the text). Needs no repository; git's exit code is the conflict count."""
+    import subprocess
+
+    if shutil.which("git") is None:
+        raise ToolError("git is not installed (no `git` on PATH)")
+    argv = ["git", "merge-file", "-p", f"--marker-size={marker_size}"]
+    for label in labels:
+        argv += ["-L", label]
+    done = subprocess.run([*argv, str(ours), str(base), str(theirs)], capture_output=True, check=False)
+    if done.returncode < 0 or done.returncode > 127:
+        raise ToolError(f"`git merge-file` failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout, done.returncode
+
+
+def config_get(root: Path, key: str) -> str | None:
+    """A key of the clone's git config, or None when it is not set."""
+    try:
+        return _run(root, "config", "--get", key).strip() or None
+    except ToolError:  # exit 1: not set
+        return None
+
+
+def config_set(root: Path, key: str, value: str) -> None:
+    """Set ``key`` in the clone's own config (``.git/config``: never committed)."""
+    _run(root, "config", "--local", key, value)
+
+
+def info_exclude(root: Path) -> Path:
+    """The clone's own ignore file: ``info/exclude`` of the common git dir (a worktree's git dir
+    has none that git reads)."""
+    found = Path(_run(root, "rev_parse", "--git-path", "info/exclude"))
+    return found if found.is_absolute() else root / found
+
+
+def is_ignored(root: Path, path: str) -> bool:
+    """Whether git ignores ``path`` (relative to the work tree) in this clone."""
+    try:
+        _run(root, "check_ignore", "-q", "--", path)
+    except ToolError:  # exit 1: not ignored
+        return False
+    return True
+
+
+def head_is_own_unpushed(root: Path, email: str, trailer: str) -> bool:
+    """Whether HEAD is a commit by ``email`` whose message carries ``trailer`` and that no
+    remote-tracking branch contains yet: one cloisterctl may amend without rewriting shared history."""
+    try:
+        author, _, body = _run(root, "log", "-1", "--format=%ae%x00%B").partition("\x00")
+    except ToolError:  # no commit yet
+        return False
+    if author.strip() != email or trailer not in body.splitlines():
+        return False
+    return not _run(root, "branch", "-r", "--contains", "HEAD").strip()
 
 
 def wip_commit(root: Path, message: str, name: str, email: str) -> str | None:

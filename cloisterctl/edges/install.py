@@ -1,21 +1,26 @@
-"""Installing cloisterctl's hooks into beads (`.beads/hooks/on_*`) and Claude Code (`.claude/settings.json`).
+"""Installing cloisterctl's hooks into beads (`.beads/hooks/on_*`) and Claude Code
+(`.claude/settings.local.json`, or the shared `.claude/settings.json`).
 
 Both live alongside other tools' hooks: cloisterctl's part is marked, installing twice changes
-nothing, and uninstalling removes only cloisterctl's part.
+nothing, and uninstalling removes only cloisterctl's part. What is written holds no path of this
+machine: hooks call `cloisterctl` by name, through the PATH of whoever runs them, and do nothing
+(silently, exit 0) where there is no `cloisterctl`, so a teammate without it is never bothered on
+every tool call or task change.
 
 - beads: a shell hook gets a marked section after its first line that saves stdin, passes it to
   `cloisterctl hook beads`, and hands the same stdin on to the rest of the hook. A hook in another
   language is kept, renamed `on_X.chained`, and run by a small shell hook that holds our section.
-- Claude Code: a command hook under PostToolUse, Stop, SubagentStop and SessionStart, merged into the
-  project settings without touching anything else in them.
+- Claude Code: a command hook under PostToolUse, Stop, SubagentStop and SessionStart, merged into
+  the settings without touching anything else in them. By default the local settings (Claude Code
+  keeps `settings.local.json` out of git; so does this, in `.git/info/exclude`); ``shared`` writes
+  the committed `settings.json` for the whole team. Installing into one removes cloisterctl's
+  entries from the other, so an earlier version's absolute path does not linger in a shared file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +37,11 @@ END = "# <<< cloisterctl <<<"
 SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
 
 
-def cloisterctl_command() -> str:
-    """How hooks call this cloisterctl: its own interpreter, so PATH at hook time does not matter."""
-    return f"{shlex.quote(sys.executable)} -m cloisterctl"
+# How hooks call cloisterctl: by name, and not at all where there is none (a shell runs both).
+CLOISTERCTL = "cloisterctl"
+GUARD = "command -v cloisterctl >/dev/null 2>&1"
+SHARED_SETTINGS = ".claude/settings.json"
+LOCAL_SETTINGS = ".claude/settings.local.json"
 
 
 @dataclass
@@ -50,8 +57,10 @@ class InstallReport:
 def beads_section(chained: str | None = None) -> str:
     template = read_resource("hooks", "beads-hook-section.sh")
     run_chained = f'exec "$(dirname "$0")/{chained}" "$@"' if chained else ""
-    text = template.replace("@CLOISTERCTL@", cloisterctl_command()).replace(
-        "@CHAINED@\n", run_chained + "\n" if chained else ""
+    text = (
+        template.replace("@CLOISTERCTL@", CLOISTERCTL)
+        .replace("@GUARD@", GUARD)
+        .replace("@CHAINED@\n", run_chained + "\n" if chained else "")
     )
     return text
 
@@ -141,7 +150,7 @@ def uninstall_beads(ws: Workspace) -> InstallReport:
 
 
 def claude_command() -> str:
-    return f"{cloisterctl_command()} hook claude"
+    return f"{GUARD} && {CLOISTERCTL} hook claude || true"
 
 
 def _is_ours(hook: Any) -> bool:
@@ -160,17 +169,20 @@ def _load_settings(path: Path) -> dict[str, Any]:
     return data
 
 
-def install_claude(ws: Workspace) -> InstallReport:
-    report = InstallReport()
-    path = ws.root / ".claude" / "settings.json"
-    settings = _load_settings(path)
-    before = json.dumps(settings, sort_keys=True)
+def _save_settings(path: Path, settings: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+
+
+def _with_ours(settings: dict[str, Any], path: Path) -> dict[str, Any]:
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise CloisterError(f"{path}: 'hooks' must be an object")
     ours = {"type": "command", "command": claude_command()}
     for event in CLAUDE_EVENTS:
         groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise CloisterError(f"{path}: 'hooks.{event}' must be a list")
         present = False
         for group in groups:
             for index, hook in enumerate(group.get("hooks", []) if isinstance(group, dict) else []):
@@ -179,23 +191,14 @@ def install_claude(ws: Workspace) -> InstallReport:
                     present = True
         if not present:
             groups.append({"matcher": "", "hooks": [dict(ours)]})
-    if json.dumps(settings, sort_keys=True) == before:
-        report.unchanged.append(".claude/settings.json")
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
-        report.changed.append(".claude/settings.json")
-    return report
+    return settings
 
 
-def uninstall_claude(ws: Workspace) -> InstallReport:
-    report = InstallReport()
-    path = ws.root / ".claude" / "settings.json"
-    settings = _load_settings(path)
+def _without_ours(settings: dict[str, Any]) -> bool:
+    """Remove cloisterctl's hooks from ``settings`` (in place); whether there were any."""
     hooks = settings.get("hooks")
     if not isinstance(hooks, dict):
-        report.unchanged.append(".claude/settings.json")
-        return report
+        return False
     changed = False
     for event in list(hooks):
         groups = hooks[event]
@@ -217,9 +220,60 @@ def uninstall_claude(ws: Workspace) -> InstallReport:
             del hooks[event]
     if not hooks:
         settings.pop("hooks", None)
-    if changed:
-        atomic_write_text(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
-        report.changed.append(".claude/settings.json")
+    return changed
+
+
+def _keep_local_out_of_git(ws: Workspace) -> None:
+    """Add the local settings file to the clone's own ignore list (``.git/info/exclude``), unless
+    git ignores it already. Not committed: it is this clone's business."""
+    from cloisterctl.edges import git
+
+    try:
+        if git.is_ignored(ws.root, LOCAL_SETTINGS):
+            return
+        exclude = git.info_exclude(ws.root)
+    except CloisterError:
+        return
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+    atomic_write_text(exclude, text + ("" if text.endswith("\n") or not text else "\n") + f"/{LOCAL_SETTINGS}\n")
+
+
+def install_claude(ws: Workspace, *, shared: bool = False) -> InstallReport:
+    """cloisterctl's hooks into the local settings (or, ``shared``, the committed ones), and out of
+    the other file."""
+    report = InstallReport()
+    target, other = (SHARED_SETTINGS, LOCAL_SETTINGS) if shared else (LOCAL_SETTINGS, SHARED_SETTINGS)
+    path = ws.root / target
+    settings = _load_settings(path)
+    before = json.dumps(settings, sort_keys=True)
+    if json.dumps(_with_ours(settings, path), sort_keys=True) == before:
+        report.unchanged.append(target)
     else:
-        report.unchanged.append(".claude/settings.json")
+        _save_settings(path, settings)
+        report.changed.append(target)
+    if not shared:
+        _keep_local_out_of_git(ws)
+    other_path = ws.root / other
+    if other_path.exists():
+        other_settings = _load_settings(other_path)
+        if _without_ours(other_settings):
+            _save_settings(other_path, other_settings)
+            report.removed.append(other)
+    return report
+
+
+def uninstall_claude(ws: Workspace) -> InstallReport:
+    """cloisterctl's hooks out of both settings files."""
+    report = InstallReport()
+    for name in (LOCAL_SETTINGS, SHARED_SETTINGS):
+        path = ws.root / name
+        if not path.exists():
+            continue
+        settings = _load_settings(path)
+        if _without_ours(settings):
+            _save_settings(path, settings)
+            report.changed.append(name)
+        else:
+            report.unchanged.append(name)
     return report

@@ -44,8 +44,12 @@ def fill_template(template: Sequence[str], values: Mapping[str, str]) -> list[st
 
 def agent_path(runtime_env: Mapping[str, str]) -> str:
     """The PATH an agent runs with: ``runtime.env.PATH`` when the config sets one, else this
-    process's (under cron or systemd, the one the schedule sets)."""
-    return runtime_env.get("PATH") or os.environ.get("PATH") or os.defpath
+    process's (under cron or systemd, the one the schedule sets), with the directory of this
+    cloisterctl's own interpreter last, so that the hooks' `cloisterctl` (called by name) is found
+    even when it is installed off the PATH."""
+    path = runtime_env.get("PATH") or os.environ.get("PATH") or os.defpath
+    own = os.path.dirname(sys.executable)
+    return path if own in path.split(os.pathsep) else f"{path}{os.pathsep}{own}"
 
 
 def resolve_program(name: str, path: str, cwd: Path) -> str | None:

@@ -77,6 +77,8 @@ class Context:
     written: list[Event] = field(default_factory=list)  # committed-ledger events this context appended
     _spooled: list[Event] = field(default_factory=list, repr=False)  # signal events it appended
     _stamped: tuple[str, str] | None = field(default=None, repr=False)  # (as made, as written) ts of the last event
+    state_md_changed: bool = False  # whether publish changed STATE.md (what the commit point commits)
+    committed: bool = False  # whether the commit point ran (``engine.commit.finish``): once per context
 
     def __post_init__(self) -> None:
         self.clock = MonotonicClock(self.clock, self._folded_until)
@@ -204,6 +206,7 @@ class Context:
         with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
             self.refresh(store_cache=store_cache)
             changed = store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
+        self.state_md_changed = self.state_md_changed or changed
         from cloisterctl.state import summary
 
         summary.keep(self.ws, self.state, self.config)

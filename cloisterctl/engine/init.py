@@ -22,6 +22,7 @@ from cloisterctl.state.workspace import Workspace, agent_slug
 
 GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
 SEGMENTS_LINE = ".cloister/ledger/*.jsonl merge=union"
+STATE_LINE = "STATE.md merge=cloister-state"  # the driver: engine.statemerge (a clone without it merges text)
 CLOISTER_GITIGNORE = "# machine-local state: locks, ingest offsets, runtime handles, signals\n/local/\n"
 
 
@@ -48,8 +49,9 @@ def _has_line(text: str, wanted: str) -> bool:
 
 def ensure_gitattributes(ws: Workspace) -> str:
     """Give the ledger's segments (and the single-file ledger of an earlier version, when there is
-    one) git's union merge; returns "created", "updated" or "kept". Other lines stay as they are."""
-    wanted = [SEGMENTS_LINE] + ([GITATTRIBUTES_LINE] if ws.ledger_path.exists() else [])
+    one) git's union merge, and STATE.md its merge driver; returns "created", "updated" or "kept".
+    Other lines stay as they are."""
+    wanted = [SEGMENTS_LINE, STATE_LINE] + ([GITATTRIBUTES_LINE] if ws.ledger_path.exists() else [])
     attributes = ws.root / ".gitattributes"
     if not attributes.exists():
         atomic_write_text(attributes, "".join(line + "\n" for line in wanted))

@@ -39,6 +39,9 @@ def live_status(state: WorkspaceState, runtime: str) -> str:
 
 
 def status_view(ctx: Context) -> dict[str, Any]:
+    from cloisterctl.engine.statemerge import repair
+
+    repaired = repair(ctx)  # conflict markers a merge left in the cloister block
     ws, state = ctx.ws, ctx.state
     in_flight = state.handoff_in_flight
     alive, runtime = runtime_of(ctx, state)
@@ -76,7 +79,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "flags": dict(sorted(state.flags.items())),
         "state_md": state_md,
         "future_events": len(future),
-        "problems": ctx.problems,
+        "problems": [*repaired, *ctx.problems],
         "untrusted_config": list(ctx.config.untrusted),
         "duplicate_decisions": dict(sorted(state.duplicates.items())),
     }

@@ -23,8 +23,9 @@ def test_command(ctx: Context, argv: list[str]) -> list[str]:
     )
 
 
-def run_and_record(ctx: Context, argv: list[str], *, source: str) -> int:
-    """Run ``argv`` (no shell), record the outcome, return its exit code."""
+def run_and_record(ctx: Context, argv: list[str], *, source: str, local: bool = False) -> int:
+    """Run ``argv`` (no shell), record the outcome, return its exit code. ``local``: in the signal
+    spool, as a hook records (the pre-push hook: a hook never changes a tracked file)."""
     junit = ctx.config.tests.junit_xml
     run = run_tests(argv, ctx.ws.root, ctx.ws.root / junit if junit else None)
     state = ctx.state
@@ -38,5 +39,5 @@ def run_and_record(ctx: Context, argv: list[str], *, source: str) -> int:
     }
     if run.counts is not None:
         fields["counts"] = run.counts
-    ctx.append([make_event("test_run", state.agent, ctx.clock(), **fields)])
+    ctx.append([make_event("test_run", state.agent, ctx.clock(), **fields)], local=local)
     return run.exit_code

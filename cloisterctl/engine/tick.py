@@ -36,17 +36,18 @@ from cloisterctl.edges.launch import read_exit_file
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.edges.transcripts.locate import session_transcript
 from cloisterctl.engine import cost, decisions, followups, handoff
-from cloisterctl.engine.commit import commit
+from cloisterctl.engine.commit import finish
 from cloisterctl.engine.context import Context, Draft
 from cloisterctl.engine.handoff_steps import exit_file
 from cloisterctl.engine.routing import tracker_for
+from cloisterctl.engine.statemerge import repair as repair_state_md
 from cloisterctl.engine.upkeep import upkeep
 from cloisterctl.engine.workspaces import all_workspaces
 from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolError
 from cloisterctl.model.events import Event, format_ts, make_event
 from cloisterctl.model.tasks import Task
 from cloisterctl.state import seen as seen_file
-from cloisterctl.state import statefile
+from cloisterctl.state import spool, statefile
 from cloisterctl.state.overrides import read_overrides
 from cloisterctl.state.workspace import Workspace
 
@@ -170,6 +171,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
     tasks_read = seen is None or stamp is None or stamp != seen_stamp or rules_need_tasks(state)
     alive = None if state.session is None or live is None else ctx.tmux_name(state.agent) in live
     ended = read_exit_file(exit_file(ctx, state.session)) if alive is False and state.session else None
+    report.problems += repair_state_md(ctx)  # conflict markers a merge left in the cloister block
     try:
         statefile.check_writable(ctx.ws.state_md)
         state_md_ok = True
@@ -304,10 +306,8 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         refreshed = cost.remember_cost(ctx, inputs.cost, sum(1 for e in plan.draft.committed if e["type"] == "cost"))
         if refreshed:
             report.cost_usd = refreshed.get("total_usd")
-    # Cost alone, and a budget warning with it, are not worth a commit; a budget's flag is a decision.
-    significant = [event for event in ctx.written if event["type"] not in ("cost", "budget")]
-    if (significant or maintained) and ctx.config.tick.commit:
-        report.commit = commit(ctx.ws, ctx.config, significant, report.problems, extra=maintained)
+    report.commit, troubles = finish(ctx, extra=maintained)
+    report.problems += troubles
 
 
 def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None = None) -> Report:
@@ -317,6 +317,8 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
         live = live_sessions(ctx.tmux)
     try:
         with ctx.tick_lock():
+            if not dry_run:  # what the hooks spooled that belongs in the ledger, before the read
+                ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
             inputs = read_inputs(ctx, report, live, dry_run=dry_run)
             plan = decide(ctx, inputs)
             report.tasks = [{"task": change["task"], "status": change["status"]} for change in plan.task_changes]

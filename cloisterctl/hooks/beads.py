@@ -50,5 +50,5 @@ def beads_hook(args: list[str]) -> int:
     payload = dict(record)
     payload["labels"] = issue.get("labels") or []  # type: ignore[assignment]
     line = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    append_line(workspace, line, local=False, ts=str(record["ts"]))
+    append_line(workspace, line)
     return 0

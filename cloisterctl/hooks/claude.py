@@ -60,7 +60,7 @@ def claude_hook(args: list[str]) -> int:
             model=payload.get("model") if isinstance(payload.get("model"), str) else None,
             transcript=payload.get("transcript_path"),
         )
-        append_line(workspace, _line(started), local=False, ts=str(started["ts"]))
+        append_line(workspace, _line(started))
     elif name == "PostToolUse":
         activity["tool"] = payload.get("tool_name")
         tool_input = payload.get("tool_input") or {}
@@ -68,8 +68,8 @@ def claude_hook(args: list[str]) -> int:
         if payload.get("tool_name") == "Bash" and isinstance(command, str):
             _maybe_test_run(workspace, command, payload.get("tool_response"), session)
     elif name == "Stop":
-        append_line(workspace, _line(event("idle", session=session, source="agent")), local=True)
-    append_line(workspace, _line(activity), local=True)
+        append_line(workspace, _line(event("idle", session=session, source="agent")))
+    append_line(workspace, _line(activity))
     return 0
 
 
@@ -88,4 +88,4 @@ def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -
     if passed is None:
         return  # a test command whose outcome cannot be told: activity only
     record = event("test_run", passed=passed, command=command[:500], source="agent-hook", session=session)
-    append_line(workspace, _line(record), local=False, ts=str(record["ts"]))
+    append_line(workspace, _line(record))

@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # typing's own import costs a hook more than everything e
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-HOOKS = ("git", "beads", "claude", "check", "pre-push")
+HOOKS = ("git", "beads", "claude", "check", "pre-push", "merge-state")
 USAGE = {
     "git": (
         "usage: cloisterctl hook git [post-commit|post-merge|post-checkout|post-rewrite [git's hook arguments]]\n"
@@ -83,6 +83,10 @@ def run(argv: list[str]) -> int:
         from cloisterctl.hooks.prepush import pre_push_hook
 
         return pre_push_hook(rest)
+    if kind == "merge-state":
+        from cloisterctl.hooks.mergestate import merge_state_hook
+
+        return merge_state_hook(rest)
     handler = _handler(kind)
     if handler is None:
         print(f"cloisterctl: unknown hook {kind!r} ({', '.join(HOOKS)})", file=sys.stderr)

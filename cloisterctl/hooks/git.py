@@ -88,5 +88,29 @@ def git_hook(args: list[str]) -> int:
             return 0  # a file checkout, not a branch switch
     if hook == "post-rewrite":
         fields["rewrite"] = os.environ.get("PRE_COMMIT_REWRITE_COMMAND") or (args[0] if args else None)
-    append_line(workspace, encode_flat(event("activity", **fields)), local=True)
+    append_line(workspace, encode_flat(event("activity", **fields)))
+    if hook in ("post-merge", "post-rewrite") and _has_conflict_markers(os.path.join(workspace, "STATE.md")):
+        _repair_state_md(workspace)
     return 0
+
+
+def _has_conflict_markers(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False
+    return data.startswith(b"<<<<<<< ") or b"\n<<<<<<< " in data
+
+
+def _repair_state_md(workspace: str) -> None:
+    """A merge or rewrite that left conflict markers in STATE.md (a clone without the merge
+    driver, a conflict committed by mistake): rebuild the cloister block from the ledger, the one
+    change a hook makes to a tracked file, and only to one that is broken already."""
+    from pathlib import Path
+
+    from cloisterctl.engine.context import Context
+    from cloisterctl.engine.statemerge import repair
+
+    for note in repair(Context.find(Path(workspace))):
+        print(f"cloister: {note}", file=sys.stderr)

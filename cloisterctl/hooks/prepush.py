@@ -1,7 +1,9 @@
 """`cloisterctl hook pre-push`: run the configured test command before a push and record the result.
 
 Opt-in (install the `cloister-pre-push` hook). Failing tests fail the push; with no
-``tests.command`` configured it says so and lets the push go.
+``tests.command`` configured it says so and lets the push go. The run is recorded where hooks
+record (the machine-local signal spool, folded with the ledger; the next tick moves it to the
+ledger): a hook that changed a tracked file would make pre-commit fail the push.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def pre_push_hook(args: list[str]) -> int:
         if not argv:
             print("cloister: no tests.command configured; nothing run before the push", file=sys.stderr)
             return 0
-        return run_and_record(ctx, argv, source="pre-push")
+        return run_and_record(ctx, argv, source="pre-push", local=True)
     except CloisterError as exc:
         print(f"cloister: pre-push: {exc}", file=sys.stderr)
         return 0

@@ -57,20 +57,14 @@ def find_workspace(start: str) -> str | None:
         current = parent
 
 
-def append_line(workspace: str, line: str, *, local: bool, ts: str = "") -> None:
-    """Append one event line to the signal spool (local) or, for an event dated ``ts``, to the
-    committed ledger's segment of that month: one ``O_APPEND`` write, no lock, so a hook never waits
-    for a tick (``state.appendlog``)."""
-    if local:
-        directory = os.path.join(workspace, ".cloister", "local")
-        os.makedirs(directory, exist_ok=True)
-        target = os.path.join(directory, "signals.jsonl")
-    else:
-        directory = os.path.join(workspace, ".cloister", "ledger")
-        os.makedirs(directory, exist_ok=True)
-        target = os.path.join(directory, f"{(ts or now_iso())[:7]}.jsonl")
-    append_bytes(target, (line + "\n").encode("utf-8"))
-    WRITTEN.append("the signal spool" if local else "the ledger")
+def append_line(workspace: str, line: str) -> None:
+    """Append one event line to the machine-local signal spool: one ``O_APPEND`` write, no lock,
+    so a hook never waits for a tick (``state.appendlog``), and never a tracked file (tick moves
+    what must be committed to the ledger: ``state.spool``)."""
+    directory = os.path.join(workspace, ".cloister", "local")
+    os.makedirs(directory, exist_ok=True)
+    append_bytes(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))
+    WRITTEN.append("the signal spool")
 
 
 def event(type_: str, **fields: str | int | bool | None) -> dict[str, str | int | bool | None]:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testing.helpers import ledger_events, run
+from testing.helpers import git, ledger_events, run, spooled_events
 
 HOOKS = ("on_create", "on_update", "on_close")
 
@@ -53,7 +53,7 @@ def test_an_existing_shell_hook_is_chained_and_gets_the_same_stdin(workspace: Pa
     result = fire(workspace, "on_close", {"id": "bd-3", "title": "t", "status": "closed"})
     assert result.returncode == 0, result.stderr
     assert (hooks / "other.log").read_text().startswith('bd-3 close {"id": "bd-3"')
-    assert ledger_events(workspace)[-1]["task"] == "bd-3"
+    assert spooled_events(workspace)[-1]["task"] == "bd-3" and ledger_events(workspace)[-1]["type"] == "init"
     run(workspace, "uninstall", "beads-hooks")
     assert other.read_text() == original  # the other tool's hook, byte for byte
 
@@ -69,31 +69,100 @@ def test_an_existing_python_hook_is_kept_and_chained(workspace: Path) -> None:
     assert (hooks / "on_update.chained").read_text() == original
     assert fire(workspace, "on_update", {"id": "bd-4", "status": "open"}).returncode == 0
     assert (hooks / "py.log").read_text().startswith('bd-4{"id": "bd-4"')
-    assert ledger_events(workspace)[-1]["task"] == "bd-4"
+    assert spooled_events(workspace)[-1]["task"] == "bd-4"
     run(workspace, "uninstall", "beads-hooks")
     assert other.read_text() == original and not (hooks / "on_update.chained").exists()
 
 
-def test_agent_hooks_merge_into_existing_settings(workspace: Path) -> None:
-    settings = workspace / ".claude" / "settings.json"
-    settings.parent.mkdir()
+def test_beads_hooks_hold_no_path_of_this_machine_and_are_silent_without_cloisterctl(
+    workspace: Path, tmp_path: Path
+) -> None:
+    hooks = workspace / ".beads" / "hooks"
+    hooks.mkdir(parents=True)
+    other = hooks / "on_close"
+    other.write_text('#!/bin/sh\nread -r line\necho "$1" >> "$(dirname "$0")/other.log"\n')
+    other.chmod(0o755)
+    run(workspace, "install", "beads-hooks")
+    for name in HOOKS:
+        text = (hooks / name).read_text()
+        assert sys.executable not in text and str(Path(sys.executable).parent) not in text
+    # A teammate's machine with no cloisterctl: nothing printed, exit 0, the other hook still runs.
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [str(hooks / "on_close"), "bd-5", "close"],
+        input=json.dumps({"id": "bd-5"}),
+        capture_output=True,
+        text=True,
+        cwd=workspace,
+        env=bare,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (hooks / "other.log").read_text() == "bd-5\n" and spooled_events(workspace) == []
+
+
+def settings_of(workspace: Path, name: str) -> dict[str, object]:
+    return json.loads((workspace / ".claude" / name).read_text())
+
+
+def commands(settings: dict[str, object], event: str) -> list[str]:
+    hooks = settings["hooks"]
+    assert isinstance(hooks, dict)
+    return [h["command"] for g in hooks[event] for h in g["hooks"]]
+
+
+def test_agent_hooks_go_to_the_local_settings_by_name_and_merge_with_what_is_there(workspace: Path) -> None:
+    local = workspace / ".claude" / "settings.local.json"
+    local.parent.mkdir()
     existing = {
         "permissions": {"allow": ["Bash(npm test)"]},
         "hooks": {"Stop": [{"matcher": "", "hooks": [{"type": "command", "command": "notify-send done"}]}]},
         "model": "sonnet",
     }
-    settings.write_text(json.dumps(existing, indent=4))
+    local.write_text(json.dumps(existing, indent=4))
     assert run(workspace, "install", "agent-hooks").exit_code == 0
-    merged = json.loads(settings.read_text())
+    merged = settings_of(workspace, "settings.local.json")
     assert merged["permissions"] == existing["permissions"] and merged["model"] == "sonnet"
-    assert set(merged["hooks"]) == {"PostToolUse", "Stop", "SubagentStop", "SessionStart"}
-    stop_commands = [h["command"] for g in merged["hooks"]["Stop"] for h in g["hooks"]]
-    assert stop_commands[0] == "notify-send done" and stop_commands[1].endswith("-m cloisterctl hook claude")
-    before = settings.read_bytes()
+    assert set(merged["hooks"]) == {"PostToolUse", "Stop", "SubagentStop", "SessionStart"}  # type: ignore[arg-type]
+    stop = commands(merged, "Stop")
+    assert stop[0] == "notify-send done"
+    assert stop[1] == "command -v cloisterctl >/dev/null 2>&1 && cloisterctl hook claude || true"
+    assert not (workspace / ".claude" / "settings.json").exists()  # the shared file is not touched
+    assert git(workspace, "check-ignore", ".claude/settings.local.json").strip()  # and the local one is not committed
+    before = local.read_bytes()
     assert json.loads(run(workspace, "install", "agent-hooks", "--json").output)["changed"] == []
-    assert settings.read_bytes() == before
+    assert local.read_bytes() == before
     run(workspace, "uninstall", "agent-hooks")
-    assert json.loads(settings.read_text()) == existing
+    assert settings_of(workspace, "settings.local.json") == existing
+
+
+def test_shared_agent_hooks_and_an_earlier_versions_absolute_path_moved_out(workspace: Path, tmp_path: Path) -> None:
+    shared = workspace / ".claude" / "settings.json"
+    shared.parent.mkdir()
+    old = f"{sys.executable} -m cloisterctl hook claude"  # what an earlier version wrote
+    shared.write_text(
+        json.dumps({"hooks": {"Stop": [{"matcher": "", "hooks": [{"type": "command", "command": old}]}]}})
+    )
+    report = json.loads(run(workspace, "install", "agent-hooks", "--json").output)
+    assert report["changed"] == [".claude/settings.local.json"] and report["removed"] == [".claude/settings.json"]
+    assert json.loads(shared.read_text()) == {}
+    assert json.loads(run(workspace, "install", "agent-hooks", "--shared", "--json").output)["removed"] == [
+        ".claude/settings.local.json"
+    ]
+    text = shared.read_text()
+    for machine_path in (sys.executable, str(Path(sys.executable).parent), str(workspace), str(Path.home())):
+        assert machine_path not in text
+    # The committed hook run on a machine without cloisterctl: silent, exit 0.
+    command = commands(json.loads(text), "PostToolUse")[0]
+    done = subprocess.run(
+        ["/bin/sh", "-c", command],
+        input="{}",
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
 def test_broken_settings_are_an_error_and_left_alone(workspace: Path) -> None:

@@ -32,12 +32,13 @@ class Agent:
         self.path = config_dir / "projects" / project_dir_name(workspace) / "s1.jsonl"
         self.lines: list[str] = []
 
-    def spend(self, dollars: int, when: datetime | None = None) -> None:
+    def spend(self, dollars: int, when: datetime | None = None, tokens: int = 1_000_000) -> None:
+        """``dollars`` responses of ``tokens`` fresh input tokens each (a million: a dollar)."""
         time.sleep(0.002)  # after the route just recorded: the response counts on its task
         moment = when or datetime.now(UTC)
         for _ in range(dollars):
             n = len(self.lines)
-            self.lines.append(assistant("s1", f"m{n}", f"r{n}", HAIKU, stamp(moment), usage_of(1_000_000, 0)))
+            self.lines.append(assistant("s1", f"m{n}", f"r{n}", HAIKU, stamp(moment), usage_of(tokens, 0)))
         write_lines(self.path, self.lines)
 
 
@@ -80,14 +81,17 @@ def test_warnings_flags_and_figures_in_state_md_status_and_the_ledger(workspace:
     text = run(workspace, "status").output
     assert f"budget         day {today}: $4.00 of $5 (80%): warning" in text
     assert "budget         task app-1: $4.00 of $10 (40%)\n" in text
-    head = git(workspace, "log", "-1", "--format=%s")
-    assert "budget" not in head  # a warning alone (like cost) is not committed by itself
+    # Committed with the cost (and the session first seen) that moved it, and named in the message.
+    assert git(workspace, "log", "-1", "--format=%s").strip() == f"cloister: budget day {today}: warn"
+    agent.spend(1, tokens=100_000)  # ten cents more, still a warning: cost alone is bookkeeping
+    assert run(workspace, "tick").exit_code == 0
+    assert git(workspace, "log", "-1", "--format=%s%n%b").startswith("cloister: cost $4.10 so far")
 
     agent.spend(2)
     report = json.loads(run(workspace, "tick", "--json").output)[0]
     assert [d["summary"] for d in report["decisions"]] == [
-        f"budget_day: flag on sonnet [app-1] flagged: the agent spent on {today} (UTC) $6.00 of budgets.day_usd $5 "
-        "(120%): the limit is reached"
+        f"budget_day: flag on sonnet [app-1] flagged: the agent spent on {today} (UTC) $6.10 of budgets.day_usd $5 "
+        "(122%): the limit is reached"
     ]
     assert report["commit"] and "budget_day" in git(workspace, "log", "-1", "--format=%s")
     block = cloister(workspace)

@@ -95,9 +95,13 @@ def test_a_handoff_moves_the_agent_and_leaves_a_reviewable_trail(
     prompt = (agent_ws / ".cloister" / "handoffs" / f"{handoff_id}.md").read_text()
     assert prompt.startswith("# Continuing work") and "cheaper for the rest" in prompt
 
-    # Uncommitted work was protected by a WIP commit carrying the handoff's trailer.
-    log = git(agent_ws, "log", "-1", "--format=%an%n%B", "--name-only")
+    # Uncommitted work was protected by a WIP commit carrying the handoff's trailer; the handoff's
+    # own record (STATE.md and .cloister/) is the commit after it, and the tree is clean.
+    log = git(agent_ws, "log", "-1", "--skip=1", "--format=%an%n%B", "--name-only")
     assert log.startswith("cloisterctl\n") and f"Cloister-Handoff: {handoff_id}" in log and "notes.txt" in log
+    record = git(agent_ws, "log", "-1", "--format=%an%n%s", "--name-only")
+    assert record.startswith("cloisterctl\ncloister: manual: sonnet -> haiku applied") and "STATE.md" in record
+    assert git(agent_ws, "status", "--porcelain") == ""
 
     block = statefile.read(agent_ws / "STATE.md").cloister
     assert (block["tier"], block["model"], block["handoffs"], block["session"]) == (

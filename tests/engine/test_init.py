@@ -17,7 +17,9 @@ def test_init_lays_down_the_workspace(repo: Path) -> None:
         ["STATE.md", ".cloister/.gitignore", ".cloister/config.yaml", segment, ".gitattributes"]
     )
     assert report["agent"] == "repo"
-    assert (repo / ".gitattributes").read_text() == ".cloister/ledger/*.jsonl merge=union\n"
+    assert (
+        repo / ".gitattributes"
+    ).read_text() == ".cloister/ledger/*.jsonl merge=union\nSTATE.md merge=cloister-state\n"
     doc = statefile.read(repo / "STATE.md")
     assert doc.cloister == {"agent": "repo", "status": "new", "handoffs": 0}
     assert doc.front_matter["title"] == "repo"
@@ -50,7 +52,9 @@ def test_init_never_overwrites_what_a_user_wrote(repo: Path) -> None:
     (repo / ".gitattributes").write_text("*.png binary")
     assert run(repo, "init").exit_code == 0
     assert (repo / ".cloister" / "config.yaml").read_text() == "tick:\n  commit: false\n"
-    assert (repo / ".gitattributes").read_text() == "*.png binary\n.cloister/ledger/*.jsonl merge=union\n"
+    assert (
+        repo / ".gitattributes"
+    ).read_text() == "*.png binary\n.cloister/ledger/*.jsonl merge=union\nSTATE.md merge=cloister-state\n"
     text = (repo / "STATE.md").read_bytes()
     # The user's file keeps every byte; only a front-matter block is added in front, in CRLF.
     assert text.endswith(b"# My notes\r\n\r\nkeep me\r\n")

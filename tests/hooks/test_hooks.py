@@ -32,8 +32,10 @@ def signals(ws: Path) -> list[dict[str, Any]]:
     return ledger.read_events(Workspace(ws).signals_path).events
 
 
-def committed(ws: Path, type_: str) -> list[dict[str, Any]]:
-    return [e for e in ledger_events(ws) if e["type"] == type_]
+def spooled(ws: Path, type_: str) -> list[dict[str, Any]]:
+    """What the hooks recorded of ``type_``: always in the machine-local spool, never the ledger."""
+    assert not [e for e in ledger_events(ws) if e["type"] == type_], "a hook wrote a tracked file"
+    return [e for e in signals(ws) if e["type"] == type_]
 
 
 # ----------------------------------------------------------------------------------------- git
@@ -106,7 +108,7 @@ ISSUE = {
 
 def test_beads_update_to_closed_is_a_close(workspace: Path) -> None:
     assert hook(workspace, "beads", "bd-7", "update", stdin=json.dumps(ISSUE)).returncode == 0
-    [event] = committed(workspace, "task")
+    [event] = spooled(workspace, "task")
     assert (event["task"], event["event"], event["status"], event["labels"], event["parent"]) == (
         "bd-7",
         "close",
@@ -115,12 +117,12 @@ def test_beads_update_to_closed_is_a_close(workspace: Path) -> None:
         "bd-1",
     )
     hook(workspace, "beads", "bd-8", "update", stdin=json.dumps({**ISSUE, "id": "bd-8", "status": "in_progress"}))
-    assert committed(workspace, "task")[-1]["event"] == "update"
+    assert spooled(workspace, "task")[-1]["event"] == "update"
 
 
 def test_beads_hook_survives_bad_input(workspace: Path) -> None:
     assert hook(workspace, "beads", "bd-9", "close", stdin="not json").returncode == 0
-    assert committed(workspace, "task")[-1]["status"] == "closed"
+    assert spooled(workspace, "task")[-1]["status"] == "closed"
     result = hook(workspace, "beads")
     assert result.returncode == 0 and "usage: cloisterctl hook beads" in result.stderr
 
@@ -165,9 +167,9 @@ def test_claude_hooks_record_session_activity_idleness_and_test_runs(workspace: 
         tool_response={"stdout": "1 failed", "stderr": ""},
     )
     claude(workspace, hook_event_name="Stop", stop_hook_active=False)
-    [started] = committed(workspace, "session")
+    [started] = spooled(workspace, "session")
     assert (started["session"], started["source"]) == ("sess-1", "hook")
-    runs = committed(workspace, "test_run")
+    runs = spooled(workspace, "test_run")
     assert [(r["command"], r["passed"]) for r in runs] == [("python -m pytest -q", False), ("npm test", True)]
     local = signals(workspace)
     assert [e["type"] for e in local].count("idle") == 1
@@ -202,7 +204,7 @@ def test_pre_push_runs_the_configured_tests_and_records_them(workspace: Path) ->
     assert hook(workspace, "pre-push").returncode == 1
     write_config(workspace, f"tests:\n  command: {sys.executable} -c pass\n")
     assert hook(workspace, "pre-push").returncode == 0
-    assert [(r["passed"], r["source"]) for r in committed(workspace, "test_run")] == [
+    assert [(r["passed"], r["source"]) for r in spooled(workspace, "test_run")] == [
         (False, "pre-push"),
         (True, "pre-push"),
     ]

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,67 +27,18 @@ from testing.helpers import (
     finish_handoff,
     git,
     handoff_events,
+    install_hooks,
     ledger_events,
+    pre_commit,
     run,
+    spooled_events,
     tick_json,
     tmux_sessions,
+    write_config,
     write_tasks,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def pre_commit(*args: str, cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "pre_commit", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"pre-commit {' '.join(args)}: {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-@pytest.fixture(scope="session")
-def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """This checkout's files (tracked and new, not ignored), committed to a scratch repo."""
-    snapshot = tmp_path_factory.mktemp("hooks-repo")
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, listed):
-        source = REPO_ROOT / name
-        if source.is_file():
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name)
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@x",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@x",
-    }
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run(["git", *args], cwd=snapshot, check=True, env=env)
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=snapshot, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return snapshot, sha
-
-
-@pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
-
-
-@pytest.fixture
-def pc_env(pre_commit_home: Path) -> Iterator[dict[str, str]]:
-    yield {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home)}
 
 
 def test_the_manifest_is_valid() -> None:
@@ -112,20 +62,6 @@ def test_try_repo_runs_the_check_hook(workspace: Path, hooks_repo: tuple[Path, s
     )
     assert failed.returncode == 1
     assert "cloister-check: " in failed.stdout and "STATE.md:3: invalid YAML in front matter" in failed.stdout
-
-
-def install_hooks(ws: Path, hooks_repo: tuple[Path, str], env: dict[str, str]) -> None:
-    snapshot, sha = hooks_repo
-    (ws / ".pre-commit-config.yaml").write_text(
-        "default_install_hook_types: [pre-commit, post-commit, post-merge, post-checkout, post-rewrite]\n"
-        "repos:\n"
-        f"  - repo: {snapshot}\n"
-        f"    rev: {sha}\n"
-        "    hooks:\n"
-        "      - id: cloister-check\n"
-        "      - id: cloister-activity\n"
-    )
-    pre_commit("install", "--install-hooks", cwd=ws, env=env)
 
 
 def activity(ws: Path) -> list[dict[str, object]]:
@@ -200,10 +136,16 @@ def test_done_when_with_every_hook_installed(
         ["bd", "close", "app-plan", "--reason", "plan agreed", "--json"], cwd=agent_ws, capture_output=True, text=True
     )
     assert closed.returncode == 0, closed.stderr
-    task_events = [e for e in ledger_events(agent_ws) if e["type"] == "task"]
-    assert [(e["task"], e["event"], e["source"]) for e in task_events] == [("app-plan", "close", "beads-hook")]
+    # The beads hook spooled the change (a hook never writes a tracked file): the tree is clean.
+    spooled = [e for e in ledger.read_events(Workspace(agent_ws).signals_path).events if e["type"] == "task"]
+    assert [(e["task"], e["event"], e["source"]) for e in spooled] == [("app-plan", "close", "beads-hook")]
+    assert not [e for e in ledger_events(agent_ws) if e["type"] == "task"]
+    assert git(agent_ws, "status", "--porcelain", "--", "STATE.md", ".cloister") == ""
 
     report = tick_json(agent_ws)[0]
+    # The tick moved it to the ledger, and committed it with its decision.
+    task_events = [e for e in ledger_events(agent_ws) if e["type"] == "task"]
+    assert [(e["task"], e["event"], e["source"]) for e in task_events] == [("app-plan", "close", "beads-hook")]
     assert [d["summary"].split(" [")[0] for d in report["decisions"]] == ["planning_complete: opus -> sonnet"]
     finish_handoff(agent_ws)
     assert handoff_events(agent_ws)[-1] == ("completed", "done")
@@ -220,3 +162,46 @@ def test_done_when_with_every_hook_installed(
     decisions_before = len([e for e in ledger_events(agent_ws) if e["type"] == "decision"])
     tick_json(agent_ws)
     assert len([e for e in ledger_events(agent_ws) if e["type"] == "decision"]) == decisions_before
+
+
+def test_a_push_through_cloister_pre_push_goes_with_passing_tests_and_stops_with_failing_ones(
+    workspace: Path,
+    hooks_repo: tuple[Path, str],
+    pc_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The real pre-commit, a real bare remote: the hook records its run in the signal spool (a
+    hook never changes a tracked file, which pre-commit would fail the push for)."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", pc_env["PRE_COMMIT_HOME"])
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(workspace, "remote", "add", "origin", str(remote))
+    check = "import pathlib, sys; sys.exit(1 if pathlib.Path('failing').exists() else 0)"
+    write_config(workspace, f"tests:\n  command: [{json.dumps(sys.executable)}, -c, {json.dumps(check)}]\n")
+    install_hooks(workspace, hooks_repo, pc_env, pre_push=True)
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "cloister, with its pre-push hook")
+
+    pushed = subprocess.run(["git", "push", "-u", "origin", "main"], cwd=workspace, capture_output=True, text=True)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "cloister tests before push" in pushed.stdout + pushed.stderr
+    assert git(workspace, "status", "--porcelain") == ""  # nothing tracked was touched
+    runs = [e for e in spooled_events(workspace) if e["type"] == "test_run"]
+    assert [(r["passed"], r["source"]) for r in runs] == [(True, "pre-push")]
+    assert not [e for e in ledger_events(workspace) if e["type"] == "test_run"]
+
+    (workspace / "failing").write_text("")
+    (workspace / "more.txt").write_text("more\n")
+    git(workspace, "add", "more.txt")
+    git(workspace, "commit", "-q", "-m", "more")
+    refused = subprocess.run(["git", "push"], cwd=workspace, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert git(workspace, "rev-parse", "origin/main") != git(workspace, "rev-parse", "HEAD")
+    assert git(workspace, "ls-remote", str(remote), "main").split()[0] == git(workspace, "rev-parse", "HEAD~1").strip()
+    runs = [e for e in spooled_events(workspace) if e["type"] == "test_run"]
+    assert [r["passed"] for r in runs] == [True, False]
+
+    tick_json(workspace)  # the next tick moves the runs to the ledger and commits them
+    assert [e["passed"] for e in ledger_events(workspace) if e["type"] == "test_run"] == [True, False]
+    assert git(workspace, "status", "--porcelain") == "?? failing\n"
