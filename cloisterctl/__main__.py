@@ -12,6 +12,11 @@ def main(argv: list[str] | None = None) -> int:
         from cloisterctl.hooks.dispatch import run
 
         return run(args[1:])
+    if args[:1] == ["statusline"] and "--help" not in args and "-h" not in args:
+        # Claude Code runs it on every refresh of its status bar: one file read, no click.
+        from cloisterctl.cli.fast_statusline import main as statusline
+
+        return statusline(args[1:])
     if "cost" in args[:3]:
         # `cost` with nothing new prints its memo, before click is imported.
         from cloisterctl.cli.fast import answer

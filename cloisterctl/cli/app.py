@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": ("cloisterctl.cli.hooks", "install"),
     "uninstall": ("cloisterctl.cli.hooks", "uninstall"),
     "hook": ("cloisterctl.cli.hooks", "hook"),
+    "statusline": ("cloisterctl.cli.statusline", "statusline"),
     "demo": ("cloisterctl.cli.demo", "demo"),
 }
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.fast import BY_CHOICES, CostOptions
 from cloisterctl.errors import CloisterError
 
 
@@ -29,12 +30,15 @@ def progress_bar() -> Any:
 @click.command("cost")
 @click.option(
     "--by",
-    type=click.Choice(["agent", "model", "tier", "task", "session", "day", "project"]),
+    type=click.Choice(BY_CHOICES),
     default="model",
     show_default=True,
-    help="What each row of the table is.",
+    help="What each row of the table is: day, week (ISO 8601: Monday to Sunday, YYYY-Www) and month "
+    "(YYYY-MM) are of UTC days, in time order; the others are sorted by cost.",
 )
-@click.option("--since", metavar="DATE", help="Only usage on or after DATE (YYYY-MM-DD, UTC).")
+@click.option("--since", metavar="DATE", help="Only usage on or after DATE (YYYY-MM-DD or YYYYMMDD, a UTC day).")
+@click.option("--until", metavar="DATE", help="Only usage on or before DATE (YYYY-MM-DD or YYYYMMDD, a UTC day).")
+@click.option("--breakdown", is_flag=True, help="Under each row, one sub-row per model (--json: each row's 'models').")
 @click.option(
     "--all", "all_projects", is_flag=True, help="Every Claude Code project on this machine, not only this one."
 )
@@ -48,7 +52,15 @@ def progress_bar() -> Any:
 @json_option
 @pass_env
 def cost_command(
-    env: Env, by: str, since: str | None, all_projects: bool, record: bool, html: Path | None, as_json: bool
+    env: Env,
+    by: str,
+    since: str | None,
+    until: str | None,
+    breakdown: bool,
+    all_projects: bool,
+    record: bool,
+    html: Path | None,
+    as_json: bool,
 ) -> int:
     """What the agents' work cost, from Claude Code transcripts and recorded usage: a table with a
     totals row and the prompt-cache hit rate (--json: the same data, total_usd at the top).
@@ -58,7 +70,7 @@ def cost_command(
         from cloisterctl.cli.dashboard import render_written, write_dashboard
 
         written = write_dashboard(
-            ctx, html, since=since, all_projects=all_projects, record=record, progress=progress_bar()
+            ctx, html, since=since, until=until, all_projects=all_projects, record=record, progress=progress_bar()
         )
         return emit(written, as_json, render_written)
     from cloisterctl.cli.render import render_report
@@ -68,6 +80,8 @@ def cost_command(
         ctx,
         by=by,
         since=since,
+        until=until,
+        breakdown=breakdown,
         all_projects=all_projects,
         record_checkpoints=record,
         progress=progress_bar(),
@@ -77,11 +91,11 @@ def cost_command(
         result["workspace"] = None  # every project on the machine, seen from no workspace
     code = emit(result, as_json, render_report)
     if not record and ctx.ws.is_initialised:  # cli.fast answers only inside a workspace
-        _keep_memo(str(ctx.ws.root), all_projects, by, since, computed)
+        _keep_memo(str(ctx.ws.root), CostOptions(all_projects, by, since, until, breakdown), computed)
     return code
 
 
-def _keep_memo(root: str, all_projects: bool, by: str, since: str | None, computed: Any) -> None:
+def _keep_memo(root: str, options: CostOptions, computed: Any) -> None:
     """Keep both forms of the output for ``cli.fast``, as a run with nothing new would print them."""
     from cloisterctl.cli.fast import PRICE_TABLE, cost_key, cost_memo_path
     from cloisterctl.cli.render import dumps, render_report
@@ -90,8 +104,7 @@ def _keep_memo(root: str, all_projects: bool, by: str, since: str | None, comput
     again = {**computed.result, "bytes_read": 0}
     outputs = {"json": (dumps(again) + "\n").encode(), "text": (render_report(again) + "\n").encode()}
     inputs = {**computed.inputs, **memo.stamp([PRICE_TABLE])}
-    key = cost_key(root, all_projects, by, since)
-    memo.keep(cost_memo_path(root, all_projects, by), key, inputs, outputs, computed.valid_until)
+    memo.keep(cost_memo_path(root, options), cost_key(root, options), inputs, outputs, computed.valid_until)
 
 
 def _cost_context(env: Env, all_projects: bool, record: bool) -> Any:

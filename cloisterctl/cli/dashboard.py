@@ -15,7 +15,7 @@ from typing import Any
 
 from cloisterctl import __version__
 from cloisterctl.cli.render import money
-from cloisterctl.core.reports import CostData, group, parse_since, report
+from cloisterctl.core.reports import CostData, group, parse_date, report
 from cloisterctl.core.tally import NONE
 from cloisterctl.edges.resources import read_resource
 from cloisterctl.edges.transcripts.ingest import ProgressFactory
@@ -151,14 +151,16 @@ def write_dashboard(
     path: Path,
     *,
     since: str | None = None,
+    until: str | None = None,
     all_projects: bool = False,
     record: bool = False,
     progress: ProgressFactory | None = None,
 ) -> dict[str, Any]:
     """Write the dashboard page to ``path`` (atomically); returns where and the total shown."""
+    first, last = parse_date(since, "--since"), parse_date(until, "--until")
     if record:
         refresh_cost(ctx, progress=progress)
-    data = cost_data(ctx, since=parse_since(since), all_projects=all_projects, progress=progress)
+    data = cost_data(ctx, since=first, until=last, all_projects=all_projects, progress=progress)
     context = dashboard_context(ctx, data, ctx.clock())
     try:
         atomic_write_text(path, render_dashboard(context))

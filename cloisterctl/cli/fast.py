@@ -5,10 +5,10 @@ is imported.
 its output in a memo (``state.memo``) stamped with everything it read: the ledger's files and the
 signal spool, the config files, the price table, and every transcript and directory the scan
 looked in. Here, with ``os`` alone, the command line is parsed the way click would parse it; when
-it is one the memo can answer (``cost`` with any of ``--all``, ``--json``, ``--by``, ``--since``,
-after an optional ``-C DIR``) and every stamp still holds, the memo's bytes are printed. Anything
-else (another option, a missing or stale memo, an error) returns None and the command runs in
-full, which writes the memo again.
+it is one the memo can answer (``cost`` with any of ``--all``, ``--json``, ``--breakdown``,
+``--by``, ``--since``, ``--until``, after an optional ``-C DIR``) and every stamp still holds,
+the memo's bytes are printed. Anything else (another option, a missing or stale memo, an error)
+returns None and the command runs in full, which writes the memo again.
 
 Both sides build the memo's key and path with ``cost_key`` and ``cost_memo_path``.
 """
@@ -23,54 +23,90 @@ from cloisterctl.state import memo, paths
 
 # The environment the output depends on: where transcripts are found, and the user config.
 ENV_KEYS = ("CLAUDE_CONFIG_DIR", "HOME", "XDG_CONFIG_HOME")
-BY_CHOICES = ("agent", "model", "tier", "task", "session", "day", "project")
+# `cost --by` (core.reports.GROUPINGS, which a test holds equal: importing it here would cost the start).
+BY_CHOICES = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project")
 PRICE_TABLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model", "prices.json")
 
 
-def cost_key(root: str, all_projects: bool, by: str, since: str | None) -> str:
-    """Everything besides the stamped files that `cost`'s output depends on."""
-    parts = ["cost", __version__, root, "all" if all_projects else "workspace", by, since or "-"]
+class CostOptions:
+    """The options of `cost` that change what it prints (all of them but ``--json``, which picks
+    one of the memo's two outputs, and ``-C``, which picks the workspace)."""
+
+    __slots__ = ("all_projects", "by", "since", "until", "breakdown")
+
+    def __init__(
+        self,
+        all_projects: bool = False,
+        by: str = "model",
+        since: str | None = None,
+        until: str | None = None,
+        breakdown: bool = False,
+    ) -> None:
+        self.all_projects = all_projects
+        self.by = by
+        self.since = since
+        self.until = until
+        self.breakdown = breakdown
+
+    def scope(self) -> str:
+        return "all" if self.all_projects else "workspace"
+
+
+def cost_key(root: str, options: CostOptions) -> str:
+    """Everything besides the stamped files that `cost`'s output depends on: every option, as
+    given (``--since 20261101`` and ``--since 2026-11-01`` are two memos of the same report)."""
+    parts = ["cost", __version__, root, options.scope(), options.by, options.since or "-", options.until or "-"]
+    parts.append("breakdown" if options.breakdown else "-")
     parts += [f"{name}={os.environ.get(name, '')}" for name in ENV_KEYS]
     return "\x1f".join(parts)
 
 
-def cost_memo_path(root: str, all_projects: bool, by: str) -> str:
-    """One memo per scope and grouping (a run with other options or environment replaces it)."""
-    return os.path.join(paths.cache_dir(root), "memo", f"cost-{'all' if all_projects else 'workspace'}-{by}.memo")
+def cost_memo_path(root: str, options: CostOptions) -> str:
+    """One memo per scope, grouping and breakdown (a run with other dates or environment replaces it)."""
+    name = f"cost-{options.scope()}-{options.by}{'-breakdown' if options.breakdown else ''}.memo"
+    return os.path.join(paths.cache_dir(root), "memo", name)
 
 
-def _parse_cost(args: list[str]) -> tuple[str, bool, bool, str, str | None] | None:
-    """``[-C DIR] cost [--all] [--json] [--by X] [--since D]`` -> (dir, all, json, by, since);
-    None for anything else (the full command line parser takes it, errors included)."""
+VALUED = ("--by", "--since", "--until")
+
+
+def _parse_cost(args: list[str]) -> tuple[str, bool, CostOptions] | None:
+    """``[-C DIR] cost [--all] [--json] [--breakdown] [--by X] [--since D] [--until D]`` ->
+    (dir, json, options); None for anything else (the full command line parser takes it, errors
+    included)."""
     directory = "."
     if args[:1] == ["-C"] and len(args) >= 3:
         directory, args = args[1], args[2:]
     if args[:1] != ["cost"]:
         return None
-    all_projects = as_json = False
-    by, since = "model", None
+    as_json = False
+    options = CostOptions()
     rest = args[1:]
     while rest:
         token, rest = rest[0], rest[1:]
         name, equals, value = token.partition("=")
         if token == "--all":
-            all_projects = True
+            options.all_projects = True
         elif token == "--json":
             as_json = True
-        elif name in ("--by", "--since"):
+        elif token == "--breakdown":
+            options.breakdown = True
+        elif name in VALUED:
             if not equals:
                 if not rest:
                     return None
                 value, rest = rest[0], rest[1:]
             if name == "--by":
-                by = value
+                options.by = value
+            elif name == "--since":
+                options.since = value
             else:
-                since = value
+                options.until = value
         else:
             return None
-    if by not in BY_CHOICES:
+    if options.by not in BY_CHOICES:
         return None
-    return directory, all_projects, as_json, by, since
+    return directory, as_json, options
 
 
 def answer(args: list[str]) -> int | None:
@@ -78,14 +114,13 @@ def answer(args: list[str]) -> int | None:
     parsed = _parse_cost(args)
     if parsed is None:
         return None
-    directory, all_projects, as_json, by, since = parsed
+    directory, as_json, options = parsed
     if not os.path.isdir(directory):
         return None
     root = paths.work_tree_root(directory)
     if root is None or not os.path.isdir(os.path.join(root, paths.CLOISTER_DIR)):
         return None
-    key = cost_key(root, all_projects, by, since)
-    outputs = memo.recall(cost_memo_path(root, all_projects, by), key)
+    outputs = memo.recall(cost_memo_path(root, options), cost_key(root, options))
     if outputs is None:
         return None
     text = outputs.get("json" if as_json else "text")

@@ -1,4 +1,4 @@
-"""`cloisterctl test`, `install|uninstall beads-hooks|agent-hooks`, and `hook` (the hooks' own entry)."""
+"""`cloisterctl test`, `install|uninstall beads-hooks|agent-hooks|statusline`, and `hook` (the hooks' own entry)."""
 
 from __future__ import annotations
 
@@ -117,3 +117,27 @@ def hook(env: Env, args: tuple[str, ...]) -> int:
 
     os.chdir(env.directory)
     return run(list(args))
+
+
+@install.command("statusline")
+@click.option("--shared", is_flag=True, help="Into the committed .claude/settings.json, for the whole team.")
+@click.option("--replace", is_flag=True, help="Put cloisterctl's in place of a statusLine that is set already.")
+@json_option
+@pass_env
+def install_statusline(env: Env, shared: bool, replace: bool, as_json: bool) -> int:
+    """Claude Code's statusLine -> `cloisterctl statusline`, in .claude/settings.local.json (kept
+    out of git), or with --shared in .claude/settings.json. It calls cloisterctl by name and is
+    silent where there is none."""
+    from cloisterctl.edges.statusline_install import install_statusline as install_it
+
+    return _report(install_it(env.context().ws, shared=shared, replace=replace), as_json)
+
+
+@uninstall.command("statusline")
+@json_option
+@pass_env
+def uninstall_statusline(env: Env, as_json: bool) -> int:
+    """Remove cloisterctl's statusLine from .claude/settings.local.json and .claude/settings.json."""
+    from cloisterctl.edges.statusline_install import uninstall_statusline as uninstall_it
+
+    return _report(uninstall_it(env.context().ws), as_json)

@@ -59,14 +59,20 @@ def render_report(result: Mapping[str, Any]) -> str:
         ]
 
     headers = [result["by"], "requests", "input", "output", "cache write", "cache read", "hit rate", "USD"]
-    rows = [line(row["key"], row) for row in result["rows"]]
+    rows = []
+    for row in result["rows"]:
+        rows.append(line(row["key"], row))
+        rows += [line(f"  - {model['key']}", model) for model in row.get("models", ())]
     rows.append(line("total", result["totals"]))
     scope = (
         f"workspace {result['workspace']}"
         if result["scope"] == "workspace" and result.get("workspace")
         else result["scope"]
     )
-    lines = [f"cost of {scope}" + (f" since {result['since']}" if result["since"] else "")]
+    period = (f" since {result['since']}" if result["since"] else "") + (
+        f" until {result['until']}" if result.get("until") else ""
+    )
+    lines = [f"cost of {scope}{period}"]
     lines.append(table(headers, rows, right=range(1, len(headers))))
     tiers = ", ".join(f"{tier} {_rate(rate)}" for tier, rate in result["cache_hit_rate"]["by_tier"].items())
     lines.append(f"cache hit rate {_rate(result['cache_hit_rate']['total'])}" + (f" ({tiers})" if tiers else ""))
@@ -133,6 +139,8 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
     if view.get("idle_reason"):
         rows.append(("idle", view["idle_reason"]))
+    for budget in view.get("budgets", ()):
+        rows.insert(rows.index(("handoffs", str(view["handoffs"]))), ("budget", _budget_text(budget)))
     for flag, since in view["flags"].items():
         rows.append(("flag", f"{flag} since {since} (`cloisterctl flags clear {view['agent']}` clears it)"))
     for pending in view["pending_approvals"]:
@@ -153,6 +161,16 @@ def render_status(view: dict[str, Any]) -> str:
         )
     lines += [f"warning: {problem}" for problem in view["problems"]]
     return "\n".join(lines)
+
+
+def _budget_text(budget: Mapping[str, Any]) -> str:
+    """One budget for `status`: ``task bd-7: $16.50 of $20 (82%): warning``."""
+    key = "" if budget["scope"] == "agent" else f" {budget['key']}"
+    level = {"ok": "", "warn": ": warning", "over": ": limit reached"}[budget["level"]]
+    return (
+        f"{budget['scope']}{key}: ${budget['spent_usd']:.2f} of ${budget['limit_usd']:g} "
+        f"({budget['share'] * 100:.0f}%){level}"
+    )
 
 
 def _percent(rate: float | None) -> str:

@@ -218,6 +218,18 @@ SCHEMA = Section(
             }
         ),
         "lock_timeout_seconds": number(0, 3600, default=10),
+        # Spending limits (USD; null or 0: off): the agent's in all, its current task's, and the
+        # agent's on the current UTC day. A warning at warn_at of a limit, a flag at the limit;
+        # "stop" also stops the agent (once per limit reached).
+        "budgets": Section(
+            {
+                "agent_usd": number(0, 1e6, nullable=True, default=None),
+                "task_usd": number(0, 1e6, nullable=True, default=None),
+                "day_usd": number(0, 1e6, nullable=True, default=None),
+                "warn_at": number(0.01, 1, default=0.8),
+                "action": string(choices=("flag", "stop"), default="flag"),
+            }
+        ),
     }
 )
 

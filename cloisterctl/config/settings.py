@@ -40,6 +40,19 @@ class Guards:
 
 
 @dataclass(frozen=True)
+class Budgets:
+    """``budgets.*``: spending limits in USD (None: off), keyed by what they limit."""
+
+    limits: Mapping[str, float | None]  # "agent" (all its spending), "task" (its current task), "day" (UTC)
+    warn_at: float  # the share of a limit that raises a warning
+    action: str  # "flag" or "stop", at the limit
+
+    @property
+    def any(self) -> bool:
+        return any(self.limits.values())
+
+
+@dataclass(frozen=True)
 class HandoffSettings:
     idle_seconds: float
     save_timeout_seconds: float
@@ -193,6 +206,16 @@ class Config:
             tuple(approval) if isinstance(approval, list) else bool(approval),
             float(guards["bleed_usd"]),
             str(guards["bleed_action"]),
+        )
+
+    @cached_property
+    def budgets(self) -> Budgets:
+        budgets = self.data["budgets"]
+        limits = {scope: budgets[f"{scope}_usd"] for scope in ("agent", "task", "day")}
+        return Budgets(
+            {scope: float(limit) if limit else None for scope, limit in limits.items()},
+            float(budgets["warn_at"]),
+            str(budgets["action"]),
         )
 
     # ------------------------------------------------------------------ handoffs and runtime

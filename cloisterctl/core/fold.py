@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from cloisterctl.core.reducers import REDUCERS
+from cloisterctl.core.spending import copied
 from cloisterctl.core.workspace_state import (
     AGENT_SOURCES,
     AWAITING_APPROVAL,
@@ -135,6 +136,8 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
         idle_signals=dict(state.idle_signals),
         finished_handoffs=set(state.finished_handoffs),
         cost_totals=copy.deepcopy(state.cost_totals),
+        spending=copied(state.spending),
+        budgets=dict(state.budgets),
         session_context=dict(state.session_context),
         idle=dict(state.idle) if state.idle is not None else None,
         exited=dict(state.exited),

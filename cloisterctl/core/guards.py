@@ -4,7 +4,9 @@ Each cause fires once; nothing new while a handoff is in flight or a decision aw
 most one tier change per evaluation; tier changes wait out the per-agent cooldown; escalations
 beyond ``max_escalations`` for a task become a flag; decisions of the kinds listed in
 ``require_approval`` are only proposed (never one that changes no tier: continue, idle, a flag, a
-cost-bleed stop).
+cost-bleed stop, a budget's flag or stop).
+
+The rules are the triggers' (``core.triggers.RULES``) and the budgets' (``core.budgets.budget``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from cloisterctl.core.budgets import budget
 from cloisterctl.core.triggers import RULES, Inputs, Proposal
 from cloisterctl.model.events import parse_ts
 
@@ -39,7 +42,7 @@ def evaluate(inputs: Inputs) -> list[Proposal]:
     guards = config.guards
     cooldown = timedelta(minutes=guards.cooldown_minutes)
     cooling = state.last_tier_change is not None and inputs.now - parse_ts(state.last_tier_change) < cooldown
-    proposals = [p for rule in RULES for p in rule(inputs) if p.cause not in state.causes]
+    proposals = [p for rule in (*RULES, budget) for p in rule(inputs) if p.cause not in state.causes]
     # One decision per closed task: a plan or implement task's own trigger speaks for it.
     own_triggers = ("planning_complete", "implementation_complete")
     covered = {p.task for p in proposals if p.trigger in own_triggers}

@@ -30,6 +30,19 @@ def cost_summary(state: WorkspaceState) -> dict[str, Any] | None:
     return summary
 
 
+def budget_warnings(state: WorkspaceState) -> dict[str, Any]:
+    """The budgets at or past ``budgets.warn_at`` of their limit, as recorded when they got there:
+    ``{scope: {"level": warn|over, "task"|"day": KEY, "spent_usd", "limit_usd", "since"}}``."""
+    shown: dict[str, Any] = {}
+    for scope, warning in sorted(state.budgets.items()):
+        entry: dict[str, Any] = {"level": warning["level"]}
+        if scope != "agent":
+            entry[scope] = warning["key"]
+        entry.update({name: warning[name] for name in ("spent_usd", "limit_usd", "since")})
+        shown[scope] = entry
+    return shown
+
+
 def front_matter(state: WorkspaceState) -> dict[str, Any]:
     """The ``cloister:`` block of STATE.md: a projection of the folded ledger. Deterministic, so a
     second tick with nothing new writes identical bytes (and so writes nothing)."""
@@ -52,6 +65,8 @@ def front_matter(state: WorkspaceState) -> dict[str, Any]:
     cost = cost_summary(state)
     if cost is not None:
         block["cost"] = cost
+    if state.budgets:
+        block["budgets"] = budget_warnings(state)
     if state.last_decision:
         block["last_decision"] = state.last_decision
     if state.flags:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cloisterctl.core.agent_state import AGENT_REDUCERS, apply_continue, assign, progress
+from cloisterctl.core.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.core.workspace_state import (
     AGENT_SOURCES,
     CHECKPOINT_KEYS,
@@ -268,6 +269,7 @@ def _cost(state: WorkspaceState, event: Event) -> None:
     current = {name: event[name] for name in CHECKPOINT_KEYS if name in event}
     _add_to_totals(state.cost_totals, previous, -1)
     _add_to_totals(state.cost_totals, current, +1)
+    apply_checkpoint(state.spending, previous, current)
     checkpoints[key] = current
     context = current.get("context_tokens")
     if event.get("session") and isinstance(context, int):
@@ -313,3 +315,4 @@ def _window(state: WorkspaceState, event: Event) -> None:
 
 
 REDUCERS.update(AGENT_REDUCERS)
+REDUCERS.update(SPENDING_REDUCERS)

@@ -1,15 +1,19 @@
-"""Cost reports: cells grouped by a dimension and summed, the cache hit rate, and the JSON of
-``cloisterctl cost``. Pure.
+"""Cost reports: cells grouped by a dimension or a period and summed, the cache hit rate, and the
+JSON of ``cloisterctl cost``. Pure.
+
+Periods are of UTC days: ``day`` (``YYYY-MM-DD``), ``week`` (the ISO 8601 week, Monday to Sunday,
+``YYYY-Www``) and ``month`` (``YYYY-MM``); their rows are in time order, every other grouping's by
+cost. ``--breakdown`` adds each row's per-model sub-rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from cloisterctl.core.tally import _SUMS, DIMENSIONS, NONE, Cell, Tally, hit_rate
+from cloisterctl.core.tally import _SUMS, NONE, Cell, Tally, hit_rate
 from cloisterctl.errors import CostError
 from cloisterctl.model.prices import PriceTable
 
@@ -45,30 +49,89 @@ def _rounded_rate(fresh: int, cache_write: int, cache_read: int) -> float | None
     return None if rate is None else round(rate, 4)
 
 
-def group(cells: Iterable[Cell], by: str) -> list[dict[str, Any]]:
-    """Rows of summed cells, one per value of ``by``: days in date order, anything else by cost."""
-    if by not in DIMENSIONS:
-        raise CostError(f"cannot group cost by {by!r}; use one of {', '.join(DIMENSIONS)}")
+PERIODS = ("day", "week", "month")
+# What ``cloisterctl cost --by`` takes: the cells' own dimensions and the periods of their days.
+GROUPINGS = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project")
+
+
+def week_of(day: str) -> str:
+    """The ISO 8601 week of a ``YYYY-MM-DD`` day: ``YYYY-Www``. Weeks start on Monday and the year
+    is the ISO year (2025-12-29 is in 2026-W01, 2027-01-03 in 2026-W53)."""
+    year, week, _ = date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def period_bounds(key: str, by: str) -> tuple[str, str]:
+    """The first and last day of a period row (``week``: Monday and Sunday; ``month``: 1st and last)."""
+    if by == "week":
+        year, week = key.split("-W")
+        first = date.fromisocalendar(int(year), int(week), 1)
+        return first.isoformat(), (first + timedelta(days=6)).isoformat()
+    if by == "month":
+        first = date.fromisoformat(f"{key}-01")
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return first.isoformat(), (following - timedelta(days=1)).isoformat()
+    return key, key
+
+
+def _key_function(by: str) -> Any:
+    if by == "week":
+        weeks: dict[str, str] = {}  # a day's week, computed once per day
+
+        def week(cell: Cell) -> str:
+            found = weeks.get(cell.day)
+            if found is None:
+                found = weeks[cell.day] = week_of(cell.day)
+            return found
+
+        return week
+    if by == "month":
+        return lambda cell: cell.day[:7]
+    return lambda cell: cell.value(by)
+
+
+def group(cells: Iterable[Cell], by: str, *, breakdown: bool = False) -> list[dict[str, Any]]:
+    """Rows of summed cells, one per value of ``by``: periods in time order, anything else by cost.
+    A period row says its first and last day (``from``, ``to``); with ``breakdown`` every row
+    has its per-model sub-rows under ``models`` (by cost)."""
+    if by not in GROUPINGS:
+        raise CostError(f"cannot group cost by {by!r}; use one of {', '.join(GROUPINGS)}")
+    key_of = _key_function(by)
     groups: dict[str, list[Cell]] = {}
     for cell in cells:
-        groups.setdefault(cell.value(by), []).append(cell)
-    rows = [{"key": key, **_sum(members)} for key, members in groups.items()]
-    if by == "day":
+        groups.setdefault(key_of(cell), []).append(cell)
+    rows = []
+    for key, members in groups.items():
+        row: dict[str, Any] = {"key": key}
+        if by in ("week", "month"):
+            row["from"], row["to"] = period_bounds(key, by)
+        row.update(_sum(members))
+        if breakdown:
+            row["models"] = group(members, "model")
+        rows.append(row)
+    if by in PERIODS:
         rows.sort(key=lambda row: row["key"])
     else:
         rows.sort(key=lambda row: (-row["usd"], row["key"]))
     return rows
 
 
-def parse_since(text: str | None) -> str | None:
+def parse_date(text: str | None, option: str = "--since") -> str | None:
     """``YYYY-MM-DD`` or ``YYYYMMDD`` -> ``YYYY-MM-DD``."""
     if text is None:
         return None
-    digits = text.replace("-", "")
+    digits = text.replace("-", "") if len(text) == 10 and text[4] == text[7] == "-" else text
     try:
+        if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
+            raise ValueError(text)
         return datetime.strptime(digits, "%Y%m%d").strftime("%Y-%m-%d")
     except ValueError:
-        raise CostError(f"--since {text!r}: expected a date as YYYY-MM-DD") from None
+        raise CostError(f"{option} {text!r}: expected a date as YYYY-MM-DD or YYYYMMDD") from None
+
+
+def in_period(cells: Iterable[Cell], since: str | None, until: str | None) -> list[Cell]:
+    """The cells of the UTC days from ``since`` to ``until``, both included (None: open)."""
+    return [cell for cell in cells if (since is None or cell.day >= since) and (until is None or cell.day <= until)]
 
 
 @dataclass
@@ -81,9 +144,10 @@ class CostData:
     covered_usage_events: int
     all_projects: bool
     since: str | None
+    until: str | None = None
 
 
-def report(data: CostData, by: str, prices: PriceTable) -> dict[str, Any]:
+def report(data: CostData, by: str, prices: PriceTable, *, breakdown: bool = False) -> dict[str, Any]:
     """The JSON of ``cloisterctl cost``; ``total_usd`` at the top."""
     totals = _sum(data.cells)
     by_tier = {row["key"]: row["cache_hit_rate"] for row in group(data.cells, "tier")}
@@ -103,7 +167,9 @@ def report(data: CostData, by: str, prices: PriceTable) -> dict[str, Any]:
         "scope": "all projects" if data.all_projects else "workspace",
         "by": by,
         "since": data.since,
-        "rows": group(data.cells, by),
+        "until": data.until,
+        "breakdown": breakdown,
+        "rows": group(data.cells, by, breakdown=breakdown),
         "totals": totals,
         "cache_hit_rate": {"total": totals["cache_hit_rate"], "by_tier": by_tier, "by_session": by_session},
         "mid_session_switches": switches,

@@ -28,7 +28,17 @@ DIMENSIONS = ("agent", "model", "tier", "task", "session", "day", "project")
 OTHER_TIER = "other"  # a model that no tier's patterns claim
 NONE = "-"  # how an unattributed agent, task or session is shown
 USAGE_SCOPE = "usage:"  # checkpoint scope of an agent's usage events (other runtimes)
-CHECKPOINT_FIELDS = ("usd", "by_model", "by_tier", "tokens", "requests", "models", "mid_session_switch")
+CHECKPOINT_FIELDS = (
+    "usd",
+    "by_model",
+    "by_tier",
+    "tokens",
+    "requests",
+    "models",
+    "mid_session_switch",
+    "by_day",
+    "by_task",
+)
 
 
 def usd(value: float) -> float:
@@ -201,12 +211,17 @@ def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bo
     total = 0.0
     by_model: dict[str, float] = {}
     by_tier: dict[str, float] = {}
+    by_day: dict[str, float] = {}  # UTC days and tasks: what budgets measure (core.spending)
+    by_task: dict[str, float] = {}
     tokens = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0}
     requests = 0
     for cell in cells:
         total += cell.usd
         by_model[cell.model] = by_model.get(cell.model, 0.0) + cell.usd
         by_tier[cell.tier] = by_tier.get(cell.tier, 0.0) + cell.usd
+        by_day[cell.day] = by_day.get(cell.day, 0.0) + cell.usd
+        if cell.task:
+            by_task[cell.task] = by_task.get(cell.task, 0.0) + cell.usd
         tokens["input"] += cell.input
         tokens["output"] += cell.output
         tokens["cache_write"] += cell.cache_write
@@ -220,6 +235,8 @@ def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bo
         "requests": requests,
         "models": list(models),
         "mid_session_switch": switched,
+        "by_day": {day: usd(value) for day, value in sorted(by_day.items())},
+        "by_task": {task: usd(value) for task, value in sorted(by_task.items())},
     }
 
 

@@ -3,8 +3,9 @@
 What the fold keeps is bounded: the current view, the decisions still open plus the latest
 ``KEEP_DECISIONS``, the handoff in flight plus the latest ``KEEP_HANDOFFS``, the exits of the
 latest ``KEEP_EXITS`` sessions, the agent's own situation (its task or why it is idle, the brief
-still to be carried out, its last progress: ``core.agent_state``), per-session aggregates (cost
-checkpoints, attribution), and compact task windows: not every event ever. So a
+still to be carried out, its last progress: ``core.agent_state``), the spending budgets read
+(``Spending``: per agent, per task, per day for ``KEEP_DAYS``, the latest sessions), per-session
+aggregates (cost checkpoints, attribution), and compact task windows: not every event ever. So a
 year of ledger folds to a state of the same order of size as a week of it.
 """
 
@@ -36,6 +37,8 @@ KEEP_DECISIONS = 50  # besides the open ones (proposed, approved)
 KEEP_HANDOFFS = 20  # besides the one in flight
 KEEP_CONTEXTS = 20  # sessions whose warm context is remembered
 KEEP_EXITS = 20  # sessions whose process was found gone, besides the current one
+KEEP_DAYS = 31  # UTC days of each agent's spending kept (budgets.day_usd reads today's)
+KEEP_SESSION_SPENDING = 20  # sessions whose own cost and cache figures are kept (the statusline's)
 TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
 MICRO = 1_000_000  # cost totals are whole micro-dollars
 OPEN_STATUSES = frozenset({"proposed", "approved"})
@@ -54,6 +57,8 @@ CHECKPOINT_KEYS = (
     "models",
     "mid_session_switch",
     "context_tokens",
+    "by_day",
+    "by_task",
 )
 
 
@@ -118,6 +123,21 @@ class CostTotals:
 
 
 @dataclass
+class Spending:
+    """What budgets and the statusline read, kept as cost checkpoints arrive (``core.spending``),
+    in whole micro-dollars: each agent's spending in all and on each of the latest ``KEEP_DAYS``
+    UTC days, each task's, and the latest sessions' own figures. Bounded by the agents, the tasks
+    (which the state holds anyway) and the window."""
+
+    by_agent: dict[str, int] = field(default_factory=dict)
+    by_task: dict[str, int] = field(default_factory=dict)
+    by_day: dict[str, dict[str, int]] = field(default_factory=dict)  # agent -> UTC day -> micro-dollars
+    latest_day: str = ""  # the newest day seen: the window is the KEEP_DAYS days up to it
+    # session -> [micro-dollars, cache reads, everything read (input + cache writes + cache reads)]
+    sessions: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
 class ColdState:
     """Per-session aggregates that grow with the ledger's history: the latest cost checkpoint of
     each session (and of each agent's usage events), and what cost attribution needs (which agent
@@ -173,6 +193,10 @@ class WorkspaceState:
     brief_pending: str | None = None  # a decision whose effect on the agent is not carried out yet
     progress_at: str | None = None  # the last commit, task change or passing test
     progress_micro_usd: int = 0  # the cost totals at that moment (micro-dollars)
+    spending: Spending = field(default_factory=Spending)
+    # The budget warnings recorded (``budget`` events): scope (agent, task, day) -> {"level" (warn
+    # or over), "key" (the agent, task or day), "spent_usd", "limit_usd" (when it was reached), "since"}.
+    budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The per-session aggregates: None until loaded (``cold``) by ``cold_loader``, which the fold
     # cache sets; a state that was folded here has them from the start.
     cold_state: ColdState | None = field(default_factory=ColdState)

@@ -188,6 +188,13 @@ def config_set(root: Path, key: str, value: str) -> None:
     _run(root, "config", "--local", key, value)
 
 
+def info_exclude(root: Path) -> Path:
+    """The clone's own ignore file: ``info/exclude`` of the common git dir (a worktree's git dir
+    has none that git reads)."""
+    found = Path(_run(root, "rev_parse", "--git-path", "info/exclude"))
+    return found if found.is_absolute() else root / found
+
+
 def is_ignored(root: Path, path: str) -> bool:
     """Whether git ignores ``path`` (relative to the work tree) in this clone."""
     try:

@@ -231,7 +231,7 @@ def _keep_local_out_of_git(ws: Workspace) -> None:
     try:
         if git.is_ignored(ws.root, LOCAL_SETTINGS):
             return
-        exclude = git.git_dir(ws.root) / "info" / "exclude"
+        exclude = git.info_exclude(ws.root)
     except CloisterError:
         return
     exclude.parent.mkdir(parents=True, exist_ok=True)

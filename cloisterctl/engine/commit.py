@@ -7,10 +7,11 @@ does, and the changes wait for the user's own commit. Never during a merge, reba
 or bisect (the next command or tick commits instead).
 
 Cost moves every minute, and a commit a minute would bury the history a team reviews. So a
-bookkeeping commit -- one that records only cost checkpoints, or only STATE.md refreshed from the
-ledger -- amends cloisterctl's own bookkeeping commit when that is HEAD and no remote-tracking
-branch has it yet; otherwise it is a new commit, which later bookkeeping amends in turn. A pushed
-commit is never rewritten, and nothing but bookkeeping is ever amended.
+bookkeeping commit -- one that records only cost checkpoints (and the budget warnings that move
+with them), or only STATE.md refreshed from the ledger -- amends cloisterctl's own bookkeeping
+commit when that is HEAD and no remote-tracking branch has it yet; otherwise it is a new commit,
+which later bookkeeping amends in turn. A pushed commit is never rewritten, and nothing but
+bookkeeping is ever amended.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def _line(event: Event, steps: dict[str, list[str]]) -> str | None:
         return f"session {event.get('session')} exited" + ("" if code is None else f" (exit code {code})")
     if kind == "flag_cleared":
         return f"flags cleared: {', '.join(event.get('flags') or [])}"
+    if kind == "budget":
+        return f"budget {event.get('scope')} {event.get('key')}: {event.get('level')}"
     if kind == "session" and event.get("event") == "start":
         return f"session {event.get('session')} started"
     return None
@@ -83,8 +86,9 @@ def bookkeeping_message(events: Sequence[Event], total_usd: float) -> str:
 
 
 def is_bookkeeping(events: Sequence[Event]) -> bool:
-    """Only cost checkpoints (or nothing: STATE.md alone changed)."""
-    return all(event["type"] == "cost" for event in events)
+    """Only cost checkpoints and budget warnings (or nothing: STATE.md alone changed); a budget's
+    flag at its limit is a decision."""
+    return all(event["type"] in ("cost", "budget") for event in events)
 
 
 def commit(

@@ -8,7 +8,8 @@ Every operation that reads or changes a workspace goes through a ``Context``:
   machine-local signal spool).
 - ``refresh`` reads what others appended meanwhile (a wait for the agent needs this; nothing else).
 - ``publish`` writes STATE.md's ``cloister:`` block once, at the end of a command, from the state
-  as it is on disk then (so a hook's event that landed meanwhile is not hidden by an older view).
+  as it is on disk then (so a hook's event that landed meanwhile is not hidden by an older view),
+  and the statusline's summary (``state.summary``) from the same state.
 - ``tick_lock`` is held by every command that can start or advance a handoff (tick, handoff,
   approve, spawn, stop), so two of them never act on one agent at once.
 - ``clock`` is strictly increasing and never earlier than what is folded (``MonotonicClock``), and
@@ -200,11 +201,15 @@ class Context:
             check_writable(path)
 
     def publish(self, *, store_cache: bool = False) -> bool:
-        """Project the state into STATE.md (once per command); returns whether the file changed."""
+        """Project the state into STATE.md (once per command), and into the statusline's summary;
+        returns whether STATE.md changed."""
         with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
             self.refresh(store_cache=store_cache)
             changed = store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
         self.state_md_changed = self.state_md_changed or changed
+        from cloisterctl.state import summary
+
+        summary.keep(self.ws, self.state, self.config)
         return changed
 
     # ------------------------------------------------------------------ locks and the runtime

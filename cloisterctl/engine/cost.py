@@ -23,7 +23,7 @@ from cloisterctl.config.settings import Config
 from cloisterctl.core.attribution import Attribution
 from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.core.projection import cost_summary
-from cloisterctl.core.reports import CostData, parse_since, report
+from cloisterctl.core.reports import CostData, in_period, parse_date, report
 from cloisterctl.core.tally import (
     Cell,
     Tally,
@@ -309,18 +309,18 @@ def cost_data(
     ctx: Context,
     *,
     since: str | None = None,
+    until: str | None = None,
     all_projects: bool = False,
     progress: ProgressFactory | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> CostData:
+    """Every cell of the scope, of the UTC days from ``since`` to ``until`` (both included)."""
     snap = ctx.snapshot
     attribution = Attribution.from_state(snap.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, all_projects=all_projects, progress=progress, environ=environ)
     manual, covered = usage_cells(snap.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
-    cells = tally.cells + manual
-    if since is not None:
-        cells = [cell for cell in cells if cell.day >= since]
-    return CostData(snap.problems, tally, cells, covered, all_projects, since)
+    cells = in_period(tally.cells + manual, since, until)
+    return CostData(snap.problems, tally, cells, covered, all_projects, since, until)
 
 
 @dataclass
@@ -339,16 +339,19 @@ def cost_command(
     *,
     by: str = "model",
     since: str | None = None,
+    until: str | None = None,
+    breakdown: bool = False,
     all_projects: bool = False,
     record_checkpoints: bool = False,
     progress: ProgressFactory | None = None,
 ) -> CostReport:
     """``cloisterctl cost``: the report, after recording checkpoints when asked."""
+    first, last = parse_date(since, "--since"), parse_date(until, "--until")  # before anything is read
     recorded = refresh_cost(ctx, progress=progress) if record_checkpoints else None
     before = _workspace_inputs(ctx.ws)
     ctx.refresh()  # read after the stamp: a change from here on makes the memo stale
-    data = cost_data(ctx, since=parse_since(since), all_projects=all_projects, progress=progress)
-    result = report(data, by, ctx.config.prices)
+    data = cost_data(ctx, since=first, until=last, all_projects=all_projects, progress=progress)
+    result = report(data, by, ctx.config.prices, breakdown=breakdown)
     result["workspace"] = str(ctx.ws.root)
     if record_checkpoints:
         result["recorded"] = {"appended": recorded["appended"] if recorded else 0}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloisterctl.core.budgets import statuses
 from cloisterctl.core.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
 from cloisterctl.core.projection import cost_summary, front_matter
 from cloisterctl.engine.context import Context
@@ -64,6 +65,8 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "complexity": state.complexity,
         "task": state.task,
         "cost": cost_summary(state),
+        # Every budget set, as it stands now (STATE.md keeps the warnings as the last tick recorded them).
+        "budgets": [status.as_dict() for status in statuses(state, ctx.config.budgets, ctx.clock())],
         "handoffs": state.handoff_count,
         "handoff_in_flight": (
             None

@@ -6,8 +6,8 @@ then leaves, saying so):
 1. **read** (``read_inputs``): the folded ledger once, what is new in the transcripts, the task
    tracker (only when it changed or a rule could need it), the agent's liveness;
 2. **decide** (``decide``, no I/O): cost checkpoints, task changes the hooks missed, transcript
-   activity, the triggers' decisions through the guards, and the events that carry them out, all
-   folded into a draft state;
+   activity, the triggers' (and budgets') decisions through the guards, the events that carry them
+   out, and the budget warnings whose level changed, all folded into a draft state;
 3. **apply** (``apply_plan``): one ledger batch and one signal batch, what a decision tells the
    running agent (its next task's brief, that nothing is ready; ``followups``), the handoff in flight
    advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
@@ -27,6 +27,7 @@ from typing import Any
 
 from cloisterctl.config.load import load_config
 from cloisterctl.core import taskwatch
+from cloisterctl.core.budgets import warning_events
 from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.core.guards import evaluate, status_for
 from cloisterctl.core.triggers import Inputs, Proposal
@@ -245,6 +246,7 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
             events, begun = decisions.apply_events(draft.state, config, now, decision, mark_applied=True)
             draft.add(events)
             started = started or begun
+    draft.add(warning_events(draft.state, config.budgets, now))  # a budget's level changed
     return Plan(draft, proposals, [event["id"] for event in made], changes, now_seen, started)
 
 

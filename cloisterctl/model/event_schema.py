@@ -63,6 +63,21 @@ def _count_map(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and _count(v) for k, v in value.items())
 
 
+def _day(value: Any) -> bool:
+    """A ``YYYY-MM-DD`` date that exists."""
+    if not isinstance(value, str) or len(value) != 10 or not value.isascii():
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
+def _day_money_map(value: Any) -> bool:
+    return _money_map(value) and all(_day(key) for key in value)
+
+
 def _flag(value: Any) -> bool:
     return isinstance(value, bool)
 
@@ -185,6 +200,8 @@ FIELDS: dict[str, dict[str, Check]] = {
         "models": OPTIONAL_TEXTS,
         "mid_session_switch": _optional(_flag),
         "context_tokens": OPTIONAL_COUNT,
+        "by_day": _optional(_day_money_map),  # UTC day -> USD (what budgets.day_usd measures)
+        "by_task": _optional(_money_map),  # task -> USD (budgets.task_usd)
     },
     "usage": {
         "model": TEXT,
@@ -213,6 +230,16 @@ FIELDS: dict[str, dict[str, Check]] = {
     # The agent's process was found gone while the ledger still called its session current.
     "exit": {"session": TEXT, "exit_code": _EXIT_CODE, "output": OPTIONAL_TEXTS, "how": OPTIONAL_TEXT},
     "flag_cleared": {"flags": _texts, "reason": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
+    # A budget's warning changed level (budgets.*): reached warn_at of its limit (warn), the limit
+    # (over), or no longer either (ok). ``key``: the agent, the task, or the UTC day it is for.
+    "budget": {
+        "scope": lambda v: v in ("agent", "task", "day"),
+        "level": lambda v: v in ("ok", "warn", "over"),
+        "key": OPTIONAL_TEXT,
+        "spent_usd": lambda v: _number(v) and v >= 0,
+        "limit_usd": OPTIONAL_NUMBER,
+        "warn_at": OPTIONAL_NUMBER,
+    },
 }
 
 

@@ -137,3 +137,81 @@ def test_what_the_memo_cannot_answer_runs_in_full(workspace: Path, claude: dict[
         [sys.executable, "-c", PROBE, "-C", str(workspace / "nowhere"), "cost"], capture_output=True, text=True
     )
     assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
+def days_of_responses(claude: dict[str, str], project: str) -> None:
+    """One response on each of four days ($0.03, 0.06, 0.09, 0.12): three ISO weeks, two months."""
+    days = ("2026-10-30", "2026-11-01", "2026-11-02", "2026-11-09")
+    lines = [
+        assistant("s1", f"m{i}", f"r{i}", SONNET, f"{day}T10:00:00Z", usage_of(10_000 * (i + 1), 0))
+        for i, day in enumerate(days)
+    ]
+    write_lines(transcript(claude, project, "s1.jsonl"), lines)
+
+
+def test_reports_by_week_and_month_with_until_and_breakdown_are_answered_from_the_memo(
+    workspace: Path, claude: dict[str, str]
+) -> None:
+    days_of_responses(claude, project_dir_name(workspace))
+    variants = [
+        ["--by", "week"],
+        ["--by", "month", "--breakdown"],
+        ["--by", "day", "--until", "2026-11-01"],
+        ["--by=week", "--since=20261101", "--until=20261102", "--breakdown"],
+    ]
+    for args in variants:
+        first, path = cost(workspace, claude, "--json", *args)
+        assert path == "full", args
+        again, path = cost(workspace, claude, "--json", *args)
+        assert path == "memo" and json.loads(again) == {**json.loads(first), "bytes_read": 0}, args
+        table, path = cost(workspace, claude, *args)
+        assert path == "memo" and table.startswith("cost of workspace"), args
+    weeks = json.loads(cost(workspace, claude, "--json", "--by", "week")[0])
+    assert [(row["key"], round(row["usd"], 6)) for row in weeks["rows"]] == [
+        ("2026-W44", 0.09),
+        ("2026-W45", 0.09),
+        ("2026-W46", 0.12),
+    ]
+    cut = json.loads(cost(workspace, claude, "--json", "--by", "day", "--until", "2026-11-01")[0])
+    assert [row["key"] for row in cut["rows"]] == ["2026-10-30", "2026-11-01"]
+
+
+def test_every_option_that_changes_the_output_is_in_the_memo_key(workspace: Path, claude: dict[str, str]) -> None:
+    """Runs that share a memo file (same scope, grouping and breakdown) but not their options
+    never answer for each other: each prints what a full run with its own options prints."""
+    days_of_responses(claude, project_dir_name(workspace))
+    variants = [
+        ["--by", "week"],
+        ["--by", "week", "--since", "2026-11-02"],
+        ["--by", "week", "--until", "2026-11-01"],
+        ["--by", "week", "--since", "2026-11-01", "--until", "2026-11-01"],
+        ["--by", "week", "--all"],
+        ["--by", "week", "--breakdown"],
+    ]
+    firsts = {}
+    for args in variants:
+        out, path = cost(workspace, claude, "--json", *args)
+        assert path == "full", args  # none of them answered from another's memo
+        firsts[tuple(args)] = out
+    totals = {args: total(out) for args, out in firsts.items()}
+    assert len(set(totals.values())) >= 4  # the dates really cut
+    for args in variants:
+        out, _path = cost(workspace, claude, "--json", *args)
+        assert json.loads(out) == {**json.loads(firsts[tuple(args)]), "bytes_read": 0}, args
+
+
+def test_the_memo_key_holds_every_option_the_fast_path_reads() -> None:
+    from cloisterctl.cli.fast import CostOptions, cost_key
+
+    base = CostOptions()
+    changed = [
+        CostOptions(all_projects=True),
+        CostOptions(by="week"),
+        CostOptions(since="2026-11-01"),
+        CostOptions(until="2026-11-01"),
+        CostOptions(breakdown=True),
+    ]
+    assert len(changed) == len(CostOptions.__slots__)
+    keys = {cost_key("/r", options) for options in [base, *changed]}
+    assert len(keys) == len(changed) + 1
+    assert cost_key("/r", CostOptions(since="x")) != cost_key("/r", CostOptions(until="x"))

@@ -332,11 +332,15 @@ def test_refresh_cost_is_idempotent_and_reads_nothing_when_nothing_is_new(worksp
     second = refresh_cost(Context.for_workspace(ws, config, clock=lambda: now))
     assert second is not None and (second["appended"], second["bytes_read"]) == (0, 0)
     assert second["cost"] == first["cost"]
-    # A new route changes attribution, not the numbers: no checkpoint is written.
+    # A new route changes attribution, not the total: one checkpoint puts the session's cost on
+    # the task (what budgets.task_usd measures), and then nothing more is written.
     append_events(workspace, make_event("route", "repo", at("2026-11-01T09:00:00Z"), task="bd-1"))
     third = refresh_cost(Context.for_workspace(ws, config, clock=lambda: now))
-    assert third is not None and third["appended"] == 0
-    assert snapshot(ws).state.cold.cost_checkpoints["s"]["usd"] == 1.0
+    assert third is not None and third["appended"] == 1 and third["cost"] == first["cost"]
+    checkpoint = snapshot(ws).state.cold.cost_checkpoints["s"]
+    assert (checkpoint["usd"], checkpoint["by_task"], checkpoint["by_day"]) == (1.0, {"bd-1": 1.0}, {"2026-11-01": 1.0})
+    fourth = refresh_cost(Context.for_workspace(ws, config, clock=lambda: now))
+    assert fourth is not None and fourth["appended"] == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,7 +434,8 @@ def test_cost_options_and_mistakes(workspace: Path) -> None:
     assert empty["total_usd"] == 0 and empty["rows"] == [] and empty["cache_hit_rate"]["total"] is None
     bad = run(workspace, "cost", "--since", "yesterday")
     assert (
-        bad.exit_code == 1 and bad.output == "cloisterctl: error: --since 'yesterday': expected a date as YYYY-MM-DD\n"
+        bad.exit_code == 1
+        and bad.output == "cloisterctl: error: --since 'yesterday': expected a date as YYYY-MM-DD or YYYYMMDD\n"
     )
     assert run(workspace, "cost", "--by", "colour").exit_code == 2
     assert run(workspace, "usage", "add", "--model", "x", "--input", "-1", "--output", "1").exit_code == 2
