@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "complexity": ("cloisterctl.cli.routing", "complexity"),
     "route": ("cloisterctl.cli.routing", "route"),
     "whatif": ("cloisterctl.cli.routing", "whatif"),
+    "outcomes": ("cloisterctl.cli.outcomes", "outcomes"),
     "cost": ("cloisterctl.cli.cost", "cost_command"),
     "usage": ("cloisterctl.cli.cost", "usage_group"),
     "tick": ("cloisterctl.cli.tick", "tick"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from cloisterctl.core.outcomes import observe
 from cloisterctl.core.reducers import REDUCERS
 from cloisterctl.core.spending import copied
 from cloisterctl.core.workspace_state import (
@@ -34,6 +36,7 @@ from cloisterctl.core.workspace_state import (
     ColdState,
     Decision,
     Handoff,
+    OutcomeBook,
     WorkspaceState,
 )
 from cloisterctl.model.events import Event, ordered
@@ -63,10 +66,16 @@ __all__ = [
 ]
 
 
-def apply(state: WorkspaceState, events: Iterable[Event]) -> None:
-    """Apply events, already in ``(ts, id)`` order and after everything folded so far, to ``state``."""
+def apply(
+    state: WorkspaceState, events: Iterable[Event], on_outcome: Callable[[list[dict[str, Any]]], None] | None = None
+) -> None:
+    """Apply events, already in ``(ts, id)`` order and after everything folded so far, to ``state``.
+    ``on_outcome`` sees the attempts each event began, ended or changed (``core.outcomes``)."""
     count = 0
     for event in events:
+        attempts = observe(state, event)
+        if on_outcome is not None and attempts:
+            on_outcome(attempts)
         function = REDUCERS.get(event["type"])
         if function is not None:
             function(state, event)
@@ -138,6 +147,12 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
         cost_totals=copy.deepcopy(state.cost_totals),
         spending=copied(state.spending),
         budgets=dict(state.budgets),
+        outcomes=OutcomeBook(
+            dict(state.outcomes.current) if state.outcomes.current is not None else None,
+            dict(state.outcomes.closed),
+            dict(state.outcomes.counts),
+            state.outcomes.seq,
+        ),
         session_context=dict(state.session_context),
         idle=dict(state.idle) if state.idle is not None else None,
         exited=dict(state.exited),

@@ -46,3 +46,12 @@ def changes(
             continue
         found.append(task_fields(task, "close" if task.is_closed else "update", "reconcile"))
     return found, now_seen
+
+
+def reopens(changes: list[dict[str, Any]], known: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``reopen`` event fields for the changes that bring a task the ledger saw closed back open."""
+    return [
+        {"task": change["task"], "status": change["status"], "source": change["source"]}
+        for change in changes
+        if change["status"] != "closed" and "closed" in known.get(change["task"], {})
+    ]

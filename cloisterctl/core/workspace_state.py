@@ -138,6 +138,20 @@ class Spending:
 
 
 @dataclass
+class OutcomeBook:
+    """What ``core.outcomes`` keeps as events arrive: the attempt running now, the attempt that
+    closed each task (so a later reopen or failed verification takes its success back), and per
+    ``level/tier`` the counts [attempts ended, successes, failures, escalations, micro-USD of the
+    costed attempts, how many were costed] that the adaptive router reads in O(1). Bounded by the
+    tasks (which the state holds anyway) and the levels x tiers."""
+
+    current: dict[str, Any] | None = None
+    closed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, list[int]] = field(default_factory=dict)
+    seq: int = 0  # attempts begun: each attempt's ``n``
+
+
+@dataclass
 class ColdState:
     """Per-session aggregates that grow with the ledger's history: the latest cost checkpoint of
     each session (and of each agent's usage events), and what cost attribution needs (which agent
@@ -197,6 +211,7 @@ class WorkspaceState:
     # The budget warnings recorded (``budget`` events): scope (agent, task, day) -> {"level" (warn
     # or over), "key" (the agent, task or day), "spent_usd", "limit_usd" (when it was reached), "since"}.
     budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outcomes: OutcomeBook = field(default_factory=OutcomeBook)
     # The per-session aggregates: None until loaded (``cold``) by ``cold_loader``, which the fold
     # cache sets; a state that was folded here has them from the start.
     cold_state: ColdState | None = field(default_factory=ColdState)

@@ -226,6 +226,7 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
     if inputs.tasks_read:
         changes, now_seen = taskwatch.changes(inputs.seen, inputs.tasks, state.tasks)
     draft.add([make_event("task", state.agent, now, **fields) for fields in changes])
+    draft.add([make_event("reopen", state.agent, now, **fields) for fields in taskwatch.reopens(changes, state.tasks)])
     draft.add(inputs.activity, local=True)
     draft.add(_exit_events(state, inputs, now))
 

@@ -104,6 +104,9 @@ FIELDS: dict[str, dict[str, Check]] = {
         "economics": OPTIONAL_MAPPING,
         "hint": OPTIONAL_MAPPING,
         "decision": OPTIONAL_TEXT,
+        # The adaptive policy's figures per tier (p, c, E, the sample sizes): why it chose.
+        "policy": OPTIONAL_TEXT,
+        "adaptive": OPTIONAL_MAPPING,
     },
     "decision": {
         "trigger": TEXT,
@@ -216,6 +219,16 @@ FIELDS: dict[str, dict[str, Check]] = {
         "reported_usd": OPTIONAL_NUMBER,
     },
     "complexity": {"task": TEXT, "level": TEXT, "via": OPTIONAL_TEXT},
+    # A task seen closed came back open in the beads sync: the attempt that closed it did not succeed.
+    "reopen": {"task": TEXT, "status": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
+    # The test-agent stage's verdict on a task's work (`cloisterctl outcomes verify TASK pass|fail`).
+    "verification": {
+        "task": TEXT,
+        "result": lambda v: v in ("pass", "fail"),
+        "tier": OPTIONAL_TEXT,
+        "note": OPTIONAL_TEXT,
+        "source": OPTIONAL_TEXT,
+    },
     # A decision that changes no tier, carried out on the running agent: its next task's brief,
     # the news that nothing is ready, or a stop (the cost-bleed guard).
     "brief": {

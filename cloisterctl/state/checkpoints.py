@@ -24,7 +24,7 @@ from cloisterctl.core.fold import WorkspaceState
 from cloisterctl.state.fsio import atomic_write_bytes
 from cloisterctl.state.workspace import Workspace
 
-VERSION = 4  # bump when the shape of WorkspaceState changes
+VERSION = 5  # bump when the shape of WorkspaceState changes
 HASHES_FILE = "ledger-hashes.json"
 
 

@@ -35,7 +35,7 @@ from cloisterctl.state.workspace import Workspace
 
 CACHE_FILE = "fold.json"
 COLD_FILE = "fold-sessions.json"
-CACHE_VERSION = 12  # bump when WorkspaceState or a reducer changes
+CACHE_VERSION = 13  # bump when WorkspaceState or a reducer changes
 # Events dated later than the wall clock plus this are held back: another machine's clock may run
 # a little ahead, but an event from the far future must not pin the state for good.
 CLOCK_SKEW = timedelta(minutes=15)
