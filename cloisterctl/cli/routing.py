@@ -105,6 +105,14 @@ def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) ->
     def render(data: dict[str, Any]) -> str:
         lines = [f"{data['task']} -> {data['tier']} ({data['model']}) by {data['rule']}"]
         lines += [f"  - {reason}" for reason in data["reasons"]]
+        if data.get("adaptive"):
+            lines.append(f"  adaptive policy, level {data['adaptive']['level']}:")
+            for row in data["adaptive"]["tiers"]:
+                guard = "" if row["allowed"] else "  (excluded by routing.min_success)"
+                lines.append(
+                    f"    {row['tier']:<6}  p={row['p']:.2f} (n={row['n']})  c={row['c']:.4g} ({row['c_from']}, "
+                    f"n={row['c_n']})  E={row['E']:.4g}{guard}"
+                )
         if record:
             lines.append("recorded in the ledger (.cloister/ledger/) and STATE.md")
         return "\n".join(lines)

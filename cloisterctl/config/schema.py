@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from cloisterctl.config.schema_complexity import COMPLEXITY
+from cloisterctl.config.schema_routing import ROUTING
 from cloisterctl.config.spec import (
     AnyOf,
     Section,
@@ -137,6 +138,7 @@ SCHEMA = Section(
         ),
         "roles": Table(_TIER, default={"planning": "opus", "implementation": "sonnet", "test-agent": "haiku"}),
         "complexity": COMPLEXITY,
+        "routing": ROUTING,
         "handoffs": Section(
             {
                 "auto_triggers": _TRIGGERS,

@@ -31,6 +31,26 @@ class WhatifDefaults:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """The adaptive policy's knobs (``core.adaptive``)."""
+
+    min_success: float = 0.05
+    handoff_usd: float = 0.05
+    prior_strength: float = 2.0
+    optimistic_prior: float = 0.8
+    pessimistic_prior: float = 0.4
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """``routing.*``: the policy that picks a start tier (``core.adaptive``)."""
+
+    policy: str
+    adaptive: Policy
+    history: str | None
+
+
+@dataclass(frozen=True)
 class Guards:
     cooldown_minutes: float
     max_escalations: int
@@ -154,6 +174,18 @@ class Config:
         """The ``complexity`` section, as the detection rules read it."""
         section: Mapping[str, Any] = self.data["complexity"]
         return section
+
+    @cached_property
+    def routing(self) -> RoutingSettings:
+        section = self.data["routing"]
+        policy = Policy(
+            min_success=float(section["min_success"]),
+            handoff_usd=float(section["handoff_usd"]),
+            prior_strength=float(section["prior_strength"]),
+            optimistic_prior=float(section["optimistic_prior"]),
+            pessimistic_prior=float(section["pessimistic_prior"]),
+        )
+        return RoutingSettings(str(section["policy"]), policy, section["history"])
 
     @property
     def suggested_model_max_confidence(self) -> float:

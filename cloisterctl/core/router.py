@@ -6,23 +6,30 @@ Order of rules:
 3. Beads' advisory ``metadata.execution_suggested_model`` is a hint: it decides when detection is
    not explicit and its confidence is below ``complexity.suggested_model_max_confidence``; it is
    reported either way.
-4. A downgrade from the tier an agent is running on must pay for itself (``economics.whatif``
+4. With ``routing.policy: adaptive`` and the recorded outcomes (``counts``: per level/tier, from
+   ``core.outcomes``), ``core.adaptive`` picks the start tier for the level by expected cost to
+   success under its quality guard; with no outcomes it agrees with ``complexity_routing``. Its
+   figures (p, c, E and sample sizes per tier) are in ``Route.adaptive``. A role or a followed
+   hint is not second-guessed.
+5. A downgrade from the tier an agent is running on must pay for itself (``economics.whatif``
    with the agent's warm context): if it does not within ``cost.remaining_turns``, the agent stays
    on its tier and the decision says so, with the numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cloisterctl.config.settings import Config
+from cloisterctl.core.adaptive import choose
 from cloisterctl.core.complexity import Classification
 from cloisterctl.core.economics import downgrade_whatif
 from cloisterctl.errors import CloisterError, UnknownModelError
 from cloisterctl.model.prices import PriceTable
 from cloisterctl.model.tasks import Task
-from cloisterctl.model.tiers import tier_rank
+from cloisterctl.model.tiers import TIERS, tier_rank
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Route:
     economics: dict[str, Any] | None = None
     stays: bool = False
     routed_tier: str | None = field(default=None)
+    policy: str = "static"
+    adaptive: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +73,8 @@ class Route:
             "hint": self.hint,
             "economics": self.economics,
             "stays": self.stays,
+            "policy": self.policy,
+            "adaptive": self.adaptive,
         }
 
 
@@ -83,9 +94,24 @@ def route(
     role: str | None = None,
     running: Running | None = None,
     handoff_tokens: int | None = None,
+    counts: Mapping[str, Sequence[int]] | None = None,
 ) -> Route:
     reasons: list[str] = []
     tier, model, rule = _base_target(classification, config, role, reasons)
+    policy = config.routing.policy if role is None else "role"
+    adaptive: dict[str, Any] | None = None
+    if policy == "adaptive" and counts is not None:
+        choice = choose(
+            classification.level,
+            tier,
+            counts,
+            default_costs(config, prices),
+            config.routing.adaptive,
+        )
+        adaptive = choice.as_dict()
+        reasons.append(choice.reason)
+        if choice.tier != tier:
+            tier, model, rule = choice.tier, config.tier_model(choice.tier), "routing.adaptive"
     hint: dict[str, Any] | None = None
     suggested = task.metadata.get("execution_suggested_model")
     if isinstance(suggested, str) and suggested:
@@ -115,7 +141,25 @@ def route(
         economics=economics,
         stays=stays,
         routed_tier=routed_tier,
+        policy=policy,
+        adaptive=adaptive,
     )
+
+
+def default_costs(config: Config, prices: PriceTable) -> dict[str, float]:
+    """What an attempt costs per tier before any is recorded: ``cost.remaining_turns`` turns, each
+    reading the default warm context from cache and writing ``cost.turn_output_tokens``."""
+    defaults = config.whatif_defaults
+    found: dict[str, float] = {}
+    for tier in TIERS:
+        price = prices.lookup(config.tier_model(tier))
+        if price is None:
+            found[tier] = {"haiku": 0.2, "sonnet": 0.6, "opus": 1.0}[tier]  # the tiers' usual price ratio
+            continue
+        rates = price.base
+        turn = defaults.context_tokens * rates.cache_read + defaults.output_per_turn * rates.output
+        found[tier] = defaults.turns * turn / 1_000_000
+    return found
 
 
 def _base_target(

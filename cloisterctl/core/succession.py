@@ -13,7 +13,7 @@ task is treated as closed here whatever the export says, so what it was blocking
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,12 @@ def next_ready(tasks: Mapping[str, Task], closed_id: str) -> Task | None:
 
 
 def next_task(
-    tasks: Mapping[str, Task], closed_id: str, config: Config, prices: PriceTable, overrides: Mapping[str, str]
+    tasks: Mapping[str, Task],
+    closed_id: str,
+    config: Config,
+    prices: PriceTable,
+    overrides: Mapping[str, str],
+    counts: Mapping[str, Sequence[int]] | None = None,
 ) -> NextTask | None:
     """The next ready task and how it routes on its own (complexity, tier, rule, reasons)."""
     following = next_ready(tasks, closed_id)
@@ -70,4 +75,4 @@ def next_task(
         return None
     children = sum(1 for task in tasks.values() if task.parent == following.id)
     found = classify(following, config.complexity, child_count=children, override=overrides.get(following.id))
-    return NextTask(following, route(following, found, config, prices))
+    return NextTask(following, route(following, found, config, prices, counts=counts))

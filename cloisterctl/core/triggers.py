@@ -185,7 +185,7 @@ def tier_change(
 
 
 def _following(inputs: Inputs, closed: str) -> NextTask | None:
-    return next_task(inputs.tasks, closed, inputs.config, inputs.prices, inputs.overrides)
+    return next_task(inputs.tasks, closed, inputs.config, inputs.prices, inputs.overrides, inputs.state.outcomes.counts)
 
 
 def _idle(inputs: Inputs, trigger: str, cause: str, task: str, reason: str) -> Proposal:

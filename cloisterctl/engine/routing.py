@@ -6,9 +6,11 @@ outputs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cloisterctl.config.settings import Config
+from cloisterctl.core.adaptive import add_counts
 from cloisterctl.core.complexity import Classification, classify, explicit_level
 from cloisterctl.core.economics import warm_context
 from cloisterctl.core.fold import WorkspaceState
@@ -20,6 +22,7 @@ from cloisterctl.model.events import Event, make_event
 from cloisterctl.model.prices import Price
 from cloisterctl.model.tasks import Task
 from cloisterctl.model.tiers import LEVELS, TIERS
+from cloisterctl.state.history import read_history
 from cloisterctl.state.overrides import read_overrides, write_override
 from cloisterctl.state.workspace import Workspace
 
@@ -68,7 +71,16 @@ def route_task(ctx: Context, tracker: Tracker, task_id: str, role: str | None) -
     classification = classify_task(ctx.ws, ctx.config, tracker, task_id)
     task = tracker.show(task_id)
     running = running_agent(ctx.state, ctx.config) if ctx.ws.is_initialised else None
-    return route(task, classification, ctx.config, ctx.config.prices, role=role, running=running)
+    counts = routing_counts(ctx) if ctx.config.routing.policy == "adaptive" else None
+    return route(task, classification, ctx.config, ctx.config.prices, role=role, running=running, counts=counts)
+
+
+def routing_counts(ctx: Context) -> dict[str, list[int]]:
+    """The outcome counts per level/tier the adaptive policy learns from: this workspace's (kept
+    by the fold, read in O(1)) plus the user-level history file when ``routing.history`` names one."""
+    own = ctx.state.outcomes.counts if ctx.ws.is_initialised else {}
+    history = ctx.config.routing.history
+    return add_counts(own, read_history(Path(history).expanduser()) if history else {})
 
 
 def route_event(result: Route, agent: str, ctx: Context) -> Event:
@@ -89,6 +101,8 @@ def route_event(result: Route, agent: str, ctx: Context) -> Event:
         },
         **({"economics": result.economics} if result.economics else {}),
         **({"hint": result.hint} if result.hint else {}),
+        policy=result.policy,
+        **({"adaptive": result.adaptive} if result.adaptive else {}),
     )
 
 
