@@ -71,6 +71,10 @@ class UsageError(CloisterError):
     """A transcript or usage file cannot be read or understood."""
 
 
+class ReplayError(CloisterError):
+    """A replay input line (``FILE:LINE``) or replay option cannot be used."""
+
+
 class HandoffError(CloisterError):
     """A handoff step cannot be carried out (the handoff is then recorded as failed)."""
 
@@ -115,6 +119,7 @@ def error_code(exc: BaseException) -> str:
         (CostError, "cost"),
         (UsageError, "usage_data"),
         (HandoffError, "handoff"),
+        (ReplayError, "replay"),
         (CloisterError, "error"),
         (OSError, "os_error"),
     )

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "route": ("cloisterctl.cli.routing", "route"),
     "whatif": ("cloisterctl.cli.routing", "whatif"),
     "outcomes": ("cloisterctl.cli.outcomes", "outcomes"),
+    "replay": ("cloisterctl.cli.replay", "replay"),
     "cost": ("cloisterctl.cli.cost", "cost_command"),
     "usage": ("cloisterctl.cli.cost", "usage_group"),
     "tick": ("cloisterctl.cli.tick", "tick"),

@@ -69,6 +69,18 @@ ISSUE_TYPES = {
     "decision": "expert",
 }
 
+# Human time estimates as bands (SWE-bench's annotators' bands, and the like) -> level.
+DIFFICULTY_BANDS = {
+    "<15 min fix": "simple",
+    "15 min - 1 hour": "medium",
+    "1-4 hours": "complex",
+    ">4 hours": "expert",
+}
+
+# Signals that may not move a task off the prior level: on real issues (SWE-bench Verified) the
+# title's words and the issue type do not predict difficulty (AUC about 0.5).
+WEAK_SIGNALS = ["keywords", "issue_type", "files"]
+
 WEIGHTS = {
     "difficulty_label": 6,
     "labels": 3,
@@ -83,6 +95,10 @@ WEIGHTS = {
 COMPLEXITY = Section(
     {
         "default": string("a complexity level", choices=LEVELS, default="medium", doc="level when no signal speaks"),
+        # How often the prior level is right when no strong signal speaks (bench/complexity_calibration.py).
+        "prior_confidence": number(0, 1, default=0.5),
+        "difficulty_bands": Table(LEVEL, default=DIFFICULTY_BANDS, doc="a difficulty band -> level"),
+        "weak_signals": strings(default=WEAK_SIGNALS),
         "labels": Table(LEVEL, default=LABELS, doc="label -> level (the highest mapped level votes)"),
         "keywords": Table(strings(), keys=LEVELS, default=KEYWORDS, doc="words and phrases per level"),
         "issue_types": Table(

@@ -9,11 +9,12 @@ For a task of level L, per tier k (cheapest first):
   outcomes outweigh it; with none the choice is the static one (cold start = static).
 - c(k): the recorded mean cost of an attempt of level L on tier k; else of any level on tier k;
   else a default per tier (from the prices: ``default_costs``).
-- E(k) = c(k) + (1 - p(k)) * (handoff + E(k + 1)), and E(top) = c(top): a failure on the top
-  tier is a person's problem, not another tier's.
+- E(k) = c(k) + (1 - p(k)) * (handoff + E(k + 1)); above the top tier is the top tier again (a
+  failure there is tried again), so E(top) = (c(top) + (1 - p(top)) * handoff) / p(top).
 
-The quality guard: a tier whose p(k) trails the best tier's p by more than ``min_success`` is
-never a start tier, whatever it saves (the ladder's rescue of a failure is not counted on: a
+The quality guard: a tier whose p(k) trails the best tier's p by more than ``min_success``, beyond
+its own uncertainty (its p plus ``GUARD_SD`` standard deviations of its Beta), is never a start
+tier, whatever it saves (the ladder's rescue of a failure is not counted on: a
 failure it does not catch is a worse agent). Of the rest the least E wins (ties: the higher
 tier). With no outcomes the tiers below the static one trail by the priors' gap and the static
 tier is the cheapest of the rest, so the choice is the static one. Every figure is in the result,
@@ -22,6 +23,7 @@ so the decision that records it explains itself.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,9 @@ from cloisterctl.config.settings import Policy
 from cloisterctl.model.tiers import TIERS, tier_rank
 
 MICRO = 1_000_000
+# A tier is excluded only when even p + GUARD_SD sd trails: a tier left early on bad luck (its
+# estimate then frozen, as nothing starts there) can come back once the others' estimates settle.
+GUARD_SD = 1.0
 # Indexes of the counts kept per level/tier (``core.outcomes``).
 SUCCESSES, FAILURES, COST, COSTED = 1, 2, 4, 5
 
@@ -111,6 +116,7 @@ def choose(
     """The adaptive start tier for a task of ``level`` (see the module docstring)."""
     static_rank = tier_rank(static_tier)
     p: dict[str, float] = {}
+    sd: dict[str, float] = {}
     n: dict[str, int] = {}
     cost: dict[str, tuple[float, int, str]] = {}
     for tier in TIERS:
@@ -119,16 +125,20 @@ def choose(
         alpha, beta = prior * policy.prior_strength, (1 - prior) * policy.prior_strength
         wins, losses = max(0, row[SUCCESSES]), max(0, row[FAILURES])
         p[tier] = (alpha + wins) / (alpha + beta + wins + losses)
+        sd[tier] = math.sqrt(p[tier] * (1 - p[tier]) / (alpha + beta + wins + losses + 1))
         n[tier] = wins + losses
         cost[tier] = _mean_cost(counts, level, tier, default_costs[tier])
     expected: dict[str, float] = {}
     above: float | None = None
     for tier in reversed(TIERS):
         c = cost[tier][0]
-        expected[tier] = c if above is None else c + (1 - p[tier]) * (policy.handoff_usd + above)
+        if above is None:
+            expected[tier] = (c + (1 - p[tier]) * policy.handoff_usd) / max(p[tier], 1e-6)
+        else:
+            expected[tier] = c + (1 - p[tier]) * (policy.handoff_usd + above)
         above = expected[tier]
     best = max(p.values())
-    allowed = {tier: p[tier] >= best - policy.min_success - 1e-12 for tier in TIERS}
+    allowed = {tier: p[tier] + GUARD_SD * sd[tier] >= best - policy.min_success - 1e-12 for tier in TIERS}
     chosen = min((t for t in TIERS if allowed[t]), key=lambda t: (expected[t], -tier_rank(t)))
     estimates = tuple(
         TierEstimate(t, p[t], n[t], cost[t][0], cost[t][1], cost[t][2], expected[t], allowed[t]) for t in TIERS

@@ -5,14 +5,22 @@ The rule (all word lists, thresholds and weights are config, `complexity.*`):
 1. An explicit level wins outright: ``metadata.complexity``, then a ``complexity:LEVEL`` label, then
    the override file `.cloister/complexity.yaml` (written by ``cloisterctl complexity set`` without bd).
 2. Otherwise each available signal votes for a level with a weight:
-   a ``difficulty:LEVEL`` label; the label map (the highest level among mapped labels); keywords in
-   the title and description (whole words or phrases, case-insensitive, phrases first; the level with
-   the most hits wins, a title hit counting double, ties going to the higher level); the number of
-   files the task names (in its description or ``metadata.files``); ``estimated_minutes``; the issue
-   type; the number of child tasks.
-3. The level is the weighted mean of the votes (trivial=0 ... expert=4), rounded half up. Confidence
-   grows with the total weight and shrinks with disagreement between the votes.
-4. With no signal at all the level is ``complexity.default`` with confidence 0.2.
+   a difficulty estimate (a ``difficulty:LEVEL`` label, or a time band such as SWE-bench's
+   ``<15 min fix`` ... ``>4 hours`` as a ``difficulty:`` label or ``metadata.difficulty``, mapped
+   by ``complexity.difficulty_bands``); the label map (the highest level among mapped labels);
+   keywords in the title and description (whole words or phrases, case-insensitive, phrases first;
+   the level with the most hits wins, a title hit counting double, ties going to the higher level);
+   the number of files the task names (in its description or ``metadata.files``);
+   ``estimated_minutes``; the issue type; the number of child tasks.
+3. Signals named in ``complexity.weak_signals`` (keywords, issue type, named files: text that,
+   measured on real issues, does not predict difficulty) never move a task off the prior level
+   (``complexity.default``): with only weak evidence the level is the prior, the reasons say
+   "weak evidence" and what the text suggests, and the adaptive router decides from outcomes.
+   ``weak_signals: []`` lets every signal vote.
+4. The level is the weighted mean of the strong votes (trivial=0 ... expert=4), rounded half up.
+   Confidence grows with the total weight and shrinks with disagreement between the votes.
+5. With no strong signal the level is ``complexity.default`` with ``complexity.prior_confidence``
+   (how often the prior level is right when nothing else is known: ``bench/complexity_calibration.py``).
 """
 
 from __future__ import annotations
@@ -163,15 +171,39 @@ def _threshold_level(value: int, cuts: Sequence[tuple[int, str]], above: str) ->
     return above
 
 
+def difficulty_estimate(task: Task, bands: Mapping[str, str]) -> tuple[str, str] | None:
+    """(level, how it was stated) from ``difficulty:`` labels or ``metadata.difficulty``: a level
+    name, or a time band named in ``bands`` (case and spacing ignored); the highest one wins."""
+    by_band = {_band_key(band): level for band, level in bands.items()}
+    found: list[tuple[str, str]] = []
+    stated = [
+        (label.split(":", 1)[1], f"label {label!r}") for label in task.labels if label.lower().startswith("difficulty:")
+    ]
+    raw = task.metadata.get("difficulty")
+    if isinstance(raw, str) and raw.strip():
+        stated.append((raw, f"metadata.difficulty {raw!r}"))
+    for value, shown in stated:
+        key = _band_key(value)
+        level = key if key in LEVELS else by_band.get(key)
+        if level is not None:
+            found.append((level, shown))
+    if not found:
+        return None
+    return max(found, key=lambda item: level_index(item[0]))
+
+
+def _band_key(text: str) -> str:
+    return " ".join(text.lower().replace("-", " - ").split())
+
+
 def signals_for(task: Task, child_count: int, settings: Mapping[str, Any]) -> list[Signal]:
     weights: Mapping[str, float] = settings["weights"]
     found: list[Signal] = []
 
-    difficulty = [label.split(":", 1)[1].lower() for label in task.labels if label.lower().startswith("difficulty:")]
-    valid = [d for d in difficulty if d in LEVELS]
-    if valid:
-        level = max(valid, key=level_index)
-        found.append(Signal("difficulty_label", level, weights["difficulty_label"], f"label 'difficulty:{level}'"))
+    estimate = difficulty_estimate(task, settings.get("difficulty_bands", {}))
+    if estimate is not None:
+        level, shown = estimate
+        found.append(Signal("difficulty_label", level, weights["difficulty_label"], shown))
 
     label_map: Mapping[str, str] = settings["labels"]
     mapped = [(label, label_map[label.lower()]) for label in task.labels if label.lower() in label_map]
@@ -255,13 +287,31 @@ def classify(
         }
         return Classification(task.id, level, 1.0, source, (f"explicit: {where[source]} = {level}", *notes))
     signals = signals_for(task, child_count, settings)
-    if not signals:
-        default = settings["default"]
-        return Classification(task.id, default, 0.2, "default", (f"no signal; default level {default}", *notes))
-    level, confidence, mean = combine(signals)
-    names = [s.name for s in sorted(signals, key=lambda s: -s.weight)]
+    weak_names = set(settings.get("weak_signals", ()))
+    strong = [s for s in signals if s.name not in weak_names]
+    weak = [s for s in signals if s.name in weak_names]
+    if not strong:
+        return _prior(task, settings, weak, notes)
+    level, confidence, mean = combine(strong)
+    names = [s.name for s in sorted(strong, key=lambda s: -s.weight)]
     source = names[0] if len(names) == 1 else "+".join(names)
-    reasons = [f"{s.reason} -> {s.level} (weight {s.weight:g})" for s in signals]
-    if len(signals) > 1:
+    reasons = [f"{s.reason} -> {s.level} (weight {s.weight:g})" for s in strong]
+    if len(strong) > 1:
         reasons.append(f"weighted mean {mean:.2f} -> {level}")
-    return Classification(task.id, level, confidence, source, (*reasons, *notes), tuple(signals))
+    reasons += [f"weak evidence, not counted: {s.reason} -> {s.level}" for s in weak]
+    return Classification(task.id, level, confidence, source, (*reasons, *notes), tuple(strong + weak))
+
+
+def _prior(task: Task, settings: Mapping[str, Any], weak: Sequence[Signal], notes: Sequence[str]) -> Classification:
+    """The prior level: nothing but weak evidence (or nothing at all) speaks."""
+    default = settings["default"]
+    confidence = float(settings.get("prior_confidence", 0.2))
+    if not weak:
+        return Classification(task.id, default, confidence, "default", (f"no signal; default level {default}", *notes))
+    suggested, _, _ = combine(weak)
+    reasons = [f"weak evidence: {s.reason} -> {s.level} (weight {s.weight:g})" for s in weak]
+    reasons.append(
+        f"weak evidence only (the text suggests {suggested}): kept the prior level {default}; "
+        "the adaptive policy decides from outcomes"
+    )
+    return Classification(task.id, default, confidence, "weak", (*reasons, *notes), tuple(weak))

@@ -33,8 +33,10 @@ def test_recorded_costs_replace_the_defaults_level_first_then_tier() -> None:
     assert (by_tier["sonnet"].c, by_tier["sonnet"].c_from) == (0.5, "level")
     assert (by_tier["opus"].c, by_tier["opus"].c_from) == (3.0, "tier")
     assert (by_tier["haiku"].c, by_tier["haiku"].c_from) == (0.2, "default")
-    # E(k) = c(k) + (1 - p(k)) * (handoff + E(k+1)), E(top) = c(top)
-    assert abs(by_tier["sonnet"].e - (0.5 + (1 - by_tier["sonnet"].p) * (0.05 + 3.0))) < 1e-9
+    # E(k) = c(k) + (1 - p(k)) * (handoff + E(k+1)); E(top) = (c(top) + (1 - p(top)) * handoff) / p(top)
+    top = by_tier["opus"]
+    assert abs(top.e - (3.0 + (1 - top.p) * 0.05) / top.p) < 1e-9
+    assert abs(by_tier["sonnet"].e - (0.5 + (1 - by_tier["sonnet"].p) * (0.05 + top.e))) < 1e-9
 
 
 def test_history_counts_add_up() -> None:

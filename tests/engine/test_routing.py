@@ -33,6 +33,7 @@ EXTRA_TASKS = [
             "status": "open",
             "priority": 1,
             "issue_type": "task",
+            "labels": ["architecture"],
         }
     ),
     json.dumps(
@@ -66,6 +67,9 @@ def test_done_when_routes(tasks_ws: Path) -> None:
     assert (typo["tier"], typo["model"]) == ("haiku", "claude-haiku-4-5-20251001")
     feature = route_json(tasks_ws, "myapp-ep1")
     assert feature["tier"] == "sonnet"
+    # its words, files and type are weak evidence: the prior level (medium), and the reasons say so
+    assert feature["complexity"]["source"] == "weak"
+    assert any("weak evidence only" in reason for reason in feature["reasons"])
     plan = route_json(tasks_ws, "myapp-arch")
     assert plan["tier"] == "opus"
     explicit = route_json(tasks_ws, "myapp-typo2")  # a typo by its words, but metadata says complex
@@ -75,7 +79,7 @@ def test_done_when_routes(tasks_ws: Path) -> None:
     )
     text = run(tasks_ws, "route", "myapp-9k1x.1").output
     assert text.splitlines()[0] == "myapp-9k1x.1 -> haiku (claude-haiku-4-5-20251001) by complexity_routing.trivial"
-    assert "title mentions 'readme', 'typo' -> trivial (weight 2)" in text
+    assert "weak evidence, not counted: title mentions 'readme', 'typo' -> trivial" in text
     assert "label 'docs'" in text
 
 
@@ -91,7 +95,7 @@ def test_route_record_writes_the_ledger_and_state_md(tasks_ws: Path) -> None:
     assert block["tier"] == "sonnet"
     assert block["model"] == "claude-sonnet-4-6"
     assert block["task"] == "myapp-ep1"
-    assert block["complexity"] == {"level": "medium", "source": "keywords+files+issue_type"}
+    assert block["complexity"] == {"level": "medium", "source": "weak"}
     assert block["last_decision"] == "route: myapp-ep1 -> sonnet (complexity_routing.medium)"
     assert json.loads(run(tasks_ws, "status", "--json").output)["state_md"] == "in sync"
 

@@ -1,0 +1,104 @@
+"""`cloisterctl replay FILE|--ledger`: a routing policy on tasks with known outcomes per tier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloisterctl.cli.app import Env, emit, json_option, pass_env
+
+ROWS = ("all-haiku", "all-sonnet", "all-opus", "oracle")
+
+
+def _line(name: str, resolved: int, tasks: int, cost: float, gain: float | None) -> list[Any]:
+    share = f"{resolved * 100 / tasks:.1f}%" if tasks else "-"
+    return [name, resolved, share, f"{cost:,.2f}", "-" if gain is None else f"{gain:+.2f}"]
+
+
+def render_replay(data: dict[str, Any]) -> str:
+    from cloisterctl.cli.render import table
+
+    options = data["options"]
+    head = (
+        f"policy {options['policy']}, escalate {options['escalate']}, detect {options['detect']:g}, "
+        f"seed {options['seed']}: {data['totals']['tasks']} tasks"
+    )
+    blocks = [head]
+    sections = [("all", data["totals"], data["baselines"])]
+    sections += [(level, part["totals"], part["baselines"]) for level, part in data["levels"].items()]
+    for name, totals, baselines in sections:
+        rows = [_line("policy", totals["resolved"], totals["tasks"], totals["cost"], totals["gain"])]
+        rows += [
+            _line(b, baselines[b]["resolved"], totals["tasks"], baselines[b]["cost"], baselines[b]["gain"])
+            for b in ROWS
+        ]
+        starts = ", ".join(f"{tier} {count}" for tier, count in totals["start_tiers"].items() if count)
+        blocks.append(
+            f"\n{name} ({totals['tasks']} tasks; starts: {starts}; escalations {totals['escalations']})\n"
+            + table(["", "resolved", "success", "cost", "gain"], rows, right=(1, 2, 3, 4))
+        )
+    blocks.append("\ngain: success minus the best mix of single tiers at the same cost, in points of all-opus success")
+    return "\n".join(blocks)
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--ledger", is_flag=True, help="Replay this workspace's own recorded tasks instead of a FILE.")
+@click.option(
+    "--last",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="With --ledger: the last N tasks (0: all).",
+)
+@click.option("--policy", type=click.Choice(["static", "adaptive"]), help="Routing policy (default: routing.policy).")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Replay under this config file."
+)
+@click.option(
+    "--escalate",
+    type=click.Choice(["none", "on-failure"]),
+    default="none",
+    show_default=True,
+    help="on-failure: a noticed failure moves the task one tier up.",
+)
+@click.option(
+    "--detect",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Probability a failed attempt is noticed.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for which failures are noticed.")
+@json_option
+@pass_env
+def replay(
+    env: Env,
+    file: Path | None,
+    ledger: bool,
+    last: int,
+    policy: str | None,
+    config_file: Path | None,
+    escalate: str,
+    detect: float,
+    seed: int,
+    as_json: bool,
+) -> int:
+    """Replay tasks with known outcomes per tier (JSON lines FILE, or --ledger) through the real
+    classifier, router and escalation ladder; report success, cost and routing gain against every
+    single tier and the oracle, overall and per level."""
+    from cloisterctl.core.replay import Options
+    from cloisterctl.engine.replay import config_for, replay_file, replay_ledger
+
+    if (file is None) == (not ledger):
+        raise click.UsageError("give a FILE or --ledger (not both)")
+    options = Options(policy, escalate, detect, seed)
+    if ledger:
+        ctx = env.context()
+        result = replay_ledger(ctx, config_for(config_file, ctx.config), options, last)
+    else:
+        assert file is not None
+        result = replay_file(file, config_for(config_file, env.config()), options)
+    return emit(result, as_json, render_replay)
