@@ -25,6 +25,8 @@ DATA = REPO_ROOT / "tests" / "data"
 FIXTURES = DATA / "fixtures"
 STANDINS = Path(__file__).resolve().parent / "standins"
 STANDIN_BD = STANDINS / "bd"  # the real bd cannot be installed here
+# The routing dev sets (real per-task outcomes per tier on SWE-bench), shipped with the benches.
+ROUTING_DATA = REPO_ROOT / "bench" / "data"
 
 
 def git(cwd: Path, *args: str) -> str:
