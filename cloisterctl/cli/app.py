@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "whatif": ("cloisterctl.cli.routing", "whatif"),
     "outcomes": ("cloisterctl.cli.outcomes", "outcomes"),
     "replay": ("cloisterctl.cli.replay", "replay"),
+    "report": ("cloisterctl.cli.report", "report"),
     "cost": ("cloisterctl.cli.cost", "cost_command"),
     "usage": ("cloisterctl.cli.cost", "usage_group"),
     "tick": ("cloisterctl.cli.tick", "tick"),
