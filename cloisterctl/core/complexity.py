@@ -18,7 +18,8 @@ The rule (all word lists, thresholds and weights are config, `complexity.*`):
    "weak evidence" and what the text suggests, and the adaptive router decides from outcomes.
    ``weak_signals: []`` lets every signal vote.
 4. The level is the weighted mean of the strong votes (trivial=0 ... expert=4), rounded half up.
-   Confidence grows with the total weight and shrinks with disagreement between the votes.
+   Confidence starts at the prior's and grows with the total weight (to 0.95), shrinking with
+   disagreement between the votes.
 5. With no strong signal the level is ``complexity.default`` with ``complexity.prior_confidence``
    (how often the prior level is right when nothing else is known: ``bench/complexity_calibration.py``).
 """
@@ -292,7 +293,11 @@ def classify(
     weak = [s for s in signals if s.name in weak_names]
     if not strong:
         return _prior(task, settings, weak, notes)
-    level, confidence, mean = combine(strong)
+    level, strength, mean = combine(strong)
+    # Strong evidence is worth more than the prior's own rate: from it up to 0.95 by the votes'
+    # weight and agreement (bench/complexity_calibration.py shows it against labelled levels).
+    prior = float(settings.get("prior_confidence", 0.2))
+    confidence = round(prior + (0.95 - prior) * strength, 2) if prior < 0.95 else strength
     names = [s.name for s in sorted(strong, key=lambda s: -s.weight)]
     source = names[0] if len(names) == 1 else "+".join(names)
     reasons = [f"{s.reason} -> {s.level} (weight {s.weight:g})" for s in strong]

@@ -159,3 +159,18 @@ def test_swe_bench_time_bands_are_explicit_estimates(difficulty: str, level: str
     as_label = classify(make(title="Redesign everything", labels=[f"difficulty:{difficulty}"]), SETTINGS)
     assert as_metadata.level == as_label.level == level
     assert as_metadata.source == "difficulty_label"
+
+
+def test_confidence_without_an_estimate_is_the_rate_the_prior_is_right_on_real_issues() -> None:
+    import json
+
+    from testing.helpers import ROUTING_DATA
+
+    bands = SETTINGS["difficulty_bands"]
+    rows = [json.loads(line) for line in (ROUTING_DATA / "swebench_verified_dev.jsonl").read_text().splitlines()]
+    found = [(classify(make(id=r["id"], title=r["title"]), SETTINGS), bands[r["difficulty"]]) for r in rows]
+    stated = sum(c.confidence for c, _ in found) / len(found)
+    right = sum(c.level == truth for c, truth in found) / len(found)
+    assert abs(stated - right) <= 0.1, (stated, right)  # bench/complexity_calibration.py prints the table
+    with_band = classify(make(title="x", metadata={"difficulty": "1-4 hours"}), SETTINGS)
+    assert with_band.confidence > stated
