@@ -79,3 +79,47 @@ def test_recorded_failures_move_the_start_tier_and_the_ledger_and_report_say_why
     assert run(workspace, "report", "routing", "--html", str(page)).exit_code == 0
     html = page.read_text()
     assert "best start sonnet" in html and "<script" not in html and "http" not in html.split("<body>")[1]
+
+    # The same history replayed under another config: what static routing would have done.
+    alt = tmp_path / "alt.yaml"
+    alt.write_text("routing:\n  policy: static\ncomplexity_routing:\n  simple: sonnet\n")
+    replayed = json.loads(run(workspace, "replay", "--ledger", "--config", str(alt), "--json").output)
+    assert [row["id"] for row in replayed["tasks"]] == ["w-1", "w-2", "w-3"]  # w-4 is still open
+    assert {row["start_tier"] for row in replayed["tasks"]} == {"sonnet"}
+    assert replayed["options"]["policy"] == "static"
+    # sonnet was never tried: inferred resolved where haiku solved it (w-1), else unresolved
+    assert [row["resolved"] for row in replayed["tasks"]] == [True, False, False]
+    assert replayed["source"]["inferred_outcomes"] == 3 * 2
+
+
+def test_a_task_seen_closed_that_comes_back_open_is_a_reopen() -> None:
+    from cloisterctl.core.taskwatch import reopens
+
+    changes = [
+        {"task": "a", "status": "open", "source": "reconcile"},
+        {"task": "b", "status": "open", "source": "reconcile"},
+        {"task": "c", "status": "closed", "source": "reconcile"},
+    ]
+    known = {"a": {"status": "closed", "closed": "2026-12-01T10:00:00.000000Z"}, "b": {"status": "in_progress"}}
+    assert reopens(changes, known) == [{"task": "a", "status": "open", "source": "reconcile"}]
+
+
+def test_a_reopen_seen_by_the_tick_takes_the_success_back(workspace: Path, bd_on_path: Path) -> None:
+    write_tasks(workspace, [task(1)])
+    git(workspace, "add", ".beads")
+    git(workspace, "commit", "-q", "-m", "tasks")
+    assert run(workspace, "route", "w-1", "--record").exit_code == 0
+    assert run(workspace, "tick").exit_code == 0  # the first look only takes note
+    subprocess.run(["bd", "close", "w-1", "--json"], cwd=workspace, check=True, capture_output=True)
+    assert run(workspace, "tick").exit_code == 0
+    first = json.loads(run(workspace, "outcomes", "--json").output)["attempts"]
+    assert [(a["ending"], a["success"]) for a in first] == [("closed", True)]
+    subprocess.run(
+        ["bd", "update", "w-1", "--status", "open", "--json"], cwd=workspace, check=True, capture_output=True
+    )
+    assert run(workspace, "tick").exit_code == 0
+    assert [e["task"] for e in ledger_events(workspace) if e["type"] == "reopen"] == ["w-1"]
+    after = json.loads(run(workspace, "outcomes", "--json").output)["attempts"]
+    assert [(a["ending"], a["success"]) for a in after] == [("reopened", False)]
+    report = json.loads(run(workspace, "report", "routing", "--json").output)
+    assert report["counts"]["simple/haiku"][:3] == [1, 0, 1]
