@@ -63,6 +63,7 @@ class Proposal:
     economics: dict[str, Any] | None = None
     reasons: tuple[str, ...] = ()
     next_complexity: dict[str, Any] | None = None
+    adaptive: dict[str, Any] | None = None  # the adaptive policy's figures for the next task's start tier
     skipped: bool = False  # recorded for review, not acted on (a downgrade that does not pay)
     needs_approval: bool = False
 
@@ -80,7 +81,7 @@ class Proposal:
             "to_tier": self.to_tier,
             "reason": self.reason,
         }
-        for key in ("to_model", "to_role", "next_task", "economics"):
+        for key in ("to_model", "to_role", "next_task", "economics", "adaptive"):
             value = getattr(self, key)
             if value is not None:
                 fields[key] = value
@@ -211,6 +212,7 @@ def _hand_on(
         to_role=to_role,
         next_task=following.task.id,
         next_complexity=following.complexity,
+        adaptive=following.route.adaptive,
     )
     return Proposal(**{**move.__dict__, "reasons": (*following.route.reasons, *move.reasons)})
 
@@ -280,6 +282,7 @@ def task_completed(inputs: Inputs) -> list[Proposal]:
                 next_task=following.task.id,
                 reasons=routed.reasons,
                 next_complexity=following.complexity,
+                adaptive=following.route.adaptive,
             )
         ]
     move = tier_change(
@@ -291,6 +294,7 @@ def task_completed(inputs: Inputs) -> list[Proposal]:
         reason,
         next_task=following.task.id,
         next_complexity=following.complexity,
+        adaptive=following.route.adaptive,
     )
     return [Proposal(**{**move.__dict__, "reasons": (*routed.reasons, *move.reasons)})]
 

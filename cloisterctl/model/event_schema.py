@@ -123,6 +123,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "economics": OPTIONAL_MAPPING,
         "reasons": OPTIONAL_TEXTS,
         "complexity": OPTIONAL_MAPPING,  # of the next task, when the decision moves the agent to one
+        "adaptive": OPTIONAL_MAPPING,  # the adaptive policy's p, c, E and n per tier for that task
     },
     "decision_status": {"decision": TEXT, "status": TEXT, "reason": OPTIONAL_TEXT, "handoff": OPTIONAL_TEXT},
     "activity": {

@@ -18,6 +18,7 @@ from testing.helpers import (
     finish_handoff,
     git,
     handoff_events,
+    ledger_events,
     standin_config,
     tick_json,
     tmux_sessions,
@@ -183,6 +184,13 @@ def test_a_same_tier_successor_is_briefed_in_the_session_it_keeps(
     assert (brief["packet_kind"], brief["task_id"], brief["previous_task"]) == ("next_task", "web-2", "web-1")
     prompt = (agent_ws / report["brief"]["packet"].replace(".json", ".md")).read_text()
     assert prompt.startswith("# Next task: web-2\n")
+    # The next task's start tier was the adaptive policy's: the decision carries its figures, and
+    # the attempt on web-1 ended closed (sonnet's first recorded outcome for the level).
+    [event] = [e for e in ledger_events(agent_ws) if e["type"] == "decision"]
+    assert [row["tier"] for row in event["adaptive"]["tiers"]] == ["haiku", "sonnet", "opus"]
+    assert event["adaptive"]["tier"] == "sonnet"
+    medium_sonnet = next(row for row in event["adaptive"]["tiers"] if row["tier"] == "sonnet")
+    assert medium_sonnet["n"] == 1
     deadline = time.monotonic() + 10
     while not any("Your next task is web-2" in m for m in user_messages(tmp_path, started["session"])):
         assert time.monotonic() < deadline
