@@ -35,7 +35,7 @@ def _report(data: object, as_json: bool) -> int:
 
     from cloisterctl.cli.render import render_install
 
-    return emit(asdict(data), as_json, render_install)  # type: ignore[call-overload]
+    return emit(asdict(data), as_json, render_install, chatter=True)  # type: ignore[call-overload]
 
 
 @install.command("beads-hooks")
