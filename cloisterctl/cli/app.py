@@ -57,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hook": ("cloisterctl.cli.hooks", "hook"),
     "statusline": ("cloisterctl.cli.statusline", "statusline"),
     "demo": ("cloisterctl.cli.demo", "demo"),
+    "doctor": ("cloisterctl.cli.doctor", "doctor"),
 }
 
 

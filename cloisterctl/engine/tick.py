@@ -47,7 +47,7 @@ from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolE
 from cloisterctl.model.events import Event, format_ts, make_event
 from cloisterctl.model.tasks import Task
 from cloisterctl.state import seen as seen_file
-from cloisterctl.state import spool, statefile
+from cloisterctl.state import spool, statefile, tickstamp
 from cloisterctl.state.overrides import read_overrides
 from cloisterctl.state.workspace import Workspace
 
@@ -328,6 +328,7 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
                 ]
                 return report
             apply_plan(ctx, inputs, plan, report)
+            tickstamp.stamp(ctx.ws)  # for `doctor`: when tick last ran here
     except LockTimeout as exc:
         if exc.path != ctx.ws.tick_lock_path:
             raise
