@@ -253,6 +253,8 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
             parts.append(f"recorded {report['signals']} activity signals")
         if report.get("cost_usd") is not None and written.get("cost"):
             parts.append(f"cost now {money(report['cost_usd'])}")
+        if report.get("subagents"):
+            parts.append(f"subagents updated ({', '.join(report['subagents'])})")
         if report["state_md_changed"]:
             parts.append("STATE.md updated")
         if report["commit"]:
