@@ -19,6 +19,7 @@ from cloisterctl.engine.cost import refresh_cost
 from cloisterctl.model.events import make_event
 from cloisterctl.state import ledger, statefile
 from cloisterctl.state.store import snapshot
+from cloisterctl.state.usage_cache import CACHE_VERSION
 from cloisterctl.state.workspace import Workspace
 from testing.helpers import at, git, ledger_bytes, run
 from testing.helpers import ledger_events as all_ledger_events
@@ -490,7 +491,7 @@ def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspac
     assert wrong_tally != good["tally.json"] and wrong_rows != good[shard.name]
     breakages = [
         ("tally.json", b"{not json"),
-        ("tally.json", wrong_tally.replace(b'"version":2', b'"version":1')),  # another version
+        ("tally.json", wrong_tally.replace(f'"version":{CACHE_VERSION}'.encode(), b'"version":1')),  # another version
         ("tally.json", wrong_tally.replace(b'"generation":"', b'"generation":"x', 1)),  # of other rows
         ("tally.json", good["tally.json"].replace(b'",[', b'",[7,', 1)),  # a cell of the wrong shape
         (shard.name, b"[]"),
