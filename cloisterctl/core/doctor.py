@@ -64,12 +64,23 @@ def tool(
 
 
 def pre_commit(
-    listed: Sequence[str] | None, installed: Mapping[str, bool | None], config_problem: str | None = None
+    listed: Sequence[str] | None,
+    installed: Mapping[str, bool | None],
+    config_problem: str | None = None,
+    runner_gone: str | None = None,
 ) -> Check:
     """``listed``: the cloister hook ids in .pre-commit-config.yaml (None: no such file);
     ``installed``: per git hook stage, True when pre-commit installed it, False when some other
-    hook is there, None when there is none."""
+    hook is there, None when there is none; ``runner_gone``: the interpreter the installed hooks
+    run, when it is gone and no pre-commit is on PATH."""
     name = "pre-commit hooks"
+    if runner_gone:
+        return Check(
+            name,
+            PROBLEM,
+            f"the installed hooks run {runner_gone}, which is gone, and no `pre-commit` is on PATH: commits fail",
+            "install pre-commit (pip install pre-commit), then run `pre-commit install` again",
+        )
     if config_problem:
         return Check(name, PROBLEM, config_problem, "fix .pre-commit-config.yaml (see README, Install)")
     if listed is None:

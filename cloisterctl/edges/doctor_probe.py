@@ -150,6 +150,26 @@ def installed_git_hooks(root: Path, stages: list[str]) -> dict[str, bool | None]
     return found
 
 
+def pre_commit_gone(root: Path, stages: list[str]) -> str | None:
+    """The interpreter pre-commit's installed hooks run when it is gone and no `pre-commit` is on
+    the PATH to fall back on (the hooks then fail every commit); None when they can run."""
+    try:
+        directory = git.hooks_dir(root)
+    except CloisterError:
+        return None
+    for stage in stages:
+        try:
+            text = (directory / stage).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("INSTALL_PYTHON="):
+                python = line.partition("=")[2].strip().strip("'\"")
+                if not os.access(python, os.X_OK) and shutil.which("pre-commit") is None:
+                    return python
+    return None
+
+
 def beads_hooks_missing(root: Path) -> list[str]:
     """The beads hooks without cloisterctl's section."""
     missing = []

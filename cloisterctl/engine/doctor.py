@@ -89,7 +89,8 @@ def _tools(ws: Workspace, config: Config, path: str, origin: str) -> list[Check]
 def _hooks(ws: Workspace) -> list[Check]:
     listed, problem = probe.pre_commit_config(ws.root)
     stages = [stage for hook in listed or [] for stage in doctor.HOOK_STAGES.get(hook, ())]
-    checks = [doctor.pre_commit(listed, probe.installed_git_hooks(ws.root, stages), problem)]
+    gone = probe.pre_commit_gone(ws.root, stages)
+    checks = [doctor.pre_commit(listed, probe.installed_git_hooks(ws.root, stages), problem, gone)]
     uses_beads = (ws.root / ".beads").is_dir()
     checks.append(doctor.beads_hooks(uses_beads, probe.beads_hooks_missing(ws.root) if uses_beads else []))
     settings = probe.claude_settings(ws.root)

@@ -83,6 +83,21 @@ def test_hooks_that_do_not_fire(healthy: Path) -> None:
     assert "another hook is there" in _broken(healthy, "pre-commit hooks")["detail"]
 
 
+def test_hooks_whose_interpreter_is_gone(healthy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    hook = healthy / ".git" / "hooks" / "post-merge"
+    lines = [
+        f"INSTALL_PYTHON={tmp_path / 'old-venv' / 'bin' / 'python'}" if line.startswith("INSTALL_PYTHON=") else line
+        for line in hook.read_text().splitlines()
+    ]
+    hook.write_text("\n".join(lines) + "\n")
+    bindir = os.path.dirname(sys.executable)  # where this environment's pre-commit is
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != bindir))
+    code, checks = _checks(healthy)
+    check = checks["pre-commit hooks"]
+    assert code == 1 and check["level"] == "problem"
+    assert "old-venv/bin/python, which is gone" in check["detail"] and "pre-commit install" in check["fix"]
+
+
 def test_pre_commit_config_without_cloister_hooks(healthy: Path) -> None:
     (healthy / ".pre-commit-config.yaml").write_text("repos: []\n")
     check = _broken(healthy, "pre-commit hooks")
