@@ -121,13 +121,14 @@ def sync_subagents(ws: Workspace, config: Config) -> InstallReport | None:
     """For `tick`: when the subagents are installed and the config changed what they say, rewrite
     them (a user's file in the way is skipped). None when there was nothing to do: one small read
     (and, with no record, one directory listing)."""
-    wanted = subagents.definitions(config)
     recorded = _recorded_digest(ws)
-    if recorded == subagents.digest(wanted):
-        return None
-    ours = _ours_present(ws)
+    ours = _ours_present(ws) if recorded is None else None
     if recorded is None and not ours:
         return None  # not installed here
+    wanted = subagents.definitions(config)
+    if recorded == subagents.digest(wanted):
+        return None
+    ours = _ours_present(ws) if ours is None else ours
     report = InstallReport()
     _write(ws, wanted, ours, report)
     return report if report.changed or report.removed else None
