@@ -163,6 +163,22 @@ def statusline(where: Sequence[str], other_command: str | None) -> Check:
     return Check(name, WARNING, "not installed (optional)", "cloisterctl install statusline")
 
 
+def subagents(files: Sequence[str], in_sync: bool) -> Check:
+    name = "subagents"
+    if not files:
+        return Check(
+            name, WARNING, "no cloister-* subagents in .claude/agents (optional)", "cloisterctl install subagents"
+        )
+    if not in_sync:
+        return Check(
+            name,
+            WARNING,
+            f"{len(files)} definitions that do not say what the config asks (the next tick rewrites them)",
+            "cloisterctl install subagents (or wait for tick)",
+        )
+    return ok(name, f"{len(files)} definitions in .claude/agents, as the config asks")
+
+
 def cloisterctl_found(found: str | None, path_origin: str) -> Check:
     """The hooks, the statusline and the merge driver call `cloisterctl` by name."""
     name = "cloisterctl on PATH"

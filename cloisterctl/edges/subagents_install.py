@@ -132,3 +132,11 @@ def sync_subagents(ws: Workspace, config: Config) -> InstallReport | None:
     report = InstallReport()
     _write(ws, wanted, ours, report)
     return report if report.changed or report.removed else None
+
+
+def subagents_status(ws: Workspace, config: Config) -> tuple[list[str], bool]:
+    """For `doctor`: cloisterctl's definition files here, and whether they say what the config asks."""
+    ours = _ours_present(ws)
+    wanted = subagents.definitions(config)
+    in_sync = all(ours.get(d.filename) == d.text() for d in wanted) and set(ours) <= {d.filename for d in wanted}
+    return sorted(ours), in_sync

@@ -22,6 +22,7 @@ from cloisterctl.core import doctor
 from cloisterctl.core.doctor import Check
 from cloisterctl.edges import doctor_probe as probe
 from cloisterctl.edges.install import CLAUDE_EVENTS
+from cloisterctl.edges.subagents_install import subagents_status
 from cloisterctl.engine.init import STATE_LINE, _has_line
 from cloisterctl.engine.statemerge import is_registered
 from cloisterctl.errors import CloisterError, WorkspaceError
@@ -46,6 +47,7 @@ def run_doctor(directory: Path, now: float | None = None) -> list[Check]:
     checks += _tools(ws, config, tick_path, origin)
     checks.append(doctor.cloisterctl_found(probe.which("cloisterctl", shell_path), "this shell's PATH"))
     checks += _hooks(ws)
+    checks.append(doctor.subagents(*subagents_status(ws, config)))
     checks.append(doctor.merge_driver(is_registered(ws), _state_attribute(ws)))
     checks.append(_schedule(ws, facts, time.time() if now is None else now))
     checks.append(config_check)

@@ -42,7 +42,7 @@ def healthy(
         "      - id: cloister-activity\n"
     )
     pre_commit("install", cwd=workspace, env={**pc_env, "PATH": os.environ["PATH"]})
-    for what in ("beads-hooks", "agent-hooks", "statusline"):
+    for what in ("beads-hooks", "agent-hooks", "statusline", "subagents"):
         assert run(workspace, "install", what).exit_code == 0
     assert run(workspace, "schedule", "--systemd", "--install").exit_code == 0
     transcripts = claude_dir / "projects" / project_dir_name(workspace)
@@ -118,6 +118,16 @@ def test_beads_agent_hooks_and_statusline(healthy: Path) -> None:
     run(healthy, "install", "agent-hooks")
     run(healthy, "uninstall", "statusline")
     assert _broken(healthy, "statusline", "warning")["fix"] == "cloisterctl install statusline"
+
+
+def test_subagents_missing_or_out_of_date(healthy: Path) -> None:
+    (healthy / ".claude" / "agents" / "cloister-opus.md").write_text(
+        (healthy / ".claude" / "agents" / "cloister-opus.md").read_text().replace("claude-opus-4-7", "claude-opus-4-1")
+    )
+    assert "the next tick rewrites them" in _broken(healthy, "subagents", "warning")["detail"]
+    run(healthy, "tick")
+    run(healthy, "uninstall", "subagents")
+    assert _broken(healthy, "subagents", "warning")["fix"] == "cloisterctl install subagents"
 
 
 def test_the_merge_driver(healthy: Path) -> None:
