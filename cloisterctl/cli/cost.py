@@ -14,8 +14,11 @@ from cloisterctl.errors import CloisterError
 
 
 def progress_bar() -> Any:
-    """A progress bar for long transcript scans, only when both stdout and stderr are terminals."""
-    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+    """A progress bar for long transcript scans, only when both stdout and stderr are terminals
+    (and not with -q)."""
+    from cloisterctl.cli import style
+
+    if style.quiet() or not (sys.stdout.isatty() and sys.stderr.isatty()):
         return None
     from contextlib import contextmanager
 

@@ -4,7 +4,6 @@ the lazy command group, run as a user would (a real bash, a real pseudo-terminal
 from __future__ import annotations
 
 import os
-import pty
 import shutil
 import subprocess
 import sys
@@ -13,31 +12,13 @@ from pathlib import Path
 import pytest
 
 from testing.helpers import run
+from testing.terminal import on_a_terminal
 
 RED_OR_GREEN_OR_YELLOW = ("\x1b[31m", "\x1b[32m", "\x1b[33m")
 
 
 def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
-    """Run cloisterctl with its stdout on a pseudo-terminal; what it printed there."""
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cloisterctl", *args], stdout=follower, stderr=subprocess.PIPE, env=env
-        )
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed: the process is done with it
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        process.wait(timeout=60)
-    finally:
-        os.close(leader)
-    return b"".join(chunks).decode()
+    return on_a_terminal(args, env, stderr_too=False)
 
 
 def test_quiet_drops_chatter_but_keeps_data_and_json(workspace: Path) -> None:
