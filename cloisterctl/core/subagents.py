@@ -162,7 +162,7 @@ def is_ours(text: str) -> bool:
 
 
 def front_matter(text: str) -> Mapping[str, str]:
-    """The simple ``key: value`` lines of a definition's front matter (for tests and doctor)."""
+    """The simple ``key: value`` lines of a definition's front matter (what the tests read back)."""
     head = text.removeprefix("---\n").partition("\n---\n")[0]
     found: dict[str, str] = {}
     for line in head.splitlines():
