@@ -32,10 +32,13 @@ if [ "$want_tests" = 1 ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
     if command -v npm >/dev/null; then
         # The real agent CLI (its flags are checked against the spawn template) and ccusage (the
-        # reference for cost figures). Installed locally, so nothing global changes.
-        if [ ! -x .cache/npm/node_modules/.bin/claude ] || [ ! -x .cache/npm/node_modules/.bin/ccusage ]; then
+        # reference for cost figures). Installed locally, so nothing global changes. ccusage is
+        # pinned: it is a wrapper around a native binary, and 20.0.26 has none published for
+        # linux-x64 (a copy that cannot run is reinstalled).
+        if [ ! -x .cache/npm/node_modules/.bin/claude ] \
+            || ! .cache/npm/node_modules/.bin/ccusage --version >/dev/null 2>&1; then
             mkdir -p .cache/npm
-            npm install --silent --no-audit --no-fund --prefix .cache/npm @anthropic-ai/claude-code ccusage \
+            npm install --silent --no-audit --no-fund --prefix .cache/npm @anthropic-ai/claude-code ccusage@20.0.24 \
                 >/dev/null 2>&1 || echo "setup: npm install failed; tests that need claude/ccusage will skip" >&2
         fi
     fi

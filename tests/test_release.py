@@ -15,4 +15,4 @@ def test_the_readme_rev_the_changelog_and_the_version_agree() -> None:
     changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert re.search(rf"^## {re.escape(__version__)} — \d{{4}}-\d{{2}}-\d{{2}}$", changelog, flags=re.MULTILINE)
     result = run(REPO_ROOT, "--version")
-    assert result.exit_code == 0 and result.output.strip() == f"cloisterctl, version {__version__}"
+    assert result.exit_code == 0 and result.output.strip() == f"cloisterctl {__version__}"

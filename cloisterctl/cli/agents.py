@@ -43,7 +43,7 @@ def stop(env: Env, agent: str, as_json: bool) -> int:
 
     ctx = env.context()
     check_agent(ctx, agent)
-    return emit(run(ctx), as_json, lambda d: f"stopped {d['agent']} ({d['how']})")
+    return emit(run(ctx), as_json, lambda d: f"stopped {d['agent']} ({d['how']})", chatter=True)
 
 
 @click.command()

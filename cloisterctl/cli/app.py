@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hook": ("cloisterctl.cli.hooks", "hook"),
     "statusline": ("cloisterctl.cli.statusline", "statusline"),
     "demo": ("cloisterctl.cli.demo", "demo"),
+    "doctor": ("cloisterctl.cli.doctor", "doctor"),
 }
 
 
@@ -131,11 +132,22 @@ json_option = click.option(
 )
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> int:
-    """Print a command's result (JSON, or text for people); returns exit code 0."""
+def emit(data: Any, as_json: bool, render: Callable[[Any], str], *, chatter: bool = False) -> int:
+    """Print a command's result (JSON, or text for people); returns exit code 0. The text of a
+    ``chatter`` result (what an action did: "updated X", "nothing new") is cut down by ``-q`` to its
+    warnings (``cli.style.quiet_text``); data and JSON never are."""
+    from cloisterctl.cli import style
     from cloisterctl.cli.render import dumps
 
-    click.echo(dumps(data) if as_json else render(data))
+    if as_json:
+        click.echo(dumps(data))
+        return 0
+    text = render(data)
+    if chatter and style.quiet():
+        text = style.quiet_text(text)
+        if not text:
+            return 0
+    click.echo(text)
     return 0
 
 
@@ -236,14 +248,22 @@ class CloisterGroup(click.Group):
     help="Run as if started in DIR (like git -C).",
     metavar="DIR",
 )
-@click.version_option(__version__, "--version", prog_name="cloisterctl")
+@click.option("-q", "--quiet", is_flag=True, help="Print only what matters: no progress or 'updated' chatter.")
+@click.option("--no-color", "no_color", is_flag=True, help="No colour (also off when NO_COLOR is set or not a tty).")
+@click.version_option(__version__, "-V", "--version", prog_name="cloisterctl", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, directory: Path) -> None:
+def cli(ctx: click.Context, directory: Path, quiet: bool, no_color: bool) -> None:
     """Route coding-agent work to the cheapest model tier that can do it, hand work between
     tiers through reviewable files, and track what it costs.
 
     State lives in the repo: STATE.md front matter and the .cloister/ ledger.
+
+    Shell completion: eval "$(_CLOISTERCTL_COMPLETE=bash_source cloisterctl)" in ~/.bashrc
+    (zsh_source for zsh, fish_source for fish).
     """
+    from cloisterctl.cli import style
+
+    style.configure(no_color=no_color, quiet=quiet)
     ctx.obj = Env(directory)
 
 

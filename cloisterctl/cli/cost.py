@@ -14,8 +14,11 @@ from cloisterctl.errors import CloisterError
 
 
 def progress_bar() -> Any:
-    """A progress bar for long transcript scans, only when both stdout and stderr are terminals."""
-    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+    """A progress bar for long transcript scans, only when both stdout and stderr are terminals
+    (and not with -q)."""
+    from cloisterctl.cli import style
+
+    if style.quiet() or not (sys.stdout.isatty() and sys.stderr.isatty()):
         return None
     from contextlib import contextmanager
 
@@ -99,10 +102,13 @@ def _keep_memo(root: str, options: CostOptions, computed: Any) -> None:
     """Keep both forms of the output for ``cli.fast``, as a run with nothing new would print them."""
     from cloisterctl.cli.fast import PRICE_TABLE, cost_key, cost_memo_path
     from cloisterctl.cli.render import dumps, render_report
+    from cloisterctl.cli.style import colourless
     from cloisterctl.state import memo
 
     again = {**computed.result, "bytes_read": 0}
-    outputs = {"json": (dumps(again) + "\n").encode(), "text": (render_report(again) + "\n").encode()}
+    with colourless():  # the memo may be printed to a pipe
+        text = render_report(again)
+    outputs = {"json": (dumps(again) + "\n").encode(), "text": (text + "\n").encode()}
     inputs = {**computed.inputs, **memo.stamp([PRICE_TABLE])}
     memo.keep(cost_memo_path(root, options), cost_key(root, options), inputs, outputs, computed.valid_until)
 

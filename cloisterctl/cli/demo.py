@@ -19,10 +19,13 @@ from cloisterctl.cli.app import json_option
 @json_option
 def demo(parent: Path | None, as_json: bool) -> int:
     """Play the built-in demo in a throwaway repo and say what happened; the repo is left for inspection."""
+    from cloisterctl.cli import style
     from cloisterctl.cli.render import dumps
     from cloisterctl.demo.scenario import run_demo
 
-    result = run_demo(parent, (lambda _line: None) if as_json else click.echo)
+    result = run_demo(parent, (lambda _line: None) if as_json or style.quiet() else click.echo)
     if as_json:
         click.echo(dumps(result))
+    elif style.quiet():
+        click.echo(result["workspace"])  # what is left to look at
     return 0

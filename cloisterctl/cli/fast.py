@@ -24,7 +24,7 @@ from cloisterctl.state import memo, paths
 # The environment the output depends on: where transcripts are found, and the user config.
 ENV_KEYS = ("CLAUDE_CONFIG_DIR", "HOME", "XDG_CONFIG_HOME")
 # `cost --by` (core.reports.GROUPINGS, which a test holds equal: importing it here would cost the start).
-BY_CHOICES = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project")
+BY_CHOICES = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project", "subagent")
 PRICE_TABLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model", "prices.json")
 
 

@@ -1,4 +1,5 @@
-"""`cloisterctl test`, `install|uninstall beads-hooks|agent-hooks|statusline`, and `hook` (the hooks' own entry)."""
+"""`cloisterctl test`, `install|uninstall beads-hooks|agent-hooks|statusline|subagents|git`, and `hook` (the hooks'
+own entry)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _report(data: object, as_json: bool) -> int:
 
     from cloisterctl.cli.render import render_install
 
-    return emit(asdict(data), as_json, render_install)  # type: ignore[call-overload]
+    return emit(asdict(data), as_json, render_install, chatter=True)  # type: ignore[call-overload]
 
 
 @install.command("beads-hooks")
@@ -141,3 +142,26 @@ def uninstall_statusline(env: Env, as_json: bool) -> int:
     from cloisterctl.edges.statusline_install import uninstall_statusline as uninstall_it
 
     return _report(uninstall_it(env.context().ws), as_json)
+
+
+@install.command("subagents")
+@json_option
+@pass_env
+def install_subagents(env: Env, as_json: bool) -> int:
+    """Claude Code subagents for the configured tiers and roles, in .claude/agents/cloister-*.md
+    (model from tiers.*, a description from the routing config); `tick` keeps them in sync with
+    the config. A file of the same name that cloisterctl did not write is never replaced."""
+    from cloisterctl.edges.subagents_install import install_subagents as install_them
+
+    ctx = env.context()
+    return _report(install_them(ctx.ws, ctx.config), as_json)
+
+
+@uninstall.command("subagents")
+@json_option
+@pass_env
+def uninstall_subagents(env: Env, as_json: bool) -> int:
+    """Remove the subagent definitions cloisterctl wrote (never a file of yours)."""
+    from cloisterctl.edges.subagents_install import uninstall_subagents as uninstall_them
+
+    return _report(uninstall_them(env.context().ws), as_json)

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cloisterctl.cli.style import warning_prefix
+
 
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
@@ -90,7 +92,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         lines.append(f"warning: {problem}")
     if len(result["problems"]) > 10:
         lines.append(f"warning: ... and {len(result['problems']) - 10} more problems (see --json)")
-    return "\n".join(lines)
+    return "\n".join(warning_prefix(line) for line in lines)
 
 
 def render_recorded(result: Mapping[str, Any]) -> str:
@@ -160,7 +162,7 @@ def render_status(view: dict[str, Any]) -> str:
             "then (another clone's clock runs ahead, or a pinned one did)"
         )
     lines += [f"warning: {problem}" for problem in view["problems"]]
-    return "\n".join(lines)
+    return "\n".join(warning_prefix(line) for line in lines)
 
 
 def _budget_text(budget: Mapping[str, Any]) -> str:
@@ -251,12 +253,14 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
             parts.append(f"recorded {report['signals']} activity signals")
         if report.get("cost_usd") is not None and written.get("cost"):
             parts.append(f"cost now {money(report['cost_usd'])}")
+        if report.get("subagents"):
+            parts.append(f"subagents updated ({', '.join(report['subagents'])})")
         if report["state_md_changed"]:
             parts.append("STATE.md updated")
         if report["commit"]:
             parts.append(f"committed {report['commit']}")
         lines.append(f"{head}: " + ("; ".join(parts) if parts else "nothing new"))
-        lines += [f"  warning: {problem}" for problem in report["problems"]]
+        lines += [warning_prefix(f"  warning: {problem}") for problem in report["problems"]]
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ def tick(env: Env, every: bool, dry_run: bool, as_json: bool) -> int:
 
     ctx = env.context()
     reports = [r.as_dict() for r in run_tick(ctx.ws, every=every, dry_run=dry_run, clock=ctx.clock)]
-    return emit(reports, as_json, render_tick)
+    return emit(reports, as_json, render_tick, chatter=True)
 
 
 LINGER_HINT = (
@@ -113,6 +113,7 @@ def approve(env: Env, decision: str, as_json: bool) -> int:
         lambda d: (
             f"approved {d['decision']}: {d['summary']}" + (f"; handoff {d['handoff']} started" if d["handoff"] else "")
         ),
+        chatter=True,
     )
 
 
@@ -125,4 +126,4 @@ def reject(env: Env, decision: str, reason: str | None, as_json: bool) -> int:
     """Drop a decision that waits for approval; its cause will not fire again."""
     from cloisterctl.engine.decisions import reject as run
 
-    return emit(run(env.context(), decision, reason), as_json, lambda d: f"rejected {d['decision']}")
+    return emit(run(env.context(), decision, reason), as_json, lambda d: f"rejected {d['decision']}", chatter=True)

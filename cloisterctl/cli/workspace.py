@@ -40,7 +40,7 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
         lines += [f"  kept    {name}" for name in data["kept"]]
         return "\n".join(lines)
 
-    return emit(asdict(report), as_json, render)
+    return emit(asdict(report), as_json, render, chatter=True)
 
 
 @click.command()
@@ -107,8 +107,10 @@ def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> int:
     else:
         for problem in problems:
             click.echo(str(problem), err=True)
-        if not problems:
-            click.echo(f"config ok ({', '.join(checked) or 'built-in defaults only'})")
+        from cloisterctl.cli import style
+
+        if not problems and not style.quiet():
+            click.echo(f"config {style.word('ok')} ({', '.join(checked) or 'built-in defaults only'})")
     return 1 if problems else 0
 
 
@@ -130,4 +132,4 @@ def trust(env: Env, revoke: bool, as_json: bool) -> int:
         keys = ", ".join(data["command_keys"]) or "no command keys (nothing changes now)"
         return f"trusted {data['config']} (sha256 {data['sha256'][:12]}): {keys}"
 
-    return emit(set_trust(ws, trusted=not revoke), as_json, render)
+    return emit(set_trust(ws, trusted=not revoke), as_json, render, chatter=True)

@@ -51,7 +51,7 @@ def _rounded_rate(fresh: int, cache_write: int, cache_read: int) -> float | None
 
 PERIODS = ("day", "week", "month")
 # What ``cloisterctl cost --by`` takes: the cells' own dimensions and the periods of their days.
-GROUPINGS = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project")
+GROUPINGS = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project", "subagent")
 
 
 def week_of(day: str) -> str:

@@ -22,13 +22,14 @@ from typing import Any
 
 from cloisterctl.core.attribution import Attribution
 from cloisterctl.core.dedup import counted, counted_in_group, group_of
-from cloisterctl.core.tally import Cell, SessionInfo, Tally, TierOf
+from cloisterctl.core.tally import MAIN, UNKNOWN_TYPE, Cell, SessionInfo, Tally, TierOf
 from cloisterctl.model.prices import PER_MILLION, Price, PriceTable, Rates
 from cloisterctl.model.usage import Response, TranscriptFile
 
 Position = tuple[str, int]  # (file key, row in the file's rows): the order ties are broken in
 Contribution = tuple[Position, Response]
-CellKey = tuple[str, str, str | None, str | None, str, str]  # project, session, agent, task, model, day
+# project, session, agent, task, model, day, subagent type (``subagent_label``)
+CellKey = tuple[str, str, str | None, str | None, str, str, str]
 HeldFile = tuple[TranscriptFile, Sequence[Response]]  # a file and its rows, one per key
 
 _UNKNOWN = object()
@@ -136,7 +137,15 @@ class RunningTally:
         if agent is _UNKNOWN:
             agent = self._agent(session, file.project)
         assert agent is None or isinstance(agent, str)
-        key = (file.project, session, agent, self.attribution.task_for(agent, session, ts), model, ts[:10])
+        key = (
+            file.project,
+            session,
+            agent,
+            self.attribution.task_for(agent, session, ts),
+            model,
+            ts[:10],
+            subagent_label(file),
+        )
         sums = self.cells.get(key)
         if sums is None:
             sums = self.cells[key] = [0] * SUMS
@@ -313,8 +322,8 @@ class RunningTally:
         return Tally(cells, sessions)
 
     def _cell(self, key: CellKey, sums: list[int]) -> Cell:
-        project, session, agent, task, model, day = key
-        cell = Cell(project, session, agent, task, model, self.tier_of(model), day)
+        project, session, agent, task, model, day, subagent = key
+        cell = Cell(project, session, agent, task, model, self.tier_of(model), day, subagent=subagent)
         cell.requests = sums[BASE] + sums[LONG] + sums[FAST]
         cell.input, cell.output, cell.cache_write_5m, cell.cache_write_1h, cell.cache_read = (
             sums[BASE + i] + sums[LONG + i] + sums[FAST + i] for i in range(1, 6)
@@ -330,6 +339,14 @@ class RunningTally:
                 total += _cost(rates, sums, at)
         cell.usd = total
         return cell
+
+
+def subagent_label(file: TranscriptFile) -> str:
+    """What `cost --by subagent` calls a file's usage: ``(main)`` for a session's own transcript, the
+    subagent's type for a subagent's, ``(unknown)`` when Claude Code wrote no type for it."""
+    if not file.subagent:
+        return MAIN
+    return file.agent_type or UNKNOWN_TYPE
 
 
 def _placed(key: str, rows: Sequence[Response]) -> Iterable[Contribution]:

@@ -24,9 +24,11 @@ from cloisterctl.model.events import Event, make_event, normalise_ts, ordered, p
 from cloisterctl.model.prices import Usage
 from cloisterctl.model.tiers import tier_for_model
 
-DIMENSIONS = ("agent", "model", "tier", "task", "session", "day", "project")
+DIMENSIONS = ("agent", "model", "tier", "task", "session", "day", "project", "subagent")
 OTHER_TIER = "other"  # a model that no tier's patterns claim
 NONE = "-"  # how an unattributed agent, task or session is shown
+MAIN = "(main)"  # the subagent type of a session's own usage (not a subagent's)
+UNKNOWN_TYPE = "(unknown)"  # a subagent whose type Claude Code did not record
 USAGE_SCOPE = "usage:"  # checkpoint scope of an agent's usage events (other runtimes)
 CHECKPOINT_FIELDS = (
     "usd",
@@ -73,6 +75,9 @@ class Cell:
     cache_read: int = 0
     long_context: int = 0  # requests priced at long-context rates
     unpriced: int = 0  # requests of a model with no price (counted at $0)
+    # The subagent type of a transcript's usage (``MAIN`` for the session's own); None for usage
+    # events (another runtime's), shown as NONE.
+    subagent: str | None = None
 
     @property
     def cache_write(self) -> int:

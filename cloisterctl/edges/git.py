@@ -195,6 +195,13 @@ def info_exclude(root: Path) -> Path:
     return found if found.is_absolute() else root / found
 
 
+def hooks_dir(root: Path) -> Path:
+    """Where git looks for this clone's hooks (``core.hooksPath`` when set, else the common git
+    dir's ``hooks``)."""
+    found = Path(_run(root, "rev_parse", "--git-path", "hooks"))
+    return found if found.is_absolute() else root / found
+
+
 def is_ignored(root: Path, path: str) -> bool:
     """Whether git ignores ``path`` (relative to the work tree) in this clone."""
     try:

@@ -33,6 +33,7 @@ from cloisterctl.core.guards import evaluate, status_for
 from cloisterctl.core.triggers import Inputs, Proposal
 from cloisterctl.edges.beads import JsonlTracker, open_tracker
 from cloisterctl.edges.launch import read_exit_file
+from cloisterctl.edges.subagents_install import sync_subagents
 from cloisterctl.edges.tmux import Tmux
 from cloisterctl.edges.transcripts.locate import session_transcript
 from cloisterctl.engine import cost, decisions, followups, handoff
@@ -47,7 +48,7 @@ from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolE
 from cloisterctl.model.events import Event, format_ts, make_event
 from cloisterctl.model.tasks import Task
 from cloisterctl.state import seen as seen_file
-from cloisterctl.state import spool, statefile
+from cloisterctl.state import spool, statefile, tickstamp
 from cloisterctl.state.overrides import read_overrides
 from cloisterctl.state.workspace import Workspace
 
@@ -68,13 +69,14 @@ class Report:
     # Exactly what this tick wrote: committed ledger events by type, and lines of the signal spool.
     ledger_events: dict[str, int] = field(default_factory=dict)
     signals: int = 0
+    subagents: list[str] = field(default_factory=list)  # definitions rewritten because the config changed
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def did_something(self) -> bool:
-        wrote = self.ledger_events or self.signals or self.state_md_changed or self.commit
+        wrote = self.ledger_events or self.signals or self.state_md_changed or self.commit or self.subagents
         return bool(self.decisions or self.handoff or self.brief or self.tasks or wrote)
 
 
@@ -311,6 +313,18 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
     report.problems += troubles
 
 
+def _sync_subagents(ctx: Context, report: Report) -> None:
+    """The installed subagent definitions rewritten when the config changed what they say (one hash
+    compared when it did not)."""
+    try:
+        synced = sync_subagents(ctx.ws, ctx.config)
+    except (CloisterError, OSError) as exc:
+        report.problems.append(f"subagents not updated: {exc}")
+        return
+    if synced is not None:
+        report.subagents = synced.changed + synced.removed
+
+
 def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None = None) -> Report:
     report = Report(str(ctx.ws.root))
     ctx.ws.require_initialised()
@@ -329,6 +343,8 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
                 ]
                 return report
             apply_plan(ctx, inputs, plan, report)
+            _sync_subagents(ctx, report)
+            tickstamp.stamp(ctx.ws)  # for `doctor`: when tick last ran here
     except LockTimeout as exc:
         if exc.path != ctx.ws.tick_lock_path:
             raise

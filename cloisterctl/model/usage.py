@@ -35,6 +35,9 @@ class TranscriptFile:
     project: str  # the project dir name
     session: str  # the session id: the file's stem, or the session dir of a subagent file
     subagent: bool
+    # A subagent file's type (``agentType`` of its ``agent-*.meta.json``, as Claude Code writes it,
+    # read once when the file is first read); None for a main transcript or a type not known.
+    agent_type: str | None = None
 
     @property
     def key(self) -> str:

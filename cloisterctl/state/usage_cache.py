@@ -29,7 +29,7 @@ from cloisterctl.core.tally import TierOf
 from cloisterctl.model.prices import PriceTable
 from cloisterctl.model.usage import FileMark, Response, TranscriptFile
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: a subagent file's type, and cells keyed by it
 # Per file, at most this many unreadable lines are kept.
 MAX_PROBLEMS_PER_FILE = 20
 
@@ -42,9 +42,10 @@ class FileEntry(msgspec.Struct, array_like=True, gc=False):
     session: str
     subagent: bool
     problems: list[str]
+    agent_type: str | None = None
 
     def file(self, path: str) -> TranscriptFile:
-        return TranscriptFile(Path(path), self.project, self.session, self.subagent)
+        return TranscriptFile(Path(path), self.project, self.session, self.subagent, self.agent_type)
 
 
 class _Manifest(msgspec.Struct):
@@ -76,7 +77,7 @@ class _Tally(msgspec.Struct):
     version: int
     generation: str  # of the rows it counts
     basis: str
-    cells: list[tuple[str, str, str | None, str | None, str, str, list[int]]]
+    cells: list[tuple[str, str, str | None, str | None, str, str, str, list[int]]]
     sessions: dict[str, _Session]
 
 
@@ -179,7 +180,9 @@ class UsageStore:
                     after[index] = row
             found = entry.problems + problems
         self._rows[path] = after
-        self.entries[path] = FileEntry(mark, file.project, file.session, file.subagent, found[:MAX_PROBLEMS_PER_FILE])
+        self.entries[path] = FileEntry(
+            mark, file.project, file.session, file.subagent, found[:MAX_PROBLEMS_PER_FILE], file.agent_type
+        )
         self._dirty.add(_shard_name(path))
         return FileChange(file, before, after, reset or before is None)
 
@@ -230,9 +233,9 @@ def load_tally(
         return None
     if saved.version != CACHE_VERSION or saved.generation != generation or saved.basis != basis:
         return None
-    if any(len(row[6]) != SUMS for row in saved.cells):
+    if any(len(row[7]) != SUMS for row in saved.cells):
         return None
-    cells = {row[:6]: row[6] for row in saved.cells}
+    cells = {row[:7]: row[7] for row in saved.cells}
     sessions = {
         session: SessionSums(
             data.requests,

@@ -11,8 +11,9 @@ from testing.helpers import REPO_ROOT, run
 
 
 def test_version() -> None:
-    result = run(Path("."), "--version")
-    assert result.output == f"cloisterctl, version {__version__}\n"
+    for flag in ("--version", "-V"):
+        result = run(Path("."), flag)
+        assert result.exit_code == 0 and result.output == f"cloisterctl {__version__}\n"
 
 
 def test_usage_errors_exit_2(repo: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from cloisterctl.config.load import load_config
 from cloisterctl.core.attribution import Attribution
 from cloisterctl.core.dedup import deduplicate
-from cloisterctl.core.running_tally import RunningTally, tally_responses
+from cloisterctl.core.running_tally import RunningTally, subagent_label, tally_responses
 from cloisterctl.core.tally import SessionInfo, Tally, tier_function
 from cloisterctl.edges.transcripts.ingest import ingest
 from cloisterctl.edges.transcripts.locate import discover
@@ -85,7 +85,8 @@ def by_hand(
     sessions: dict[str, SessionInfo] = {}
     for file, r in kept:
         agent = attribution.agent_for(file.session, file.project)
-        key = (file.project, file.session, agent, attribution.task_for(agent, file.session, r.ts), r.model, r.ts[:10])
+        task = attribution.task_for(agent, file.session, r.ts)
+        key = (file.project, file.session, agent, task, r.model, r.ts[:10], subagent_label(file))
         usage = Usage(r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read)
         cost = prices.cost(r.model, usage, fast=r.fast) or 0.0
         sums = cells.setdefault(key, [0, 0.0, 0, 0, 0, 0, 0])
@@ -136,7 +137,7 @@ def test_the_running_tally_after_any_changes_equals_one_built_from_scratch(
         tally = running.tally()
         assert tally.sessions == sessions
         assert {
-            (c.project, c.session, c.agent, c.task, c.model, c.day): [c.requests, c.usd, c.input, c.output]
+            (c.project, c.session, c.agent, c.task, c.model, c.day, c.subagent): [c.requests, c.usd, c.input, c.output]
             + [c.cache_write_5m, c.cache_write_1h, c.cache_read]
             for c in tally.cells
         } == {key: pytest.approx(sums, abs=1e-9) for key, sums in cells.items()}

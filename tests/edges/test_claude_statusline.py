@@ -18,30 +18,14 @@ from pathlib import Path
 import pytest
 
 from cloisterctl.edges.tmux import Tmux
-from testing.helpers import REPO_ROOT, run, write_tasks
-
-
-def claude_binary() -> str | None:
-    local = REPO_ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "claude"
-    return str(local) if local.exists() else shutil.which("claude")
-
+from testing.claude import claude_binary, onboarded_home
+from testing.helpers import run, write_tasks
 
 CLAUDE = claude_binary()
 pytestmark = pytest.mark.skipif(
     CLAUDE is None, reason="the claude CLI is not installed (npm @anthropic-ai/claude-code)"
 )
 KEY = "sk-ant-api03-" + "statusline-test-" * 4
-
-
-def onboarded_home(home: Path, project: Path) -> None:
-    """What Claude Code keeps in ``~/.claude.json`` once its first-run questions are answered."""
-    state = {
-        "hasCompletedOnboarding": True,
-        "theme": "dark",
-        "customApiKeyResponses": {"approved": [KEY[-20:]], "rejected": []},
-        "projects": {str(project.resolve()): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
-    }
-    (home / ".claude.json").write_text(json.dumps(state))
 
 
 def screen(tmux: Tmux, name: str, wanted: tuple[str, ...], seconds: float = 45) -> str:
@@ -64,7 +48,7 @@ def test_claude_shows_the_installed_statusline_and_reports_a_broken_one(
     # cloisterctl found by name, as the installed command calls it: this interpreter's console script.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{Path(CLAUDE).parent}:/usr/bin:/bin")
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    onboarded_home(isolated_env, workspace)
+    onboarded_home(isolated_env, workspace, KEY)
     write_tasks(workspace, [{"_type": "issue", "id": "app-7", "title": "Fix", "status": "open", "issue_type": "task"}])
     assert run(workspace, "route", "app-7", "--record").exit_code == 0
     assert run(workspace, "install", "statusline").exit_code == 0

@@ -19,9 +19,11 @@ from cloisterctl.engine.cost import refresh_cost
 from cloisterctl.model.events import make_event
 from cloisterctl.state import ledger, statefile
 from cloisterctl.state.store import snapshot
+from cloisterctl.state.usage_cache import CACHE_VERSION
 from cloisterctl.state.workspace import Workspace
 from testing.helpers import at, git, ledger_bytes, run
 from testing.helpers import ledger_events as all_ledger_events
+from testing.terminal import on_a_terminal
 from testing.transcripts import CLAUDE_RESULT, assistant, usage_of, user, write_lines
 
 SONNET45 = "claude-sonnet-4-5-20250929"
@@ -471,6 +473,9 @@ def test_a_long_scan_shows_a_progress_bar_on_a_terminal_only(workspace: Path, is
         [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "cost"], capture_output=True, text=True, env=env
     )
     assert piped.returncode == 0 and "reading transcripts" not in piped.stdout + piped.stderr
+    # -q: no bar on a terminal either (the manifest is still gone: the memo answered the pipe).
+    quiet = on_a_terminal(["-q", "-C", str(workspace), "cost"], env)
+    assert "reading transcripts" not in quiet and "$1.0000" in quiet
 
 
 def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspace: Path, isolated_env: Path) -> None:
@@ -490,7 +495,7 @@ def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspac
     assert wrong_tally != good["tally.json"] and wrong_rows != good[shard.name]
     breakages = [
         ("tally.json", b"{not json"),
-        ("tally.json", wrong_tally.replace(b'"version":2', b'"version":1')),  # another version
+        ("tally.json", wrong_tally.replace(f'"version":{CACHE_VERSION}'.encode(), b'"version":1')),  # another version
         ("tally.json", wrong_tally.replace(b'"generation":"', b'"generation":"x', 1)),  # of other rows
         ("tally.json", good["tally.json"].replace(b'",[', b'",[7,', 1)),  # a cell of the wrong shape
         (shard.name, b"[]"),

@@ -11,11 +11,12 @@ the tally can follow (``cloisterctl.core.running_tally``).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from cloisterctl.edges.transcripts.parse import parse_line, parse_lines
 from cloisterctl.edges.transcripts.workers import share
 from cloisterctl.model.usage import FileMark, Response, TranscriptFile
 from cloisterctl.state.locking import locked
-from cloisterctl.state.usage_cache import UsageStore
+from cloisterctl.state.usage_cache import FileEntry, UsageStore
 
 # A scan reading at least this many new bytes shows a progress bar (when on a terminal).
 PROGRESS_MIN_BYTES = 48 * 1024 * 1024
@@ -217,10 +218,42 @@ def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
     )
 
 
+def agent_type(path: Path) -> str | None:
+    """``agentType`` of a subagent transcript's ``agent-*.meta.json`` (Claude Code writes it when
+    the subagent starts); None when there is none or it does not say."""
+    try:
+        data = json.loads(path.with_name(path.name.removesuffix(".jsonl") + ".meta.json").read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    found = data.get("agentType") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+def _typed(file: TranscriptFile, entry: FileEntry | None) -> TranscriptFile:
+    """A subagent file with its type: the one the cache holds for it, or for a file not read
+    before, the one its metadata says now."""
+    if not file.subagent:
+        return file
+    found = entry.agent_type if entry is not None else agent_type(file.path)
+    return file if found == file.agent_type else replace(file, agent_type=found)
+
+
+def _retype(store: UsageStore, jobs: Sequence[tuple[_Job, int]], listed: dict[str, TranscriptFile]) -> None:
+    """A subagent file with no type yet and no responses counted yet gets one when its metadata has
+    appeared since: Claude Code writes the two files at once, and the tally's cells are keyed by
+    the type, so it is fixed for good only with the file's first response."""
+    for job, _size in jobs:
+        file = listed[job.path]
+        if file.subagent and file.agent_type is None and not store.rows(job.path):
+            found = agent_type(file.path)
+            if found is not None:
+                listed[job.path] = replace(file, agent_type=found)
+
+
 def _plan(
     store: UsageStore, files: Sequence[TranscriptFile]
 ) -> tuple[list[tuple[_Job, int]], dict[str, TranscriptFile]]:
-    """The reads to do (job, bytes to read), and the files that exist."""
+    """The reads to do (job, bytes to read), and the files that exist (with their subagent types)."""
     jobs: list[tuple[_Job, int]] = []
     listed: dict[str, TranscriptFile] = {}
     entries = store.entries
@@ -229,8 +262,8 @@ def _plan(
             stat = os.stat(file.path)
         except OSError:
             continue
-        listed[file.key] = file
         entry = entries.get(file.key)
+        listed[file.key] = _typed(file, entry)
         mark = entry.mark if entry is not None else None
         if not _unchanged(mark, stat):
             kept = mark.offset if mark is not None and stat.st_size >= mark.offset else 0
@@ -271,6 +304,7 @@ def ingest(
                 previous = ""
                 jobs, listed = _plan(store, files)
                 gone = []
+            _retype(store, jobs, listed)
             for path in gone:
                 change = store.forget(path)
                 if change is not None:
@@ -290,5 +324,5 @@ def ingest(
                 if change is not None:
                     changes.append(change)
             store.save()
-        present = [file for file in files if file.key in store.entries and file.key in listed]
+        present = [listed[file.key] for file in files if file.key in store.entries and file.key in listed]
         return Ingested(present, store.marks, bytes_read, bool(jobs or gone), problems, store, changes, previous)

@@ -1,0 +1,29 @@
+"""Starting the real Claude Code CLI offline, as a user who finished its onboarding would: a home
+with ``.claude.json`` (onboarding done, the project trusted, an API key approved) and a dummy
+``ANTHROPIC_API_KEY``. Its interactive prompt, status bar and `/agents` view come up without a
+network."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from testing.helpers import REPO_ROOT
+
+
+def claude_binary() -> str | None:
+    """This clone's CLI (scripts/setup.sh installs it under .cache/npm), else one on PATH."""
+    local = REPO_ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "claude"
+    return str(local) if local.exists() else shutil.which("claude")
+
+
+def onboarded_home(home: Path, project: Path, key: str) -> None:
+    """What Claude Code keeps in ``~/.claude.json`` once its first-run questions are answered."""
+    state = {
+        "hasCompletedOnboarding": True,
+        "theme": "dark",
+        "customApiKeyResponses": {"approved": [key[-20:]], "rejected": []},
+        "projects": {str(project.resolve()): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
+    }
+    (home / ".claude.json").write_text(json.dumps(state))
