@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 from testing.helpers import REPO_ROOT
 
@@ -27,3 +29,15 @@ def onboarded_home(home: Path, project: Path, key: str) -> None:
         "projects": {str(project.resolve()): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
     }
     (home / ".claude.json").write_text(json.dumps(state))
+
+
+def screen(tmux: Any, name: str, wanted: tuple[str, ...], seconds: float = 45) -> str:
+    """The tmux window ``name``'s text once it shows any of ``wanted`` (or at ``seconds``, as it is)."""
+    deadline = time.monotonic() + seconds
+    text = ""
+    while time.monotonic() < deadline:
+        text = tmux.capture(name)
+        if any(word in text for word in wanted):
+            return text
+        time.sleep(0.5)
+    return text

@@ -12,13 +12,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from cloisterctl.edges.tmux import Tmux
-from testing.claude import claude_binary, onboarded_home
+from testing.claude import claude_binary, onboarded_home, screen
 from testing.helpers import run
 
 CLAUDE = claude_binary()
@@ -26,17 +25,6 @@ pytestmark = pytest.mark.skipif(
     CLAUDE is None, reason="the claude CLI is not installed (npm @anthropic-ai/claude-code)"
 )
 KEY = "sk-ant-api03-" + "subagents-test-" * 4
-
-
-def _wait_for(tmux: Tmux, name: str, wanted: str, seconds: float = 45) -> str:
-    deadline = time.monotonic() + seconds
-    text = ""
-    while time.monotonic() < deadline:
-        text = tmux.capture(name)
-        if wanted in text:
-            return text
-        time.sleep(0.5)
-    return text
 
 
 def test_claude_lists_the_installed_subagents_with_their_models(
@@ -55,12 +43,12 @@ def test_claude_lists_the_installed_subagents_with_their_models(
     tmux = Tmux(tmux_socket)
     tmux.start("agents", [CLAUDE, "--model", "sonnet"], workspace, {})
     try:
-        _wait_for(tmux, "agents", "❯")
+        screen(tmux, "agents", ("❯",))
         tmux.send_text("agents", "/agents")
-        _wait_for(tmux, "agents", "Library")
+        screen(tmux, "agents", ("Library",))
         # The second tab lists the definitions.
         subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "=agents:", "Right"], check=True)
-        text = _wait_for(tmux, "agents", "Built-in agents")
+        text = screen(tmux, "agents", ("Built-in agents",))
     finally:
         tmux.stop("agents", "", 2)
     assert "Project agents" in text, text

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from cloisterctl.edges.tmux import Tmux
-from testing.claude import claude_binary, onboarded_home
+from testing.claude import claude_binary, onboarded_home, screen
 from testing.helpers import run, write_tasks
 
 CLAUDE = claude_binary()
@@ -26,17 +25,6 @@ pytestmark = pytest.mark.skipif(
     CLAUDE is None, reason="the claude CLI is not installed (npm @anthropic-ai/claude-code)"
 )
 KEY = "sk-ant-api03-" + "statusline-test-" * 4
-
-
-def screen(tmux: Tmux, name: str, wanted: tuple[str, ...], seconds: float = 45) -> str:
-    deadline = time.monotonic() + seconds
-    text = ""
-    while time.monotonic() < deadline:
-        text = tmux.capture(name)
-        if any(word in text for word in wanted):
-            return text
-        time.sleep(0.5)
-    return text
 
 
 def test_claude_shows_the_installed_statusline_and_reports_a_broken_one(
