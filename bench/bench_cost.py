@@ -7,7 +7,7 @@ multi-line responses, sidechains, subagent files, big tool-result lines, a few m
 then, in each run and on the same files (page cache warm for both), times back to back:
 
 - ccusage: ``ccusage session --json --offline`` (it has no cache and reads everything each time);
-- full scan: cloisterctl's ingestion with an empty cache (``engine.cost.collect`` over every
+- full scan: cloisterctl's ingestion with an empty cache (``cost.collect.collect`` over every
   project, the call ``cost --all`` makes; ``tick`` makes it for the workspace's own transcripts);
 - no-op rescan: the same call again, nothing new (only stat calls and the cached tally);
 - the same two through the command line (``cloisterctl cost --all --json``), which adds the Python
@@ -49,9 +49,9 @@ from ccusage_runner import (  # noqa: E402
 from transcript_gen import generate  # noqa: E402
 
 from cloisterctl.config.load import load_config  # noqa: E402
-from cloisterctl.core.attribution import Attribution  # noqa: E402
-from cloisterctl.engine.cost import collect, own_projects  # noqa: E402
-from cloisterctl.state.workspace import Workspace  # noqa: E402
+from cloisterctl.cost.attribution import Attribution  # noqa: E402
+from cloisterctl.cost.collect import collect, own_projects  # noqa: E402
+from cloisterctl.workspace.layout import Workspace  # noqa: E402
 
 APPEND_BYTES = 1_000_000
 

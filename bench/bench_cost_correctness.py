@@ -27,9 +27,9 @@ from ccusage_runner import REPO, ccusage_session, find_ccusage, make_workspace  
 from transcript_gen import generate  # noqa: E402
 
 from cloisterctl.config.load import load_config  # noqa: E402
-from cloisterctl.core.attribution import Attribution  # noqa: E402
-from cloisterctl.engine.cost import collect, own_projects  # noqa: E402
-from cloisterctl.state.workspace import Workspace  # noqa: E402
+from cloisterctl.cost.attribution import Attribution  # noqa: E402
+from cloisterctl.cost.collect import collect, own_projects  # noqa: E402
+from cloisterctl.workspace.layout import Workspace  # noqa: E402
 
 FIXTURES = REPO / "tests" / "data" / "fixtures" / "claude-code" / "projects"
 

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cloisterctl.config.load import load_config  # noqa: E402
-from cloisterctl.core.complexity import classify  # noqa: E402
-from cloisterctl.model.tasks import task_from_json  # noqa: E402
+from cloisterctl.routing.complexity import classify  # noqa: E402
+from cloisterctl.tasks.records import task_from_json  # noqa: E402
 
 BINS = ((0.0, 0.3), (0.3, 0.45), (0.45, 0.6), (0.6, 0.75), (0.75, 0.9), (0.9, 1.01))
 

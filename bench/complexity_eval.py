@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cloisterctl.config.load import load_config  # noqa: E402
-from cloisterctl.core.complexity import classify  # noqa: E402
-from cloisterctl.model.tasks import task_from_json  # noqa: E402
-from cloisterctl.model.tiers import LEVELS, level_index  # noqa: E402
+from cloisterctl.models.tiers import LEVELS, level_index  # noqa: E402
+from cloisterctl.routing.complexity import classify  # noqa: E402
+from cloisterctl.tasks.records import task_from_json  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "complexity_tasks.yaml"
 

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ledger_gen import ledger_events, tasks  # noqa: E402
 
-from cloisterctl.engine.init import init  # noqa: E402
-from cloisterctl.model.events import encode, make_event  # noqa: E402
-from cloisterctl.state.workspace import Workspace  # noqa: E402
+from cloisterctl.ledger.events import encode, make_event  # noqa: E402
+from cloisterctl.ledger.init import init  # noqa: E402
+from cloisterctl.workspace.layout import Workspace  # noqa: E402
 
 # Runs one cloisterctl command in-process and reports its own peak memory (KiB) on stderr's last
 # line: VmHWM, which exec resets (ru_maxrss would carry the forking parent's).

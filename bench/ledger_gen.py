@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from cloisterctl.model.events import make_event
+from cloisterctl.ledger.events import make_event
 
 TYPES = ("bug", "feature", "task", "chore", "epic")
 LABELS = ("docs", "backend", "frontend", "planning", "security", "tests", "refactor", "small")

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cloisterctl.config.load import load_config  # noqa: E402
-from cloisterctl.core.replay import Options, replay  # noqa: E402
-from cloisterctl.core.replay_input import parse_lines  # noqa: E402
+from cloisterctl.routing.replay import Options, replay  # noqa: E402
+from cloisterctl.routing.replay_input import parse_lines  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 SETS = ("swebench_verified_dev.jsonl", "swebench_pro_dev.jsonl")

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ledger_gen import ledger_events, tasks  # noqa: E402
 
-from cloisterctl.engine.init import init  # noqa: E402
-from cloisterctl.model.events import encode  # noqa: E402
-from cloisterctl.state.workspace import Workspace  # noqa: E402
+from cloisterctl.ledger.events import encode  # noqa: E402
+from cloisterctl.ledger.init import init  # noqa: E402
+from cloisterctl.workspace.layout import Workspace  # noqa: E402
 
 
 def git(root: Path, *args: str) -> None:

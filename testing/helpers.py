@@ -15,8 +15,8 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from cloisterctl.cli.app import cli as cli_group
-from cloisterctl.state import ledger
-from cloisterctl.state.workspace import Workspace
+from cloisterctl.ledger import segments
+from cloisterctl.workspace.layout import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT / "tests" / "data"
@@ -162,7 +162,7 @@ def beads_repo(root: Path, *extra: str) -> Path:
 def write_config(root: Path, text: str, *, trusted: bool = True) -> Path:
     """Write the workspace's .cloister/config.yaml and, as its user would, trust it in this clone
     (`cloisterctl trust`), so the keys that name programs (a stand-in agent, a test command) count."""
-    from cloisterctl.engine.trust import set_trust
+    from cloisterctl.workspace.trust import set_trust
 
     path = root / ".cloister" / "config.yaml"
     path.write_text(text)
@@ -175,13 +175,13 @@ def ledger_events(root: Path) -> list[dict[str, Any]]:
     """Every valid event of the workspace's committed ledger, from all its files, in file order."""
     found: list[dict[str, Any]] = []
     for path in Workspace(root).ledger_files():
-        found += ledger.read_events(path).events
+        found += segments.read_events(path).events
     return found
 
 
 def spooled_events(root: Path) -> list[dict[str, Any]]:
     """Every valid event in the workspace's machine-local signal spool (where hooks record)."""
-    return ledger.read_events(Workspace(root).signals_path).events
+    return segments.read_events(Workspace(root).signals_path).events
 
 
 def ledger_bytes(root: Path) -> dict[str, bytes]:

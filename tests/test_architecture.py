@@ -13,7 +13,7 @@ from testing.helpers import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "cloisterctl"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-MAX_MODULE_LINES = 450
+MAX_MODULE_LINES = 600  # where one concept's rules fit in one file
 MAX_FUNCTION_LINES = 80
 
 
@@ -29,22 +29,42 @@ def test_the_layer_contract_is_kept() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_a_core_rule_that_imports_an_edge_breaks_the_contract(tmp_path: Path) -> None:
+def test_every_package_is_in_the_layers() -> None:
+    """A new package cannot escape the contract: each one under the root is a layer (or part of one)."""
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    layers = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers")["layers"]
+    listed = {name.strip() for layer in layers for name in layer.split("|")}
+    present = {f"cloisterctl.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    present |= {f"cloisterctl.{p.stem}" for p in PACKAGE.glob("*.py") if not p.name.startswith("__")}
+    assert present - listed == set()
+
+
+def _planted(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess[str]:
+    """lint-imports on a copy of the package where ``module`` (a path under it) gained ``line``."""
     shutil.copytree(PACKAGE, tmp_path / "cloisterctl", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    rule = tmp_path / "cloisterctl" / "core" / "economics.py"
-    rule.write_text(rule.read_text() + "\nfrom cloisterctl.edges import git  # noqa: E402,F401\n")
-    result = lint_imports(tmp_path)
+    target = tmp_path / "cloisterctl" / module
+    target.write_text(target.read_text() + f"\n{line}  # noqa: E402,F401\n")
+    return lint_imports(tmp_path)
+
+
+def test_a_package_that_imports_one_above_it_breaks_the_contract(tmp_path: Path) -> None:
+    result = _planted(tmp_path, "ledger/store.py", "from cloisterctl.routing import router")
     assert result.returncode != 0
-    assert "BROKEN" in result.stdout and "cloisterctl.core.economics -> cloisterctl.edges.git" in result.stdout
+    assert "BROKEN" in result.stdout and "cloisterctl.ledger.store -> cloisterctl.routing.router" in result.stdout
+
+
+def test_a_pure_rule_that_does_file_io_breaks_the_contract(tmp_path: Path) -> None:
+    result = _planted(tmp_path, "routing/economics.py", "from cloisterctl.files import atomic")
+    assert result.returncode != 0
+    assert "pure rules and records do no I/O" in result.stdout
+    assert "cloisterctl.routing.economics -> cloisterctl.files.atomic" in result.stdout
 
 
 def test_a_pure_rule_that_starts_a_process_breaks_the_contract(tmp_path: Path) -> None:
-    shutil.copytree(PACKAGE, tmp_path / "cloisterctl", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    rule = tmp_path / "cloisterctl" / "core" / "fold.py"
-    rule.write_text(rule.read_text() + "\nimport subprocess  # noqa: E402,F401\n")
-    result = lint_imports(tmp_path)
+    result = _planted(tmp_path, "ledger/fold.py", "import subprocess")
     assert result.returncode != 0
     assert "pure rules and records do no I/O" in result.stdout and "BROKEN" in result.stdout
 

@@ -17,7 +17,7 @@ from cloisterctl.cli.app import Env, emit, json_option, pass_env
 @pass_env
 def spawn(env: Env, task: str | None, tier: str | None, role: str | None, as_json: bool) -> int:
     """Route TASK and start the agent on it in tmux, from a start packet."""
-    from cloisterctl.engine.agents import spawn as run
+    from cloisterctl.agents.control import spawn as run
 
     if tier and role:
         raise click.UsageError("--tier and --role exclude each other")
@@ -38,8 +38,8 @@ def spawn(env: Env, task: str | None, tier: str | None, role: str | None, as_jso
 @pass_env
 def stop(env: Env, agent: str, as_json: bool) -> int:
     """Stop AGENT's session: exit text, then interrupt, then kill; verified gone."""
-    from cloisterctl.engine.agents import check_agent
-    from cloisterctl.engine.agents import stop as run
+    from cloisterctl.agents.control import check_agent
+    from cloisterctl.agents.control import stop as run
 
     ctx = env.context()
     check_agent(ctx, agent)
@@ -55,7 +55,7 @@ def stop(env: Env, agent: str, as_json: bool) -> int:
 @pass_env
 def handoff(env: Env, agent: str, target: str, reason: str, no_wait: bool, as_json: bool) -> int:
     """Move AGENT to another tier: save state, capture a packet, stop, spawn (the engine triggers use)."""
-    from cloisterctl.engine.agents import check_agent, manual_handoff
+    from cloisterctl.agents.control import check_agent, manual_handoff
 
     ctx = env.context()
     check_agent(ctx, agent)
@@ -83,10 +83,10 @@ def handoff(env: Env, agent: str, target: str, reason: str, no_wait: bool, as_js
 def agents(env: Env, every: bool, as_json: bool) -> int:
     """List the agents: status, tier, model, task, tmux session, and whether its process is alive,
     stopped or dead (asked of tmux now, not taken from the ledger)."""
+    from cloisterctl.agents.control import listing
     from cloisterctl.cli.render import table
-    from cloisterctl.engine.agents import listing
-    from cloisterctl.engine.context import Context
-    from cloisterctl.engine.workspaces import all_workspaces
+    from cloisterctl.ledger.context import Context
+    from cloisterctl.workspace.covered import all_workspaces
 
     ctx = env.context()
     targets = all_workspaces(ctx.ws, ctx.config) if every else [ctx.ws]
@@ -117,7 +117,7 @@ def flags() -> None:
 @pass_env
 def flags_list(env: Env, as_json: bool) -> int:
     """The agent's flags and since when."""
-    from cloisterctl.engine.flags import list_flags
+    from cloisterctl.triggers.flags import list_flags
 
     def render(d: dict[str, Any]) -> str:
         return "\n".join(f"{name} since {since}" for name, since in d["flags"].items()) or f"{d['agent']}: no flags"
@@ -133,8 +133,8 @@ def flags_list(env: Env, as_json: bool) -> int:
 @pass_env
 def flags_clear(env: Env, agent: str, names: tuple[str, ...], reason: str | None, as_json: bool) -> int:
     """Clear AGENT's flags (all of them, or the FLAGs named); recorded in the ledger."""
-    from cloisterctl.engine.agents import check_agent
-    from cloisterctl.engine.flags import clear_flags
+    from cloisterctl.agents.control import check_agent
+    from cloisterctl.triggers.flags import clear_flags
 
     ctx = env.context()
     check_agent(ctx, agent)

@@ -73,7 +73,7 @@ class Env:
 
     def context(self, *, initialised: bool = True) -> Any:
         """The workspace's context (one per command: a second call returns the first)."""
-        from cloisterctl.engine.context import Context
+        from cloisterctl.ledger.context import Context
 
         for ctx in self.contexts:
             if ctx.ws.is_initialised or not initialised:
@@ -83,11 +83,11 @@ class Env:
         return ctx
 
     def finish(self) -> None:
-        """The commit point of every context the command used (``engine.commit.finish``): what a
+        """The commit point of every context the command used (``ledger.commit.finish``): what a
         command recorded is committed by the one policy, never left in the tree behind the user."""
         if not self.contexts:
             return
-        from cloisterctl.engine.commit import finish
+        from cloisterctl.ledger.commit import finish
 
         for ctx in self.contexts:
             if not ctx.ws.is_initialised:
@@ -101,7 +101,7 @@ class Env:
 
     def optional_workspace(self) -> Any | None:
         """The git work tree here (initialised or not), or None outside one. Loads no config."""
-        from cloisterctl.state.workspace import find_workspace
+        from cloisterctl.workspace.layout import find_workspace
 
         try:
             return find_workspace(self.directory)
@@ -152,7 +152,7 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], str], *, chatter: boo
 
 
 def _error_log(directory: Path) -> Path:
-    from cloisterctl.state.workspace import find_workspace
+    from cloisterctl.workspace.layout import find_workspace
 
     try:
         ws = find_workspace(directory)

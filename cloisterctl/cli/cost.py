@@ -70,14 +70,14 @@ def cost_command(
     With --all it also runs outside a workspace."""
     ctx = _cost_context(env, all_projects, record)
     if html is not None:
-        from cloisterctl.cli.dashboard import render_written, write_dashboard
+        from cloisterctl.cost.dashboard import render_written, write_dashboard
 
         written = write_dashboard(
             ctx, html, since=since, until=until, all_projects=all_projects, record=record, progress=progress_bar()
         )
         return emit(written, as_json, render_written)
     from cloisterctl.cli.render import render_report
-    from cloisterctl.engine.cost import cost_command as run_cost
+    from cloisterctl.cost.collect import cost_command as run_cost
 
     computed = run_cost(
         ctx,
@@ -103,7 +103,7 @@ def _keep_memo(root: str, options: CostOptions, computed: Any) -> None:
     from cloisterctl.cli.fast import PRICE_TABLE, cost_key, cost_memo_path
     from cloisterctl.cli.render import dumps, render_report
     from cloisterctl.cli.style import colourless
-    from cloisterctl.state import memo
+    from cloisterctl.files import memo
 
     again = {**computed.result, "bytes_read": 0}
     with colourless():  # the memo may be printed to a pipe
@@ -124,8 +124,8 @@ def _cost_context(env: Env, all_projects: bool, record: bool) -> Any:
     import os
 
     from cloisterctl.config.load import load_config
-    from cloisterctl.engine.context import Context
-    from cloisterctl.state.workspace import Workspace
+    from cloisterctl.ledger.context import Context
+    from cloisterctl.workspace.layout import Workspace
 
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Context.for_workspace(Workspace(Path(base) / "cloisterctl" / "machine"), load_config(None))
@@ -177,8 +177,8 @@ def usage_add(
 ) -> int:
     """Record one model's token usage from another runtime; it counts in cost and STATE.md."""
     from cloisterctl.cli.render import render_recorded
-    from cloisterctl.engine.cost import add_usage
-    from cloisterctl.model.prices import Usage
+    from cloisterctl.cost.collect import add_usage
+    from cloisterctl.models.prices import Usage
 
     tokens = Usage(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
     result = add_usage(
@@ -205,7 +205,7 @@ def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None
     """Record what a `claude -p --output-format json` (or stream-json) run used, from its saved
     output FILE (- for stdin). Importing the same result twice records it once."""
     from cloisterctl.cli.render import render_recorded
-    from cloisterctl.engine.cost import import_claude_result
+    from cloisterctl.cost.collect import import_claude_result
 
     name = "stdin" if result_file.name == "<stdin>" else result_file.name
     result = import_claude_result(env.context(), result_file.read(), name, task=task, agent=agent)

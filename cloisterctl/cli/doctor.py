@@ -34,8 +34,8 @@ def doctor(env: Env, as_json: bool) -> int:
     """Check what cloisterctl needs here: the tools tick runs (on the PATH it will have), the hooks
     (pre-commit, beads, Claude Code, the statusline), the merge driver, the schedule and when tick
     last ran, the config, the transcripts and the ledger. Exit 1 when anything is a problem."""
-    from cloisterctl.core.doctor import PROBLEM, WARNING, exit_code
-    from cloisterctl.engine.doctor import run_doctor
+    from cloisterctl.doctor.gather import run_doctor
+    from cloisterctl.doctor.verdicts import PROBLEM, WARNING, exit_code
 
     checks = run_doctor(env.directory)
     data = {

@@ -2,7 +2,7 @@
 is imported.
 
 `cost` with nothing new since its last run prints what that run printed. The full command keeps
-its output in a memo (``state.memo``) stamped with everything it read: the ledger's files and the
+its output in a memo (``files.memo``) stamped with everything it read: the ledger's files and the
 signal spool, the config files, the price table, and every transcript and directory the scan
 looked in. Here, with ``os`` alone, the command line is parsed the way click would parse it; when
 it is one the memo can answer (``cost`` with any of ``--all``, ``--json``, ``--breakdown``,
@@ -19,13 +19,14 @@ import os
 import sys
 
 from cloisterctl import __version__
-from cloisterctl.state import memo, paths
+from cloisterctl.files import memo
+from cloisterctl.workspace import paths
 
 # The environment the output depends on: where transcripts are found, and the user config.
 ENV_KEYS = ("CLAUDE_CONFIG_DIR", "HOME", "XDG_CONFIG_HOME")
 # `cost --by` (core.reports.GROUPINGS, which a test holds equal: importing it here would cost the start).
 BY_CHOICES = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project", "subagent")
-PRICE_TABLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model", "prices.json")
+PRICE_TABLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "prices.json")
 
 
 class CostOptions:

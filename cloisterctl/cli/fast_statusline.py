@@ -4,7 +4,7 @@ heavy is imported (it runs on every refresh).
 Claude Code writes its statusLine JSON on stdin (``session_id``, ``transcript_path``, ``cwd``,
 ``model.{id, display_name}``, ``workspace.{current_dir, project_dir}``, ``cost.total_cost_usd``,
 ...). The workspace is the git work tree of ``workspace.project_dir`` (else ``current_dir``,
-``cwd``, this process's directory); its summary (``state.summary``: written by every command
+``cwd``, this process's directory); its summary (``ledger.statusline_file``: written by every command
 that publishes STATE.md) is the one file read, besides one stat of the transcript. The line::
 
     [sonnet] Sonnet 4.6 | app-1 | $1.23 session | $4.56 today | cache 92% | stuck in 14m | budget day 85% | FLAG bleed
@@ -22,7 +22,7 @@ that publishes STATE.md) is the one file read, besides one stat of the transcrip
 
 It never fails loudly: bad or no input, no workspace, no summary yet each print a short line,
 and the exit code is always 0. Imports: ``os``, ``sys``, ``time`` and two of cloisterctl's
-stdlib-only modules (``state.paths``, ``model.jsonlite``).
+stdlib-only modules (``workspace.paths``, ``files.jsonlite``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import os
 import sys
 import time
 
-from cloisterctl.model import jsonlite
-from cloisterctl.state import paths
+from cloisterctl.files import jsonlite
+from cloisterctl.workspace import paths
 
 SUMMARY_FILE = "statusline.json"  # state.summary.FILE
 SUMMARY_VERSION = 1  # core.statusline.VERSION

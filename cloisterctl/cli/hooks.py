@@ -14,7 +14,7 @@ from cloisterctl.cli.app import Env, emit, json_option, pass_env
 def test(env: Env, command: tuple[str, ...]) -> int:
     """Run a test command (`cloisterctl test -- pytest -q`, or with none, the config's tests.command),
     record pass or fail, and exit with its code."""
-    from cloisterctl.engine.tests import run_and_record, test_command
+    from cloisterctl.testruns.record import run_and_record, test_command
 
     ctx = env.context()
     return run_and_record(ctx, test_command(ctx, list(command)), source="cloisterctl test")
@@ -44,7 +44,7 @@ def _report(data: object, as_json: bool) -> int:
 @pass_env
 def install_beads_hooks(env: Env, as_json: bool) -> int:
     """.beads/hooks/on_create, on_update, on_close -> `cloisterctl hook beads` (chained with existing hooks)."""
-    from cloisterctl.edges.install import install_beads
+    from cloisterctl.integrations.install import install_beads
 
     return _report(install_beads(env.context().ws), as_json)
 
@@ -54,7 +54,7 @@ def install_beads_hooks(env: Env, as_json: bool) -> int:
 @pass_env
 def uninstall_beads_hooks(env: Env, as_json: bool) -> int:
     """Remove cloisterctl's section from .beads/hooks/on_*."""
-    from cloisterctl.edges.install import uninstall_beads
+    from cloisterctl.integrations.install import uninstall_beads
 
     return _report(uninstall_beads(env.context().ws), as_json)
 
@@ -72,7 +72,7 @@ def install_agent_hooks(env: Env, shared: bool, as_json: bool) -> int:
     """Claude Code hooks (PostToolUse, Stop, SubagentStop, SessionStart -> `cloisterctl hook claude`)
     in .claude/settings.local.json, or with --shared in .claude/settings.json. They call
     `cloisterctl` by name and do nothing where it is not installed."""
-    from cloisterctl.edges.install import install_claude
+    from cloisterctl.integrations.install import install_claude
 
     return _report(install_claude(env.context().ws, shared=shared), as_json)
 
@@ -83,7 +83,7 @@ def install_agent_hooks(env: Env, shared: bool, as_json: bool) -> int:
 def install_git_driver(env: Env, as_json: bool) -> int:
     """This clone's STATE.md merge driver: `STATE.md merge=cloister-state` in .gitattributes
     (committed) and the driver in .git/config (each clone registers its own; `init` does this too)."""
-    from cloisterctl.engine.statemerge import install_git
+    from cloisterctl.integrations.merge_driver import install_git
 
     return _report(install_git(env.context().ws), as_json)
 
@@ -93,7 +93,7 @@ def install_git_driver(env: Env, as_json: bool) -> int:
 @pass_env
 def uninstall_agent_hooks(env: Env, as_json: bool) -> int:
     """Remove cloisterctl's entries from .claude/settings.local.json and .claude/settings.json."""
-    from cloisterctl.edges.install import uninstall_claude
+    from cloisterctl.integrations.install import uninstall_claude
 
     return _report(uninstall_claude(env.context().ws), as_json)
 
@@ -129,7 +129,7 @@ def install_statusline(env: Env, shared: bool, replace: bool, as_json: bool) -> 
     """Claude Code's statusLine -> `cloisterctl statusline`, in .claude/settings.local.json (kept
     out of git), or with --shared in .claude/settings.json. It calls cloisterctl by name and is
     silent where there is none."""
-    from cloisterctl.edges.statusline_install import install_statusline as install_it
+    from cloisterctl.integrations.statusline_install import install_statusline as install_it
 
     return _report(install_it(env.context().ws, shared=shared, replace=replace), as_json)
 
@@ -139,7 +139,7 @@ def install_statusline(env: Env, shared: bool, replace: bool, as_json: bool) -> 
 @pass_env
 def uninstall_statusline(env: Env, as_json: bool) -> int:
     """Remove cloisterctl's statusLine from .claude/settings.local.json and .claude/settings.json."""
-    from cloisterctl.edges.statusline_install import uninstall_statusline as uninstall_it
+    from cloisterctl.integrations.statusline_install import uninstall_statusline as uninstall_it
 
     return _report(uninstall_it(env.context().ws), as_json)
 
@@ -151,7 +151,7 @@ def install_subagents(env: Env, as_json: bool) -> int:
     """Claude Code subagents for the configured tiers and roles, in .claude/agents/cloister-*.md
     (model from tiers.*, a description from the routing config); `tick` keeps them in sync with
     the config. A file of the same name that cloisterctl did not write is never replaced."""
-    from cloisterctl.edges.subagents_install import install_subagents as install_them
+    from cloisterctl.integrations.subagents_install import install_subagents as install_them
 
     ctx = env.context()
     return _report(install_them(ctx.ws, ctx.config), as_json)
@@ -162,6 +162,6 @@ def install_subagents(env: Env, as_json: bool) -> int:
 @pass_env
 def uninstall_subagents(env: Env, as_json: bool) -> int:
     """Remove the subagent definitions cloisterctl wrote (never a file of yours)."""
-    from cloisterctl.edges.subagents_install import uninstall_subagents as uninstall_them
+    from cloisterctl.integrations.subagents_install import uninstall_subagents as uninstall_them
 
     return _report(uninstall_them(env.context().ws), as_json)

@@ -10,7 +10,8 @@ from cloisterctl.cli.app import Env, emit, json_option, pass_env
 
 
 def render_outcomes(data: dict[str, Any]) -> str:
-    from cloisterctl.cli.render import money, table
+    from cloisterctl.cli.render import table
+    from cloisterctl.cost.reports import money
 
     rows = [
         [
@@ -43,8 +44,8 @@ def outcomes(click_ctx: click.Context, env: Env, since: str | None, as_json: boo
     bleed), handed off, reopened, abandoned or still open; with its sessions, times and cost."""
     if click_ctx.invoked_subcommand is not None:
         return 0
-    from cloisterctl.core.reports import parse_date
-    from cloisterctl.engine.outcomes import outcomes as report
+    from cloisterctl.cost.reports import parse_date
+    from cloisterctl.routing.outcomes import outcomes as report
 
     ctx = env.context()
     return emit(report(ctx, parse_date(since)), as_json, render_outcomes)
@@ -59,7 +60,7 @@ def outcomes(click_ctx: click.Context, env: Env, since: str | None, as_json: boo
 def verify(env: Env, task: str, result: str, note: str | None, as_json: bool) -> int:
     """Record the test-agent stage's verdict on TASK's work: a fail takes the success away from
     the attempt that closed it (or marks the running one)."""
-    from cloisterctl.engine.outcomes import verify as record
+    from cloisterctl.routing.outcomes import verify as record
 
     ctx = env.context()
     data = record(ctx, task, result, note)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cloisterctl.cli.style import warning_prefix
+from cloisterctl.cost.reports import money
 
 
 def dumps(data: Any) -> str:
@@ -34,10 +35,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Seque
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
-
-
-def money(value: float) -> str:
-    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
 
 
 def _rate(value: float | None) -> str:

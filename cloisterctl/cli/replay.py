@@ -89,8 +89,8 @@ def replay(
     """Replay tasks with known outcomes per tier (JSON lines FILE, or --ledger) through the real
     classifier, router and escalation ladder; report success, cost and routing gain against every
     single tier and the oracle, overall and per level."""
-    from cloisterctl.core.replay import Options
-    from cloisterctl.engine.replay import config_for, replay_file, replay_ledger
+    from cloisterctl.routing.replay import Options
+    from cloisterctl.routing.replay_run import config_for, replay_file, replay_ledger
 
     if (file is None) == (not ledger):
         raise click.UsageError("give a FILE or --ledger (not both)")

@@ -57,12 +57,12 @@ def routing(env: Env, every: bool, html: Path | None, as_json: bool) -> int:
     """Per complexity level x tier: attempts, success rate with a 95% interval, escalation rate,
     cost per successful task; per level the cheapest adequate start tier and the config change
     it recommends."""
-    from cloisterctl.engine.routing_report import routing_data
+    from cloisterctl.routing.report_gather import routing_data
 
     ctx = env.context()
     data = routing_data(ctx, every)
     if html is not None:
-        from cloisterctl.cli.routing_page import write_routing_page
+        from cloisterctl.routing.report_page import write_routing_page
 
         write_routing_page(html, data, ctx.clock())
         return emit({"html": str(html)}, as_json, lambda d: f"routing report written to {d['html']}")

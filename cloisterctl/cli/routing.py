@@ -7,11 +7,11 @@ from typing import Any
 import click
 
 from cloisterctl.cli.app import Env, emit, json_option, pass_env
-from cloisterctl.model.tiers import LEVELS
+from cloisterctl.models.tiers import LEVELS
 
 
 def _routing_context(env: Env) -> tuple[Any, Any]:
-    from cloisterctl.engine.routing import tracker_for
+    from cloisterctl.routing.route import tracker_for
 
     ctx = env.context(initialised=False)
     return ctx, tracker_for(ctx.ws, ctx.config)
@@ -29,7 +29,7 @@ def complexity() -> None:
 def complexity_get(env: Env, task: str, as_json: bool) -> int:
     """Show TASK's complexity: the explicit level if it has one, else the detected one."""
     from cloisterctl.cli.render import render_classification
-    from cloisterctl.engine.routing import classify_task
+    from cloisterctl.routing.route import classify_task
 
     ctx, tracker = _routing_context(env)
     return emit(classify_task(ctx.ws, ctx.config, tracker, task).as_dict(), as_json, render_classification)
@@ -43,7 +43,7 @@ def complexity_get(env: Env, task: str, as_json: bool) -> int:
 def complexity_set(env: Env, task: str, level: str, as_json: bool) -> int:
     """Set TASK's complexity: `bd update --set-metadata` plus a complexity:LEVEL label with bd,
     else .cloister/complexity.yaml (committed)."""
-    from cloisterctl.engine.routing import set_complexity
+    from cloisterctl.routing.route import set_complexity
 
     ctx, tracker = _routing_context(env)
     result = set_complexity(ctx, tracker, task, level)
@@ -65,7 +65,7 @@ def complexity_set(env: Env, task: str, level: str, as_json: bool) -> int:
 def classify(env: Env, task: str | None, every: bool, as_json: bool) -> int:
     """Detect the complexity of TASK (or --all tasks): level, confidence, source and reasons."""
     from cloisterctl.cli.render import render_classification, table
-    from cloisterctl.engine.routing import classify_all, classify_task
+    from cloisterctl.routing.route import classify_all, classify_task
 
     if bool(task) == every:
         raise click.UsageError("give a TASK or --all (not both)")
@@ -95,7 +95,7 @@ def classify(env: Env, task: str | None, every: bool, as_json: bool) -> int:
 @pass_env
 def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) -> int:
     """Route TASK to a tier and model, and say which rule decided and why."""
-    from cloisterctl.engine.routing import record_route, route_task
+    from cloisterctl.routing.route import record_route, route_task
 
     ctx, tracker = _routing_context(env)
     result = route_task(ctx, tracker, task, role)
@@ -191,8 +191,8 @@ def whatif(
     """Cost of staying, of a mid-session switch, and of a fresh session from a handoff packet,
     with the break-even turns of each and a verdict."""
     from cloisterctl.cli.render import render_whatif
-    from cloisterctl.core.economics import whatif as compute
-    from cloisterctl.engine.routing import price_of
+    from cloisterctl.routing.economics import whatif as compute
+    from cloisterctl.routing.route import price_of
 
     config = env.config()
     defaults = config.whatif_defaults

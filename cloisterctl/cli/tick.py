@@ -18,7 +18,7 @@ def tick(env: Env, every: bool, dry_run: bool, as_json: bool) -> int:
     """One pass: take in usage and activity, evaluate triggers, advance handoffs, refresh STATE.md,
     and commit the decisions. Cron-able; safe to run twice."""
     from cloisterctl.cli.render import render_tick
-    from cloisterctl.engine.tick import tick as run_tick
+    from cloisterctl.tick.run import tick as run_tick
 
     ctx = env.context()
     reports = [r.as_dict() for r in run_tick(ctx.ws, every=every, dry_run=dry_run, clock=ctx.clock)]
@@ -43,7 +43,7 @@ def schedule(env: Env, kind: str | None, every: str, install: bool, remove: bool
 
     It sets the PATH (and HOME, XDG and Claude Code variables) of this shell, so the agent CLI,
     tmux and bd are found; the cron line logs to .cloister/local/tick.log."""
-    from cloisterctl.edges import schedule as sched
+    from cloisterctl.integrations import schedule as sched
 
     if kind is None:
         raise click.UsageError("choose --cron or --systemd")
@@ -82,7 +82,7 @@ def schedule(env: Env, kind: str | None, every: str, install: bool, remove: bool
 
 
 def _remove_schedule(root: Any, kind: str, as_json: bool) -> int:
-    from cloisterctl.edges import schedule as sched
+    from cloisterctl.integrations import schedule as sched
 
     removed = sched.remove_cron(root) if kind == "cron" else [str(p) for p in sched.remove_systemd(root)]
     data: dict[str, Any] = {"kind": kind, "removed": removed}
@@ -104,7 +104,7 @@ def _remove_schedule(root: Any, kind: str, as_json: bool) -> int:
 @pass_env
 def approve(env: Env, decision: str, as_json: bool) -> int:
     """Apply a decision that waits for approval (handoffs.guards.require_approval)."""
-    from cloisterctl.engine.decisions import approve as run
+    from cloisterctl.triggers.decisions import approve as run
 
     result = run(env.context(), decision)
     return emit(
@@ -124,6 +124,6 @@ def approve(env: Env, decision: str, as_json: bool) -> int:
 @pass_env
 def reject(env: Env, decision: str, reason: str | None, as_json: bool) -> int:
     """Drop a decision that waits for approval; its cause will not fire again."""
-    from cloisterctl.engine.decisions import reject as run
+    from cloisterctl.triggers.decisions import reject as run
 
     return emit(run(env.context(), decision, reason), as_json, lambda d: f"rejected {d['decision']}", chatter=True)

@@ -20,13 +20,13 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
     (idempotent, never overwrites)."""
     from dataclasses import asdict
 
-    from cloisterctl.engine.clock import require_real
-    from cloisterctl.engine.init import init as run_init
+    from cloisterctl.ledger.clock import require_real
+    from cloisterctl.ledger.init import init as run_init
 
     require_real("init")
     ctx = env.context(initialised=False)
     report = run_init(ctx.ws, agent, ctx.clock(), timeout=ctx.config.lock_timeout)
-    from cloisterctl.engine.statemerge import install_git
+    from cloisterctl.integrations.merge_driver import install_git
 
     registered = install_git(ctx.ws)  # this clone's STATE.md merge driver
     for name in registered.changed:
@@ -48,8 +48,8 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
 @pass_env
 def status(env: Env, as_json: bool) -> int:
     """Show the workspace's agent, tier, model, complexity, task, cost and last decision (read-only)."""
+    from cloisterctl.agents.status import status_view
     from cloisterctl.cli.render import render_status
-    from cloisterctl.engine.status import status_view
 
     return emit(status_view(env.context()), as_json, render_status)
 
@@ -122,7 +122,7 @@ def trust(env: Env, revoke: bool, as_json: bool) -> int:
     """Let this clone's .cloister/config.yaml name programs (beads.command, runtime.spawn, runtime.env,
     runtime.exit_text, runtime.save_request, tests.command). Trust is kept per file content in
     ~/.local/state/cloisterctl: after the file changes, trust it again."""
-    from cloisterctl.engine.trust import set_trust
+    from cloisterctl.workspace.trust import set_trust
 
     ws = env.context(initialised=True).ws
 

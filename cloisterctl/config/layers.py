@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.config import yamltext
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.config.spec import KeyPath, describe, dotted
 from cloisterctl.errors import ConfigError
+from cloisterctl.files import yamltext
 
 
 def _parse_bool(raw: str) -> bool:

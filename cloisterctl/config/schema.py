@@ -23,7 +23,7 @@ from cloisterctl.config.spec import (
     string,
     strings,
 )
-from cloisterctl.model.tiers import LEVELS, TIERS
+from cloisterctl.models.tiers import LEVELS, TIERS
 
 MINUTES_IN_A_YEAR = 525_600
 SECONDS_IN_A_DAY = 86_400

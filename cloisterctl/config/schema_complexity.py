@@ -7,7 +7,7 @@ Word lists, label maps, thresholds and weights are data: tuned on the labelled t
 from __future__ import annotations
 
 from cloisterctl.config.spec import Scalar, Section, Table, integer, number, string, strings
-from cloisterctl.model.tiers import LEVELS
+from cloisterctl.models.tiers import LEVELS
 
 LEVEL = string("a complexity level", choices=LEVELS)
 

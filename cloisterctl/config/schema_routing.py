@@ -1,7 +1,7 @@
 """The ``routing`` section of the config schema: which policy picks a task's start tier, with defaults.
 
 ``static`` is ``complexity_routing`` as written. ``adaptive`` (the default) starts from it and
-moves by the recorded outcomes (``core.adaptive``): with no outcomes yet it routes exactly as
+moves by the recorded outcomes (``routing.adaptive``): with no outcomes yet it routes exactly as
 ``static`` does, and its quality guard keeps it from starting where success trails the best tier.
 """
 

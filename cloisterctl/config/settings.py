@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from cloisterctl.model.prices import PriceTable, price_table
-from cloisterctl.model.tiers import require_tier
+from cloisterctl.models.prices import PriceTable, price_table
+from cloisterctl.models.tiers import require_tier
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class WhatifDefaults:
 
 @dataclass(frozen=True)
 class Policy:
-    """The adaptive policy's knobs (``core.adaptive``)."""
+    """The adaptive policy's knobs (``routing.adaptive``)."""
 
     min_success: float = 0.05
     handoff_usd: float = 0.05
@@ -43,7 +43,7 @@ class Policy:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    """``routing.*``: the policy that picks a start tier (``core.adaptive``)."""
+    """``routing.*``: the policy that picks a start tier (``routing.adaptive``)."""
 
     policy: str
     adaptive: Policy

@@ -70,7 +70,7 @@ def is_trusted(config_file: Path, content: bytes, environ: Mapping[str, str] | N
 
 def with_trust(config_file: Path, *, trusted: bool, environ: Mapping[str, str] | None = None) -> tuple[Path, str]:
     """The store's path and its new text with trust in the file's current content recorded (or
-    dropped). ``engine.trust`` writes it."""
+    dropped). ``workspace.trust`` writes it."""
     path = store_path(environ)
     files = _read_store(path)
     key = os.path.realpath(config_file)

@@ -14,7 +14,7 @@ from cloisterctl.config.schema import SCHEMA, SPAWN_PLACEHOLDERS
 from cloisterctl.config.settings import Config
 from cloisterctl.config.spec import KeyPath, did_you_mean, dotted
 from cloisterctl.errors import UnknownModelError
-from cloisterctl.model.prices import price_table
+from cloisterctl.models.prices import price_table
 
 
 def validate_layers(layers: Sequence[Layer]) -> list[Problem]:

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.engine.clock import now
-from cloisterctl.engine.init import init
-from cloisterctl.engine.trust import set_trust
-from cloisterctl.state.workspace import Workspace
+from cloisterctl.ledger.clock import now
+from cloisterctl.ledger.init import init
+from cloisterctl.workspace.layout import Workspace
+from cloisterctl.workspace.trust import set_trust
 
 TASKS = [
     {

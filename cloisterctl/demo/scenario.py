@@ -22,18 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.agents import control
 from cloisterctl.demo.repo import _close_task, _git, make_repo
-from cloisterctl.edges.install import install_beads
-from cloisterctl.edges.tmux import Tmux
-from cloisterctl.engine import agents
-from cloisterctl.engine.clock import now, require_real
-from cloisterctl.engine.context import Context
-from cloisterctl.engine.routing import route_task, tracker_for
-from cloisterctl.engine.tick import tick as run_tick
 from cloisterctl.errors import ToolError
-from cloisterctl.state import statefile
-from cloisterctl.state.store import snapshot
-from cloisterctl.state.workspace import Workspace
+from cloisterctl.integrations.install import install_beads
+from cloisterctl.ledger import statefile
+from cloisterctl.ledger.clock import now, require_real
+from cloisterctl.ledger.context import Context
+from cloisterctl.ledger.store import snapshot
+from cloisterctl.routing.route import route_task, tracker_for
+from cloisterctl.runtime.tmux import Tmux
+from cloisterctl.tick.run import tick as run_tick
+from cloisterctl.workspace.layout import Workspace
 
 Say = Callable[[str], None]
 
@@ -84,7 +84,7 @@ def _completed(root: Path) -> bool:
 def _route_tasks(root: Path, docs: Path, tmux: Tmux, say: Say) -> None:
     say("")
     say("1. Routing each task to the cheapest tier that can do it:")
-    planner = agents.spawn(_context(root, tmux), "shop-plan", tier=None, role=None)
+    planner = control.spawn(_context(root, tmux), "shop-plan", tier=None, role=None)
     say(f"  shop-plan 'Plan: checkout redesign' -> {planner['tier']} ({planner['model']}): {planner['reasons'][-1]}")
     ctx = _context(root, tmux)
     cart = route_task(ctx, tracker_for(ctx.ws, ctx.config), "shop-cart", None)
@@ -93,7 +93,7 @@ def _route_tasks(root: Path, docs: Path, tmux: Tmux, say: Say) -> None:
         f"  shop-cart 'Add a /api/cart endpoint with tests' -> {cart.tier} ({cart.model}): {why}"
         " (blocked until the plan is done)"
     )
-    docs_agent = agents.spawn(_context(docs, tmux), "shop-typo", tier=None, role=None)
+    docs_agent = control.spawn(_context(docs, tmux), "shop-typo", tier=None, role=None)
     say(
         f"  shop-typo 'Fix typo in README' -> {docs_agent['tier']} ({docs_agent['model']}): {docs_agent['reasons'][-1]}"
     )
@@ -200,7 +200,7 @@ def run_demo(parent: Path | None, say: Say) -> dict[str, Any]:
     finally:
         for ws_root in (root, docs):
             try:
-                agents.stop(_context(ws_root, tmux))
+                control.stop(_context(ws_root, tmux))
             except Exception:  # noqa: BLE001 - best effort: the server is killed next anyway
                 pass
         tmux.kill_server()

@@ -15,7 +15,7 @@ def check_hook(files: list[str]) -> int:
     from cloisterctl.config.layers import collect_layers
     from cloisterctl.config.validate import validate_layers
     from cloisterctl.errors import CloisterError
-    from cloisterctl.state.statefile import read
+    from cloisterctl.ledger.statefile import read
 
     root = Path(os.getcwd())
     problems: list[str] = []

@@ -77,7 +77,7 @@ def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -
     from pathlib import Path
 
     from cloisterctl.config.load import load_config
-    from cloisterctl.core.testoutcome import is_test_command, outcome_from_tool_response
+    from cloisterctl.testruns.outcome import is_test_command, outcome_from_tool_response
 
     if is_test_command(command, [SELF_RECORDING]):
         return  # `cloisterctl test` records its own run; counting it here too would double it

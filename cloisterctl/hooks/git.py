@@ -10,7 +10,7 @@ import sys
 
 from cloisterctl.hooks.record import append_line, encode_flat, event, find_workspace
 
-SELF_ENV = "CLOISTER_SELF_COMMIT"  # set by cloisterctl's own commits (cloisterctl.edges.git.SELF_ENV)
+SELF_ENV = "CLOISTER_SELF_COMMIT"  # set by cloisterctl's own commits (cloisterctl.workspace.git.SELF_ENV)
 
 
 def _read(path: str) -> str | None:
@@ -109,8 +109,8 @@ def _repair_state_md(workspace: str) -> None:
     change a hook makes to a tracked file, and only to one that is broken already."""
     from pathlib import Path
 
-    from cloisterctl.engine.context import Context
-    from cloisterctl.engine.statemerge import repair
+    from cloisterctl.integrations.merge_driver import repair
+    from cloisterctl.ledger.context import Context
 
     for note in repair(Context.find(Path(workspace))):
         print(f"cloister: {note}", file=sys.stderr)

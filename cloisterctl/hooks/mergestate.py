@@ -1,5 +1,5 @@
 """`cloisterctl hook merge-state BASE CURRENT OTHER MARKER_SIZE PATH`: git's merge driver for
-STATE.md (``engine.statemerge``), registered by `cloisterctl init` / `cloisterctl install git`.
+STATE.md (``integrations.merge_driver``), registered by `cloisterctl init` / `cloisterctl install git`.
 
 Like git's own merge: the result goes to CURRENT, and the exit code is 0 for a clean merge, 1 when
 conflicts are left for the user (in the body or the user's own front matter keys, never in the
@@ -19,10 +19,10 @@ def merge_state_hook(args: list[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     base, current, other, size, name = args
-    from cloisterctl.edges import git
-    from cloisterctl.engine.statemerge import merge_driver
     from cloisterctl.errors import CloisterError
-    from cloisterctl.state.fsio import atomic_write_bytes
+    from cloisterctl.files.atomic import atomic_write_bytes
+    from cloisterctl.integrations.merge_driver import merge_driver
+    from cloisterctl.workspace import git
 
     paths = Path(base), Path(current), Path(other)
     try:

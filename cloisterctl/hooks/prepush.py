@@ -13,9 +13,9 @@ from pathlib import Path
 
 
 def pre_push_hook(args: list[str]) -> int:
-    from cloisterctl.engine.context import Context
-    from cloisterctl.engine.tests import run_and_record
     from cloisterctl.errors import CloisterError
+    from cloisterctl.ledger.context import Context
+    from cloisterctl.testruns.record import run_and_record
 
     try:
         ctx = Context.find(Path.cwd(), initialised=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 
-from cloisterctl.state.appendlog import append_bytes
+from cloisterctl.files.appendlog import append_bytes
 
 # What this process's hook wrote, so that a failure afterwards can say so.
 WRITTEN: list[str] = []
@@ -59,8 +59,8 @@ def find_workspace(start: str) -> str | None:
 
 def append_line(workspace: str, line: str) -> None:
     """Append one event line to the machine-local signal spool: one ``O_APPEND`` write, no lock,
-    so a hook never waits for a tick (``state.appendlog``), and never a tracked file (tick moves
-    what must be committed to the ledger: ``state.spool``)."""
+    so a hook never waits for a tick (``files.appendlog``), and never a tracked file (tick moves
+    what must be committed to the ledger: ``ledger.spool``)."""
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)
     append_bytes(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))

@@ -108,7 +108,7 @@ def test_an_installed_wheel_works_outside_the_source_tree(tmp_path: Path, repo: 
         [
             str(venv / "bin" / "python"),
             "-c",
-            "import cloisterctl.edges.resources as r; print(r.resource('templates', 'STATE.md.j2'))",
+            "import cloisterctl.files.resources as r; print(r.resource('templates', 'STATE.md.j2'))",
         ],
         cwd=tmp_path,
         capture_output=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cloisterctl.edges.transcripts.locate import project_dir_name
+from cloisterctl.cost.transcripts.locate import project_dir_name
 from testing.helpers import write_config
 from testing.transcripts import assistant, usage_of, write_lines
 

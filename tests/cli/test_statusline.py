@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from cloisterctl.cli.fast_statusline import compose, line
-from cloisterctl.edges.transcripts.locate import project_dir_name
-from cloisterctl.state.summary import summary_path
-from cloisterctl.state.workspace import Workspace
+from cloisterctl.cost.transcripts.locate import project_dir_name
+from cloisterctl.ledger.statusline_file import summary_path
+from cloisterctl.workspace.layout import Workspace
 from testing.helpers import FIXTURES, run, write_config, write_tasks
 from testing.transcripts import assistant, usage_of, write_lines
 

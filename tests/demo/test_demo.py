@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloisterctl.state import statefile
+from cloisterctl.ledger import statefile
 from testing.helpers import git, ledger_events
 
 

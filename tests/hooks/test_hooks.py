@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from cloisterctl.state import ledger
-from cloisterctl.state.workspace import Workspace
+from cloisterctl.ledger import segments
+from cloisterctl.workspace.layout import Workspace
 from testing.helpers import git, ledger_bytes, ledger_events, write_config
 
 
@@ -29,7 +29,7 @@ def hook(
 
 
 def signals(ws: Path) -> list[dict[str, Any]]:
-    return ledger.read_events(Workspace(ws).signals_path).events
+    return segments.read_events(Workspace(ws).signals_path).events
 
 
 def spooled(ws: Path, type_: str) -> list[dict[str, Any]]:

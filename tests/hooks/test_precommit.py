@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cloisterctl.state import ledger
-from cloisterctl.state.workspace import Workspace
+from cloisterctl.ledger import segments
+from cloisterctl.workspace.layout import Workspace
 from testing.helpers import (
     REPO_ROOT,
     STANDIN_BD,
@@ -65,7 +65,7 @@ def test_try_repo_runs_the_check_hook(workspace: Path, hooks_repo: tuple[Path, s
 
 
 def activity(ws: Path) -> list[dict[str, object]]:
-    return [e for e in ledger.read_events(Workspace(ws).signals_path).events if e.get("source") == "git"]
+    return [e for e in segments.read_events(Workspace(ws).signals_path).events if e.get("source") == "git"]
 
 
 def test_installed_hooks_see_real_commits_merges_checkouts_and_rewrites(
@@ -137,7 +137,7 @@ def test_done_when_with_every_hook_installed(
     )
     assert closed.returncode == 0, closed.stderr
     # The beads hook spooled the change (a hook never writes a tracked file): the tree is clean.
-    spooled = [e for e in ledger.read_events(Workspace(agent_ws).signals_path).events if e["type"] == "task"]
+    spooled = [e for e in segments.read_events(Workspace(agent_ws).signals_path).events if e["type"] == "task"]
     assert [(e["task"], e["event"], e["source"]) for e in spooled] == [("app-plan", "close", "beads-hook")]
     assert not [e for e in ledger_events(agent_ws) if e["type"] == "task"]
     assert git(agent_ws, "status", "--porcelain", "--", "STATE.md", ".cloister") == ""

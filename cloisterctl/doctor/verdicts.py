@@ -1,0 +1,283 @@
+"""`cloisterctl doctor`'s verdicts: facts the engine gathered (``doctor.gather``) -> one check each,
+``ok``, ``warning`` or ``problem``, with what was found and, unless ok, how to fix it in one line.
+Pure.
+
+A problem is something that stops cloisterctl working here (a tool tick cannot find, hooks that
+do not fire, no schedule, a config that does not load); a warning is something to know that does
+not (an optional part not installed, config keys ignored until trusted, no transcripts yet).
+`doctor` exits 1 when any check is a problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+OK, WARNING, PROBLEM = "ok", "warning", "problem"
+# The git hooks pre-commit must have installed for cloisterctl's pre-commit hooks to run, by id.
+HOOK_STAGES = {
+    "cloister-check": ("pre-commit",),
+    "cloister-activity": ("post-commit", "post-merge", "post-checkout", "post-rewrite"),
+}
+INSTALL_TYPES = "default_install_hook_types: [pre-commit, post-commit, post-merge, post-checkout, post-rewrite]"
+STALE_TICK_RUNS = 3  # a scheduled tick this many intervals late has stopped running
+STALE_TICK_MINUTES = 5  # and never less than this
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str  # ok, warning or problem
+    detail: str  # what was found
+    fix: str | None = None  # one line: how to fix it (None when ok)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ok(name: str, detail: str) -> Check:
+    return Check(name, OK, detail)
+
+
+def exit_code(checks: Iterable[Check]) -> int:
+    return 1 if any(check.level == PROBLEM for check in checks) else 0
+
+
+def tool(
+    name: str, program: str, found: str | None, path_origin: str, *, needed: bool = True, used: bool = True
+) -> Check:
+    """A program tick runs, looked up on the PATH tick will have (``path_origin`` says whose); one
+    that is not ``needed`` is a warning when missing, one not ``used`` here is fine."""
+    if found:
+        return ok(name, found if program == name else f"{program}: {found}")
+    if not used:
+        return ok(name, f"{program} is not on the PATH tick will have; not used here")
+    level = PROBLEM if needed else WARNING
+    return Check(
+        name,
+        level,
+        f"{program} is not on the PATH tick will have ({path_origin})",
+        f"install {program}, or run `cloisterctl schedule --cron|--systemd --install` again from a shell "
+        f"where `command -v {program}` finds it",
+    )
+
+
+def pre_commit(
+    listed: Sequence[str] | None,
+    installed: Mapping[str, bool | None],
+    config_problem: str | None = None,
+    runner_gone: str | None = None,
+) -> Check:
+    """``listed``: the cloister hook ids in .pre-commit-config.yaml (None: no such file);
+    ``installed``: per git hook stage, True when pre-commit installed it, False when some other
+    hook is there, None when there is none; ``runner_gone``: the interpreter the installed hooks
+    run, when it is gone and no pre-commit is on PATH."""
+    name = "pre-commit hooks"
+    if runner_gone:
+        return Check(
+            name,
+            PROBLEM,
+            f"the installed hooks run {runner_gone}, which is gone, and no `pre-commit` is on PATH: commits fail",
+            "install pre-commit (pip install pre-commit), then run `pre-commit install` again",
+        )
+    if config_problem:
+        return Check(name, PROBLEM, config_problem, "fix .pre-commit-config.yaml (see README, Install)")
+    if listed is None:
+        return Check(
+            name,
+            PROBLEM,
+            "no .pre-commit-config.yaml: commits are not checked and not recorded as activity",
+            "add the cloister-check and cloister-activity hooks to .pre-commit-config.yaml (README, Install)",
+        )
+    missing_ids = [hook for hook in HOOK_STAGES if hook not in listed]
+    if missing_ids:
+        return Check(
+            name,
+            PROBLEM,
+            f".pre-commit-config.yaml does not list {', '.join(missing_ids)}",
+            f"add {', '.join(f'`- id: {hook}`' for hook in missing_ids)} under cloisterctl's repo (README, Install)",
+        )
+    stages = [stage for hook in listed if hook in HOOK_STAGES for stage in HOOK_STAGES[hook]]
+    absent = [stage for stage in stages if not installed.get(stage)]
+    if absent:
+        other = [stage for stage in absent if installed.get(stage) is False]
+        said = f"{', '.join(absent)} not installed by pre-commit" + (
+            f" ({', '.join(other)}: another hook is there)" if other else ""
+        )
+        return Check(
+            name,
+            PROBLEM,
+            said,
+            f"put `{INSTALL_TYPES}` in .pre-commit-config.yaml, then run `pre-commit install`",
+        )
+    return ok(name, f"{', '.join(listed)} listed; {', '.join(stages)} installed by pre-commit")
+
+
+def beads_hooks(uses_beads: bool, missing: Sequence[str]) -> Check:
+    name = "beads hooks"
+    if not uses_beads:
+        return ok(name, "no .beads/ here: tasks come from elsewhere (nothing to hook)")
+    if missing:
+        return Check(
+            name,
+            PROBLEM,
+            f"{', '.join(missing)} in .beads/hooks without cloisterctl's section: task changes wait for the next tick",
+            "cloisterctl install beads-hooks",
+        )
+    return ok(name, ".beads/hooks/on_create, on_update, on_close call cloisterctl")
+
+
+def agent_hooks(where: Sequence[str], missing_events: Sequence[str], problem: str | None = None) -> Check:
+    """``where``: the settings files holding cloisterctl's hooks; ``missing_events``: hook events
+    none of them has cloisterctl's entry for."""
+    name = "agent hooks"
+    if problem:
+        return Check(name, PROBLEM, problem, "fix the JSON, then `cloisterctl install agent-hooks`")
+    if not where:
+        return Check(
+            name,
+            PROBLEM,
+            "no cloisterctl hooks in .claude/settings.local.json or .claude/settings.json: agent activity is "
+            "seen only from transcripts",
+            "cloisterctl install agent-hooks",
+        )
+    if missing_events:
+        return Check(
+            name, PROBLEM, f"{', '.join(where)} lacks {', '.join(missing_events)}", "cloisterctl install agent-hooks"
+        )
+    return ok(name, f"in {', '.join(where)}")
+
+
+def statusline(where: Sequence[str], other_command: str | None) -> Check:
+    name = "statusline"
+    if where:
+        return ok(name, f"in {', '.join(where)}")
+    if other_command:
+        return Check(
+            name,
+            WARNING,
+            f"another statusLine is set ({other_command[:60]})",
+            "cloisterctl install statusline --replace (if you want cloisterctl's)",
+        )
+    return Check(name, WARNING, "not installed (optional)", "cloisterctl install statusline")
+
+
+def subagents(files: Sequence[str], in_sync: bool) -> Check:
+    name = "subagents"
+    if not files:
+        return Check(
+            name, WARNING, "no cloister-* subagents in .claude/agents (optional)", "cloisterctl install subagents"
+        )
+    if not in_sync:
+        return Check(
+            name,
+            WARNING,
+            f"{len(files)} definitions that do not say what the config asks (the next tick rewrites them)",
+            "cloisterctl install subagents (or wait for tick)",
+        )
+    return ok(name, f"{len(files)} definitions in .claude/agents, as the config asks")
+
+
+def cloisterctl_found(found: str | None, path_origin: str) -> Check:
+    """The hooks, the statusline and the merge driver call `cloisterctl` by name."""
+    name = "cloisterctl on PATH"
+    if found:
+        return ok(name, f"hooks and the merge driver call {found}")
+    return Check(
+        name,
+        PROBLEM,
+        f"`cloisterctl` is not on the PATH ({path_origin}): every hook and the merge driver do nothing",
+        "install cloisterctl (pip install .) so `command -v cloisterctl` finds it",
+    )
+
+
+def merge_driver(registered: bool, attribute: bool) -> Check:
+    name = "merge driver"
+    if registered and attribute:
+        return ok(name, "merge.cloister-state.driver in git config; STATE.md merge=cloister-state in .gitattributes")
+    missing = [
+        *([] if registered else ["merge.cloister-state.driver is not in this clone's git config"]),
+        *([] if attribute else [".gitattributes lacks `STATE.md merge=cloister-state`"]),
+    ]
+    return Check(name, PROBLEM, "; ".join(missing), "cloisterctl install git")
+
+
+def schedule(kind: str | None, every_minutes: int | None, last_tick_age: float | None) -> Check:
+    """``kind``: cron or systemd when this workspace's schedule is installed; ``last_tick_age``: minutes
+    since tick last ran here (None: never seen)."""
+    name = "schedule"
+    last = "tick has not run here yet" if last_tick_age is None else f"tick last ran {_ago(last_tick_age)}"
+    if kind is None:
+        return Check(
+            name,
+            PROBLEM,
+            f"no crontab line or systemd timer runs tick here; {last}",
+            "cloisterctl schedule --cron --install (or --systemd --install)",
+        )
+    every = every_minutes or 1
+    stale_after = max(STALE_TICK_MINUTES, STALE_TICK_RUNS * every)
+    if last_tick_age is None or last_tick_age > stale_after:
+        fix = (
+            "see .cloister/local/tick.log; is cron running?"
+            if kind == "cron"
+            else "systemctl --user enable --now the timer (`cloisterctl schedule --systemd` prints it)"
+        )
+        return Check(name, PROBLEM, f"{kind}, every {every}m, but {last}", fix)
+    return ok(name, f"{kind}, every {every}m; {last}")
+
+
+def _ago(minutes: float) -> str:
+    if minutes < 1:
+        return "less than a minute ago"
+    if minutes < 120:
+        return f"{minutes:.0f} minutes ago"
+    return f"{minutes / 60:.0f} hours ago" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days ago"
+
+
+def config(problem: str | None, untrusted_note: str | None, sources: Sequence[str]) -> Check:
+    name = "config"
+    if problem:
+        return Check(name, PROBLEM, problem, "fix it (`cloisterctl config validate` lists every problem)")
+    if untrusted_note:
+        return Check(name, WARNING, untrusted_note, "cloisterctl trust (after reading .cloister/config.yaml)")
+    return ok(name, f"valid ({', '.join(sources) or 'built-in defaults only'})")
+
+
+def transcripts(found: Sequence[str], looked_in: Sequence[str]) -> Check:
+    name = "transcripts"
+    if found:
+        return ok(name, ", ".join(found))
+    return Check(
+        name,
+        WARNING,
+        f"no Claude Code transcripts for this workspace yet (looked in {', '.join(looked_in) or 'nothing'})",
+        "start an agent here; if Claude Code keeps its files elsewhere, set CLAUDE_CONFIG_DIR before `schedule`",
+    )
+
+
+def ledger(files: int, events: int, bad_lines: int, first_bad: str | None, unreadable: str | None) -> Check:
+    name = "ledger"
+    if unreadable:
+        return Check(name, PROBLEM, unreadable, "check the file's permissions")
+    if bad_lines:
+        return Check(
+            name,
+            WARNING,
+            f"{_count(bad_lines, 'bad line')} skipped by every reader; the first: {first_bad}",
+            "fix or delete those lines by hand (the rest of the ledger is read as it is)",
+        )
+    return ok(name, f"{_count(events, 'event')} in {_count(files, 'file')}, no bad lines")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def workspace(root: str | None, initialised: bool) -> Check:
+    name = "workspace"
+    if root is None:
+        return Check(name, PROBLEM, "not inside a git work tree", "cd into your repository (or give -C DIR)")
+    if not initialised:
+        return Check(name, PROBLEM, f"{root}: no .cloister/ here", "cloisterctl init")
+    return ok(name, root)

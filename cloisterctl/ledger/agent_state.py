@@ -1,0 +1,108 @@
+"""What the fold knows about the agent's own situation: its task and the flags a task change ends,
+whether it is idle, the progress the cost-bleed guard measures from, and what the running agent
+still has to be told. Pure; ``ledger.reducers`` calls these from its reducers and registers the
+ones for the agent's own event types (``brief``, ``exit``, ``flag_cleared``).
+
+Kept apart from ``ledger.reducers`` so that it stays small; the functions take the fold's records
+(``ledger.state``: ``WorkspaceState``, ``Decision``) and change them in place. What they
+keep is bounded: scalars, the flags, and the exits of the latest sessions (``ledger.fold.prune``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cloisterctl.ledger.state import AGENT_SOURCES
+
+if TYPE_CHECKING:
+    from cloisterctl.ledger.state import Decision, WorkspaceState
+
+# Activity a person or another process in the same work tree may produce too: it counts as the
+# agent's progress only while the agent's process is not known to be gone.
+SHARED_SOURCES = frozenset({"git", "test"})
+# Decision kinds that change no tier but still act on the running agent (a ``brief`` event records
+# that they did): move on to the next task, stop for want of one, or be stopped.
+AGENT_ACTIONS = frozenset({"continue", "idle", "stop"})
+# Flags that a change of task ends; "stuck" also ends with new activity, "test_failure" with a
+# passing run, "bleed" with any progress.
+TASK_FLAGS = ("test_failure", "stuck", "bleed")
+
+
+def progress(state: WorkspaceState, ts: str) -> None:
+    """A commit, a task change or a passing test (or a new session's start): what the cost-bleed
+    guard measures spending from. (Git activity may come from the signal spool, folded after a
+    checkpoint's later events: compared by time, it still moves ``progress_at`` only forwards and
+    clears only an older flag; the spending it measures from is then the later one, the smaller
+    figure to flag on.)"""
+    if ts >= (state.progress_at or ""):
+        state.progress_at = ts
+        state.progress_micro_usd = state.cost_totals.micro_usd
+    if ts > state.flags.get("bleed", ""):
+        state.flags.pop("bleed", None)
+
+
+def assign(state: WorkspaceState, task: str | None, ts: str) -> None:
+    """The agent is given ``task``: it is no longer idle, and a new task ends the old one's flags
+    and its run of failed tests."""
+    if not task:
+        return
+    if task != state.task:
+        for flag in TASK_FLAGS:
+            state.flags.pop(flag, None)
+        state.test_failures_in_a_row = 0
+        progress(state, ts)
+    state.task = task
+    state.idle = None
+
+
+def moves_on(decision: Decision) -> bool:
+    """Whether the agent moves on to the decision's next task in its current session: a decision
+    to keep the tier, or a tier change that was skipped (it did not pay) or rejected."""
+    if not decision.fields.get("next_task"):
+        return False
+    return (decision.kind == "continue" and decision.status == "applied") or decision.status in ("skipped", "rejected")
+
+
+def apply_continue(state: WorkspaceState, decision: Decision) -> None:
+    """A decision that keeps the session changes the agent's task (or leaves it idle, or stops
+    it); what the running agent must be told is left pending, for the tick to carry out."""
+    if moves_on(decision):
+        assign(state, decision.fields["next_task"], decision.ts)
+        state.complexity = decision.fields.get("complexity") or state.complexity
+        state.brief_pending = decision.id
+    elif decision.kind in ("idle", "stop") and decision.status == "applied":
+        if decision.kind == "idle":
+            state.idle = {"reason": decision.reason, "since": decision.ts, "after": decision.task}
+            state.task = None
+        state.brief_pending = decision.id
+
+
+def _brief(state: WorkspaceState, event: dict[str, Any]) -> None:
+    if event.get("decision") == state.brief_pending:
+        state.brief_pending = None
+
+
+def _exit(state: WorkspaceState, event: dict[str, Any]) -> None:
+    state.exited[str(event["session"])] = event["ts"]
+
+
+def _flag_cleared(state: WorkspaceState, event: dict[str, Any]) -> None:
+    for flag in event.get("flags") or []:
+        state.flags.pop(str(flag), None)
+
+
+AGENT_REDUCERS: dict[str, Callable[[WorkspaceState, dict[str, Any]], None]] = {
+    "brief": _brief,
+    "exit": _exit,
+    "flag_cleared": _flag_cleared,
+}
+
+
+def quiet_since(state: WorkspaceState, alive: bool | None) -> str | None:
+    """When the agent last showed progress (own signals; commits and tests too unless it is dead)."""
+    sources = AGENT_SOURCES if alive is False else AGENT_SOURCES | SHARED_SOURCES
+    times = [ts for source, ts in state.activity.items() if source in sources]
+    if state.tier_since:
+        times.append(state.tier_since)
+    return max(times, default=None)

@@ -1,0 +1,303 @@
+"""Outcomes: how each attempt at a task on a tier ended, derived from the ledger's events. Pure.
+
+An *attempt* is the agent working one task on one tier: it begins with a ``route``, a session
+cloisterctl started, a handoff's new session, or a decision that moves the agent on to its next
+task, and it ends
+
+- ``closed``: the task was closed while the attempt ran (a success unless the attempt was flagged
+  by ``stuck``/``test_failure``/``bleed`` or the test-agent stage's ``verification`` failed);
+- ``escalated``: an escalation decision moved the task up a tier (its trigger says why);
+- ``handed_off``: a planned move (a role or tier change that is not an escalation);
+- ``abandoned``: the task was deleted, or the agent moved to another task, with no close;
+- ``reopened``: it closed, and the task later came back open (a ``reopen`` event, or a ``task``
+  event with an open status): the close did not hold, so the attempt counts as a failure.
+
+An attempt still running at the end of the ledger is ``open`` (``abandoned`` when its session
+stopped with no close). ``observe`` is called by the fold for every event before the event's own
+reducer, and keeps ``WorkspaceState.outcomes`` (``OutcomeBook``): the running attempt, the attempt
+that closed each task (so a reopen can take its success back), and the counts per
+``level/tier`` that the adaptive router reads in O(1). It returns the attempts that ended or
+changed, which ``routing.outcome_report`` collects for the `outcomes` report; the fold drops them.
+Values in the book are replaced, never changed in place (``ledger.fold.copy_state`` copies shallowly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cloisterctl.ledger.events import Event
+from cloisterctl.ledger.state import MICRO, OutcomeBook, WorkspaceState
+
+Attempt = dict[str, Any]
+# The counts per "level/tier": [attempts ended, successes, failures, escalations, micro-USD, costed]
+ATTEMPTS, SUCCESSES, FAILURES, ESCALATIONS, COST, COSTED = range(6)
+FAILURE_TRIGGERS = frozenset({"stuck", "test_failure", "bleed"})
+PLANNED_MOVES = frozenset({"upgrade", "downgrade", "lateral"})
+GONE = frozenset({"deleted", "tombstone"})
+
+
+def count_key(level: str, tier: str) -> str:
+    return f"{level}/{tier}"
+
+
+def _cost_so_far(state: WorkspaceState, task: str) -> int:
+    return state.spending.by_task.get(task, 0)
+
+
+def _begin(
+    state: WorkspaceState, event: Event, task: str, tier: str, *, model: Any, level: Any, role: Any, session: Any
+) -> list[Attempt]:
+    book = state.outcomes
+    current = book.current
+    if current is not None and current["task"] == task and current["tier"] == tier:
+        sessions = list(current["sessions"])
+        if isinstance(session, str) and session not in sessions:
+            sessions.append(session)
+        book.current = {
+            **current,
+            "sessions": sessions,
+            "model": model or current["model"],
+            "level": level or current["level"],
+            "stopped": None,
+        }
+        return []
+    ended: list[Attempt] = []
+    if current is not None:
+        move = current.get("move") or {}
+        if current["task"] != task:
+            ended.append(_end(state, event["ts"], "abandoned"))
+        elif move.get("kind") == "escalation":
+            ended.append(_end(state, event["ts"], "escalated", move.get("trigger")))
+        else:
+            ended.append(_end(state, event["ts"], "handed_off", move.get("trigger")))
+    if level is None and state.task == task and isinstance(state.complexity, dict):
+        level = state.complexity.get("level")
+    book.seq += 1
+    book.current = {
+        "n": book.seq,
+        "task": task,
+        "tier": tier,
+        "model": model,
+        "level": level if isinstance(level, str) else None,
+        "role": role if isinstance(role, str) else None,
+        "agent": event.get("agent"),
+        "start": event["ts"],
+        "end": None,
+        "sessions": [session] if isinstance(session, str) else [],
+        "micro_start": _cost_so_far(state, task),
+        "flagged": None,
+        "verified": None,
+        "move": None,
+        "stopped": None,
+        "ending": "open",
+        "trigger": None,
+    }
+    return [*ended, dict(book.current)]
+
+
+def _end(state: WorkspaceState, ts: str, ending: str, trigger: str | None = None) -> Attempt:
+    book = state.outcomes
+    current = book.current
+    assert current is not None
+    micro = _cost_so_far(state, current["task"]) - int(current["micro_start"])
+    attempt = {**current, "end": ts, "ending": ending, "trigger": trigger or current.get("flagged")}
+    attempt["cost_usd"] = micro / MICRO if micro > 0 else None
+    success = ending == "closed" and not current.get("flagged") and current.get("verified") != "fail"
+    failure = ending == "escalated" or (ending == "closed" and not success)
+    attempt["success"] = success
+    book.current = None
+    counted = bool(attempt["level"]) and attempt["role"] is None
+    if counted:
+        key = count_key(attempt["level"], attempt["tier"])
+        row = list(book.counts.get(key, [0, 0, 0, 0, 0, 0]))
+        row[ATTEMPTS] += 1
+        row[SUCCESSES] += int(success)
+        row[FAILURES] += int(failure)
+        row[ESCALATIONS] += int(ending == "escalated")
+        if micro > 0:
+            row[COST] += micro
+            row[COSTED] += 1
+        book.counts = {**book.counts, key: row}
+    if ending == "closed":
+        book.closed = {
+            **book.closed,
+            current["task"]: {
+                "n": attempt["n"],
+                "key": count_key(attempt["level"], attempt["tier"]) if counted else None,
+                "success": success,
+                "reopened": False,
+            },
+        }
+    return attempt
+
+
+def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, verified: str | None) -> list[Attempt]:
+    """A closed task's close did not hold (reopened) or its verification failed: the attempt
+    that closed it is no longer a success."""
+    book = state.outcomes
+    entry = book.closed.get(task)
+    if entry is None or entry["reopened"]:
+        return []
+    change: Attempt = {"n": entry["n"]}
+    if reopened:
+        change.update(ending="reopened", reopened_at=ts)
+    if verified:
+        change["verified"] = verified
+    was_success = bool(entry["success"])
+    if was_success and verified != "pass":
+        change["success"] = False
+        if entry["key"]:
+            row = list(book.counts[entry["key"]])
+            row[SUCCESSES] -= 1
+            row[FAILURES] += 1
+            book.counts = {**book.counts, entry["key"]: row}
+    if verified == "pass":
+        return [change]
+    book.closed = {**book.closed, task: {**entry, "success": False, "reopened": reopened}}
+    return [change]
+
+
+def _route(state: WorkspaceState, event: Event) -> list[Attempt]:
+    if event.get("decision") in state.duplicates or not event.get("task") or not event.get("tier"):
+        return []
+    level = (event.get("complexity") or {}).get("level")
+    return _begin(
+        state,
+        event,
+        event["task"],
+        event["tier"],
+        model=event.get("model"),
+        level=level,
+        role=event.get("role"),
+        session=None,
+    )
+
+
+def _session(state: WorkspaceState, event: Event) -> list[Attempt]:
+    current = state.outcomes.current
+    session = event.get("session")
+    if event.get("event") == "end":
+        if current is not None and session in current["sessions"]:
+            state.outcomes.current = {**current, "stopped": event["ts"]}
+        return []
+    if event.get("event", "start") != "start" or event.get("source") == "hook" or not session:
+        return []
+    task = event.get("task") or state.task
+    tier = event.get("tier") or state.tier
+    if not task or not tier:
+        return []
+    return _begin(
+        state, event, task, tier, model=event.get("model"), level=None, role=event.get("role"), session=session
+    )
+
+
+def _exit(state: WorkspaceState, event: Event) -> list[Attempt]:
+    current = state.outcomes.current
+    if current is not None and event.get("session") in current["sessions"]:
+        state.outcomes.current = {**current, "stopped": event["ts"]}
+    return []
+
+
+def _handoff(state: WorkspaceState, event: Event) -> list[Attempt]:
+    if event.get("step") != "spawned" or event.get("status", "done") != "done":
+        return []
+    handoff = state.handoffs.get(str(event.get("handoff")))
+    tier = event.get("to_tier") or (handoff.to_tier if handoff else None)
+    task = event.get("task") or state.task
+    if not task or not tier:
+        return []
+    level = (event.get("complexity") or {}).get("level") or (
+        (handoff.fields.get("complexity") or {}) if handoff else {}
+    ).get("level")
+    return _begin(
+        state,
+        event,
+        task,
+        tier,
+        model=event.get("model"),
+        level=level,
+        role=event.get("role"),
+        session=event.get("session"),
+    )
+
+
+def _decision(state: WorkspaceState, event: Event) -> list[Attempt]:
+    if event.get("cause") and event["cause"] in state.causes:
+        return []  # a duplicate of a decision another clone made: it changes nothing
+    current = state.outcomes.current
+    kind, trigger, status = event.get("kind"), event.get("trigger"), event.get("status", "applied")
+    if status in ("skipped", "rejected"):
+        return []
+    if current is not None and event.get("task") in (None, current["task"]):
+        if kind == "escalation":
+            state.outcomes.current = {**current, "move": {"kind": "escalation", "trigger": trigger, "id": event["id"]}}
+        elif kind in PLANNED_MOVES:
+            state.outcomes.current = {**current, "move": {"kind": kind, "trigger": trigger, "id": event["id"]}}
+        elif kind in ("flag", "stop") and trigger in FAILURE_TRIGGERS:
+            state.outcomes.current = {**current, "flagged": trigger}
+    if kind == "continue" and event.get("next_task") and state.tier:
+        level = (event.get("complexity") or {}).get("level")
+        return _begin(
+            state, event, event["next_task"], state.tier, model=state.model, level=level, role=None, session=None
+        )
+    return []
+
+
+def _decision_status(state: WorkspaceState, event: Event) -> list[Attempt]:
+    current = state.outcomes.current
+    if current is None or event.get("status") != "rejected":
+        return []
+    if (current.get("move") or {}).get("id") == event.get("decision"):
+        state.outcomes.current = {**current, "move": None}
+    return []
+
+
+def _task(state: WorkspaceState, event: Event) -> list[Attempt]:
+    task, status = event.get("task"), event.get("status")
+    current = state.outcomes.current
+    running = current is not None and current["task"] == task
+    if status == "closed" or event.get("event") == "close":
+        return [_end(state, event["ts"], "closed")] if running else []
+    if status in GONE:
+        return [_end(state, event["ts"], "abandoned")] if running else []
+    if status is not None and task in state.outcomes.closed:
+        return _undo_success(state, str(task), event["ts"], reopened=True, verified=None)
+    return []
+
+
+def _reopen(state: WorkspaceState, event: Event) -> list[Attempt]:
+    return _undo_success(state, str(event["task"]), event["ts"], reopened=True, verified=None)
+
+
+def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
+    task, result = str(event["task"]), str(event["result"])
+    current = state.outcomes.current
+    if current is not None and current["task"] == task:
+        state.outcomes.current = {**current, "verified": result}
+        return [{"n": current["n"], "verified": result}]
+    return _undo_success(state, task, event["ts"], reopened=False, verified=result)
+
+
+OBSERVERS: dict[str, Callable[[WorkspaceState, Event], list[Attempt]]] = {
+    "route": _route,
+    "session": _session,
+    "exit": _exit,
+    "handoff": _handoff,
+    "decision": _decision,
+    "decision_status": _decision_status,
+    "task": _task,
+    "reopen": _reopen,
+    "verification": _verification,
+}
+
+
+def observe(state: WorkspaceState, event: Event) -> list[Attempt]:
+    """Update ``state.outcomes`` for ``event`` (before its reducer runs); the attempts that began,
+    ended or changed (a change is a partial record with the attempt's ``n``)."""
+    observer = OBSERVERS.get(event["type"])
+    return observer(state, event) if observer is not None else []
+
+
+def fresh_book() -> OutcomeBook:
+    return OutcomeBook()

@@ -1,0 +1,172 @@
+"""Committed checkpoints: the folded state through the ledger's closed segments, so that a refold
+(after a merge, a checkout, a fresh clone) reads only the current month.
+
+A checkpoint lives in ``.cloister/ledger/checkpoints/<through>-<digest>.json``: a header line (what
+it covers), then the checkpoint itself, so that telling whether it still holds reads one line. It
+records the SHA-256 of every file it covers: the single-file ledger of an earlier version, if any, and every
+monthly segment before the current month. It is used only while every one of those files still has
+that hash, so a merge that adds lines to an old month is noticed and the fold starts over (then
+tick writes a new checkpoint and removes the stale one). Its name carries its content's digest and
+its content is deterministic (the same events give the same bytes), so two clones that write the
+checkpoint of the same files write the same file, and a merge of them never conflicts.
+
+Like every cache, a checkpoint is data: decoded into the state's exact types, never code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloisterctl.files.atomic import atomic_write_bytes
+from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.workspace.layout import Workspace
+
+VERSION = 5  # bump when the shape of WorkspaceState changes
+HASHES_FILE = "ledger-hashes.json"
+
+
+@dataclass
+class Header:
+    """What is needed to tell whether a checkpoint still holds (the state itself is not decoded)."""
+
+    version: int
+    through: str  # the last month it covers (YYYY-MM)
+    files: dict[str, str]  # path relative to the workspace -> SHA-256
+    last: tuple[str, str]  # (ts, id) of the last event it folded
+    agent: str  # the agent the fold started from (the work tree's name, until an init event names one)
+
+
+@dataclass
+class Checkpoint:
+    version: int
+    through: str
+    files: dict[str, str]
+    last: tuple[str, str]
+    agent: str
+    state: WorkspaceState
+    problems: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+
+
+def relative(ws: Workspace, path: Path) -> str:
+    return path.relative_to(ws.root).as_posix()
+
+
+def closed_files(ws: Workspace, current_month: str) -> list[Path]:
+    """The files a checkpoint may cover now: the legacy ledger and every segment before this month."""
+    return [path for path in ws.ledger_files() if path == ws.ledger_path or path.name[:7] < current_month]
+
+
+def file_hashes(ws: Workspace, paths: list[Path]) -> dict[str, str]:
+    """SHA-256 of each file, remembered machine-locally by (device, inode, size, mtime), so that
+    unchanged segments (a merge rewrites only the ones it changed) are not read again."""
+    import msgspec
+
+    store = ws.cache_dir / HASHES_FILE
+    try:
+        known: dict[str, list[object]] = msgspec.json.decode(store.read_bytes(), type=dict[str, list[object]])
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        known = {}
+    found: dict[str, str] = {}
+    changed = False
+    for path in paths:
+        stat = path.stat()
+        key = [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+        name = relative(ws, path)
+        entry = known.get(name)
+        if entry is not None and entry[:4] == key and isinstance(entry[4], str):
+            found[name] = entry[4]
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        found[name] = digest.hexdigest()
+        known[name] = [*key, found[name]]
+        changed = True
+    if changed and ws.is_initialised:
+        try:
+            atomic_write_bytes(store, msgspec.json.encode(known))
+        except OSError:
+            pass  # only a slower next refold
+    return found
+
+
+def _headers(ws: Workspace) -> list[tuple[Path, Header]]:
+    import msgspec
+
+    try:
+        paths = sorted(ws.checkpoints_dir.glob("*.json"), reverse=True)  # newest month first
+    except OSError:
+        return []
+    found = []
+    for path in paths:
+        try:
+            with path.open("rb") as handle:
+                first = handle.readline()  # the header line: the state that follows is not read
+            found.append((path, msgspec.json.decode(first, type=Header)))
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            continue  # not one of ours, or broken: ignored (tick replaces it)
+    return [(path, header) for path, header in found if header.version == VERSION]
+
+
+def load_valid(ws: Workspace) -> Checkpoint | None:
+    """The newest checkpoint whose every covered file still has the hash it recorded."""
+    import msgspec
+
+    for path, header in _headers(ws):
+        if header.agent != ws.default_agent:
+            continue  # another clone's (its work tree has another name)
+        files = [ws.root / name for name in header.files]
+        if not all(file.is_file() for file in files):
+            continue
+        if file_hashes(ws, files) != header.files:
+            continue
+        try:
+            body = path.read_bytes().split(b"\n", 1)[1]
+            checkpoint = msgspec.json.decode(body, type=Checkpoint)
+        except (OSError, IndexError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            continue
+        return checkpoint
+    return None
+
+
+def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
+    """The files a checkpoint should cover now, and whether a valid one covers exactly them (told
+    from the headers: the states themselves are not decoded)."""
+    wanted = closed_files(ws, current_month)
+    names = {relative(ws, path) for path in wanted}
+    for _path, header in _headers(ws):
+        if header.agent == ws.default_agent and set(header.files) == names and file_hashes(ws, wanted) == header.files:
+            return wanted, True
+    return wanted, False
+
+
+def write(ws: Workspace, checkpoint: Checkpoint) -> Path:
+    """Write ``checkpoint`` (deterministic bytes, named by their digest) and remove the others of
+    this work tree's agent (another clone's, under another name, are left to it)."""
+    import dataclasses
+
+    import msgspec
+
+    state = dataclasses.replace(checkpoint.state, cold_state=checkpoint.state.cold, cold_loader=None)
+    header = Header(checkpoint.version, checkpoint.through, checkpoint.files, checkpoint.last, checkpoint.agent)
+    data = (
+        msgspec.json.encode(header, order="deterministic")
+        + b"\n"
+        + msgspec.json.encode(dataclasses.replace(checkpoint, state=state), order="deterministic")
+    )
+    name = f"{checkpoint.through}-{hashlib.sha256(data).hexdigest()[:12]}.json"
+    target = ws.checkpoints_dir / name
+    if not target.exists():
+        atomic_write_bytes(target, data)
+    for other, header in _headers(ws):
+        if other != target and header.agent == checkpoint.agent:
+            try:
+                os.unlink(other)
+            except OSError:
+                pass
+    return target

@@ -1,0 +1,267 @@
+"""The engine's context: one workspace, its config, the agent runtime, the clock, and the locks.
+
+Every operation that reads or changes a workspace goes through a ``Context``:
+
+- ``state`` is the folded ledger, read once (``snapshot``) and then kept current in memory as the
+  context appends its own events: phases of one command never read the files again.
+- ``append`` writes a batch of events in one write under the ledger lock (``local=True``: the
+  machine-local signal spool).
+- ``refresh`` reads what others appended meanwhile (a wait for the agent needs this; nothing else).
+- ``publish`` writes STATE.md's ``cloister:`` block once, at the end of a command, from the state
+  as it is on disk then (so a hook's event that landed meanwhile is not hidden by an older view),
+  and the statusline's summary (``ledger.statusline_file``) from the same state.
+- ``tick_lock`` is held by every command that can start or advance a handoff (tick, handoff,
+  approve, spawn, stop), so two of them never act on one agent at once.
+- ``clock`` is strictly increasing and never earlier than what is folded (``MonotonicClock``), and
+  events of one batch made at the same moment get distinct timestamps in the order they are
+  listed (``stamp``): ``(ts, id)`` order is the order things happened, even with a fixed test
+  clock. Nothing is recorded under a pinned clock (``CLOISTER_NOW``), and no event dated past the
+  real clock plus ``CLOCK_SKEW`` is appended to the committed ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cloisterctl.config.load import load_config
+from cloisterctl.config.settings import Config
+from cloisterctl.errors import LedgerError
+from cloisterctl.files.atomic import check_writable
+from cloisterctl.files.locking import locked
+from cloisterctl.ledger import clock as clock_module
+from cloisterctl.ledger import segments, statefile, store
+from cloisterctl.ledger.events import Event, format_ts, parse_ts
+from cloisterctl.ledger.fold import WorkspaceState, extended
+from cloisterctl.runtime.tmux import Tmux, session_name
+from cloisterctl.workspace.layout import Workspace, find_workspace
+
+KILL_ENV = "CLOISTER_TEST_KILL_AFTER"  # "step:phase": crash on purpose, to test resuming
+TICK = timedelta(microseconds=1)  # the ledger's resolution
+FUTURE_LIMIT = store.CLOCK_SKEW + timedelta(minutes=1)  # committed events may not be dated later than this ahead
+
+
+class MonotonicClock:
+    """A context's clock: its base clock, but each reading later than the one before and than the
+    last event folded (a clone's clock that ran ahead, a base clock that stands still)."""
+
+    def __init__(self, base: Callable[[], datetime], floor: Callable[[], str | None]) -> None:
+        self.base: Callable[[], datetime] = base.base if isinstance(base, MonotonicClock) else base
+        self._floor = floor
+        self._last: datetime | None = None
+
+    def __call__(self) -> datetime:
+        moment = self.base()
+        if self._last is not None:
+            moment = max(moment, self._last + TICK)
+        folded = self._floor()
+        if folded:
+            moment = max(moment, parse_ts(folded) + TICK)
+        self._last = moment
+        return moment
+
+
+@dataclass
+class Context:
+    ws: Workspace
+    config: Config
+    tmux: Tmux
+    clock: Callable[[], datetime]
+    _snapshot: store.Snapshot | None = field(default=None, repr=False)
+    _state: WorkspaceState | None = field(default=None, repr=False)  # our own copy, once we wrote
+    written: list[Event] = field(default_factory=list)  # committed-ledger events this context appended
+    _spooled: list[Event] = field(default_factory=list, repr=False)  # signal events it appended
+    _stamped: tuple[str, str] | None = field(default=None, repr=False)  # (as made, as written) ts of the last event
+    state_md_changed: bool = False  # whether publish changed STATE.md (what the commit point commits)
+    committed: bool = False  # whether the commit point ran (``ledger.commit.finish``): once per context
+
+    def __post_init__(self) -> None:
+        self.clock = MonotonicClock(self.clock, self._folded_until)
+
+    def _folded_until(self) -> str | None:
+        """The last folded event's ts, when the state is read already (reading it just for the
+        clock would cost commands that never need it a fold)."""
+        if self._state is None and self._snapshot is None:
+            return None
+        return self.state.last_event_ts
+
+    @classmethod
+    def for_workspace(
+        cls,
+        ws: Workspace,
+        config: Config | None = None,
+        *,
+        tmux: Tmux | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Context:
+        return cls(
+            ws,
+            config if config is not None else load_config(ws.config_path if ws.config_path.exists() else None),
+            tmux if tmux is not None else Tmux.from_env(),
+            clock if clock is not None else clock_module.now,
+        )
+
+    @classmethod
+    def find(cls, directory: Path, *, initialised: bool = True) -> Context:
+        """The context of the workspace containing ``directory``."""
+        ws = find_workspace(directory)
+        if initialised:
+            ws.require_initialised()
+        return cls.for_workspace(ws)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def snapshot(self) -> store.Snapshot:
+        if self._snapshot is None:
+            self._snapshot = store.snapshot(self.ws)
+        return self._snapshot
+
+    @property
+    def state(self) -> WorkspaceState:
+        """The current state: as read, plus everything this context appended since."""
+        return self._state if self._state is not None else self.snapshot.state
+
+    @property
+    def problems(self) -> list[str]:
+        return self.snapshot.problems
+
+    def refresh(self, *, store_cache: bool = False) -> None:
+        """Read what was appended since (by anyone); with ``store_cache`` keep the fold for the next process."""
+        self._snapshot = store.snapshot(self.ws, store_cache=store_cache)
+        self._state = None
+        self._spooled.clear()  # in the files now, and so in the snapshot
+
+    def with_events(self, events: Sequence[Event]) -> WorkspaceState:
+        """The state as it would be after ``events`` (nothing is written)."""
+        if not events:
+            return self.state
+        found = extended(self.state, events)
+        if found is None:  # an event older than what is folded: only a full fold is right
+            from cloisterctl.ledger.fold import fold
+
+            mine = [*self.written, *self._spooled]
+            return fold([*self.snapshot.events, *mine, *events], agent=self.ws.default_agent)
+        return found
+
+    # ------------------------------------------------------------------ writing
+
+    def stamp(self, events: Sequence[Event]) -> None:
+        """Give events made at the same moment distinct, increasing timestamps, in list order (an
+        event made at another moment, such as a transcript's mtime, keeps its own)."""
+        for event in events:
+            made = event["ts"]
+            if self._stamped is None:
+                after = self._folded_until()
+                if after is not None and made == after:
+                    event["ts"] = format_ts(parse_ts(after) + TICK)
+            elif self._stamped[0] <= made <= self._stamped[1]:  # made with (or just after) the one before
+                event["ts"] = format_ts(parse_ts(self._stamped[1]) + TICK)
+            self._stamped = (made, event["ts"])
+
+    def _check_dates(self, events: Sequence[Event], *, local: bool) -> None:
+        clock_module.require_real("this command")
+        limit = format_ts(datetime.now(UTC) + FUTURE_LIMIT)
+        late = [event["ts"] for event in events if event["ts"] > limit]
+        if late:
+            target = self.ws.signals_path if local else self.ws.segment_for(max(late))
+            raise LedgerError(
+                f"{target}: refusing to record an event dated {max(late)}, later than the real clock "
+                f"allows ({limit}); check the system clock"
+            )
+
+    def append(self, events: Sequence[Event], *, local: bool = False, folded: WorkspaceState | None = None) -> None:
+        """Append ``events`` in one write; ``folded`` is the state with them (and any earlier batch
+        of this step) already applied, from ``with_events`` (a draft's: stamped already)."""
+        if not events:
+            if folded is not None:
+                self._state = folded
+            return
+        if folded is None:
+            self.stamp(events)
+        self._check_dates(events, local=local)
+        if local:
+            segments.append(self.ws.signals_path, self.ws.lock_path, events, self.config.lock_timeout)
+        else:
+            segments.append_segments(self.ws, events, self.config.lock_timeout)
+        (self._spooled if local else self.written).extend(events)
+        self._state = folded if folded is not None else self.with_events(events)
+
+    def preflight(self) -> None:
+        """Before a command's first write: raise (naming the file) if what it must write at the end
+        cannot be written, so that a failure leaves nothing half-recorded."""
+        clock_module.require_real("this command")
+        statefile.check_writable(self.ws.state_md)
+        for path in self.ws.ledger_files()[-1:]:
+            check_writable(path)
+
+    def publish(self, *, store_cache: bool = False) -> bool:
+        """Project the state into STATE.md (once per command), and into the statusline's summary;
+        returns whether STATE.md changed."""
+        with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
+            self.refresh(store_cache=store_cache)
+            changed = store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
+        self.state_md_changed = self.state_md_changed or changed
+        from cloisterctl.ledger import statusline_file
+
+        statusline_file.keep(self.ws, self.state, self.config)
+        return changed
+
+    # ------------------------------------------------------------------ locks and the runtime
+
+    @contextmanager
+    def tick_lock(self) -> Iterator[None]:
+        """Held while a handoff may start or advance: a second holder waits ``tick.wait_seconds``."""
+        with locked(self.ws.tick_lock_path, self.config.tick.wait_seconds, what="the tick lock (a tick is running)"):
+            yield
+
+    def tmux_name(self, agent: str) -> str:
+        return session_name(self.config.runtime.session_prefix, agent, self.ws.root)
+
+    def draft(self) -> Draft:
+        return Draft(self)
+
+    @staticmethod
+    def maybe_crash(step: str, phase: str) -> None:
+        """Test-only fault injection: die here, as a killed tick would (``CLOISTER_TEST_KILL_AFTER``)."""
+        if os.environ.get(KILL_ENV) == f"{step}:{phase}":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Draft:
+    """Events decided but not written yet, and the state they lead to: what a tick's decide phase
+    builds without any I/O, and then writes as one ledger batch and one signal batch."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.committed: list[Event] = []
+        self.local: list[Event] = []
+        self._state: WorkspaceState | None = None  # our own copy, once something was added
+
+    @property
+    def state(self) -> WorkspaceState:
+        return self._state if self._state is not None else self.ctx.state
+
+    def add(self, events: Sequence[Event], *, local: bool = False) -> None:
+        if not events:
+            return
+        self.ctx.stamp(events)
+        (self.local if local else self.committed).extend(events)
+        found = (
+            extended(self._state, events, in_place=True)
+            if self._state is not None
+            else extended(self.ctx.state, events)
+        )
+        self._state = found if found is not None else self.ctx.with_events([*self.committed, *self.local])
+
+    def write(self) -> None:
+        """Append the two batches; the context's state becomes the drafted one (no second fold)."""
+        if self._state is None:
+            return
+        self.ctx.append(self.committed, folded=self._state)
+        self.ctx.append(self.local, local=True, folded=self._state)

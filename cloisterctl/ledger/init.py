@@ -1,0 +1,115 @@
+"""`cloisterctl init`: lay down STATE.md and .cloister/ in a git work tree.
+
+Idempotent and never destructive: a file the user already has is kept as it is (a missing line is
+appended to .gitattributes, nothing else is edited), and a second run changes no byte.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cloisterctl.files.atomic import atomic_write_text
+from cloisterctl.files.locking import locked
+from cloisterctl.files.resources import read_resource
+from cloisterctl.ledger import segments, statefile
+from cloisterctl.ledger.events import encode, make_event
+from cloisterctl.ledger.projection import front_matter
+from cloisterctl.ledger.store import snapshot
+from cloisterctl.workspace.layout import Workspace, agent_slug
+
+GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
+SEGMENTS_LINE = ".cloister/ledger/*.jsonl merge=union"
+STATE_LINE = "STATE.md merge=cloister-state"  # the driver: engine.statemerge (a clone without it merges text)
+CLOISTER_GITIGNORE = "# machine-local state: locks, ingest offsets, runtime handles, signals\n/local/\n"
+
+
+@dataclass
+class InitReport:
+    workspace: str
+    agent: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def render_state_template(title: str) -> str:
+    import jinja2
+
+    source = read_resource("templates", "STATE.md.j2")
+    template = jinja2.Environment(keep_trailing_newline=True, autoescape=False).from_string(source)
+    return template.render(title=title, title_yaml=json.dumps(title, ensure_ascii=False))
+
+
+def _has_line(text: str, wanted: str) -> bool:
+    return any(line.split() == wanted.split() for line in text.splitlines())
+
+
+def ensure_gitattributes(ws: Workspace) -> str:
+    """Give the ledger's segments (and the single-file ledger of an earlier version, when there is
+    one) git's union merge, and STATE.md its merge driver; returns "created", "updated" or "kept".
+    Other lines stay as they are."""
+    wanted = [SEGMENTS_LINE, STATE_LINE] + ([GITATTRIBUTES_LINE] if ws.ledger_path.exists() else [])
+    attributes = ws.root / ".gitattributes"
+    if not attributes.exists():
+        atomic_write_text(attributes, "".join(line + "\n" for line in wanted))
+        return "created"
+    text = attributes.read_text(encoding="utf-8")
+    missing = [line for line in wanted if not _has_line(text, line)]
+    if not missing:
+        return "kept"
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lead = "" if not text or text.endswith("\n") else newline
+    atomic_write_text(attributes, text + lead + "".join(line + newline for line in missing))
+    return "updated"
+
+
+def init(ws: Workspace, agent: str | None, now: datetime, timeout: float | None = None) -> InitReport:
+    agent_id = agent_slug(agent) if agent else None
+    with locked(ws.lock_path, timeout, what="the workspace"):
+        current = snapshot(ws).state
+        report = InitReport(str(ws.root), agent_id or current.agent)
+
+        ws.cloister_dir.mkdir(exist_ok=True)
+        _write_if_absent(ws, ws.cloister_dir / ".gitignore", CLOISTER_GITIGNORE, report)
+        _write_if_absent(ws, ws.config_path, read_resource("templates", "config.yaml"), report)
+
+        outcome = ensure_gitattributes(ws)
+        getattr(report, outcome).append(".gitattributes")
+
+        # The init event names the agent; it is written once, or again only to rename the agent.
+        existed = bool(ws.ledger_files())
+        if not existed or (agent_id is not None and agent_id != current.agent):
+            name = agent_id or current.agent
+            event = make_event("init", name, now)
+            segment = ws.segment_for(event["ts"])
+            created = not segment.exists()
+            segments.append_lines(segment, [encode(event)])
+            report.agent = name
+            (report.created if created else report.updated).append(segment.relative_to(ws.root).as_posix())
+        else:
+            report.kept.append(".cloister/ledger/")
+
+        folded = snapshot(ws).state
+        if not ws.state_md.exists():
+            text = render_state_template(ws.root.name)
+            atomic_write_text(
+                ws.state_md, statefile.with_cloister(statefile.parse(text, ws.state_md), front_matter(folded))
+            )
+            report.created.append("STATE.md")
+        elif statefile.write_cloister(ws.state_md, front_matter(folded)):
+            report.updated.append("STATE.md")
+        else:
+            report.kept.append("STATE.md")
+    return report
+
+
+def _write_if_absent(ws: Workspace, path: Path, text: str, report: InitReport) -> None:
+    name = str(path.relative_to(ws.root))
+    if path.exists():
+        report.kept.append(name)
+        return
+    atomic_write_text(path, text)
+    report.created.append(name)

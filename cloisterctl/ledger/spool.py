@@ -1,0 +1,114 @@
+"""The signal spool's upkeep: what hooks recorded moves to where it belongs.
+
+Hooks never touch a tracked file: every hook appends to the machine-local signal spool
+(``.cloister/local/signals.jsonl``), which every reader folds with the ledger. At each commit
+point (tick, and every command that records something) ``promote`` moves the spool's durable
+events -- task changes, session starts, test runs: what a teammate's fold and a reviewer need --
+into the committed ledger (the segment of each one's month), and keeps in the spool only the
+latest activity of each kind, which is all the fold takes from it. The spool stays small, and no
+order-dependent event lingers in it behind a checkpoint.
+
+Hooks append without a lock (one ``O_APPEND`` write each), so the spool is never rewritten in
+place: it is renamed aside (new hook lines start a new spool at once), read, and what is kept is
+appended to the new one. A hook that opened the old file just before the rename still lands its
+line there: the old file is read again after the move, and the rest is taken too. A crash leaves
+the renamed file, which the next ``promote`` finishes first; an event promoted twice is one event
+(readers drop repeated ids). Lines that are not events are kept as they were, so they are still
+reported where they are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cloisterctl.files.appendlog import append_bytes
+from cloisterctl.files.locking import locked
+from cloisterctl.ledger import segments
+from cloisterctl.ledger.events import Event, encode
+from cloisterctl.ledger.store import horizon
+from cloisterctl.workspace.layout import Workspace
+
+DURABLE = frozenset({"task", "session", "test_run"})
+# A spool with no durable event is compacted only past this size (a compaction costs the next
+# reader a refold, since the spool's file changes).
+COMPACT_BYTES = 1 << 20
+_DURABLE_NEEDLES = tuple(f'"type":"{kind}"'.encode() for kind in sorted(DURABLE))
+WORK_NAME = "signals.promoting.jsonl"
+
+
+def _worth_it(spool: Path) -> bool:
+    try:
+        data = spool.read_bytes()
+    except FileNotFoundError:
+        return False
+    return len(data) >= COMPACT_BYTES or any(needle in data for needle in _DURABLE_NEEDLES)
+
+
+def _latest(events: list[Event]) -> list[Event]:
+    """The last event of each kind (type, agent, session, source, hook): the fold's reducers for
+    these take only the latest."""
+    kept: dict[tuple[object, ...], Event] = {}
+    for event in events:
+        key = (event["type"], event.get("agent"), event.get("session"), event.get("source"), event.get("hook"))
+        if key not in kept or (event["ts"], event["id"]) >= (kept[key]["ts"], kept[key]["id"]):
+            kept[key] = event
+    return sorted(kept.values(), key=lambda event: (event["ts"], event["id"]))
+
+
+def _read_all(work: Path) -> bytes:
+    """The renamed spool, read until it stops growing (a hook that opened it before the rename)."""
+    data = b""
+    while True:
+        with work.open("rb") as handle:
+            handle.seek(len(data))
+            more = handle.read()
+        if not more:
+            return data
+        data += more
+
+
+def promote(ws: Workspace, timeout: float | None = None) -> list[Event]:
+    """Move the spool's durable events to the ledger and compact the rest; returns the events
+    moved. Cheap when there is nothing to move (one read of a small file)."""
+    spool = ws.signals_path
+    work = spool.with_name(WORK_NAME)
+    if not work.exists():
+        if not _worth_it(spool):
+            return []
+        try:
+            os.rename(spool, work)
+        except FileNotFoundError:
+            return []
+    with locked(ws.lock_path, timeout, what="the ledger"):
+        events, unreadable = _split(_read_all(work), horizon())
+        durable = [event for event in events if event["type"] in DURABLE]
+        by_segment: dict[Path, list[str]] = {}
+        for event in durable:
+            by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
+        for path, lines in by_segment.items():
+            segments.append_lines(path, lines)
+        rest = _latest([event for event in events if event["type"] not in DURABLE])
+        kept = b"".join(encode(event).encode() + b"\n" for event in rest) + b"".join(
+            line + b"\n" for line in unreadable
+        )
+        if kept:
+            append_bytes(str(spool), kept)
+        work.unlink()
+    return durable
+
+
+def _split(data: bytes, limit: str) -> tuple[list[Event], list[bytes]]:
+    """The events of ``data``, and the lines that are none (not JSON, the wrong shape, or dated
+    past ``limit``: kept as they are, to be reported or counted when their time comes)."""
+    events: list[Event] = []
+    unreadable: list[bytes] = []
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        read = segments.parse_lines(line, "", horizon=limit)
+        if read.events:
+            events += read.events
+        else:
+            unreadable.append(line)
+    return events, unreadable

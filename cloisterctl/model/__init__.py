@@ -1,1 +1,0 @@
-"""Records used by every layer, stdlib only: tiers and levels, tasks, events, prices, usage."""

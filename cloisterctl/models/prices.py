@@ -1,0 +1,189 @@
+"""The price table (data, with its date and source, overridable in config) and the cost of a request.
+
+Rates are USD per million tokens. Cache writes cost 1.25x input (5-minute TTL) or 2x input (1-hour
+TTL) and cache reads 0.1x input unless a model's entry says otherwise. Models with long-context
+rates use them for the *whole* request when its input side (input + cache writes + cache reads)
+exceeds the threshold. Models with fast-mode rates (``usage.speed == "fast"``) use them for a fast
+request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any
+
+from cloisterctl.models.tiers import normalise_model_id
+
+PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one request, or a sum of requests."""
+
+    input: int = 0
+    output: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def input_side(self) -> int:
+        """Everything the model read: what decides long-context pricing."""
+        return self.input + self.cache_write + self.cache_read
+
+    @property
+    def total(self) -> int:
+        return self.input_side + self.output
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Rates:
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+
+    def cost(self, usage: Usage) -> float:
+        return (
+            usage.input * self.input
+            + usage.output * self.output
+            + usage.cache_write_5m * self.cache_write_5m
+            + usage.cache_write_1h * self.cache_write_1h
+            + usage.cache_read * self.cache_read
+        ) / PER_MILLION
+
+
+@dataclass(frozen=True)
+class Price:
+    model: str
+    base: Rates
+    long_context: Rates | None = None
+    long_context_threshold: int = 200_000
+    fast: Rates | None = None
+
+    def is_long_context(self, usage: Usage) -> bool:
+        return self.long_context is not None and usage.input_side > self.long_context_threshold
+
+    def rates_for(self, usage: Usage, *, fast: bool = False) -> Rates:
+        if fast and self.fast is not None:
+            return self.fast
+        if self.long_context is not None and usage.input_side > self.long_context_threshold:
+            return self.long_context
+        return self.base
+
+    def cost(self, usage: Usage, *, fast: bool = False) -> float:
+        """USD for one request (long-context rates apply per request, so don't pass sums here)."""
+        return self.rates_for(usage, fast=fast).cost(usage)
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    as_of: str
+    source: str
+    prices: Mapping[str, Price]
+
+    def lookup(self, model: str) -> Price | None:
+        """The price of ``model``: the exact id, its normalised form, then an alias of one id in the
+        table (``claude-opus-4-5`` or ``opus-4.5`` for ``claude-opus-4-5-20251101``); None when unknown."""
+        found = self.prices.get(model)
+        if found is None:
+            found = self.prices.get(normalise_model_id(model))
+        if found is None:
+            alias = _alias_of(normalise_model_id(model), self.prices)
+            found = self.prices.get(alias) if alias else None
+        return found
+
+    def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
+        price = self.lookup(model)
+        return None if price is None else price.cost(usage, fast=fast)
+
+
+def _undated(model_id: str) -> str:
+    """``model_id`` without a ``-YYYYMMDD`` suffix (no ``re``: this module loads on lean paths)."""
+    head, dash, tail = model_id.rpartition("-")
+    return head if dash and len(tail) == 8 and tail.isascii() and tail.isdigit() else model_id
+
+
+def _alias_of(model: str, prices: Mapping[str, Price]) -> str | None:
+    """The one table id that ``model`` names without its date (and with ``.`` for ``-`` or without
+    the ``claude-`` prefix, as people write them); None when it names none, or several."""
+    name = model.replace(".", "-")
+    if not name.startswith("claude-"):
+        name = "claude-" + name
+    if name in prices:
+        return name
+    matches = [known for known in prices if _undated(known) == name]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _rates(entry: Mapping[str, Any], multipliers: Mapping[str, float], fallback: Rates | None = None) -> Rates:
+    def pick(key: str, default: float | None) -> float:
+        if key in entry:
+            return float(entry[key])
+        if default is None:
+            raise KeyError(key)
+        return default
+
+    base_input = pick("input", fallback.input if fallback else None)
+    return Rates(
+        input=base_input,
+        output=pick("output", fallback.output if fallback else None),
+        # Rounded so 0.1 x 6 is 0.6, not 0.6000000000000001.
+        cache_write_5m=pick("cache_write_5m", round(base_input * multipliers["cache_write_5m"], 9)),
+        cache_write_1h=pick("cache_write_1h", round(base_input * multipliers["cache_write_1h"], 9)),
+        cache_read=pick("cache_read", round(base_input * multipliers["cache_read"], 9)),
+    )
+
+
+def _price(model: str, entry: Mapping[str, Any], multipliers: Mapping[str, float]) -> Price:
+    base = _rates(entry, multipliers)
+    long_entry = entry.get("long_context")
+    fast_entry = entry.get("fast")
+    return Price(
+        model,
+        base,
+        _rates(long_entry, multipliers, fallback=base) if long_entry else None,
+        int(long_entry.get("threshold_tokens", 200_000)) if long_entry else 200_000,
+        _rates(fast_entry, multipliers, fallback=base) if fast_entry else None,
+    )
+
+
+@cache
+def _builtin() -> dict[str, Any]:
+    # Beside this module (a path, not importlib.resources: its import costs more than the read).
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "prices.json"), encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+def price_table(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> PriceTable:
+    """The built-in table with config ``cost.prices`` entries laid over it (a partial entry keeps
+    the built-in values it does not set)."""
+    data = _builtin()
+    multipliers = data["multipliers"]
+    entries: dict[str, dict[str, Any]] = {model: dict(entry) for model, entry in data["models"].items()}
+    for model, entry in (overrides or {}).items():
+        merged = {**entries.get(model, {}), **entry}
+        for nested in ("long_context", "fast"):
+            if nested in entry and nested in entries.get(model, {}):
+                merged[nested] = {**entries[model][nested], **entry[nested]}
+        entries[model] = merged
+    prices = {model: _price(model, entry, multipliers) for model, entry in entries.items() if "input" in entry}
+    source = data["source"] + (" + cost.prices in config" if overrides else "")
+    return PriceTable(str(data["as_of"]), source, prices)

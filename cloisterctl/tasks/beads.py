@@ -1,0 +1,240 @@
+"""The beads adapter: tasks from the `bd` CLI when it is on PATH, else from `.beads/issues.jsonl`.
+
+`bd` contract (v1.0.x): `bd list --all -n 0 --json` and `bd ready --json` print a JSON array of
+issues; `bd show ID --json` prints an array even for one id; errors under `--json` are
+`{"error": ..., "code": ...}` on stderr with a non-zero exit. The JSONL export has three line
+shapes (current `_type: issue`, dolt-era lines without `_type`, sqlite-era lines with local-offset
+timestamps); `_type: memory` lines are not tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cloisterctl.errors import TaskError, ToolError
+from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index, ready
+from cloisterctl.tasks.records import Task, task_from_json
+
+BD_TIMEOUT_SECONDS = 30
+TASKS_CACHE_VERSION = 3
+
+
+class Tracker(Protocol):
+    """Where tasks come from. ``describe`` names it in messages (a file or a command)."""
+
+    describe: str
+
+    def all_tasks(self) -> dict[str, Task]: ...
+
+    def ready_tasks(self) -> list[Task]: ...
+
+    def show(self, task_id: str) -> Task: ...
+
+    def write_metadata(
+        self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
+    ) -> None: ...
+
+
+class JsonlTracker:
+    """Read-only view of `.beads/issues.jsonl` (the git-tracked export)."""
+
+    def __init__(self, path: Path, label: str | None = None, cache_path: Path | None = None) -> None:
+        self.path = path
+        self.describe = label or str(path)
+        self.cache_path = cache_path  # parsed tasks, kept machine-locally between runs
+        self._cache: tuple[tuple[int, int, int], dict[str, Task]] | None = None
+
+    def all_tasks(self) -> dict[str, Task]:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise TaskError(f"{self.describe}: no beads tracker here (no such file, and no `bd` on PATH)") from None
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._cache is None and self.cache_path is not None:
+            self._cache = _read_cache(self.cache_path)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        tasks = self._parse()
+        blocked_ids(tasks)  # computed once, kept with the tasks in the cache
+        self._cache = (key, tasks)
+        if self.cache_path is not None:
+            _write_cache(self.cache_path, self._cache)
+        return tasks
+
+    def _parse(self) -> dict[str, Task]:
+        tasks = TaskIndex()
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    raise TaskError(f"{self.describe}:{number}: not valid JSON") from None
+                except RecursionError:
+                    raise TaskError(f"{self.describe}:{number}: JSON nested too deeply") from None
+                if not isinstance(data, dict):
+                    raise TaskError(f"{self.describe}:{number}: not a JSON object")
+                if data.get("_type", "issue") != "issue":
+                    continue  # memories and other record kinds
+                try:
+                    task = task_from_json(data)
+                except ValueError as exc:
+                    raise TaskError(f"{self.describe}:{number}: {exc}") from None
+                tasks[task.id] = task
+        return tasks
+
+    def ready_tasks(self) -> list[Task]:
+        return ready(self.all_tasks())
+
+    def show(self, task_id: str) -> Task:
+        task = self.all_tasks().get(task_id)
+        if task is None:
+            raise TaskError(f"unknown task {task_id!r} (not in {self.describe})")
+        return task
+
+    def write_metadata(
+        self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
+    ) -> None:
+        raise TaskError(f"{self.describe}: cannot write task metadata without `bd`")
+
+
+def _read_cache(path: Path) -> tuple[tuple[int, int, int], dict[str, Task]] | None:
+    """The parsed tasks kept from the last read: data (JSON decoded into the exact task types), so
+    a cache of another shape is ignored and nothing in it can run."""
+    import msgspec
+
+    try:
+        data = msgspec.json.decode(path.read_bytes(), type=_TaskCache)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    if data.version != TASKS_CACHE_VERSION:
+        return None
+    tasks = index(data.tasks)
+    return data.key, tasks
+
+
+def _write_cache(path: Path, entry: tuple[tuple[int, int, int], dict[str, Task]]) -> None:
+    import msgspec
+
+    from cloisterctl.files.atomic import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(
+            path, msgspec.json.encode(_TaskCache(TASKS_CACHE_VERSION, entry[0], list(entry[1].values())))
+        )
+    except OSError:
+        pass  # only a slower next read
+
+
+@dataclass
+class _TaskCache:
+    version: int
+    key: tuple[int, int, int]
+    tasks: list[Task]
+
+
+class BdTracker:
+    """Tasks through the `bd` CLI, keeping to its documented JSON contract."""
+
+    def __init__(self, executable: str, cwd: Path) -> None:
+        self.executable = executable
+        self.cwd = cwd
+        self.describe = "bd"
+        self._all: dict[str, Task] | None = None
+
+    def _run(self, *args: str) -> Any:
+        argv = [self.executable, *args]
+        shown = " ".join(["bd", *args])
+        try:
+            result = subprocess.run(
+                argv, cwd=self.cwd, capture_output=True, text=True, timeout=BD_TIMEOUT_SECONDS, check=False
+            )
+        except FileNotFoundError:
+            raise ToolError(f"`{shown}`: {self.executable} not found") from None
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"`{shown}` did not finish within {BD_TIMEOUT_SECONDS}s") from None
+        if result.returncode != 0:
+            raise ToolError(f"`{shown}` failed (exit {result.returncode}): {_bd_error(result.stderr)}")
+        try:
+            return json.loads(result.stdout) if result.stdout.strip() else None
+        except (ValueError, RecursionError):
+            raise ToolError(f"`{shown}` printed something that is not JSON: {result.stdout.strip()[:120]!r}") from None
+
+    def _tasks(self, payload: Any, shown: str) -> list[Task]:
+        if payload is None:
+            return []
+        if not isinstance(payload, list):
+            raise ToolError(f"`{shown}` did not print a JSON array")
+        tasks = []
+        for item in payload:
+            if isinstance(item, dict) and item.get("_type", "issue") == "issue":
+                try:
+                    tasks.append(task_from_json(item))
+                except ValueError as exc:
+                    raise ToolError(f"`{shown}`: {exc}") from None
+        return tasks
+
+    def all_tasks(self) -> dict[str, Task]:
+        if self._all is None:
+            self._all = index(self._tasks(self._run("list", "--all", "-n", "0", "--json"), "bd list --all -n 0 --json"))
+        return self._all
+
+    def ready_tasks(self) -> list[Task]:
+        return self._tasks(self._run("ready", "--json"), "bd ready --json")
+
+    def show(self, task_id: str) -> Task:
+        try:
+            found = self._tasks(self._run("show", task_id, "--json"), f"bd show {task_id} --json")
+        except ToolError as exc:
+            if "not found" in str(exc).lower():
+                raise TaskError(f"unknown task {task_id!r} ({exc})") from None
+            raise
+        if not found:
+            raise TaskError(f"unknown task {task_id!r} (`bd show {task_id} --json` returned nothing)")
+        return found[0]
+
+    def write_metadata(
+        self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
+    ) -> None:
+        args = ["update", task_id, "--set-metadata", f"{key}={value}"]
+        for label in remove_labels:
+            args += ["--remove-label", label]
+        for label in add_labels:
+            args += ["--add-label", label]
+        self._run(*args, "--json")
+        self._all = None
+
+
+def _bd_error(stderr: str) -> str:
+    text = stderr.strip()
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return text.splitlines()[-1] if text else "no message"
+    if isinstance(data, dict) and "error" in data:
+        code = f" ({data['code']})" if data.get("code") else ""
+        return f"{data['error']}{code}"
+    return text
+
+
+def open_tracker(
+    root: Path,
+    command: str = "bd",
+    jsonl: str = ".beads/issues.jsonl",
+    use_cli: str = "auto",
+    cache_path: Path | None = None,
+) -> Tracker:
+    """The tracker for a workspace: `bd` when on PATH (unless ``use_cli`` is "never"), else the JSONL."""
+    executable = shutil.which(command) if use_cli != "never" else None
+    if executable is not None:
+        return BdTracker(executable, root)
+    if use_cli == "always":
+        raise ToolError(f"`{command}` is not on PATH (beads.use_cli is 'always'); install beads or change the setting")
+    return JsonlTracker(root / jsonl, label=jsonl, cache_path=cache_path)

@@ -1,0 +1,391 @@
+"""`cloisterctl tick`: one pass over a workspace (or all of them), with no resident process.
+
+A tick is a pipeline, under the workspace's tick lock (a second tick waits ``tick.wait_seconds``,
+then leaves, saying so):
+
+1. **read** (``read_inputs``): the folded ledger once, what is new in the transcripts, the task
+   tracker (only when it changed or a rule could need it), the agent's liveness;
+2. **decide** (``decide``, no I/O): cost checkpoints, task changes the hooks missed, transcript
+   activity, the triggers' (and budgets') decisions through the guards, the events that carry them
+   out, and the budget warnings whose level changed, all folded into a draft state;
+3. **apply** (``apply_plan``): one ledger batch and one signal batch, what a decision tells the
+   running agent (its next task's brief, that nothing is ready; ``followups``), the handoff in flight
+   advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
+   decided (only STATE.md and .cloister/, as cloisterctl, naming the decision).
+
+With nothing new, a tick writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cloisterctl.config.load import load_config
+from cloisterctl.cost import collect
+from cloisterctl.cost.transcripts.locate import session_transcript
+from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolError
+from cloisterctl.handoff import followups, machine
+from cloisterctl.handoff.steps import exit_file
+from cloisterctl.integrations.merge_driver import repair as repair_state_md
+from cloisterctl.integrations.subagents_install import sync_subagents
+from cloisterctl.ledger import spool, statefile
+from cloisterctl.ledger.commit import finish
+from cloisterctl.ledger.context import Context, Draft
+from cloisterctl.ledger.events import Event, format_ts, make_event
+from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.upkeep import upkeep
+from cloisterctl.routing.overrides import read_overrides
+from cloisterctl.routing.route import tracker_for
+from cloisterctl.runtime.launch import read_exit_file
+from cloisterctl.runtime.tmux import Tmux
+from cloisterctl.tasks import seen as seen_file
+from cloisterctl.tasks import watch
+from cloisterctl.tasks.beads import JsonlTracker, open_tracker
+from cloisterctl.tasks.records import Task
+from cloisterctl.tick import stamp
+from cloisterctl.triggers import decisions
+from cloisterctl.triggers.budgets import warning_events
+from cloisterctl.triggers.guards import evaluate, status_for
+from cloisterctl.triggers.rules import Inputs, Proposal
+from cloisterctl.workspace.covered import all_workspaces
+from cloisterctl.workspace.layout import Workspace
+
+
+@dataclass
+class Report:
+    workspace: str
+    skipped: str | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    handoff: dict[str, Any] | None = None
+    brief: dict[str, Any] | None = None  # what the running agent was told (its next task, idle) or if it was stopped
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    cost_usd: float | None = None
+    state_md_changed: bool = False
+    ledger: list[str] = field(default_factory=list)  # files the ledger's upkeep changed (engine.upkeep)
+    commit: str | None = None
+    problems: list[str] = field(default_factory=list)
+    # Exactly what this tick wrote: committed ledger events by type, and lines of the signal spool.
+    ledger_events: dict[str, int] = field(default_factory=dict)
+    signals: int = 0
+    subagents: list[str] = field(default_factory=list)  # definitions rewritten because the config changed
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def did_something(self) -> bool:
+        wrote = self.ledger_events or self.signals or self.state_md_changed or self.commit or self.subagents
+        return bool(self.decisions or self.handoff or self.brief or self.tasks or wrote)
+
+
+# ------------------------------------------------------------------------------------------ read
+
+
+@dataclass
+class TickInputs:
+    """Everything a tick reads before it decides."""
+
+    cost: collect.CostView | None  # None on a dry run (reading transcripts updates their cache)
+    activity: list[Event]  # transcript growth, for the signal spool
+    tasks: dict[str, Task]  # {} when no rule needs them and the tracker did not change
+    tasks_read: bool
+    seen: dict[str, str] | None
+    seen_stamp: list[int] | None
+    stamp: list[int] | None
+    overrides: Mapping[str, str]
+    alive: bool | None
+    state_md_ok: bool  # STATE.md can be updated (valid front matter, not read-only)
+    ended: dict[str, Any] | None = None  # how the current session's process ended, when it is gone
+
+
+def _tasks(ctx: Context, problems: list[str]) -> dict[str, Task]:
+    beads = ctx.config.beads
+    if not ((ctx.ws.root / beads.jsonl).exists() or (ctx.ws.root / ".beads").is_dir()):
+        return {}
+    try:
+        return tracker_for(ctx.ws, ctx.config).all_tasks()
+    except CloisterError as exc:
+        problems.append(str(exc))
+        return {}
+
+
+def rules_need_tasks(state: WorkspaceState) -> bool:
+    """Whether a trigger could look at the tracker's tasks now: the agent's task closed without a
+    decision yet, or a task closed on this tier that a plan/implement rule has not decided on.
+    Most ticks need neither, and skip reading thousands of tasks."""
+    current = state.tasks.get(state.task or "", {})
+    if current.get("closed") and f"task_completed:{state.task}" not in state.causes:
+        return True
+    since = state.tier_since or ""
+    for task_id, info in state.tasks.items():
+        if info.get("closed") and str(info["closed"]) >= since:
+            if not {f"planning_complete:{task_id}", f"implementation_complete:{task_id}"} <= state.causes:
+                return True
+    return False
+
+
+def _tracker_stamp(ctx: Context) -> list[int] | None:
+    """Identity of the JSONL export when it is the tracker (unchanged file: nothing to reconcile)."""
+    beads = ctx.config.beads
+    try:
+        tracker = open_tracker(ctx.ws.root, beads.command, beads.jsonl, beads.use_cli)
+    except ToolError:
+        return None  # bd is required and missing: reading the tasks says so
+    if not isinstance(tracker, JsonlTracker):
+        return None  # bd is the source of truth: ask it every time
+    try:
+        stat = (ctx.ws.root / beads.jsonl).stat()
+    except FileNotFoundError:
+        return None
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _transcript_activity(ctx: Context, state: WorkspaceState) -> list[Event]:
+    """An activity signal when the current session's transcript grew since it was last seen."""
+    path = session_transcript(ctx.ws.root, state.session)
+    if path is None:
+        return []
+    grown = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    if format_ts(grown) <= state.activity.get("transcript", ""):
+        return []
+    return [make_event("activity", state.agent, grown, source="transcript", session=state.session)]
+
+
+def live_sessions(tmux: Tmux) -> set[str] | None:
+    """The tmux sessions running now (one call for a whole `tick --all`); None when tmux is missing."""
+    try:
+        return set(tmux.sessions())
+    except ToolError:
+        return None
+
+
+def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run: bool) -> TickInputs:
+    state = ctx.state
+    report.problems += ctx.problems
+    if ctx.config.untrusted_note:
+        report.problems.append(ctx.config.untrusted_note)
+    seen, seen_stamp = seen_file.read_seen(ctx.ws)
+    stamp = _tracker_stamp(ctx)
+    # A changed export may hold task changes the hooks missed; otherwise the tasks are read only
+    # when a rule could need them (task events come only from a read, so this is known now).
+    tasks_read = seen is None or stamp is None or stamp != seen_stamp or rules_need_tasks(state)
+    alive = None if state.session is None or live is None else ctx.tmux_name(state.agent) in live
+    ended = read_exit_file(exit_file(ctx, state.session)) if alive is False and state.session else None
+    report.problems += repair_state_md(ctx)  # conflict markers a merge left in the cloister block
+    try:
+        statefile.check_writable(ctx.ws.state_md)
+        state_md_ok = True
+    except StateFileError as exc:
+        report.problems.append(f"{exc}; STATE.md is not updated until it is fixed (the ledger is)")
+        state_md_ok = False
+    return TickInputs(
+        cost=None if dry_run else _read_cost(ctx, report),
+        activity=_transcript_activity(ctx, state),
+        tasks=_tasks(ctx, report.problems) if tasks_read else {},
+        tasks_read=tasks_read,
+        seen=seen,
+        seen_stamp=seen_stamp,
+        stamp=stamp,
+        overrides=read_overrides(ctx.ws),
+        alive=alive,
+        state_md_ok=state_md_ok,
+        ended=ended,
+    )
+
+
+def _read_cost(ctx: Context, report: Report) -> collect.CostView | None:
+    try:
+        return collect.read_cost(ctx)
+    except CloisterError as exc:
+        report.problems.append(f"cost: {exc}")
+        return None
+
+
+# ------------------------------------------------------------------------------------------ decide
+
+
+@dataclass
+class Plan:
+    draft: Draft
+    proposals: list[Proposal]
+    decided: list[str]  # ids of the decision events
+    task_changes: list[dict[str, Any]]
+    seen: dict[str, str] | None
+    started: str | None  # the handoff the decisions start
+
+
+def decide(ctx: Context, inputs: TickInputs) -> Plan:
+    """Everything this tick will record, folded into a draft; nothing is written."""
+    draft = ctx.draft()
+    now = ctx.clock()
+    state = ctx.state
+    if inputs.cost is not None:
+        draft.add(collect.cost_events(inputs.cost, state, ctx))
+    changes: list[dict[str, Any]] = []
+    now_seen = inputs.seen
+    if inputs.tasks_read:
+        changes, now_seen = watch.changes(inputs.seen, inputs.tasks, state.tasks)
+    draft.add([make_event("task", state.agent, now, **fields) for fields in changes])
+    draft.add([make_event("reopen", state.agent, now, **fields) for fields in watch.reopens(changes, state.tasks)])
+    draft.add(inputs.activity, local=True)
+    draft.add(_exit_events(state, inputs, now))
+
+    config = ctx.config
+    observed = draft.state
+    proposals = evaluate(Inputs(observed, inputs.tasks, config, config.prices, now, inputs.alive, inputs.overrides))
+    made = decisions.decision_events(observed, now, proposals)
+    draft.add(made)
+    started = None
+    for event in made:
+        decision = draft.state.decisions[event["id"]]
+        if decision.status == "applied":
+            events, begun = decisions.apply_events(draft.state, config, now, decision, mark_applied=False)
+            draft.add(events)
+            started = started or begun
+    for decision in list(draft.state.decisions.values()):
+        if decision.status == "approved" and draft.state.handoff_in_flight is None:
+            events, begun = decisions.apply_events(draft.state, config, now, decision, mark_applied=True)
+            draft.add(events)
+            started = started or begun
+    draft.add(warning_events(draft.state, config.budgets, now))  # a budget's level changed
+    return Plan(draft, proposals, [event["id"] for event in made], changes, now_seen, started)
+
+
+def _exit_events(state: WorkspaceState, inputs: TickInputs, now: datetime) -> list[Event]:
+    """The agent's process is gone while the ledger calls its session current (and no handoff is
+    moving it): record that once, with how it ended, so STATE.md says dead, not working."""
+    if inputs.alive is not False or not state.session or state.handoff_in_flight is not None:
+        return []
+    if state.session in state.exited:
+        return []
+    ended = inputs.ended or {}
+    return [
+        make_event(
+            "exit",
+            state.agent,
+            now,
+            session=state.session,
+            exit_code=ended.get("exit_code"),
+            output=ended.get("output") or None,
+            how="its tmux session is gone",
+        )
+    ]
+
+
+# ------------------------------------------------------------------------------------------ apply
+
+
+def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> None:
+    plan.draft.write()
+    if plan.started is not None:
+        ctx.maybe_crash("requested", "done")
+    if plan.seen != inputs.seen or inputs.stamp != inputs.seen_stamp:
+        if plan.seen is not None:
+            seen_file.write_seen(ctx.ws, plan.seen, inputs.stamp)
+    for decision_id in plan.decided:
+        decision = ctx.state.decisions[decision_id]
+        report.decisions.append({"id": decision.id, "summary": decision.summary(), "status": decision.status})
+    report.brief = followups.carry_out(ctx)
+    in_flight = ctx.state.handoff_in_flight
+    if in_flight is not None:
+        after = machine.advance(ctx, in_flight.id, wait=False)
+        report.handoff = {"id": after.id, "step": after.step, "from": after.from_tier, "to": after.to_tier}
+        if after.step == "failed":
+            report.handoff["reason"] = after.fields.get("reason")
+    report.ledger_events = dict(sorted(Counter(event["type"] for event in ctx.written).items()))
+    report.signals = len(plan.draft.local)
+    # One write of STATE.md, and the fold kept for the next tick (it folds only what is appended after).
+    if inputs.state_md_ok:
+        report.state_md_changed = ctx.publish(store_cache=True)
+    else:
+        ctx.refresh(store_cache=True)
+    maintained = upkeep(ctx)
+    report.ledger = maintained
+    # After the upkeep: a first checkpoint creates its directory in the ledger's, which the
+    # cost memo is stamped with.
+    if inputs.cost is not None:
+        refreshed = collect.remember_cost(ctx, inputs.cost, sum(1 for e in plan.draft.committed if e["type"] == "cost"))
+        if refreshed:
+            report.cost_usd = refreshed.get("total_usd")
+    report.commit, troubles = finish(ctx, extra=maintained)
+    report.problems += troubles
+
+
+def _sync_subagents(ctx: Context, report: Report) -> None:
+    """The installed subagent definitions rewritten when the config changed what they say (one hash
+    compared when it did not)."""
+    try:
+        synced = sync_subagents(ctx.ws, ctx.config)
+    except (CloisterError, OSError) as exc:
+        report.problems.append(f"subagents not updated: {exc}")
+        return
+    if synced is not None:
+        report.subagents = synced.changed + synced.removed
+
+
+def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None = None) -> Report:
+    report = Report(str(ctx.ws.root))
+    ctx.ws.require_initialised()
+    if live is None:
+        live = live_sessions(ctx.tmux)
+    try:
+        with ctx.tick_lock():
+            if not dry_run:  # what the hooks spooled that belongs in the ledger, before the read
+                ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
+            inputs = read_inputs(ctx, report, live, dry_run=dry_run)
+            plan = decide(ctx, inputs)
+            report.tasks = [{"task": change["task"], "status": change["status"]} for change in plan.task_changes]
+            if dry_run:
+                report.decisions = [
+                    {**p.event_fields(), "status": status_for(p), "dry_run": True} for p in plan.proposals
+                ]
+                return report
+            apply_plan(ctx, inputs, plan, report)
+            _sync_subagents(ctx, report)
+            stamp.stamp(ctx.ws)  # for `doctor`: when tick last ran here
+    except LockTimeout as exc:
+        if exc.path != ctx.ws.tick_lock_path:
+            raise
+        wait = ctx.config.tick.wait_seconds
+        report.skipped = (
+            f"another tick is running here: its lock .cloister/local/tick.lock is held (waited {wait:g}s); skipped"
+        )
+    return report
+
+
+# ------------------------------------------------------------------------------------------ --all
+
+PARALLEL_FROM = 4  # workspaces; below this, starting workers costs more than it saves
+
+
+def _tick_one(ws: Workspace, dry_run: bool, clock: Callable[[], datetime], live: set[str] | None) -> Report:
+    """One workspace of a `tick --all`; its trouble becomes its report, not the whole run's."""
+    try:
+        ctx = Context.for_workspace(ws, load_config(ws.config_path), tmux=Tmux.from_env(), clock=clock)
+        return tick_workspace(ctx, dry_run=dry_run, live=live)
+    except CloisterError as exc:
+        return Report(str(ws.root), problems=[str(exc)], skipped="error")
+
+
+def tick(start: Workspace, *, every: bool, dry_run: bool, clock: Callable[[], datetime]) -> list[Report]:
+    if not every:
+        ctx = Context.for_workspace(start, load_config(start.config_path), clock=clock)
+        return [tick_workspace(ctx, dry_run=dry_run)]
+    targets = all_workspaces(start, load_config(start.config_path))
+    live = live_sessions(Tmux.from_env())
+    workers = min(os.cpu_count() or 1, 4)
+    if len(targets) < PARALLEL_FROM or workers < 2:
+        return [_tick_one(ws, dry_run, clock, live) for ws in targets]
+    # Workspaces are independent (each has its own locks and files): spread them over the cores.
+    # Forked workers inherit the imports, so they start at once.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_tick_one, ws, dry_run, clock, live) for ws in targets]
+        return [future.result() for future in futures]

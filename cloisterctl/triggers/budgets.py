@@ -1,0 +1,125 @@
+"""Budgets (``budgets.*``): how much of each spending limit is used, the warnings recorded as their
+level changes, and the rule that flags (or stops) the agent at a limit. Pure.
+
+Three limits, each off until set: ``agent_usd`` (everything the agent has spent), ``task_usd``
+(what its current task has cost, whoever worked on it) and ``day_usd`` (what the agent spent on
+the current UTC day). The figures come from the folded cost checkpoints (``ledger.spending``).
+A budget's level is ``ok`` below ``warn_at`` of its limit, ``warn`` from there, ``over`` at the
+limit. A change of level (or of the task or day it is for) is recorded as a ``budget`` event, so
+STATE.md shows the warning without reading the clock; at ``over`` the ``budget`` rule decides a
+flag (``budget_agent``, ``budget_task``, ``budget_day``) or, with ``budgets.action: stop``, a stop,
+once per limit reached (its cause names the task or day and the limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cloisterctl.config.settings import Budgets
+from cloisterctl.ledger.events import Event, make_event
+from cloisterctl.ledger.spending import FLAG_PREFIX, SCOPES, spent_micro
+from cloisterctl.ledger.state import MICRO, WorkspaceState
+from cloisterctl.triggers.rules import Inputs, Proposal
+
+WHAT = {"agent": "the agent has spent", "task": "task {key} has cost", "day": "the agent spent on {key} (UTC)"}
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    scope: str  # agent, task or day
+    key: str  # the agent, the task or the UTC day
+    spent_usd: float
+    limit_usd: float
+    level: str  # ok, warn or over
+
+    @property
+    def share(self) -> float:
+        return self.spent_usd / self.limit_usd
+
+    def describe(self) -> str:
+        what = WHAT[self.scope].format(key=self.key)
+        return f"{what} ${self.spent_usd:.2f} of budgets.{self.scope}_usd ${self.limit_usd:g} ({self.share:.0%})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "key": self.key,
+            "spent_usd": self.spent_usd,
+            "limit_usd": self.limit_usd,
+            "share": round(self.share, 4),
+            "level": self.level,
+        }
+
+
+def level_of(spent_usd: float, limit_usd: float, warn_at: float) -> str:
+    if spent_usd >= limit_usd:
+        return "over"
+    return "warn" if spent_usd >= warn_at * limit_usd else "ok"
+
+
+def statuses(state: WorkspaceState, budgets: Budgets, now: datetime) -> list[BudgetStatus]:
+    """Every budget that is set and applies now (the task budget only while the agent has a task)."""
+    found = []
+    for scope in SCOPES:
+        limit = budgets.limits.get(scope)
+        if not limit:
+            continue
+        key = {"agent": state.agent, "task": state.task, "day": now.strftime("%Y-%m-%d")}[scope]
+        if key is None:
+            continue
+        spent = spent_micro(state, scope, key) / MICRO
+        found.append(BudgetStatus(scope, key, spent, limit, level_of(spent, limit, budgets.warn_at)))
+    return found
+
+
+def warning_events(state: WorkspaceState, budgets: Budgets, now: datetime) -> list[Event]:
+    """A ``budget`` event for each budget whose level (or task, or day) is not the one recorded:
+    a warning reached, a limit reached, or a recorded warning with no cause any more (level ok)."""
+    current = {status.scope: status for status in statuses(state, budgets, now)}
+    events: list[Event] = []
+    for scope in SCOPES:
+        recorded: Mapping[str, Any] | None = state.budgets.get(scope)
+        status = current.get(scope)
+        if status is None or status.level == "ok":
+            if recorded is not None:
+                key = status.key if status else recorded.get("key")
+                spent = status.spent_usd if status else 0.0
+                events.append(make_event("budget", state.agent, now, scope=scope, level="ok", key=key, spent_usd=spent))
+            continue
+        if recorded is not None and (recorded.get("level"), recorded.get("key")) == (status.level, status.key):
+            continue
+        events.append(
+            make_event(
+                "budget",
+                state.agent,
+                now,
+                scope=scope,
+                level=status.level,
+                key=status.key,
+                spent_usd=round(status.spent_usd, 6),
+                limit_usd=status.limit_usd,
+                warn_at=budgets.warn_at,
+            )
+        )
+    return events
+
+
+def budget(inputs: Inputs) -> list[Proposal]:
+    """A limit reached: a flag, or with ``budgets.action: stop`` a stop of the running agent (a
+    flag when nothing runs), once per task or day and limit."""
+    state, budgets = inputs.state, inputs.config.budgets
+    proposals = []
+    for status in statuses(state, budgets, inputs.now):
+        if status.level != "over":
+            continue
+        stop = budgets.action == "stop" and state.session is not None and state.idle is None
+        trigger = FLAG_PREFIX + status.scope
+        cause = f"{trigger}:{status.key}:{status.limit_usd:g}"
+        reason = f"{status.describe()}: the limit is reached"
+        proposals.append(
+            Proposal(trigger, cause, "stop" if stop else "flag", reason, task=state.task, from_tier=state.tier)
+        )
+    return proposals

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from cloisterctl.models.prices import Usage, price_table
+
+
+def test_builtin_table_has_date_source_and_every_fixture_model() -> None:
+    table = price_table()
+    assert table.as_of == "2026-11-01"
+    assert "fixtures/claude-code/README.md" in table.source
+    assert set(table.prices) == {
+        "claude-opus-4-20250514",
+        "claude-opus-4-1-20250805",
+        "claude-opus-4-5-20251101",
+        "claude-opus-4-6",
+        "claude-opus-4-7",
+        "claude-sonnet-4-20250514",
+        "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-6",
+        "claude-haiku-4-5-20251001",
+        "claude-3-5-haiku-20241022",
+    }
+
+
+def test_every_token_kind_is_priced_by_hand() -> None:
+    usage = Usage(input=1_000, output=2_000, cache_write_5m=10_000, cache_write_1h=20_000, cache_read=100_000)
+    # opus 4.5: input 5, output 25, write 5m 6.25, write 1h 10, read 0.5 ($/M)
+    expected = (1_000 * 5 + 2_000 * 25 + 10_000 * 6.25 + 20_000 * 10 + 100_000 * 0.5) / 1e6
+    assert price_table().cost("claude-opus-4-5-20251101", usage) == pytest.approx(expected, abs=1e-12)
+    # haiku 3.5: input 0.80 -> read 0.08, write 1.00 / 1.60
+    expected = (1_000 * 0.8 + 2_000 * 4 + 10_000 * 1.0 + 20_000 * 1.6 + 100_000 * 0.08) / 1e6
+    assert price_table().cost("claude-3-5-haiku-20241022", usage) == pytest.approx(expected, abs=1e-12)
+
+
+def test_long_context_rates_apply_to_the_whole_request_above_200k_input_side() -> None:
+    table = price_table()
+    at_limit = Usage(input=100, cache_write_5m=99_900, cache_read=100_000, output=1_000)  # exactly 200K: base
+    assert at_limit.input_side == 200_000
+    base = (100 * 3 + 99_900 * 3.75 + 100_000 * 0.3 + 1_000 * 15) / 1e6
+    assert table.cost("claude-sonnet-4-5-20250929", at_limit) == pytest.approx(base, abs=1e-12)
+    over = Usage(input=101, cache_write_5m=99_900, cache_read=100_000, output=1_000)
+    long = (101 * 6 + 99_900 * 7.5 + 100_000 * 0.6 + 1_000 * 22.5) / 1e6
+    assert table.cost("claude-sonnet-4-5-20250929", over) == pytest.approx(long, abs=1e-12)
+    # sonnet 4.6 has no long-context rates in the table
+    assert table.cost("claude-sonnet-4-6", over) == pytest.approx(
+        (101 * 3 + 99_900 * 3.75 + 100_000 * 0.3 + 1_000 * 15) / 1e6, abs=1e-12
+    )
+
+
+def test_wrapped_ids_find_their_price_and_unknown_ids_have_none() -> None:
+    table = price_table()
+    assert table.lookup("us.anthropic.claude-haiku-4-5-20251001-v1:0") is table.lookup("claude-haiku-4-5-20251001")
+    assert table.cost("gpt-4o", Usage(input=1)) is None
+
+
+def test_config_overrides_lay_over_the_builtin_table() -> None:
+    table = price_table({"claude-sonnet-4-6": {"output": 10}, "my-model": {"input": 1, "output": 2, "cache_read": 0}})
+    sonnet = table.lookup("claude-sonnet-4-6")
+    assert sonnet is not None and (sonnet.base.input, sonnet.base.output) == (3, 10)
+    mine = table.lookup("my-model")
+    assert mine is not None and mine.base.cache_read == 0 and mine.base.cache_write_5m == 1.25
+    assert "config" in table.source
+
+
+def test_fast_mode_has_its_own_rates_where_the_model_has_them() -> None:
+    table = price_table()
+    usage = Usage(input=1_000_000, output=1_000_000, cache_write_5m=1_000_000, cache_read=1_000_000)
+    # opus 4.6 fast: input 30, output 150, write 37.50, read 3 ($/M) -- six times the standard rates
+    assert table.cost("claude-opus-4-6", usage, fast=True) == pytest.approx(30 + 150 + 37.5 + 3, abs=1e-9)
+    assert table.cost("claude-opus-4-6", usage) == pytest.approx(5 + 25 + 6.25 + 0.5, abs=1e-9)
+    # a model without fast rates prices a fast request at its usual rates
+    assert table.cost("claude-sonnet-4-6", usage, fast=True) == pytest.approx(3 + 15 + 3.75 + 0.3, abs=1e-9)
+    overridden = price_table({"claude-opus-4-6": {"fast": {"output": 100}}}).lookup("claude-opus-4-6")
+    assert overridden is not None and overridden.fast is not None
+    assert (overridden.fast.input, overridden.fast.output) == (30, 100)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cloisterctl.errors import TaskError, ToolError
+from cloisterctl.tasks.beads import BdTracker, JsonlTracker, open_tracker
+from cloisterctl.tasks.graph import blocked_ids, index, ready
+from cloisterctl.tasks.records import task_from_json
+from testing.helpers import STANDINS, beads_repo
+
+STANDIN_BD = STANDINS / "bd"
+
+
+def test_all_three_line_shapes_are_read_and_memories_skipped(tmp_path: Path) -> None:
+    tracker = JsonlTracker(beads_repo(tmp_path) / ".beads" / "issues.jsonl", ".beads/issues.jsonl")
+    tasks = tracker.all_tasks()
+    assert set(tasks) == {"myapp-a3f2", "myapp-9k1x", "myapp-9k1x.1", "bd-fhh", "bd-0vu3q"}
+    oauth = tasks["myapp-a3f2"]
+    assert oauth.estimated_minutes == 120
+    assert oauth.metadata["execution_suggested_model"] == "haiku"
+    assert oauth.labels == ("auth", "small")
+    assert [(d.depends_on, d.type) for d in oauth.dependencies] == [("myapp-9k1x", "blocks")]
+    assert tasks["myapp-9k1x.1"].parent == "myapp-9k1x"
+    assert tasks["bd-0vu3q"].status == "open" and tasks["bd-0vu3q"].issue_type == "bug"
+    assert tasks["bd-fhh"].is_closed
+
+
+def test_readiness_follows_the_blocking_dependency_types() -> None:
+    def issue(i: str, status: str = "open", deps: tuple[tuple[str, str], ...] = ()) -> dict[str, object]:
+        return {
+            "id": i,
+            "title": i,
+            "status": status,
+            "dependencies": [{"issue_id": i, "depends_on_id": t, "type": k} for t, k in deps],
+        }
+
+    tasks = index(
+        task_from_json(d)
+        for d in [
+            issue("open-blocker"),
+            issue("closed-blocker", "closed"),
+            issue("blocked", deps=(("open-blocker", "blocks"),)),
+            issue("waits", deps=(("open-blocker", "waits-for"),)),
+            issue("conditional", deps=(("open-blocker", "conditional-blocks"),)),
+            issue("free", deps=(("closed-blocker", "blocks"),)),
+            issue("related-only", deps=(("open-blocker", "related"),)),
+            issue("child-of-open-parent", deps=(("open-blocker", "parent-child"),)),
+            issue("child-of-blocked-parent", deps=(("blocked", "parent-child"),)),
+            issue("grandchild", deps=(("child-of-blocked-parent", "parent-child"),)),
+            issue("missing-target", deps=(("bd-wisp-gone", "blocks"),)),
+            issue("in-progress", "in_progress"),
+        ]
+    )
+    assert blocked_ids(tasks) == {"blocked", "waits", "conditional", "child-of-blocked-parent", "grandchild"}
+    assert [t.id for t in ready(tasks)] == [
+        "child-of-open-parent",
+        "free",
+        "missing-target",
+        "open-blocker",
+        "related-only",
+    ]
+
+
+def test_fixture_readiness(tmp_path: Path) -> None:
+    tracker = JsonlTracker(beads_repo(tmp_path) / ".beads" / "issues.jsonl")
+    assert [t.id for t in tracker.ready_tasks()] == ["bd-0vu3q", "myapp-a3f2", "myapp-9k1x.1"]
+
+
+def test_a_corrupt_line_names_file_and_line(tmp_path: Path) -> None:
+    root = beads_repo(tmp_path, '{"_type":"issue","id":"x-1","title":"ok","status":"open"}', "{oops")
+    tracker = JsonlTracker(root / ".beads" / "issues.jsonl", ".beads/issues.jsonl")
+    with pytest.raises(TaskError, match=r"^\.beads/issues\.jsonl:8: not valid JSON$"):
+        tracker.all_tasks()
+
+
+def test_a_missing_tracker_is_a_clear_error(tmp_path: Path) -> None:
+    tracker = open_tracker(tmp_path, command="bd-not-installed-anywhere")
+    with pytest.raises(TaskError, match=r"\.beads/issues\.jsonl: no beads tracker here"):
+        tracker.all_tasks()
+    with pytest.raises(ToolError, match="`bd-not-installed-anywhere` is not on PATH"):
+        open_tracker(tmp_path, command="bd-not-installed-anywhere", use_cli="always")
+
+
+def test_unknown_task(tmp_path: Path) -> None:
+    tracker = JsonlTracker(beads_repo(tmp_path) / ".beads" / "issues.jsonl", ".beads/issues.jsonl")
+    with pytest.raises(TaskError, match=r"unknown task 'nope' \(not in \.beads/issues\.jsonl\)"):
+        tracker.show("nope")
+
+
+def test_bd_cli_contract(tmp_path: Path, bd_on_path: Path) -> None:
+    root = beads_repo(tmp_path / "ws")
+    tracker = open_tracker(root)
+    assert isinstance(tracker, BdTracker)
+    assert set(tracker.all_tasks()) == {"myapp-a3f2", "myapp-9k1x", "myapp-9k1x.1", "bd-fhh", "bd-0vu3q"}
+    assert [t.id for t in tracker.ready_tasks()] == ["bd-0vu3q", "myapp-a3f2", "myapp-9k1x.1"]
+    assert tracker.show("myapp-9k1x").metadata == {"complexity": "expert"}
+    with pytest.raises(TaskError, match=r"unknown task 'nope'.*issue not found: nope \(not_found\)"):
+        tracker.show("nope")
+    tracker.write_metadata("myapp-a3f2", "complexity", "complex", ["complexity:complex"], ["complexity:simple"])
+    calls = [json.loads(line) for line in bd_on_path.read_text().splitlines()]
+    assert calls[:3] == [["list", "--all", "-n", "0", "--json"], ["ready", "--json"], ["show", "myapp-9k1x", "--json"]]
+    assert calls[-1] == [
+        "update",
+        "myapp-a3f2",
+        "--set-metadata",
+        "complexity=complex",
+        "--remove-label",
+        "complexity:simple",
+        "--add-label",
+        "complexity:complex",
+        "--json",
+    ]
+    updated = tracker.show("myapp-a3f2")
+    assert updated.metadata["complexity"] == "complex" and "complexity:complex" in updated.labels
+
+
+def test_a_failing_bd_names_the_command(tmp_path: Path, bd_on_path: Path) -> None:
+    tracker = open_tracker(tmp_path)  # no .beads here: the stand-in fails like bd does
+    with pytest.raises(ToolError, match=r"`bd list --all -n 0 --json` failed \(exit 1\): no beads database found"):
+        tracker.all_tasks()
