@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testing.helpers import REPO_ROOT
+from testing.helpers import REPO_ROOT, pane_text
 
 
 def claude_binary() -> str | None:
@@ -36,7 +36,7 @@ def screen(tmux: Any, name: str, wanted: tuple[str, ...], seconds: float = 45) -
     deadline = time.monotonic() + seconds
     text = ""
     while time.monotonic() < deadline:
-        text = tmux.capture(name)
+        text = pane_text(tmux.socket, name)
         if any(word in text for word in wanted):
             return text
         time.sleep(0.5)

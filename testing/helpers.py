@@ -38,6 +38,17 @@ def run(cwd: Path, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli_group, ["-C", str(cwd), *args], input=input, catch_exceptions=False)
 
 
+def pane_text(socket: str | None, name: str, lines: int = 200) -> str:
+    """What tmux session ``name`` (on the server of ``socket``) shows now; "" when it is gone."""
+    result = subprocess.run(
+        ["tmux", *(["-L", socket] if socket else []), "capture-pane", "-p", "-t", f"={name}:", "-S", f"-{lines}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout if result.returncode == 0 else ""
+
+
 STANDIN_SPAWN = (
     "runtime:\n"
     "  spawn: [{python}, -m, cloisterctl.demo.standin_agent, --model, '{{model}}', --session-id, '{{session_id}}',"

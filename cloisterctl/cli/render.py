@@ -7,7 +7,6 @@ the two forms always show the same data.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,10 +30,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Seque
     out = [line(cells[0]), "  ".join("-" * w for w in widths)]
     out += [line(row) for row in cells[1:]]
     return "\n".join(out)
-
-
-def is_terminal() -> bool:
-    return sys.stdout.isatty()
 
 
 def _rate(value: float | None) -> str:

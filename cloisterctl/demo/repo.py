@@ -49,7 +49,7 @@ TASKS = [
 ]
 
 
-def _git(root: Path, *args: str) -> str:
+def run_git(root: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
     return result.stdout
 
@@ -94,27 +94,27 @@ def make_repo(base: Path, claude_dir: Path) -> tuple[Path, Path]:
     ``claude_dir`` (``base/claude``: the demo keeps everything under its own directory)."""
     root = base / "shop"
     root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.name", "Demo Dev")
-    _git(root, "config", "user.email", "demo@example.com")
+    run_git(root, "init", "-q", "-b", "main")
+    run_git(root, "config", "user.name", "Demo Dev")
+    run_git(root, "config", "user.email", "demo@example.com")
     (root / "README.md").write_text("# shop\n\nA small web shop. Teh cart is next.\n")
     (root / ".beads").mkdir()
     (root / ".beads" / "issues.jsonl").write_text("".join(json.dumps(t) + "\n" for t in TASKS))
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "initial: shop with its beads tasks")
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-q", "-m", "initial: shop with its beads tasks")
     docs = base / "shop-docs"
-    _git(root, "worktree", "add", "-q", "-b", "docs", str(docs))
+    run_git(root, "worktree", "add", "-q", "-b", "docs", str(docs))
     for ws_root, agent, quiet in ((root, "planner", False), (docs, "docs-agent", True)):
         ws = Workspace(ws_root)
         init(ws, agent, now())
         ws.config_path.write_text(_config(claude_dir, quiet))
         set_trust(ws, trusted=True)  # the demo wrote this config itself: its stand-in agent may run
-        _git(ws_root, "add", "-A")
-        _git(ws_root, "commit", "-q", "-m", f"cloisterctl init ({agent})")
+        run_git(ws_root, "add", "-A")
+        run_git(ws_root, "commit", "-q", "-m", f"cloisterctl init ({agent})")
     return root, docs
 
 
-def _close_task(root: Path, task_id: str) -> dict[str, Any]:
+def close_task(root: Path, task_id: str) -> dict[str, Any]:
     """What `bd close` does, for a demo without bd: update the export, fire the on_close hook."""
     path = root / ".beads" / "issues.jsonl"
     tasks = [json.loads(line) for line in path.read_text().splitlines()]

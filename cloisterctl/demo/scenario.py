@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cloisterctl.agents import control
-from cloisterctl.demo.repo import _close_task, _git, make_repo
+from cloisterctl.demo.repo import close_task, make_repo, run_git
 from cloisterctl.errors import ToolError
 from cloisterctl.integrations.install import install_beads
 from cloisterctl.ledger import statefile
@@ -107,7 +107,7 @@ def _route_tasks(root: Path, docs: Path, tmux: Tmux, say: Say) -> None:
 def _hand_off(root: Path, docs: Path, say: Say, seen: set[str]) -> None:
     say("")
     say("2. The planner finishes planning and closes shop-plan (as `bd close` would; the beads hook records it).")
-    _close_task(root, "shop-plan")
+    close_task(root, "shop-plan")
     _tick_until(root, lambda: _completed(root), say, seen)
     plan_handoff = _handoff_steps(root)[0]
     say(f"  -> the planner is on {plan_handoff['to']} now; idle was detected because {plan_handoff['how_idle']}")
@@ -144,7 +144,7 @@ def _show_commits(root: Path, docs: Path, say: Say) -> list[str]:
     say("")
     say("5. Every decision is reviewable in git (cloisterctl's own commits, only STATE.md and .cloister/):")
     for ws_root in (root, docs):
-        for line in _git(ws_root, "log", "--author=cloisterctl", "--format=%h %s").splitlines()[:6]:
+        for line in run_git(ws_root, "log", "--author=cloisterctl", "--format=%h %s").splitlines()[:6]:
             say(f"  {ws_root.name}: {line}")
     packets = sorted(
         str(p.relative_to(p.parents[2]))

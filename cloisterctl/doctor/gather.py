@@ -25,7 +25,7 @@ from cloisterctl.integrations.install import CLAUDE_EVENTS
 from cloisterctl.integrations.merge_driver import is_registered
 from cloisterctl.integrations.subagents_install import subagents_status
 from cloisterctl.ledger import segments
-from cloisterctl.ledger.init import STATE_LINE, _has_line
+from cloisterctl.ledger.init import STATE_LINE, has_line
 from cloisterctl.tick import stamp
 from cloisterctl.workspace.layout import Workspace, find_workspace
 
@@ -107,7 +107,7 @@ def _state_attribute(ws: Workspace) -> bool:
         text = (ws.root / ".gitattributes").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return _has_line(text, STATE_LINE)
+    return has_line(text, STATE_LINE)
 
 
 def _schedule(ws: Workspace, facts: probe.ScheduleFacts, now: float) -> Check:

@@ -17,7 +17,6 @@ from typing import Any
 from cloisterctl.errors import MalformedLine
 
 Event = dict[str, Any]
-REQUIRED = ("id", "ts", "type")
 
 
 def format_ts(moment: datetime) -> str:

@@ -22,7 +22,7 @@ from cloisterctl.workspace.layout import Workspace, agent_slug
 
 GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
 SEGMENTS_LINE = ".cloister/ledger/*.jsonl merge=union"
-STATE_LINE = "STATE.md merge=cloister-state"  # the driver: engine.statemerge (a clone without it merges text)
+STATE_LINE = "STATE.md merge=cloister-state"  # the driver: integrations.merge_driver (a clone without it merges text)
 CLOISTER_GITIGNORE = "# machine-local state: locks, ingest offsets, runtime handles, signals\n/local/\n"
 
 
@@ -43,7 +43,7 @@ def render_state_template(title: str) -> str:
     return template.render(title=title, title_yaml=json.dumps(title, ensure_ascii=False))
 
 
-def _has_line(text: str, wanted: str) -> bool:
+def has_line(text: str, wanted: str) -> bool:
     return any(line.split() == wanted.split() for line in text.splitlines())
 
 
@@ -57,7 +57,7 @@ def ensure_gitattributes(ws: Workspace) -> str:
         atomic_write_text(attributes, "".join(line + "\n" for line in wanted))
         return "created"
     text = attributes.read_text(encoding="utf-8")
-    missing = [line for line in wanted if not _has_line(text, line)]
+    missing = [line for line in wanted if not has_line(text, line)]
     if not missing:
         return "kept"
     newline = "\r\n" if "\r\n" in text else "\n"

@@ -139,7 +139,7 @@ def _activity(state: WorkspaceState, event: Event) -> None:
     if event["ts"] > state.activity.get(source, ""):
         state.activity[source] = event["ts"]
     # Progress after the flag clears it. (Compared by time, so that activity from the signal spool,
-    # folded out of order after a checkpoint, gives the same state: see state.store.ORDER_FREE.)
+    # folded out of order after a checkpoint, gives the same state: see ledger.store.ORDER_FREE.)
     if event["ts"] > state.flags.get("stuck", ""):
         state.flags.pop("stuck", None)
     if source == "git" and event.get("hook") != "post-checkout":

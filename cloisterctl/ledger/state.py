@@ -261,11 +261,6 @@ class WorkspaceState:
         return self.cost_totals.micro_usd / MICRO
 
     @property
-    def progress_usd(self) -> float:
-        """``spent_usd`` at the last progress (``progress_at``)."""
-        return self.progress_micro_usd / MICRO
-
-    @property
     def spent_since_progress(self) -> float:
         """What the cost-bleed guard measures: spending since the last progress."""
         return max(0, self.cost_totals.micro_usd - self.progress_micro_usd) / MICRO

@@ -96,10 +96,6 @@ class Tmux:
         self._run("send-keys", "-t", f"={name}:", "-l", text)
         self._run("send-keys", "-t", f"={name}:", "Enter")
 
-    def capture(self, name: str, lines: int = 200) -> str:
-        result = self._run("capture-pane", "-p", "-t", f"={name}:", "-S", f"-{lines}", check=False)
-        return result.stdout if result.returncode == 0 else ""
-
     def stop(self, name: str, exit_text: str, timeout: float) -> str:
         """Stop gracefully; returns how it ended ("not running", "exit text", "interrupt", "killed")."""
         if not self.alive(name):

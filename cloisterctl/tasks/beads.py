@@ -1,6 +1,6 @@
 """The beads adapter: tasks from the `bd` CLI when it is on PATH, else from `.beads/issues.jsonl`.
 
-`bd` contract (v1.0.x): `bd list --all -n 0 --json` and `bd ready --json` print a JSON array of
+`bd` contract (v1.0.x): `bd list --all -n 0 --json` prints a JSON array of
 issues; `bd show ID --json` prints an array even for one id; errors under `--json` are
 `{"error": ..., "code": ...}` on stderr with a non-zero exit. The JSONL export has three line
 shapes (current `_type: issue`, dolt-era lines without `_type`, sqlite-era lines with local-offset
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cloisterctl.errors import TaskError, ToolError
-from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index, ready
+from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index
 from cloisterctl.tasks.records import Task, task_from_json
 
 BD_TIMEOUT_SECONDS = 30
@@ -31,8 +31,6 @@ class Tracker(Protocol):
     describe: str
 
     def all_tasks(self) -> dict[str, Task]: ...
-
-    def ready_tasks(self) -> list[Task]: ...
 
     def show(self, task_id: str) -> Task: ...
 
@@ -89,9 +87,6 @@ class JsonlTracker:
                     raise TaskError(f"{self.describe}:{number}: {exc}") from None
                 tasks[task.id] = task
         return tasks
-
-    def ready_tasks(self) -> list[Task]:
-        return ready(self.all_tasks())
 
     def show(self, task_id: str) -> Task:
         task = self.all_tasks().get(task_id)
@@ -185,9 +180,6 @@ class BdTracker:
         if self._all is None:
             self._all = index(self._tasks(self._run("list", "--all", "-n", "0", "--json"), "bd list --all -n 0 --json"))
         return self._all
-
-    def ready_tasks(self) -> list[Task]:
-        return self._tasks(self._run("ready", "--json"), "bd ready --json")
 
     def show(self, task_id: str) -> Task:
         try:

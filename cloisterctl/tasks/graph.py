@@ -66,21 +66,6 @@ def children(tasks: Mapping[str, Task], task_id: str) -> list[Task]:
     return sorted((t for t in tasks.values() if t.parent == task_id), key=lambda t: t.id)
 
 
-def task_tree(tasks: Mapping[str, Task], root_id: str) -> list[Task]:
-    """``root_id`` and all its descendants."""
-    found: list[Task] = []
-    pending = [root_id]
-    seen: set[str] = set()
-    while pending:
-        current = pending.pop()
-        if current in seen or current not in tasks:
-            continue
-        seen.add(current)
-        found.append(tasks[current])
-        pending.extend(child.id for child in children(tasks, current))
-    return found
-
-
 def root_of(tasks: Mapping[str, Task], task_id: str) -> str:
     """The top of ``task_id``'s parent chain (which may be a parent the tasks do not hold)."""
     seen: set[str] = set()

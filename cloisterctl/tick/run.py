@@ -66,7 +66,7 @@ class Report:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float | None = None
     state_md_changed: bool = False
-    ledger: list[str] = field(default_factory=list)  # files the ledger's upkeep changed (engine.upkeep)
+    ledger: list[str] = field(default_factory=list)  # files the ledger's upkeep changed (ledger.upkeep)
     commit: str | None = None
     problems: list[str] = field(default_factory=list)
     # Exactly what this tick wrote: committed ledger events by type, and lines of the signal spool.
@@ -76,11 +76,6 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @property
-    def did_something(self) -> bool:
-        wrote = self.ledger_events or self.signals or self.state_md_changed or self.commit or self.subagents
-        return bool(self.decisions or self.handoff or self.brief or self.tasks or wrote)
 
 
 # ------------------------------------------------------------------------------------------ read

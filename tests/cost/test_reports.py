@@ -1,4 +1,4 @@
-"""core.reports: periods (ISO weeks, months), dates, grouping and the per-model breakdown."""
+"""cost.reports: periods (ISO weeks, months), dates, grouping and the per-model breakdown."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""state.memo: a memo is used only when its key, its deadline and every input's stamp hold."""
+"""files.memo: a memo is used only when its key, its deadline and every input's stamp hold."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""engine.statemerge with real git: the merge driver under merge, rebase, cherry-pick and stash
+"""integrations.merge_driver with real git: the merge driver under merge, rebase, cherry-pick and stash
 pop; its registration; and the repair of markers in a clone without it."""
 
 from __future__ import annotations

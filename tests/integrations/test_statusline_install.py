@@ -102,7 +102,7 @@ def test_in_a_worktree_the_exclude_is_the_repositorys(workspace: Path, tmp_path:
     install(tree)
     assert git(tree, "status", "--porcelain", "--untracked-files=all", ".claude") == ""
     assert f"/{LOCAL}" in (workspace / ".git" / "info" / "exclude").read_text()
-    # The agent hooks share the rule (edges.install): their local settings stay out of git too.
+    # The agent hooks share the rule (integrations.install): their local settings stay out of git too.
     assert run(tree, "uninstall", "statusline").exit_code == 0
     (workspace / ".git" / "info" / "exclude").write_text("")
     assert run(tree, "install", "agent-hooks").exit_code == 0

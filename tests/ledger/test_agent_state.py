@@ -7,7 +7,7 @@ from typing import Any
 
 from cloisterctl.ledger.events import make_event
 from cloisterctl.ledger.fold import DEAD, apply, copy_state, fold
-from cloisterctl.ledger.state import KEEP_EXITS
+from cloisterctl.ledger.state import KEEP_EXITS, MICRO
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -61,7 +61,7 @@ def test_spend_since_progress() -> None:
         ev("activity", 5, source="git", hook="post-checkout", commit="def"),  # a checkout makes nothing
     ]
     state = fold(events, "a")
-    assert state.spent_usd == 6.5 and state.progress_usd == 2.0
+    assert state.spent_usd == 6.5 and state.progress_micro_usd == 2 * MICRO
     assert state.spent_since_progress == 4.5 and state.progress_at == events[2]["ts"]
     passed = fold([*events, ev("test_run", 6, passed=True)], "a")
     assert passed.spent_since_progress == 0.0

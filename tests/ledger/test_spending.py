@@ -1,4 +1,4 @@
-"""core.spending: the totals budgets read, folded from cost checkpoints: exact, in any arrival of
+"""ledger.spending: the totals budgets read, folded from cost checkpoints: exact, in any arrival of
 replacements, within a bounded window of days, and the budget reducer."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""state.spool: hooks' durable events move to the ledger, the rest of the spool is compacted, and
+"""ledger.spool: hooks' durable events move to the ledger, the rest of the spool is compacted, and
 the fold reads the same before and after."""
 
 from __future__ import annotations

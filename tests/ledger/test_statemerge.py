@@ -1,4 +1,4 @@
-"""state.statemerge: the text rules of STATE.md merges."""
+"""ledger.statemerge: the text rules of STATE.md merges."""
 
 from __future__ import annotations
 

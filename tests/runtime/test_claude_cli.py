@@ -22,7 +22,7 @@ from cloisterctl.ledger.clock import now
 from cloisterctl.ledger.context import Context
 from cloisterctl.runtime.tmux import Tmux
 from cloisterctl.workspace.layout import Workspace
-from testing.helpers import REPO_ROOT
+from testing.helpers import REPO_ROOT, pane_text
 
 
 def claude_binary() -> str | None:
@@ -37,11 +37,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def screen_after_start(tmux_socket: str, name: str, seconds: float = 20) -> str:
-    tmux = Tmux(tmux_socket)
     deadline = time.monotonic() + seconds
     text = ""
     while time.monotonic() < deadline:
-        text = tmux.capture(name)
+        text = pane_text(tmux_socket, name)
         if "Welcome to Claude Code" in text or "unknown option" in text or "error:" in text.lower():
             break
         time.sleep(0.5)
@@ -108,7 +107,7 @@ def test_the_default_resume_argv_starts_the_real_claude(
     deadline = time.monotonic() + 20
     text = ""
     while time.monotonic() < deadline:
-        text = Tmux(tmux_socket).capture(name)
+        text = pane_text(tmux_socket, name)
         if "Unable to connect" in text or "Welcome to Claude Code" in text or "unknown option" in text:
             break
         time.sleep(0.5)

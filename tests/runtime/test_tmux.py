@@ -8,6 +8,7 @@ import pytest
 
 from cloisterctl.errors import ToolError
 from cloisterctl.runtime.tmux import Tmux, fill_template, session_name
+from testing.helpers import pane_text
 
 
 def wait_for(predicate: object, timeout: float = 10.0) -> bool:
@@ -50,7 +51,7 @@ def test_start_send_literal_text_and_stop_with_the_exit_text(tmux_socket: str, t
     pid = tmux.start("agent-1", [*ECHO_LINES, str(out)], tmp_path, {"CLOISTER_SESSION_ID": "abc"})
     assert pid and tmux.alive("agent-1")
     assert tmux.environment("agent-1", "CLOISTER_SESSION_ID") == "abc"
-    assert wait_for(lambda: "ready" in tmux.capture("agent-1"))
+    assert wait_for(lambda: "ready" in pane_text(tmux_socket, "agent-1"))
     tricky = "save state; echo $(whoami) `id` > /tmp/x && exit"
     tmux.send_text("agent-1", tricky)
     assert wait_for(lambda: out.exists() and out.read_text().strip() == tricky)

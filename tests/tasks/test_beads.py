@@ -66,7 +66,7 @@ def test_readiness_follows_the_blocking_dependency_types() -> None:
 
 def test_fixture_readiness(tmp_path: Path) -> None:
     tracker = JsonlTracker(beads_repo(tmp_path) / ".beads" / "issues.jsonl")
-    assert [t.id for t in tracker.ready_tasks()] == ["bd-0vu3q", "myapp-a3f2", "myapp-9k1x.1"]
+    assert [t.id for t in ready(tracker.all_tasks())] == ["bd-0vu3q", "myapp-a3f2", "myapp-9k1x.1"]
 
 
 def test_a_corrupt_line_names_file_and_line(tmp_path: Path) -> None:
@@ -95,13 +95,13 @@ def test_bd_cli_contract(tmp_path: Path, bd_on_path: Path) -> None:
     tracker = open_tracker(root)
     assert isinstance(tracker, BdTracker)
     assert set(tracker.all_tasks()) == {"myapp-a3f2", "myapp-9k1x", "myapp-9k1x.1", "bd-fhh", "bd-0vu3q"}
-    assert [t.id for t in tracker.ready_tasks()] == ["bd-0vu3q", "myapp-a3f2", "myapp-9k1x.1"]
+    assert [t.id for t in ready(tracker.all_tasks())] == ["bd-0vu3q", "myapp-a3f2", "myapp-9k1x.1"]
     assert tracker.show("myapp-9k1x").metadata == {"complexity": "expert"}
     with pytest.raises(TaskError, match=r"unknown task 'nope'.*issue not found: nope \(not_found\)"):
         tracker.show("nope")
     tracker.write_metadata("myapp-a3f2", "complexity", "complex", ["complexity:complex"], ["complexity:simple"])
     calls = [json.loads(line) for line in bd_on_path.read_text().splitlines()]
-    assert calls[:3] == [["list", "--all", "-n", "0", "--json"], ["ready", "--json"], ["show", "myapp-9k1x", "--json"]]
+    assert calls[:2] == [["list", "--all", "-n", "0", "--json"], ["show", "myapp-9k1x", "--json"]]
     assert calls[-1] == [
         "update",
         "myapp-a3f2",

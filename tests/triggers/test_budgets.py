@@ -1,4 +1,4 @@
-"""core.budgets: levels, the warnings recorded as they change, and the flag or stop at a limit,
+"""triggers.budgets: levels, the warnings recorded as they change, and the flag or stop at a limit,
 through the real guards and fold."""
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def test_with_action_stop_a_running_agent_is_stopped(tmp_path: Any, running: boo
     decision = decide(state, config)[0]
     assert (decision["trigger"], decision["kind"]) == ("budget_day", kind)
     if running:
-        assert state.brief_pending == decision["id"]  # the tick stops it (engine.followups), once
+        assert state.brief_pending == decision["id"]  # the tick stops it (handoff.followups), once
 
 
 def test_no_budget_decision_while_a_handoff_is_in_flight_but_the_warning_is_recorded(tmp_path: Any) -> None:
