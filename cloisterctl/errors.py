@@ -32,7 +32,7 @@ class WorkspaceError(CloisterError):
 
 
 class ConfigError(CloisterError):
-    """~/.panopticon/cloister.yaml or .cloister/config.yaml is unreadable or invalid."""
+    """The user config (~/.config/cloisterctl/config.yaml) or .cloister/config.yaml is unreadable or invalid."""
 
 
 class StateFileError(CloisterError):

@@ -21,6 +21,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     interpreter's `cloisterctl` on the PATH."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)  # the user config is under this HOME
     for name in list(os.environ):
         if name.startswith("CLOISTER_") or name.startswith("GIT_") or name == "CLAUDE_CONFIG_DIR":
             monkeypatch.delenv(name)

@@ -187,9 +187,31 @@ def defaults_layer() -> Layer:
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the user config lives: ``$XDG_CONFIG_HOME/cloisterctl/config.yaml`` (``~/.config``)."""
+    env = os.environ if environ is None else environ
+    home = env.get("HOME") or str(Path.home())
+    base = env.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG spec says use the default
+        base = os.path.join(home, ".config")
+    return Path(base) / "cloisterctl" / "config.yaml"
+
+
+def legacy_user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The user config's old place (in ``~/.panopticon``, another product's directory): still read
+    when the new file does not exist."""
     env = os.environ if environ is None else environ
     home = env.get("HOME") or str(Path.home())
     return Path(home) / ".panopticon" / "cloister.yaml"
+
+
+def user_config_read(environ: Mapping[str, str] | None = None) -> Path:
+    """The user config file that is read: the new one when it exists, else the legacy one when that
+    exists (the legacy one is ignored when both do), else the new one (read as absent)."""
+    path = user_config_path(environ)
+    if path.exists():
+        return path
+    legacy = legacy_user_config_path(environ)
+    return legacy if legacy.exists() else path
 
 
 def collect_layers(
@@ -199,7 +221,8 @@ def collect_layers(
     env = os.environ if environ is None else environ
     layers = [defaults_layer()]
     problems: list[Problem] = []
-    user_layer, found = read_file_layer(user_config_path(env), label=str(user_config_path(env)))
+    user_file = user_config_read(env)
+    user_layer, found = read_file_layer(user_file, label=str(user_file))
     problems += found
     if user_layer is not None:
         layers.append(user_layer)

@@ -1,7 +1,8 @@
 """Loading the effective config: layers read, validated and merged, memoised by what they depend on.
 
-Layers, later wins: built-in defaults < ``~/.panopticon/cloister.yaml`` < ``<workspace>/.cloister/config.yaml``
-< a few ``CLOISTER_*`` environment variables.
+Layers, later wins: built-in defaults < the user config (``$XDG_CONFIG_HOME/cloisterctl/config.yaml``; while
+it does not exist, the old ``~/.panopticon/cloister.yaml``) < ``<workspace>/.cloister/config.yaml`` < a few
+``CLOISTER_*`` environment variables.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from cloisterctl.config.layers import (
     collect_layers,
     merge_layers,
     relative_label,
-    user_config_path,
+    user_config_read,
 )
 from cloisterctl.config.settings import Config
 from cloisterctl.config.validate import validate_layers
@@ -28,7 +29,8 @@ _LOADED: dict[tuple[Any, ...], Config] = {}
 
 
 def _inputs_key(workspace_config: Path | None, environ: Mapping[str, str]) -> tuple[Any, ...]:
-    """What the effective config depends on: the two files' bytes and the overriding variables."""
+    """What the effective config depends on: which user file is read, the two files' bytes and the
+    overriding variables."""
 
     def content(path: Path | None) -> bytes | None:
         try:
@@ -38,7 +40,8 @@ def _inputs_key(workspace_config: Path | None, environ: Mapping[str, str]) -> tu
 
     label = relative_label(workspace_config) if workspace_config is not None else None
     variables = tuple(environ.get(name) for name in ENV_OVERRIDES)
-    return (content(user_config_path(environ)), label, content(workspace_config), variables, trust.store_bytes(environ))
+    user_file = user_config_read(environ)
+    return (user_file, content(user_file), label, content(workspace_config), variables, trust.store_bytes(environ))
 
 
 def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None = None) -> Config:

@@ -7,7 +7,8 @@ user-local state (``$XDG_STATE_HOME/cloisterctl/trusted.json``, by default under
 A changed file needs trust again. Until then those keys come from the user's own config or the
 built-in defaults, and whoever loads the config is told which keys were ignored.
 
-The user config (``~/.panopticon/cloister.yaml``) and the environment are the user's own: trusted.
+The user config (``$XDG_CONFIG_HOME/cloisterctl/config.yaml``, or its old place
+``~/.panopticon/cloister.yaml``) and the environment are the user's own: trusted.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cloisterctl import __version__
-from cloisterctl.config.layers import user_config_path
+from cloisterctl.config.layers import legacy_user_config_path, user_config_path
 from cloisterctl.config.settings import Config
 from cloisterctl.cost.attribution import Attribution
 from cloisterctl.cost.reports import CostData, in_period, parse_date, report
@@ -271,8 +271,10 @@ def refresh_cost(ctx: Context, *, progress: ProgressFactory | None = None) -> di
 
 def _workspace_inputs(ws: Workspace) -> memo.Stamp:
     """The stamp of what a cost result depends on besides the transcripts: the ledger and spool
-    (attribution, usage events, checkpoints) and the config files (prices, tiers)."""
-    return memo.stamp([*paths.fold_inputs(str(ws.root)), str(ws.config_path), str(user_config_path())])
+    (attribution, usage events, checkpoints) and the config files (prices, tiers): both places of
+    the user config, since creating the new one retires the old."""
+    user_files = [str(user_config_path()), str(legacy_user_config_path())]
+    return memo.stamp([*paths.fold_inputs(str(ws.root)), str(ws.config_path), *user_files])
 
 
 def _quick_result(ws: Workspace, memo_path: Path) -> dict[str, Any] | None:

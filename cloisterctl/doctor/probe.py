@@ -1,6 +1,7 @@
 """What `cloisterctl doctor` looks at in the world: the schedule as installed (its PATH, its interval),
-the git hooks pre-commit installed, the hook and settings files of beads and Claude Code, and where
-Claude Code keeps this workspace's transcripts. Facts only: ``doctor.verdicts`` judges them.
+the git hooks pre-commit installed, the hook and settings files of beads and Claude Code, where
+Claude Code keeps this workspace's transcripts, and which of the user config's two places hold a
+file. Facts only: ``doctor.verdicts`` judges them.
 
 Everything here reads; nothing is written.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from cloisterctl.config.layers import legacy_user_config_path, user_config_path
 from cloisterctl.cost.transcripts.locate import claude_config_dirs, project_dir_name
 from cloisterctl.errors import CloisterError
 from cloisterctl.integrations import schedule
@@ -232,3 +234,16 @@ def transcript_dirs(root: Path) -> tuple[list[str], list[str]]:
     name = project_dir_name(root)
     candidates = [directory / "projects" / name for directory in claude_config_dirs()]
     return [str(path) for path in candidates if path.is_dir()], [str(path) for path in candidates]
+
+
+@dataclass
+class UserConfigFacts:
+    path: str  # where the user config lives now
+    exists: bool
+    legacy: str  # its old place, read while the new file does not exist
+    legacy_exists: bool
+
+
+def user_config_files() -> UserConfigFacts:
+    path, legacy = user_config_path(), legacy_user_config_path()
+    return UserConfigFacts(str(path), path.exists(), str(legacy), legacy.exists())

@@ -4,12 +4,15 @@ Pure.
 
 A problem is something that stops cloisterctl working here (a tool tick cannot find, hooks that
 do not fire, no schedule, a config that does not load); a warning is something to know that does
-not (an optional part not installed, config keys ignored until trusted, no transcripts yet).
+not (an optional part not installed, config keys ignored until trusted, a user config in its old
+place, no transcripts yet).
 `doctor` exits 1 when any check is a problem.
 """
 
 from __future__ import annotations
 
+import posixpath
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -242,6 +245,28 @@ def config(problem: str | None, untrusted_note: str | None, sources: Sequence[st
     if untrusted_note:
         return Check(name, WARNING, untrusted_note, "cloisterctl trust (after reading .cloister/config.yaml)")
     return ok(name, f"valid ({', '.join(sources) or 'built-in defaults only'})")
+
+
+def user_config(path: str, exists: bool, legacy: str, legacy_exists: bool) -> Check:
+    """The user config: ``path`` is where it lives now; ``legacy`` its old place, read only while
+    ``path`` does not exist."""
+    name = "user config"
+    if legacy_exists and exists:
+        return Check(
+            name,
+            WARNING,
+            f"{legacy} is ignored: {path} exists and is read instead",
+            f"move what you still need from {legacy} into {path}, then delete {legacy}",
+        )
+    if legacy_exists:
+        folder = posixpath.dirname(path)
+        return Check(
+            name,
+            WARNING,
+            f"{legacy} is read from the old place; the user config now lives in {path}",
+            f"mkdir -p {shlex.quote(folder)} && mv {shlex.quote(legacy)} {shlex.quote(path)}",
+        )
+    return ok(name, path if exists else f"none (optional: {path})")
 
 
 def transcripts(found: Sequence[str], looked_in: Sequence[str]) -> Check:

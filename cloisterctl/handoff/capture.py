@@ -82,18 +82,16 @@ def _task_context(ctx: Context, task_id: str | None) -> tuple[dict[str, Any], An
 
 
 def _state_body(ws: Workspace) -> str:
-    """STATE.md's body, for the summary. python-frontmatter reads it (its stripped body is fine here)."""
+    """STATE.md's body, for the summary, read by our bounded STATE.md reader; the whole text when
+    its front matter is broken (that must not block a handoff), nothing when there is no file."""
     try:
-        import frontmatter
-
-        return str(frontmatter.loads(ws.state_md.read_text(encoding="utf-8")).content)
+        text = ws.state_md.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return ""
-    except Exception:  # noqa: BLE001 - broken front matter must not block a handoff; use what we can
-        try:
-            return statefile.read(ws.state_md).body
-        except CloisterError:
-            return ws.state_md.read_text(encoding="utf-8", errors="replace")
+    try:
+        return statefile.parse(text, ws.state_md).body
+    except CloisterError:
+        return text
 
 
 def _template_placeholders() -> frozenset[str]:

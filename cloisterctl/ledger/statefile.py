@@ -2,8 +2,9 @@
 
 Everything outside that block -- other keys, their order, comments, quoting, blank lines, the
 body, the final newline, CRLF line ends, a BOM -- is carried over byte for byte. A save whose
-``cloister`` data equals what is already there writes nothing at all. (python-frontmatter is not
-used here: its dump sorts keys, strips the body and drops the final newline.)
+``cloister`` data equals what is already there writes nothing at all. The YAML is read within
+bounds (``files.yamltext``). (No front-matter library is used: python-frontmatter's dump sorts
+keys, strips the body and drops the final newline, and its YAML loading has no bounds.)
 """
 
 from __future__ import annotations

@@ -1,16 +1,17 @@
 """Every git call cloisterctl makes, in one place.
 
-GitPython is imported lazily (it costs ~120 ms) and used through ``repo.git.<cmd>``, which runs the
-git binary with our environment, so a hook's ``GIT_INDEX_FILE`` and friends are honoured. Repos are
-opened with ``with`` so GitPython's ``git cat-file`` helpers are closed.
+Each call runs the ``git`` binary with an argv list (never a shell), in the work tree, with no
+stdin. The caller's environment passes through, so a hook's ``GIT_INDEX_FILE``, ``GIT_DIR`` and
+friends are honoured; ``LC_ALL=C`` keeps git's messages in English, which we read. A missing git,
+a directory that is not a repository and a failing command are each a ``ToolError`` (the last
+one naming the command and git's first error line).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,54 +21,45 @@ from cloisterctl.errors import ToolError
 # Set in the environment of cloisterctl's own commits: the post-commit hook ignores them, so the
 # tick's bookkeeping never counts as an agent's activity.
 SELF_ENV = "CLOISTER_SELF_COMMIT"
+NO_GIT = "git is not installed (no `git` on PATH)"
+# Git's messages in English whatever the user's locale: the "not a git repository" one is read.
+_PLAIN_LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 
-def _gitpython() -> Any:
-    """GitPython, imported on first use; a missing git binary is a ToolError (GitPython's import
-    itself fails without one)."""
-    if shutil.which("git") is None:
-        raise ToolError("git is not installed (no `git` on PATH)")
+def _git(
+    argv: Sequence[str], cwd: Path | None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``git ARGV`` run in ``cwd`` (None: here) with ``env`` (None: ours), stdout and stderr captured."""
+    environment = {**(os.environ if env is None else env), **_PLAIN_LOCALE}
     try:
-        import git
-    except ImportError as exc:  # a broken install, or a git GitPython cannot run
-        raise ToolError(f"cannot use git through GitPython: {str(exc).splitlines()[0]}") from None
-    return git
+        return subprocess.run(
+            ["git", *argv], cwd=cwd, env=environment, stdin=subprocess.DEVNULL, capture_output=True, check=False
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        if cwd is not None and not cwd.is_dir():  # the same error names a missing cwd
+            raise ToolError(f"{cwd}: no such directory") from None
+        raise ToolError(NO_GIT) from None
 
 
-@contextmanager
-def _repo(root: Path) -> Iterator[Any]:
-    git = _gitpython()
-    try:
-        repo = git.Repo(root)
-    except git.exc.NoSuchPathError:
-        raise ToolError(f"{root}: no such directory") from None
-    except git.exc.InvalidGitRepositoryError:
-        raise ToolError(f"{root}: not a git repository") from None
-    except git.exc.GitCommandNotFound:
-        raise ToolError("git is not installed (no `git` on PATH)") from None
-    try:
-        yield repo
-    finally:
-        repo.close()
+def _first_error(stderr: bytes) -> str | None:
+    """Git's first ``fatal:``/``error:`` line (warnings and hints come around it), else its first line."""
+    lines = [line.strip() for line in stderr.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else None)
 
 
 def _run(root: Path, command: str, *args: str, env: Mapping[str, str] | None = None) -> str:
-    git = _gitpython()
-
-    with _repo(root) as repo:
-        try:
-            output: str = getattr(repo.git, command)(*args, env=dict(env) if env else None)
-        except git.exc.GitCommandNotFound:
-            raise ToolError("git is not installed (no `git` on PATH)") from None
-        except git.exc.GitCommandError as exc:
-            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
-            message = detail[-1] if detail else f"exit {exc.status}"
-            raise ToolError(f"`git {command.replace('_', '-')} {' '.join(args)}` failed: {message.strip()}") from None
-    return output
+    """``git COMMAND ARGS`` in the work tree ``root``: its stdout, less the final newline."""
+    done = _git([command, *args], root, env)
+    if done.returncode != 0:
+        message = _first_error(done.stderr)
+        if message is not None and message.startswith("fatal: not a git repository"):
+            raise ToolError(f"{root}: not a git repository")
+        raise ToolError(f"`git {' '.join([command, *args])}` failed: {message or f'exit {done.returncode}'}")
+    return done.stdout.decode("utf-8", errors="surrogateescape").removesuffix("\n")
 
 
 def git_dir(root: Path) -> Path:
-    return Path(_run(root, "rev_parse", "--absolute-git-dir"))
+    return Path(_run(root, "rev-parse", "--absolute-git-dir"))
 
 
 @dataclass
@@ -90,8 +82,8 @@ class GitState:
 
 def state(root: Path, commits: int = 5, base: str | None = None) -> GitState:
     """Branch, HEAD, dirty files (excluding cloisterctl's own), recent commits and a diffstat."""
-    branch = _run(root, "rev_parse", "--abbrev-ref", "HEAD").strip()
-    head = _run(root, "rev_parse", "--short", "HEAD").strip()
+    branch = _run(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    head = _run(root, "rev-parse", "--short", "HEAD").strip()
     porcelain = _run(root, "status", "--porcelain", "--untracked-files=all")
     dirty = [
         line[3:] for line in porcelain.splitlines() if line[3:] and not line[3:].startswith((".cloister/", "STATE.md"))
@@ -156,22 +148,18 @@ def commit_paths(
         return None
     again = ["--amend"] if amend else []
     _run(root, "commit", *again, "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
-    return _run(root, "rev_parse", "--short", "HEAD").strip()
+    return _run(root, "rev-parse", "--short", "HEAD").strip()
 
 
 def merge_file(ours: Path, base: Path, theirs: Path, labels: Sequence[str], marker_size: int) -> tuple[bytes, int]:
     """``git merge-file -p``: the three-way merge of the files' texts, and how many conflicts it
     left (marked in the text). Needs no repository; git's exit code is the conflict count."""
-    import subprocess
-
-    if shutil.which("git") is None:
-        raise ToolError("git is not installed (no `git` on PATH)")
-    argv = ["git", "merge-file", "-p", f"--marker-size={marker_size}"]
+    argv = ["merge-file", "-p", f"--marker-size={marker_size}"]
     for label in labels:
         argv += ["-L", label]
-    done = subprocess.run([*argv, str(ours), str(base), str(theirs)], capture_output=True, check=False)
+    done = _git([*argv, str(ours), str(base), str(theirs)], None)
     if done.returncode < 0 or done.returncode > 127:
-        raise ToolError(f"`git merge-file` failed: {done.stderr.decode(errors='replace').strip()}")
+        raise ToolError(f"`git merge-file` failed: {_first_error(done.stderr) or f'exit {done.returncode}'}")
     return done.stdout, done.returncode
 
 
@@ -191,21 +179,21 @@ def config_set(root: Path, key: str, value: str) -> None:
 def info_exclude(root: Path) -> Path:
     """The clone's own ignore file: ``info/exclude`` of the common git dir (a worktree's git dir
     has none that git reads)."""
-    found = Path(_run(root, "rev_parse", "--git-path", "info/exclude"))
+    found = Path(_run(root, "rev-parse", "--git-path", "info/exclude"))
     return found if found.is_absolute() else root / found
 
 
 def hooks_dir(root: Path) -> Path:
     """Where git looks for this clone's hooks (``core.hooksPath`` when set, else the common git
     dir's ``hooks``)."""
-    found = Path(_run(root, "rev_parse", "--git-path", "hooks"))
+    found = Path(_run(root, "rev-parse", "--git-path", "hooks"))
     return found if found.is_absolute() else root / found
 
 
 def is_ignored(root: Path, path: str) -> bool:
     """Whether git ignores ``path`` (relative to the work tree) in this clone."""
     try:
-        _run(root, "check_ignore", "-q", "--", path)
+        _run(root, "check-ignore", "-q", "--", path)
     except ToolError:  # exit 1: not ignored
         return False
     return True
@@ -230,7 +218,7 @@ def wip_commit(root: Path, message: str, name: str, email: str) -> str | None:
         return None
     _run(root, "add", "-A", env=env)
     _run(root, "commit", "--no-verify", "-q", "-m", message, env=env)
-    return _run(root, "rev_parse", "--short", "HEAD").strip()
+    return _run(root, "rev-parse", "--short", "HEAD").strip()
 
 
 def stash(root: Path, message: str) -> str | None:
@@ -238,7 +226,7 @@ def stash(root: Path, message: str) -> str | None:
     if not _run(root, "status", "--porcelain").strip():
         return None
     _run(root, "stash", "push", "--include-untracked", "-m", message)
-    return _run(root, "rev_parse", "--short", "stash@{0}").strip()
+    return _run(root, "rev-parse", "--short", "stash@{0}").strip()
 
 
 def find_commit_with_trailer(root: Path, trailer: str, limit: int = 50) -> str | None:
@@ -252,21 +240,8 @@ def find_commit_with_trailer(root: Path, trailer: str, limit: int = 50) -> str |
 
 
 def worktrees(root: Path) -> list[Path]:
-    """Every work tree of the repository ``root`` belongs to.
-
-    A plain `git` call, not GitPython: `tick --all` asks this on every run and importing GitPython
-    would cost more than the rest of a quiet tick."""
-    import subprocess
-
-    try:
-        result = subprocess.run(
-            ["git", "worktree", "list", "--porcelain"], cwd=root, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise ToolError("git is not installed (no `git` on PATH)") from None
-    if result.returncode != 0:
-        raise ToolError(f"`git worktree list` failed: {result.stderr.strip()}")
-    output = result.stdout
+    """Every work tree of the repository ``root`` belongs to."""
+    output = _run(root, "worktree", "list", "--porcelain")
     return [Path(line[len("worktree ") :]) for line in output.splitlines() if line.startswith("worktree ")]
 
 

@@ -121,6 +121,24 @@ def test_any_change_to_what_cost_read_sends_it_down_the_full_path(
     assert cost(workspace, other, "--json")[1] == "full", "another environment"
 
 
+def test_the_user_config_in_either_place_is_in_the_memo_s_stamp(
+    workspace: Path, claude: dict[str, str], isolated_env: Path
+) -> None:
+    """The old user config is read while the new one is missing: creating the new one changes the
+    prices as surely as editing the file in use."""
+    write_lines(transcript(claude, project_dir_name(workspace), "s1.jsonl"), [response("m1")])
+    assert total(cost(workspace, claude, "--json")[0]) == 0.3
+    for place, dollars_per_million, expected in (
+        (isolated_env / ".panopticon" / "cloister.yaml", 6.0, 0.6),
+        (isolated_env / ".config" / "cloisterctl" / "config.yaml", 9.0, 0.9),
+    ):
+        place.parent.mkdir(parents=True)
+        place.write_text(f"cost:\n  prices:\n    {SONNET}: {{input: {dollars_per_million}}}\n")
+        out, path = cost(workspace, claude, "--json")
+        assert (path, total(out)) == ("full", expected), place
+        assert cost(workspace, claude, "--json")[1] == "memo", place
+
+
 def test_what_the_memo_cannot_answer_runs_in_full(workspace: Path, claude: dict[str, str]) -> None:
     write_lines(transcript(claude, project_dir_name(workspace), "s1.jsonl"), [response("m1")])
     cost(workspace, claude, "--json")

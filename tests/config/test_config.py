@@ -96,8 +96,8 @@ def test_duplicate_keys_are_reported(workspace: Path) -> None:
 
 
 def test_layering_and_provenance(workspace: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    user = isolated_env / ".panopticon" / "cloister.yaml"
-    user.parent.mkdir()
+    user = isolated_env / ".config" / "cloisterctl" / "config.yaml"
+    user.parent.mkdir(parents=True)
     user.write_text("tick:\n  commit: false\n  wait_seconds: 7\ntiers:\n  opus: {model: claude-opus-4-5-20251101}\n")
     write_config(workspace, "tick:\n  wait_seconds: 1\n")
     monkeypatch.setenv("CLOISTER_LOCK_TIMEOUT", "2.5")
@@ -118,6 +118,57 @@ def test_layering_and_provenance(workspace: Path, isolated_env: Path, monkeypatc
     assert sources["tick.author_name"] == "default"
     text = run(workspace, "config", "show").output
     assert "tick.wait_seconds = 1  # .cloister/config.yaml:2" in text.splitlines()
+
+
+def _user_file(path: Path, wait_seconds: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"tick:\n  wait_seconds: {wait_seconds}\n")
+    return path
+
+
+def _shown_wait(ws: Path) -> tuple[int, str]:
+    """tick.wait_seconds as `config show` has it, and where it came from."""
+    result = run(ws, "config", "show", "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    return shown["config"]["tick"]["wait_seconds"], shown["sources"]["tick.wait_seconds"]
+
+
+def test_the_user_config_is_under_xdg_config_home(
+    workspace: Path, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = _user_file(isolated_env / ".config" / "cloisterctl" / "config.yaml", 4)
+    assert _shown_wait(workspace) == (4, f"{default}:2")  # XDG_CONFIG_HOME unset: ~/.config
+    moved = _user_file(tmp_path / "xdg" / "cloisterctl" / "config.yaml", 5)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert _shown_wait(workspace) == (5, f"{moved}:2")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")  # not absolute: the XDG spec says ignore it
+    assert _shown_wait(workspace) == (4, f"{default}:2")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "")
+    assert _shown_wait(workspace) == (4, f"{default}:2")
+
+
+def test_the_old_user_config_is_read_until_the_new_one_exists(workspace: Path, isolated_env: Path) -> None:
+    old = _user_file(isolated_env / ".panopticon" / "cloister.yaml", 6)
+    old.write_text(old.read_text() + "lock_timeout_seconds: 3\n")
+    assert _shown_wait(workspace) == (6, f"{old}:2")
+    new = _user_file(isolated_env / ".config" / "cloisterctl" / "config.yaml", 7)
+    assert _shown_wait(workspace) == (7, f"{new}:2")
+    # Not merged: the old file is ignored whole, so its other keys are gone too.
+    shown = json.loads(run(workspace, "config", "show", "--json").output)
+    assert shown["config"]["lock_timeout_seconds"] == DEFAULTS["lock_timeout_seconds"]
+    assert str(old) not in run(workspace, "config", "validate").output
+    new.unlink()
+    assert _shown_wait(workspace) == (6, f"{old}:2")
+
+
+def test_loading_again_after_the_new_user_config_appears_reads_it(workspace: Path, isolated_env: Path) -> None:
+    """The loaded config is memoised by its inputs: which user file is read is one of them."""
+    _user_file(isolated_env / ".panopticon" / "cloister.yaml", 6)
+    config_path = workspace / ".cloister" / "config.yaml"
+    assert load_config(config_path).data["tick"]["wait_seconds"] == 6
+    _user_file(isolated_env / ".config" / "cloisterctl" / "config.yaml", 6)  # the same bytes
+    assert load_config(config_path).sources["tick.wait_seconds"].startswith(str(isolated_env / ".config"))
 
 
 def test_a_bad_environment_value_names_the_variable(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -95,8 +95,8 @@ def test_trust_lets_the_commands_run_until_the_file_changes(strangers_clone: Pat
 
 
 def test_the_users_own_config_is_trusted(workspace: Path, isolated_env: Path) -> None:
-    user_config = isolated_env / ".panopticon" / "cloister.yaml"
-    user_config.parent.mkdir()
+    user_config = isolated_env / ".config" / "cloisterctl" / "config.yaml"
+    user_config.parent.mkdir(parents=True)
     user_config.write_text(f"tests:\n  command: [{sys.executable}, -c, 'pass']\n")
     assert "ignored until" not in run(workspace, "status").output
     assert json.loads(run(workspace, "config", "show", "--json").output)["config"]["tests"]["command"][0] == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -199,6 +200,26 @@ def test_config_transcripts_and_ledger(healthy: Path, tmp_path: Path) -> None:
     check = _broken(healthy, "ledger", "warning")
     relative = segment.relative_to(healthy)
     assert check["detail"].startswith(f"2 bad lines skipped by every reader; the first: {relative}:{lines + 1}: ")
+
+
+def test_a_user_config_in_its_old_place(healthy: Path, tmp_path: Path, isolated_env: Path) -> None:
+    new = tmp_path / "xdg-config" / "cloisterctl" / "config.yaml"  # healthy sets XDG_CONFIG_HOME
+    assert _checks(healthy)[1]["user config"]["detail"] == f"none (optional: {new})"
+    old = isolated_env / ".panopticon" / "cloister.yaml"
+    old.parent.mkdir()
+    old.write_text("tick:\n  wait_seconds: 2\n")
+    check = _broken(healthy, "user config", "warning")
+    assert check["detail"] == f"{old} is read from the old place; the user config now lives in {new}"
+    assert check["fix"] == f"mkdir -p {new.parent} && mv {old} {new}"
+    subprocess.run(check["fix"], shell=True, check=True)  # the fix as a user pastes it
+    code, checks = _checks(healthy)
+    assert code == 0 and (checks["user config"]["level"], checks["user config"]["detail"]) == ("ok", str(new))
+    assert str(new) in checks["config"]["detail"]  # and it is read from there
+
+    old.write_text("tick:\n  wait_seconds: 3\n")
+    check = _broken(healthy, "user config", "warning")
+    assert check["detail"] == f"{old} is ignored: {new} exists and is read instead"
+    assert check["fix"] == f"move what you still need from {old} into {new}, then delete {old}"
 
 
 def test_outside_a_workspace(tmp_path: Path, repo: Path) -> None:
