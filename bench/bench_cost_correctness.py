@@ -47,7 +47,7 @@ def compare(work: Path, config_dir: Path, ccusage: str, label: str) -> tuple[boo
     )
     ours: dict[str, float] = {}
     for cell in tally.cells:
-        ours[cell.session] = ours.get(cell.session, 0.0) + cell.usd
+        ours[cell.key.session] = ours.get(cell.key.session, 0.0) + cell.usd
     theirs_data = ccusage_session(ccusage, config_dir)
     theirs = {str(row["period"]): float(row["totalCost"]) for row in theirs_data["session"]}
     our_total, their_total = sum(ours.values()), float(theirs_data["totals"]["totalCost"])

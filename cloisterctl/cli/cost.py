@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from cloisterctl.cli.app import Env, emit, json_option, pass_env
-from cloisterctl.cli.fast import BY_CHOICES, CostOptions
+from cloisterctl.cli.fast import CostOptions
+from cloisterctl.cost.reports import GROUPING_NAMES
 from cloisterctl.errors import CloisterError
 
 
@@ -33,7 +34,7 @@ def progress_bar() -> Any:
 @click.command("cost")
 @click.option(
     "--by",
-    type=click.Choice(BY_CHOICES),
+    type=click.Choice(GROUPING_NAMES),
     default="model",
     show_default=True,
     help="What each row of the table is: day, week (ISO 8601: Monday to Sunday, YYYY-Www) and month "
@@ -178,9 +179,9 @@ def usage_add(
     """Record one model's token usage from another runtime; it counts in cost and STATE.md."""
     from cloisterctl.cli.render import render_recorded
     from cloisterctl.cost.collect import add_usage
-    from cloisterctl.models.prices import Usage
+    from cloisterctl.models.prices import Tokens
 
-    tokens = Usage(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
+    tokens = Tokens(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
     result = add_usage(
         env.context(),
         model=model,

@@ -21,16 +21,8 @@ from cloisterctl import __version__
 from cloisterctl.config.layers import legacy_user_config_path, user_config_path
 from cloisterctl.config.settings import Config
 from cloisterctl.cost.attribution import Attribution
-from cloisterctl.cost.reports import CostData, in_period, parse_date, report
-from cloisterctl.cost.tally import (
-    Cell,
-    Tally,
-    UsageRecord,
-    pending_events,
-    tier_function,
-    usage_cells,
-    usage_event,
-)
+from cloisterctl.cost.reports import CostData, parse_date, report
+from cloisterctl.cost.tally import Tally, pending_events, tier_function, usage_cells, usage_event
 from cloisterctl.cost.transcripts import locate
 from cloisterctl.cost.usage import Response, TranscriptFile
 from cloisterctl.files import memo
@@ -40,7 +32,7 @@ from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
-from cloisterctl.models.prices import Usage
+from cloisterctl.models.prices import Tokens
 from cloisterctl.workspace import paths
 from cloisterctl.workspace.layout import Workspace
 
@@ -193,80 +185,71 @@ def collect(
     tally.problems = ingested.problems + ingested.file_problems()
     tally.files = len(ingested.files)
     tally.bytes_read = ingested.bytes_read
-    tally.paths = [str(file.path) for file in files]
     tally.inputs = inputs
     return tally
-
-
-@dataclass
-class CostView:
-    """What a refresh read: the tally and the usage events' cells, or the last result when nothing changed."""
-
-    tally: Tally | None
-    manual: list[Cell]
-    quick: dict[str, Any] | None = None
 
 
 def _stamp_path(ws: Workspace) -> Path:
     return ws.cache_dir / "usage" / "refresh.memo"
 
 
-def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostView:
-    """Read what is new in this workspace's transcripts (only stat calls when nothing is)."""
+def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostData | dict[str, Any]:
+    """Read what is new in this workspace's transcripts, with the ledger's usage events; when
+    nothing changed since the last refresh (only stat calls tell), that refresh's result instead
+    (``remember_cost``)."""
     quick = _quick_result(ctx.ws, _stamp_path(ctx.ws))
     if quick is not None:
-        return CostView(None, [], quick)
+        return quick
     # The fold keeps what attribution needs: no need to parse the whole ledger every tick.
     attribution = Attribution.from_state(ctx.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, progress=progress)
-    manual, _covered = usage_cells(ctx.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
-    return CostView(tally, manual)
+    cells, _covered = usage_cells(ctx.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
+    return CostData(tally, cells)
 
 
-def cost_events(view: CostView, state: WorkspaceState, ctx: Context) -> list[Event]:
-    """The session and checkpoint events that bring the ledger up to date with ``view``. Pure."""
-    if view.tally is None or not (view.tally.sessions or view.manual or state.cost_totals.checkpoints):
+def cost_events(read: CostData | dict[str, Any], state: WorkspaceState, ctx: Context) -> list[Event]:
+    """The session and checkpoint events that bring the ledger up to date with ``read``. Pure."""
+    if not isinstance(read, CostData) or not (read.tally.sessions or read.usage_cells or state.cost_totals.checkpoints):
         return []
-    return pending_events(view.tally, view.manual, state, ctx.clock(), tier_function(ctx.config))
+    return pending_events(read.tally, read.usage_cells, state, ctx.clock(), tier_function(ctx.config))
 
 
-def remember_cost(ctx: Context, view: CostView, appended: int) -> dict[str, Any] | None:
+def remember_cost(ctx: Context, read: CostData | dict[str, Any], appended: int) -> dict[str, Any] | None:
     """The refresh's result, kept with its stamp so that the next refresh with nothing new is free.
 
     ``{"appended": n, "sessions": n, "bytes_read": n, "total_usd": x, "cost": <STATE.md cost block>}``,
     or None when this workspace has no transcripts, usage events or checkpoints."""
-    if view.quick is not None:
-        return view.quick
-    assert view.tally is not None
-    if not (view.tally.sessions or view.manual or ctx.state.cost_totals.checkpoints):
+    if not isinstance(read, CostData):
+        return read
+    if not (read.tally.sessions or read.usage_cells or ctx.state.cost_totals.checkpoints):
         return None
     cost = cost_summary(ctx.state)
     result = {
         "appended": appended,
-        "sessions": len(view.tally.sessions),
-        "bytes_read": view.tally.bytes_read,
+        "sessions": len(read.tally.sessions),
+        "bytes_read": read.tally.bytes_read,
         "total_usd": cost["total_usd"] if cost else 0.0,
         "cost": cost,
     }
-    _remember_refresh(ctx.ws, _stamp_path(ctx.ws), view.tally, result)
+    _remember_refresh(ctx.ws, _stamp_path(ctx.ws), read.tally, result)
     return result
 
 
 def refresh_cost(ctx: Context, *, progress: ProgressFactory | None = None) -> dict[str, Any] | None:
     """For `cost --record` and `usage add`: append the checkpoint events whose numbers changed and
     refresh STATE.md's ``cloister.cost``. Idempotent. (tick runs the same parts in its pipeline.)"""
-    view = read_cost(ctx, progress)
-    if view.quick is not None:
-        return view.quick
+    read = read_cost(ctx, progress)
+    if not isinstance(read, CostData):
+        return read
     ctx.preflight()
     with locked(ctx.ws.lock_path, ctx.config.lock_timeout, what="the ledger"):
         # Compared with the ledger as it is now, under the lock, so two refreshes never append
         # the same checkpoint twice.
         ctx.refresh()
-        events = cost_events(view, ctx.state, ctx)
+        events = cost_events(read, ctx.state, ctx)
         ctx.append(events)
     ctx.publish()
-    return remember_cost(ctx, view, len(events))
+    return remember_cost(ctx, read, len(events))
 
 
 def _workspace_inputs(ws: Workspace) -> memo.Stamp:
@@ -321,9 +304,8 @@ def cost_data(
     snap = ctx.snapshot
     attribution = Attribution.from_state(snap.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, all_projects=all_projects, progress=progress, environ=environ)
-    manual, covered = usage_cells(snap.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
-    cells = in_period(tally.cells + manual, since, until)
-    return CostData(snap.problems, tally, cells, covered, all_projects, since, until)
+    cells, covered = usage_cells(snap.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
+    return CostData(tally, cells, covered, snap.problems, all_projects, since, until)
 
 
 @dataclass
@@ -366,7 +348,7 @@ def add_usage(
     ctx: Context,
     *,
     model: str,
-    tokens: Usage,
+    tokens: Tokens,
     requests: int = 1,
     session: str | None = None,
     task: str | None = None,
@@ -378,9 +360,11 @@ def add_usage(
     Idempotent: the same record again (a retry) is recognised by its id and not counted twice."""
     event = usage_event(
         ctx.config,
-        UsageRecord(model, tokens, requests),
+        model,
+        tokens,
         agent=agent or ctx.state.agent,
         now=ctx.clock(),
+        requests=requests,
         session=session,
         task=task,
         usd_override=usd_override,
@@ -408,15 +392,16 @@ def import_claude_result(
     }
     events: list[Event] = []
     for use in result.models:
-        tokens = Usage(use.input, use.output, use.cache_write_5m, use.cache_write_1h, use.cache_read)
-        if (result.session, use.model, json.dumps(tokens.as_dict(), sort_keys=True)) in seen:
+        if (result.session, use.model, json.dumps(use.tokens.as_dict(), sort_keys=True)) in seen:
             continue
         events.append(
             usage_event(
                 ctx.config,
-                UsageRecord(use.model, tokens, 1, use.reported_usd),
+                use.model,
+                use.tokens,
                 agent=agent or ctx.state.agent,
                 now=ctx.clock(),
+                reported_usd=use.reported_usd,
                 session=result.session,
                 task=task,
                 source="claude-json",

@@ -79,7 +79,7 @@ def dashboard_context(ctx: Context, data: CostData, now: datetime) -> dict[str, 
     ws = ctx.ws
     summary = report(data, "model", ctx.config.prices)
     by_tier = group(data.cells, "tier")
-    tiers = {cell.model: cell.tier for cell in data.cells}
+    tiers = {cell.key.model: cell.key.tier for cell in data.cells}
     sessions = []
     session_rows = {row["key"]: row for row in group(data.cells, "session")}
     for session, info in sorted(data.tally.sessions.items(), key=lambda item: item[1].first):

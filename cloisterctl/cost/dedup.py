@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from cloisterctl.cost.usage import Response, TranscriptFile
+from cloisterctl.cost.usage import Response
 
 # Where a candidate line is: (file, row), compared in file-path order then row order.
 P = TypeVar("P")
@@ -84,16 +84,3 @@ def counted(rows: Iterable[tuple[P, Response]]) -> list[tuple[P, Response]]:
         else:
             found.append(value)  # alone in its group: it counts
     return found
-
-
-def deduplicate(files: Sequence[tuple[TranscriptFile, Sequence[Response]]]) -> list[tuple[TranscriptFile, Response]]:
-    """Count every API response once across files given in path order (the first file by path
-    wins ties). The result does not depend on the order lines were read in, and is in file and
-    line order."""
-    kept = counted(
-        ((file_index, row_index), response)
-        for file_index, (_file, responses) in enumerate(files)
-        for row_index, response in enumerate(responses)
-    )
-    kept.sort(key=lambda row: row[0])
-    return [(files[place[0]][0], response) for place, response in kept]

@@ -1,57 +1,58 @@
-"""Cost reports: cells grouped by a dimension or a period and summed, the cache hit rate, and the
-JSON of ``cloisterctl cost``. Pure.
+"""Cost reports: cells grouped and summed, the cache hit rate, and the JSON of ``cloisterctl cost``. Pure.
 
-Periods are of UTC days: ``day`` (``YYYY-MM-DD``), ``week`` (the ISO 8601 week, Monday to Sunday,
-``YYYY-Www``) and ``month`` (``YYYY-MM``); their rows are in time order, every other grouping's by
-cost. ``--breakdown`` adds each row's per-model sub-rows.
+``GROUPINGS`` is the one list of what ``cost --by`` takes: the command line's choices, the reports
+and the dashboard read it. Each grouping reads one ``CellKey`` field; the periods read the UTC day:
+``day`` (``YYYY-MM-DD``), ``week`` (the ISO 8601 week, Monday to Sunday, ``YYYY-Www``) and
+``month`` (``YYYY-MM``). Period rows are in time order, every other grouping's by cost.
+``--breakdown`` adds each row's per-model sub-rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
-from cloisterctl.cost.tally import _SUMS, NONE, Cell, Tally, hit_rate
+from cloisterctl.cost.tally import NONE, Cell, Tally, hit_rate
 from cloisterctl.errors import CostError
 from cloisterctl.models.prices import PriceTable
 
 
 def _sum(cells: Iterable[Cell]) -> dict[str, Any]:
-    totals = dict.fromkeys(_SUMS, 0)
+    requests = fresh = output = write_5m = write_1h = read = long_context = unpriced = 0
     money = 0.0
     for cell in cells:
+        requests += cell.requests
         money += cell.usd
-        for name in _SUMS:
-            if name != "usd":
-                totals[name] += getattr(cell, name)
+        fresh += cell.input
+        output += cell.output
+        write_5m += cell.cache_write_5m
+        write_1h += cell.cache_write_1h
+        read += cell.cache_read
+        long_context += cell.long_context
+        unpriced += cell.unpriced
     return {
-        "requests": totals["requests"],
+        "requests": requests,
         "usd": round(money, 9),  # reports keep sub-micro-dollar precision; the ledger rounds to 1e-6
         "tokens": {
-            "input": totals["input"],
-            "output": totals["output"],
-            "cache_write_5m": totals["cache_write_5m"],
-            "cache_write_1h": totals["cache_write_1h"],
-            "cache_read": totals["cache_read"],
+            "input": fresh,
+            "output": output,
+            "cache_write_5m": write_5m,
+            "cache_write_1h": write_1h,
+            "cache_read": read,
         },
-        "cache_hit_rate": _rounded_rate(
-            totals["input"], totals["cache_write_5m"] + totals["cache_write_1h"], totals["cache_read"]
-        ),
-        "long_context_requests": totals["long_context"],
-        "unpriced_requests": totals["unpriced"],
+        "cache_hit_rate": _rounded_rate(fresh, write_5m + write_1h, read),
+        "long_context_requests": long_context,
+        "unpriced_requests": unpriced,
     }
 
 
 def _rounded_rate(fresh: int, cache_write: int, cache_read: int) -> float | None:
     rate = hit_rate(fresh, cache_write, cache_read)
     return None if rate is None else round(rate, 4)
-
-
-PERIODS = ("day", "week", "month")
-# What ``cloisterctl cost --by`` takes: the cells' own dimensions and the periods of their days.
-GROUPINGS = ("agent", "model", "tier", "task", "session", "day", "week", "month", "project", "subagent")
 
 
 def week_of(day: str) -> str:
@@ -61,55 +62,111 @@ def week_of(day: str) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _day(day: str) -> str:
+    return day
+
+
+def _month_of(day: str) -> str:
+    return day[:7]
+
+
+def _week_bounds(key: str) -> tuple[str, str]:
+    year, week = key.split("-W")
+    first = date.fromisocalendar(int(year), int(week), 1)
+    return first.isoformat(), (first + timedelta(days=6)).isoformat()
+
+
+def _month_bounds(key: str) -> tuple[str, str]:
+    first = date.fromisoformat(f"{key}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first.isoformat(), (following - timedelta(days=1)).isoformat()
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What a row of ``cost --by NAME`` is: the cells with one value of ``key_field`` (a field of
+    ``CellKey``), or for a period of days, the cells whose day is in one period (``period``: a
+    day -> its period's key; ``bounds``: a period's first and last day, for periods longer than a
+    day)."""
+
+    name: str
+    key_field: str
+    period: Callable[[str], str] | None = None
+    bounds: Callable[[str], tuple[str, str]] | None = None
+
+
+GROUPINGS = (
+    Grouping("agent", "agent"),
+    Grouping("model", "model"),
+    Grouping("tier", "tier"),
+    Grouping("task", "task"),
+    Grouping("session", "session"),
+    Grouping("day", "day", period=_day),
+    Grouping("week", "day", period=week_of, bounds=_week_bounds),
+    Grouping("month", "day", period=_month_of, bounds=_month_bounds),
+    Grouping("project", "project"),
+    Grouping("subagent", "subagent"),
+)
+GROUPING_NAMES = tuple(grouping.name for grouping in GROUPINGS)  # what ``cost --by`` takes
+_BY_NAME = {grouping.name: grouping for grouping in GROUPINGS}
+
+
+def grouping_named(name: str) -> Grouping:
+    """The grouping ``cost --by NAME`` means (a CostError naming them all for any other NAME)."""
+    found = _BY_NAME.get(name)
+    if found is None:
+        raise CostError(f"cannot group cost by {name!r}; use one of {', '.join(GROUPING_NAMES)}")
+    return found
+
+
 def period_bounds(key: str, by: str) -> tuple[str, str]:
-    """The first and last day of a period row (``week``: Monday and Sunday; ``month``: 1st and last)."""
-    if by == "week":
-        year, week = key.split("-W")
-        first = date.fromisocalendar(int(year), int(week), 1)
-        return first.isoformat(), (first + timedelta(days=6)).isoformat()
-    if by == "month":
-        first = date.fromisoformat(f"{key}-01")
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return first.isoformat(), (following - timedelta(days=1)).isoformat()
-    return key, key
+    """The first and last day of a row of ``by`` (``week``: Monday and Sunday; ``month``: 1st and last)."""
+    bounds = grouping_named(by).bounds
+    return (key, key) if bounds is None else bounds(key)
 
 
-def _key_function(by: str) -> Any:
-    if by == "week":
-        weeks: dict[str, str] = {}  # a day's week, computed once per day
+def _row_key_function(grouping: Grouping) -> Callable[[Cell], str]:
+    """Cell -> the key of its row."""
+    value_of = attrgetter(f"key.{grouping.key_field}")
+    period = grouping.period
+    if period is None:
 
-        def week(cell: Cell) -> str:
-            found = weeks.get(cell.day)
-            if found is None:
-                found = weeks[cell.day] = week_of(cell.day)
-            return found
+        def value(cell: Cell) -> str:
+            found = value_of(cell)
+            return NONE if found is None else str(found)
 
-        return week
-    if by == "month":
-        return lambda cell: cell.day[:7]
-    return lambda cell: cell.value(by)
+        return value
+    periods: dict[str, str] = {}  # a day's period, computed once per day
+
+    def period_value(cell: Cell) -> str:
+        day = value_of(cell)
+        found = periods.get(day)
+        if found is None:
+            found = periods[day] = period(day)
+        return found
+
+    return period_value
 
 
 def group(cells: Iterable[Cell], by: str, *, breakdown: bool = False) -> list[dict[str, Any]]:
     """Rows of summed cells, one per value of ``by``: periods in time order, anything else by cost.
-    A period row says its first and last day (``from``, ``to``); with ``breakdown`` every row
-    has its per-model sub-rows under ``models`` (by cost)."""
-    if by not in GROUPINGS:
-        raise CostError(f"cannot group cost by {by!r}; use one of {', '.join(GROUPINGS)}")
-    key_of = _key_function(by)
+    A period row longer than a day says its first and last day (``from``, ``to``); with
+    ``breakdown`` every row has its per-model sub-rows under ``models`` (by cost)."""
+    grouping = grouping_named(by)
+    row_key = _row_key_function(grouping)
     groups: dict[str, list[Cell]] = {}
     for cell in cells:
-        groups.setdefault(key_of(cell), []).append(cell)
+        groups.setdefault(row_key(cell), []).append(cell)
     rows = []
     for key, members in groups.items():
         row: dict[str, Any] = {"key": key}
-        if by in ("week", "month"):
-            row["from"], row["to"] = period_bounds(key, by)
+        if grouping.bounds is not None:
+            row["from"], row["to"] = grouping.bounds(key)
         row.update(_sum(members))
         if breakdown:
             row["models"] = group(members, "model")
         rows.append(row)
-    if by in PERIODS:
+    if grouping.period is not None:
         rows.sort(key=lambda row: row["key"])
     else:
         rows.sort(key=lambda row: (-row["usd"], row["key"]))
@@ -131,37 +188,46 @@ def parse_date(text: str | None, option: str = "--since") -> str | None:
 
 def in_period(cells: Iterable[Cell], since: str | None, until: str | None) -> list[Cell]:
     """The cells of the UTC days from ``since`` to ``until``, both included (None: open)."""
-    return [cell for cell in cells if (since is None or cell.day >= since) and (until is None or cell.day <= until)]
+    return [
+        cell for cell in cells if (since is None or cell.key.day >= since) and (until is None or cell.key.day <= until)
+    ]
 
 
 @dataclass
 class CostData:
-    """Everything a report or the dashboard shows, for one scope and period."""
+    """What a scope's cost is made of: the transcripts' tally and the cells of the ledger's usage
+    events, with the scope and period a report shows (for a refresh: every day)."""
 
-    problems: list[str]  # what was wrong with the ledger
     tally: Tally
-    cells: list[Cell]  # transcripts and usage events, filtered by --since
-    covered_usage_events: int
-    all_projects: bool
-    since: str | None
+    usage_cells: list[Cell]  # the usage events' (other runtimes, claude -p results)
+    covered_usage_events: int = 0  # usage events left out: their session's transcript is read
+    problems: list[str] = field(default_factory=list)  # what was wrong with the ledger
+    all_projects: bool = False
+    since: str | None = None
     until: str | None = None
+
+    @cached_property
+    def cells(self) -> list[Cell]:
+        """Every cell of the period, the transcripts' and the usage events'."""
+        return in_period(self.tally.cells + self.usage_cells, self.since, self.until)
 
 
 def report(data: CostData, by: str, prices: PriceTable, *, breakdown: bool = False) -> dict[str, Any]:
     """The JSON of ``cloisterctl cost``; ``total_usd`` at the top."""
-    totals = _sum(data.cells)
-    by_tier = {row["key"]: row["cache_hit_rate"] for row in group(data.cells, "tier")}
-    sessions_seen = {cell.session for cell in data.cells}
-    by_session = {row["key"]: row["cache_hit_rate"] for row in group(data.cells, "session") if row["key"] != NONE}
+    cells = data.cells
+    totals = _sum(cells)
+    by_tier = {row["key"]: row["cache_hit_rate"] for row in group(cells, "tier")}
+    sessions_seen = {cell.key.session for cell in cells}
+    by_session = {row["key"]: row["cache_hit_rate"] for row in group(cells, "session") if row["key"] != NONE}
     switches = [
         {"session": session, "agent": info.agent, "models": info.main_models}
         for session, info in sorted(data.tally.sessions.items())
         if info.switched and session in sessions_seen
     ]
     unpriced: dict[str, int] = {}
-    for cell in data.cells:
+    for cell in cells:
         if cell.unpriced:
-            unpriced[cell.model] = unpriced.get(cell.model, 0) + cell.unpriced
+            unpriced[cell.key.model] = unpriced.get(cell.key.model, 0) + cell.unpriced
     return {
         "total_usd": totals["usd"],
         "scope": "all projects" if data.all_projects else "workspace",
@@ -169,7 +235,7 @@ def report(data: CostData, by: str, prices: PriceTable, *, breakdown: bool = Fal
         "since": data.since,
         "until": data.until,
         "breakdown": breakdown,
-        "rows": group(data.cells, by, breakdown=breakdown),
+        "rows": group(cells, by, breakdown=breakdown),
         "totals": totals,
         "cache_hit_rate": {"total": totals["cache_hit_rate"], "by_tier": by_tier, "by_session": by_session},
         "mid_session_switches": switches,

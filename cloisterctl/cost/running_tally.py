@@ -1,17 +1,17 @@
 """The tally kept current one change at a time. Pure.
 
-Per cell (project, session, agent, task, model, day) the integer token sums of the responses that
-count, split by the rates they are priced at (base, long context, fast), and per session what its
-``SessionInfo`` is made of. A read that finds new lines changes only the dedup groups of those
-lines (``cloisterctl.cost.dedup``): their old contributions are taken out and their new ones put
-in, so the counting a run does is that of what it read (finding the other lines of those groups is
-one pass over the rows held). A line replaced by one with more tokens for the same key replaces
-its contribution; a file read again from the start replaces all of its own. A full build counts
-file by file, as files are read, and then puts right the groups found in more than one file.
+Per cell (``CellKey``) the integer token sums of the responses that count, split by the rates they
+are priced at (base, long context, fast), and per session what its ``SessionInfo`` is made of. A
+read that finds new lines changes only the dedup groups of those lines
+(``cloisterctl.cost.dedup``): their old contributions are taken out and their new ones put in, so
+the counting a run does is that of what it read (finding the other lines of those groups is one
+pass over the rows held). A line replaced by one with more tokens for the same key replaces its
+contribution; a file read again from the start replaces all of its own. A full build counts file by
+file, as files are read, and then puts right the groups found in more than one file.
 
 USD is computed from the integer sums when the tally is read, so adding and taking out are exact
-and the result is the same however the lines arrived. The sums depend on the attribution and the
-prices; when either changes, the caller builds the tally again from the rows it holds.
+and the result is the same however the lines arrived. The cells depend on the attribution, the
+prices and the tiers; when one changes, the caller builds the tally again from the rows it holds.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec.structs import astuple
+
 from cloisterctl.cost.attribution import Attribution
 from cloisterctl.cost.dedup import counted, counted_in_group, group_of
-from cloisterctl.cost.tally import MAIN, UNKNOWN_TYPE, Cell, SessionInfo, Tally, TierOf
+from cloisterctl.cost.tally import MAIN, UNKNOWN_TYPE, Cell, CellKey, SessionInfo, Tally, TierOf
 from cloisterctl.cost.usage import Response, TranscriptFile
 from cloisterctl.models.prices import PER_MILLION, Price, PriceTable, Rates
 
 Position = tuple[str, int]  # (file key, row in the file's rows): the order ties are broken in
 Contribution = tuple[Position, Response]
-# project, session, agent, task, model, day, subagent type (``subagent_label``)
-CellKey = tuple[str, str, str | None, str | None, str, str, str]
 HeldFile = tuple[TranscriptFile, Sequence[Response]]  # a file and its rows, one per key
 
 _UNKNOWN = object()
@@ -137,12 +137,13 @@ class RunningTally:
         if agent is _UNKNOWN:
             agent = self._agent(session, file.project)
         assert agent is None or isinstance(agent, str)
-        key = (
+        key = CellKey(
             file.project,
             session,
             agent,
             self.attribution.task_for(agent, session, ts),
             model,
+            self.tier_of(model),
             ts[:10],
             subagent_label(file),
         )
@@ -322,13 +323,12 @@ class RunningTally:
         return Tally(cells, sessions)
 
     def _cell(self, key: CellKey, sums: list[int]) -> Cell:
-        project, session, agent, task, model, day, subagent = key
-        cell = Cell(project, session, agent, task, model, self.tier_of(model), day, subagent=subagent)
+        cell = Cell(key)
         cell.requests = sums[BASE] + sums[LONG] + sums[FAST]
         cell.input, cell.output, cell.cache_write_5m, cell.cache_write_1h, cell.cache_read = (
             sums[BASE + i] + sums[LONG + i] + sums[FAST + i] for i in range(1, 6)
         )
-        price = self._price(model)
+        price = self._price(key.model)
         if price is None:
             cell.unpriced = cell.requests
             return cell
@@ -364,7 +364,7 @@ def _cost(rates: Rates, sums: list[int], at: int) -> float:
 
 
 def _sort_key(key: CellKey) -> tuple[str, ...]:
-    return tuple("" if part is None else part for part in key)
+    return tuple("" if part is None else part for part in astuple(key))
 
 
 def _rows_of(
@@ -394,13 +394,3 @@ def counted_in_groups(
     for group_rows in candidates.values():
         found += counted_in_group(group_rows)
     return found
-
-
-def tally_responses(
-    responses: Iterable[tuple[TranscriptFile, Response]], attribution: Attribution, prices: PriceTable, tier_of: TierOf
-) -> Tally:
-    """The tally of responses that each count (already deduplicated), in their order."""
-    running = RunningTally(attribution, prices, tier_of)
-    for index, (file, response) in enumerate(responses):
-        running.add(file, ("", index), response)
-    return running.tally()

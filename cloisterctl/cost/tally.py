@@ -1,6 +1,6 @@
 """Tallying usage: every response priced with its own model and summed into cells (one per
-project, session, agent, task, model and day), sessions, and the per-session cost checkpoints the
-ledger keeps. Pure.
+``CellKey``: project, session, agent, task, model, tier, day and subagent type), sessions, and the
+per-session cost checkpoints the ledger keeps. Pure.
 
 Money is computed per request (the long-context decision is per request) and summed; USD in the
 ledger and STATE.md is rounded to the micro-dollar.
@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from cloisterctl.config.settings import Config
 from cloisterctl.cost.attribution import Attribution
@@ -21,10 +23,9 @@ from cloisterctl.errors import CostError
 from cloisterctl.ledger.events import Event, make_event, normalise_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.schema import MAX_TOKENS
-from cloisterctl.models.prices import Usage
+from cloisterctl.models.prices import Tokens
 from cloisterctl.models.tiers import tier_for_model
 
-DIMENSIONS = ("agent", "model", "tier", "task", "session", "day", "project", "subagent")
 OTHER_TIER = "other"  # a model that no tier's patterns claim
 NONE = "-"  # how an unattributed agent, task or session is shown
 MAIN = "(main)"  # the subagent type of a session's own usage (not a subagent's)
@@ -54,18 +55,28 @@ def hit_rate(fresh: int, cache_write: int, cache_read: int) -> float | None:
     return cache_read / total if total else None
 
 
-@dataclass
-class Cell:
-    """Responses that share every attribute a report groups by, summed."""
+class CellKey(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
+    """What a cell is: every attribute a report groups cells by (``reports.GROUPINGS`` names the
+    field each grouping reads). The tally's dict key, and written to the usage cache by name: a
+    cache whose keys have other fields fails to load and is rebuilt."""
 
-    project: str
-    session: str
+    project: str  # the Claude Code project dir; NONE for usage events
+    session: str  # NONE for usage events that name none
     agent: str | None
     task: str | None
     model: str
     tier: str
     day: str  # UTC date
-    source: str = "transcript"  # or the source of a usage event: manual, claude-json
+    # The subagent type of a transcript's usage (``MAIN`` for the session's own); None for usage
+    # events (another runtime's), shown as NONE.
+    subagent: str | None
+
+
+@dataclass
+class Cell:
+    """The responses of one ``CellKey``, summed."""
+
+    key: CellKey
     requests: int = 0
     usd: float = 0.0
     input: int = 0
@@ -75,34 +86,16 @@ class Cell:
     cache_read: int = 0
     long_context: int = 0  # requests priced at long-context rates
     unpriced: int = 0  # requests of a model with no price (counted at $0)
-    # The subagent type of a transcript's usage (``MAIN`` for the session's own); None for usage
-    # events (another runtime's), shown as NONE.
-    subagent: str | None = None
 
     @property
     def cache_write(self) -> int:
         return self.cache_write_5m + self.cache_write_1h
 
-    def value(self, by: str) -> str:
-        found = getattr(self, by)
-        return NONE if found is None else str(found)
-
-
-_SUMS = (
-    "requests",
-    "usd",
-    "input",
-    "output",
-    "cache_write_5m",
-    "cache_write_1h",
-    "cache_read",
-    "long_context",
-    "unpriced",
-)
-
 
 @dataclass
 class SessionInfo:
+    """A session as its responses show it (its subagents' included)."""
+
     project: str
     agent: str | None
     first: str
@@ -119,34 +112,16 @@ class SessionInfo:
 
 @dataclass
 class Tally:
-    """Everything found in the transcripts, attributed and summed."""
+    """Everything found in a scope's transcripts, attributed and summed."""
 
     cells: list[Cell]
     sessions: dict[str, SessionInfo]
     problems: list[str] = field(default_factory=list)
     files: int = 0
     bytes_read: int = 0
-    paths: list[str] = field(default_factory=list)  # the transcript files in scope (not cached)
     # What the tally was read from: each transcript and directory looked in, with its stamp
-    # (``files.memo``) as it was before the read. Not cached.
+    # (``files.memo``) as it was before the read.
     inputs: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "cells": [[getattr(cell, f.name) for f in fields(Cell)] for cell in self.cells],
-            "sessions": {sid: asdict(info) for sid, info in self.sessions.items()},
-            "problems": self.problems,
-            "files": self.files,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Tally:
-        return cls(
-            [Cell(*row) for row in data["cells"]],
-            {sid: SessionInfo(**info) for sid, info in data["sessions"].items()},
-            list(data["problems"]),
-            int(data["files"]),
-        )
 
 
 TierOf = Callable[[str], str]
@@ -178,8 +153,7 @@ def usage_cells(
         if event.get("type") != "usage":
             continue
         session = event.get("session") or None
-        source = str(event.get("source") or "manual")
-        if source == "claude-json" and session in known:
+        if event.get("source") == "claude-json" and session in known:
             covered += 1
             continue
         tokens = event.get("tokens") or {}
@@ -189,23 +163,26 @@ def usage_cells(
         except ValueError:
             continue  # not a time: the ledger reader reports such events
         model = str(event.get("model") or NONE)
+        key = CellKey(
+            project=NONE,
+            session=session or NONE,
+            agent=agent,
+            task=event.get("task") or attribution.task_for(agent, session, moment),
+            model=model,
+            tier=str(event.get("tier") or tier_of(model)),
+            day=moment[:10],
+            subagent=None,
+        )
         cells.append(
             Cell(
-                NONE,
-                session or NONE,
-                agent,
-                event.get("task") or attribution.task_for(agent, session, moment),
-                model,
-                str(event.get("tier") or tier_of(model)),
-                moment[:10],
-                source,
-                int(event.get("requests") or 1),
-                float(event.get("usd") or 0.0),
-                int(tokens.get("input", 0)),
-                int(tokens.get("output", 0)),
-                int(tokens.get("cache_write_5m", 0)),
-                int(tokens.get("cache_write_1h", 0)),
-                int(tokens.get("cache_read", 0)),
+                key,
+                requests=int(event.get("requests") or 1),
+                usd=float(event.get("usd") or 0.0),
+                input=int(tokens.get("input", 0)),
+                output=int(tokens.get("output", 0)),
+                cache_write_5m=int(tokens.get("cache_write_5m", 0)),
+                cache_write_1h=int(tokens.get("cache_write_1h", 0)),
+                cache_read=int(tokens.get("cache_read", 0)),
             )
         )
     return cells, covered
@@ -221,12 +198,13 @@ def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bo
     tokens = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0}
     requests = 0
     for cell in cells:
+        key = cell.key
         total += cell.usd
-        by_model[cell.model] = by_model.get(cell.model, 0.0) + cell.usd
-        by_tier[cell.tier] = by_tier.get(cell.tier, 0.0) + cell.usd
-        by_day[cell.day] = by_day.get(cell.day, 0.0) + cell.usd
-        if cell.task:
-            by_task[cell.task] = by_task.get(cell.task, 0.0) + cell.usd
+        by_model[key.model] = by_model.get(key.model, 0.0) + cell.usd
+        by_tier[key.tier] = by_tier.get(key.tier, 0.0) + cell.usd
+        by_day[key.day] = by_day.get(key.day, 0.0) + cell.usd
+        if key.task:
+            by_task[key.task] = by_task.get(key.task, 0.0) + cell.usd
         tokens["input"] += cell.input
         tokens["output"] += cell.output
         tokens["cache_write"] += cell.cache_write
@@ -252,7 +230,7 @@ def _same(checkpoint: Mapping[str, Any] | None, agent: str, numbers: Mapping[str
 
 
 def pending_events(
-    tally: Tally, manual: Sequence[Cell], state: WorkspaceState, now: datetime, tier_of: TierOf
+    tally: Tally, usage_cells: Sequence[Cell], state: WorkspaceState, now: datetime, tier_of: TierOf
 ) -> list[Event]:
     """The ledger events that bring it up to date with ``tally``: a ``session`` event (``source``
     transcript, ``event`` seen: it never changes the agent's current session) for each session of
@@ -261,7 +239,7 @@ def pending_events(
     events: list[Event] = []
     by_session: dict[str, list[Cell]] = {}
     for cell in tally.cells:
-        by_session.setdefault(cell.session, []).append(cell)
+        by_session.setdefault(cell.key.session, []).append(cell)
     for session, info in sorted(tally.sessions.items(), key=lambda item: (item[1].first, item[0])):
         if info.agent is None:
             continue  # another workspace's session (only read with --all)
@@ -283,10 +261,10 @@ def pending_events(
         if not _same(state.cold.cost_checkpoints.get(session), info.agent, numbers):
             events.append(make_event("cost", info.agent, now, session=session, **numbers))
     by_agent: dict[str, list[Cell]] = {}
-    for cell in manual:
-        by_agent.setdefault(cell.agent or NONE, []).append(cell)
+    for cell in usage_cells:
+        by_agent.setdefault(cell.key.agent or NONE, []).append(cell)
     for agent, cells in sorted(by_agent.items()):
-        models = list(dict.fromkeys(cell.model for cell in cells))
+        models = list(dict.fromkeys(cell.key.model for cell in cells))
         numbers = checkpoint_fields(cells, models, False)
         scope = USAGE_SCOPE + agent
         if not _same(state.cold.cost_checkpoints.get(scope), agent, numbers):
@@ -294,50 +272,44 @@ def pending_events(
     return events
 
 
-@dataclass(frozen=True)
-class UsageRecord:
-    """Token counts of one model's use that no transcript shows."""
-
-    model: str
-    tokens: Usage
-    requests: int = 1
-    reported_usd: float | None = None  # what the runtime itself said it cost
-
-
 def usage_event(
     config: Config,
-    record_: UsageRecord,
+    model: str,
+    tokens: Tokens,
     *,
     agent: str,
     now: datetime,
+    requests: int = 1,
+    reported_usd: float | None = None,
     session: str | None = None,
     task: str | None = None,
     source: str = "manual",
     usd_override: float | None = None,
     request: str | None = None,
 ) -> Event:
-    """A ``usage`` event, priced with the table (base rates: per-request sizes are unknown); an
-    unpriced model needs ``usd_override`` or the runtime's own figure. ``request`` (``--id``) tells
-    two records of the same numbers apart."""
-    check_usage(record_.tokens, record_.requests)
-    tier = tier_for_model(record_.model, config.tier_patterns) or OTHER_TIER
-    price = config.prices.lookup(record_.model)
+    """A ``usage`` event: ``tokens`` of ``model`` that no transcript shows, summed over ``requests``,
+    priced with the table (base rates: per-request sizes are unknown); an unpriced model needs
+    ``usd_override`` or ``reported_usd`` (what the runtime itself said it cost). ``request``
+    (``--id``) tells two records of the same numbers apart."""
+    check_usage(tokens, requests)
+    tier = tier_for_model(model, config.tier_patterns) or OTHER_TIER
+    price = config.prices.lookup(model)
     if usd_override is not None:
         cost, basis = usd_override, "given"
     elif price is not None:
-        cost, basis = price.base.cost(record_.tokens), "table"
-    elif record_.reported_usd is not None:
-        cost, basis = record_.reported_usd, "reported"
+        cost, basis = price.base.cost(tokens), "table"
+    elif reported_usd is not None:
+        cost, basis = reported_usd, "reported"
     else:
         raise CostError(
-            f"model {record_.model!r} has no price: give --usd, or add it under cost.prices in .cloister/config.yaml"
+            f"model {model!r} has no price: give --usd, or add it under cost.prices in .cloister/config.yaml"
         )
     fields_: dict[str, Any] = {
-        "model": record_.model,
+        "model": model,
         "tier": tier,
         "source": source,
-        "tokens": record_.tokens.as_dict(),
-        "requests": record_.requests,
+        "tokens": tokens.as_dict(),
+        "requests": requests,
         "usd": usd(cost),
         "priced_by": basis,
     }
@@ -345,8 +317,8 @@ def usage_event(
         fields_["session"] = session
     if task:
         fields_["task"] = task
-    if record_.reported_usd is not None:
-        fields_["reported_usd"] = usd(record_.reported_usd)
+    if reported_usd is not None:
+        fields_["reported_usd"] = usd(reported_usd)
     event = make_event("usage", agent, now, **fields_)
     # The id is derived from what is recorded: a retried `usage add` (after a lock timeout or a
     # full disk) records the same event, which the fold counts once.
@@ -359,7 +331,7 @@ def usage_id(agent: str, fields_: Mapping[str, Any], request: str | None) -> str
     return "u-" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def check_usage(tokens: Usage, requests: int) -> None:
+def check_usage(tokens: Tokens, requests: int) -> None:
     """Token counts a request can really have; a mistyped 10**30 is refused before anything is written."""
     for name, value in (*tokens.as_dict().items(), ("requests", requests)):
         if not 0 <= value <= MAX_TOKENS:

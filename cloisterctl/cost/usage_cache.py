@@ -4,14 +4,15 @@
   whose session it is, and the lines it could not read; the generation of every rows shard.
 - ``rows-<shard>.json``, one per project dir: the responses read so far, one per key per file.
 - ``tally.json``: the running tally (``cloisterctl.cost.running_tally``) of those rows, with the
-  basis it was computed on (attribution and prices) and the generation of rows it matches.
+  basis it was computed on (attribution and prices) and the generation of rows it matches; each
+  cell as its key, by field name (``CellKey``), and its sums.
 
-All JSON, decoded with msgspec into typed records, so a file of another version or shape fails
-to load and is rebuilt (from the transcripts, or for the tally from the rows), never trusted and
-never a traceback. Every save is a new random generation, written in the manifest last: rows
-whose generation the manifest does not name are a torn save, and the whole cache is read again.
-Files are replaced atomically but not synced: a cache lost in a crash is only rebuilt. The caller
-holds the usage lock.
+All JSON, decoded with msgspec into typed records, so a file of another version or shape (a
+tally whose cell keys have other fields included) fails to load and is rebuilt (from the
+transcripts, or for the tally from the rows), never trusted and never a traceback. Every save is
+a new random generation, written in the manifest last: rows whose generation the manifest does
+not name are a torn save, and the whole cache is read again. Files are replaced atomically but
+not synced: a cache lost in a crash is only rebuilt. The caller holds the usage lock.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
 from cloisterctl.cost.attribution import Attribution
 from cloisterctl.cost.running_tally import SUMS, FileChange, RunningTally, SessionSums
-from cloisterctl.cost.tally import TierOf
+from cloisterctl.cost.tally import CellKey, TierOf
 from cloisterctl.cost.usage import FileMark, Response, TranscriptFile
 from cloisterctl.models.prices import PriceTable
 
@@ -73,11 +75,16 @@ class _Session(msgspec.Struct, array_like=True, gc=False):
     projects: dict[str, _Place]
 
 
+class _Cell(msgspec.Struct, gc=False):
+    key: CellKey
+    sums: Annotated[list[int], msgspec.Meta(min_length=SUMS, max_length=SUMS)]
+
+
 class _Tally(msgspec.Struct):
     version: int
     generation: str  # of the rows it counts
     basis: str
-    cells: list[tuple[str, str, str | None, str | None, str, str, str, list[int]]]
+    cells: list[_Cell]
     sessions: dict[str, _Session]
 
 
@@ -123,10 +130,6 @@ class UsageStore:
         if manifest.version == CACHE_VERSION:
             self.entries, self.generation = manifest.files, manifest.generation
             self._shard_generations = manifest.shards
-
-    @property
-    def marks(self) -> dict[str, FileMark]:
-        return {path: entry.mark for path, entry in self.entries.items()}
 
     def load_rows(self) -> bool:
         """Load every shard; False (and nothing held) when one is missing, torn or foreign."""
@@ -233,9 +236,7 @@ def load_tally(
         return None
     if saved.version != CACHE_VERSION or saved.generation != generation or saved.basis != basis:
         return None
-    if any(len(row[7]) != SUMS for row in saved.cells):
-        return None
-    cells = {row[:7]: row[7] for row in saved.cells}
+    cells = {cell.key: cell.sums for cell in saved.cells}
     sessions = {
         session: SessionSums(
             data.requests,
@@ -262,6 +263,6 @@ def save_tally(directory: Path, generation: str, basis: str, running: RunningTal
         )
         for session, sums in running.sessions.items()
     }
-    cells = [(*key, sums) for key, sums in running.cells.items()]
+    cells = [_Cell(key, sums) for key, sums in running.cells.items()]
     directory.mkdir(parents=True, exist_ok=True)
     _write(directory / "tally.json", _ENCODER.encode(_Tally(CACHE_VERSION, generation, basis, cells, sessions)))

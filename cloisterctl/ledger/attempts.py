@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cloisterctl.ledger.events import Event
-from cloisterctl.ledger.state import MICRO, OutcomeBook, WorkspaceState
+from cloisterctl.ledger.state import MICRO, WorkspaceState
 
 Attempt = dict[str, Any]
 # The counts per "level/tier": [attempts ended, successes, failures, escalations, micro-USD, costed]
@@ -297,7 +297,3 @@ def observe(state: WorkspaceState, event: Event) -> list[Attempt]:
     ended or changed (a change is a partial record with the attempt's ``n``)."""
     observer = OBSERVERS.get(event["type"])
     return observer(state, event) if observer is not None else []
-
-
-def fresh_book() -> OutcomeBook:
-    return OutcomeBook()

@@ -22,17 +22,14 @@ PER_MILLION = 1_000_000
 
 
 @dataclass(frozen=True)
-class Usage:
-    """Token counts of one request, or a sum of requests."""
+class Tokens:
+    """Token counts of one request, or a sum of requests (what a ``usage`` event records)."""
 
     input: int = 0
     output: int = 0
     cache_write_5m: int = 0
     cache_write_1h: int = 0
     cache_read: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     @property
     def cache_write(self) -> int:
@@ -42,10 +39,6 @@ class Usage:
     def input_side(self) -> int:
         """Everything the model read: what decides long-context pricing."""
         return self.input + self.cache_write + self.cache_read
-
-    @property
-    def total(self) -> int:
-        return self.input_side + self.output
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -59,13 +52,13 @@ class Rates:
     cache_write_1h: float
     cache_read: float
 
-    def cost(self, usage: Usage) -> float:
+    def cost(self, tokens: Tokens) -> float:
         return (
-            usage.input * self.input
-            + usage.output * self.output
-            + usage.cache_write_5m * self.cache_write_5m
-            + usage.cache_write_1h * self.cache_write_1h
-            + usage.cache_read * self.cache_read
+            tokens.input * self.input
+            + tokens.output * self.output
+            + tokens.cache_write_5m * self.cache_write_5m
+            + tokens.cache_write_1h * self.cache_write_1h
+            + tokens.cache_read * self.cache_read
         ) / PER_MILLION
 
 
@@ -77,19 +70,16 @@ class Price:
     long_context_threshold: int = 200_000
     fast: Rates | None = None
 
-    def is_long_context(self, usage: Usage) -> bool:
-        return self.long_context is not None and usage.input_side > self.long_context_threshold
-
-    def rates_for(self, usage: Usage, *, fast: bool = False) -> Rates:
+    def rates_for(self, tokens: Tokens, *, fast: bool = False) -> Rates:
         if fast and self.fast is not None:
             return self.fast
-        if self.long_context is not None and usage.input_side > self.long_context_threshold:
+        if self.long_context is not None and tokens.input_side > self.long_context_threshold:
             return self.long_context
         return self.base
 
-    def cost(self, usage: Usage, *, fast: bool = False) -> float:
+    def cost(self, tokens: Tokens, *, fast: bool = False) -> float:
         """USD for one request (long-context rates apply per request, so don't pass sums here)."""
-        return self.rates_for(usage, fast=fast).cost(usage)
+        return self.rates_for(tokens, fast=fast).cost(tokens)
 
 
 @dataclass(frozen=True)
@@ -109,9 +99,9 @@ class PriceTable:
             found = self.prices.get(alias) if alias else None
         return found
 
-    def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
+    def cost(self, model: str, tokens: Tokens, *, fast: bool = False) -> float | None:
         price = self.lookup(model)
-        return None if price is None else price.cost(usage, fast=fast)
+        return None if price is None else price.cost(tokens, fast=fast)
 
 
 def _undated(model_id: str) -> str:

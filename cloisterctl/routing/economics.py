@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cloisterctl.config.settings import WhatifDefaults
-from cloisterctl.models.prices import PER_MILLION, Price, Rates, Usage
+from cloisterctl.models.prices import PER_MILLION, Price, Rates, Tokens
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,10 @@ def whatif(
     cache_ttl: str = "5m",
 ) -> WhatIf:
     """Stay, switch mid-session, or start fresh from a packet: costs and break-evens."""
-    old = from_price.rates_for(Usage(cache_read=context_tokens))
-    new_warm = to_price.rates_for(Usage(cache_read=context_tokens))
+    old = from_price.rates_for(Tokens(cache_read=context_tokens))
+    new_warm = to_price.rates_for(Tokens(cache_read=context_tokens))
     fresh_context = handoff_tokens + overhead_tokens
-    new_fresh = to_price.rates_for(Usage(cache_read=fresh_context))
+    new_fresh = to_price.rates_for(Tokens(cache_read=fresh_context))
     stay_per_turn = _usd(context_tokens, old.cache_read) + _usd(output_per_turn, old.output)
     stay = _option("stay", 0.0, stay_per_turn, stay_per_turn, turns)
     switch = _option(

@@ -27,6 +27,7 @@ from typing import Any
 
 from cloisterctl.config.load import load_config
 from cloisterctl.cost import collect
+from cloisterctl.cost.reports import CostData
 from cloisterctl.cost.transcripts.locate import session_transcript
 from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolError
 from cloisterctl.handoff import followups, machine
@@ -85,7 +86,9 @@ class Report:
 class TickInputs:
     """Everything a tick reads before it decides."""
 
-    cost: collect.CostView | None  # None on a dry run (reading transcripts updates their cache)
+    # What cost is read from now (``collect.read_cost``: the data, or the last refresh's result
+    # when nothing changed); None on a dry run (reading transcripts updates their cache).
+    cost: CostData | dict[str, Any] | None
     activity: list[Event]  # transcript growth, for the signal spool
     tasks: dict[str, Task]  # {} when no rule needs them and the tracker did not change
     tasks_read: bool
@@ -193,7 +196,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
     )
 
 
-def _read_cost(ctx: Context, report: Report) -> collect.CostView | None:
+def _read_cost(ctx: Context, report: Report) -> CostData | dict[str, Any] | None:
     try:
         return collect.read_cost(ctx)
     except CloisterError as exc:

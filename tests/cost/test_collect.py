@@ -13,6 +13,7 @@ import pytest
 from cloisterctl.config.load import load_config
 from cloisterctl.cost.attribution import Attribution
 from cloisterctl.cost.collect import refresh_cost
+from cloisterctl.cost.running_tally import SUMS
 from cloisterctl.cost.transcripts.ingest import PROGRESS_MIN_BYTES
 from cloisterctl.cost.transcripts.locate import project_dir_name
 from cloisterctl.cost.usage_cache import CACHE_VERSION
@@ -497,7 +498,8 @@ def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspac
         ("tally.json", b"{not json"),
         ("tally.json", wrong_tally.replace(f'"version":{CACHE_VERSION}'.encode(), b'"version":1')),  # another version
         ("tally.json", wrong_tally.replace(b'"generation":"', b'"generation":"x', 1)),  # of other rows
-        ("tally.json", good["tally.json"].replace(b'",[', b'",[7,', 1)),  # a cell of the wrong shape
+        ("tally.json", wrong_tally.replace(b'"sums":[', b'"sums":[7,', 1)),  # a cell of the wrong shape
+        ("tally.json", wrong_tally.replace(b'"subagent":', b'"colour":"red","subagent":', 1)),  # a key of other fields
         (shard.name, b"[]"),
         (shard.name, wrong_rows.replace(b'"generation":"', b'"generation":"x', 1)),  # a torn save
         ("manifest.json", old_format.encode()),
@@ -510,6 +512,36 @@ def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspac
         assert cost_json(workspace)["total_usd"] == 3.0, name
         for other, content in good.items():
             (cache / other).write_bytes(content)
+
+
+def test_the_cache_names_every_cell_key_field_and_an_old_positional_one_is_rebuilt(
+    workspace: Path, isolated_env: Path
+) -> None:
+    path = isolated_env / ".claude" / "projects" / project_dir_name(workspace) / "s.jsonl"
+    write_lines(path, [assistant("s", "m1", "q1", HAIKU45, "2026-11-01T10:00:00Z", usage_of(M, 0))])
+    assert cost_json(workspace)["total_usd"] == 1.0
+    tally_file = Workspace(workspace).cache_dir / "usage" / "workspace" / "tally.json"
+    saved = json.loads(tally_file.read_text())
+    (cell,) = saved["cells"]
+    assert cell["key"] == {
+        "project": project_dir_name(workspace),
+        "session": "s",
+        "agent": "repo",
+        "task": None,
+        "model": HAIKU45,
+        "tier": "haiku",
+        "day": "2026-11-01",
+        "subagent": "(main)",
+    }
+    assert len(cell["sums"]) == SUMS and cell["sums"][:2] == [1, M]
+    # The cell as cache version 3 wrote it: its key by position, without the tier. Trusted, its
+    # doubled sums would double the total.
+    key = cell["key"]
+    positional = [key[name] for name in ("project", "session", "agent", "task", "model", "day", "subagent")]
+    tally_file.write_text(json.dumps({**saved, "cells": [[*positional, [n * 2 for n in cell["sums"]]]]}))
+    again = cost_json(workspace)
+    assert (again["total_usd"], again["bytes_read"]) == (1.0, 0)  # made again from the rows held
+    assert json.loads(tally_file.read_text())["cells"] == [cell]
 
 
 def test_the_first_cache_format_is_dropped_not_read(workspace: Path, isolated_env: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cloisterctl.cli.fast import BY_CHOICES
-from cloisterctl.cost.reports import GROUPINGS, group, in_period, parse_date, period_bounds, week_of
-from cloisterctl.cost.tally import Cell
+from cloisterctl.cost.reports import GROUPING_NAMES, group, in_period, parse_date, period_bounds, week_of
+from cloisterctl.cost.tally import Cell, CellKey
 from cloisterctl.errors import CostError
 
 
@@ -21,13 +21,9 @@ def cell(
     cache_read: int = 0,
 ) -> Cell:
     return Cell(
-        "-p",
-        "s1",
-        "agent",
-        "t1",
-        model,
-        "sonnet",
-        day,
+        CellKey(
+            project="-p", session="s1", agent="agent", task="t1", model=model, tier="sonnet", day=day, subagent=None
+        ),
         requests=1,
         usd=usd,
         input=input,
@@ -38,7 +34,7 @@ def cell(
 
 
 def test_the_fast_path_takes_every_grouping_the_reports_have() -> None:
-    assert BY_CHOICES == GROUPINGS
+    assert BY_CHOICES == GROUPING_NAMES
 
 
 @pytest.mark.parametrize(
@@ -78,9 +74,13 @@ def test_dates_are_taken_in_both_forms_and_anything_else_is_refused() -> None:
 
 def test_a_period_includes_both_of_its_days() -> None:
     cells = [cell(day) for day in ("2026-10-31", "2026-11-01", "2026-11-15", "2026-11-30", "2026-12-01")]
-    assert [c.day for c in in_period(cells, "2026-11-01", "2026-11-30")] == ["2026-11-01", "2026-11-15", "2026-11-30"]
-    assert [c.day for c in in_period(cells, None, "2026-10-31")] == ["2026-10-31"]
-    assert [c.day for c in in_period(cells, "2026-12-01", None)] == ["2026-12-01"]
+    assert [c.key.day for c in in_period(cells, "2026-11-01", "2026-11-30")] == [
+        "2026-11-01",
+        "2026-11-15",
+        "2026-11-30",
+    ]
+    assert [c.key.day for c in in_period(cells, None, "2026-10-31")] == ["2026-10-31"]
+    assert [c.key.day for c in in_period(cells, "2026-12-01", None)] == ["2026-12-01"]
     assert in_period(cells, "2026-11-02", "2026-11-01") == []
 
 

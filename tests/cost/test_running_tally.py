@@ -1,22 +1,29 @@
+"""cost.running_tally: kept current through any sequence of appends, rewrites, truncations and
+deletions, it equals a tally built from scratch and one summed by hand (from responses counted by
+the README's rule, written out plainly here); saved and loaded back through the usage cache."""
+
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Sequence
 from dataclasses import astuple
 from pathlib import Path
+from typing import Any
 
 import pytest
+from msgspec.structs import astuple as key_fields
 
 from cloisterctl.config.load import load_config
 from cloisterctl.cost.attribution import Attribution
-from cloisterctl.cost.dedup import deduplicate
-from cloisterctl.cost.running_tally import RunningTally, subagent_label, tally_responses
-from cloisterctl.cost.tally import SessionInfo, Tally, tier_function
+from cloisterctl.cost.running_tally import SUMS, RunningTally, subagent_label
+from cloisterctl.cost.tally import SessionInfo, Tally, TierOf, tier_function
 from cloisterctl.cost.transcripts.ingest import ingest
 from cloisterctl.cost.transcripts.locate import discover
 from cloisterctl.cost.usage import Response, TranscriptFile
-from cloisterctl.cost.usage_cache import load_tally, save_tally
+from cloisterctl.cost.usage_cache import CACHE_VERSION, load_tally, save_tally
 from cloisterctl.ledger.events import make_event
-from cloisterctl.models.prices import PriceTable, Usage
+from cloisterctl.models.prices import PriceTable, Tokens
 from testing.helpers import at
 from testing.transcripts import assistant, usage_of, user
 
@@ -77,8 +84,39 @@ def snapshot(tally: Tally) -> tuple[list[tuple[object, ...]], dict[str, tuple[ob
     return cells, {session: astuple(info) for session, info in sorted(tally.sessions.items())}
 
 
+def counted_once(held: Sequence[tuple[TranscriptFile, Sequence[Response]]]) -> list[tuple[TranscriptFile, Response]]:
+    """The responses that count, in file (path) and line order, by the README's rule: lines of one
+    message id and request id are one response, its line with the most tokens (the first of
+    equals); a message with a response that is not a sidechain drops its sidechain ones, else only
+    its largest sidechain one counts. A line without a message id counts on its own."""
+    lines = [
+        ((index, row), file, response) for index, (file, rows) in enumerate(held) for row, response in enumerate(rows)
+    ]
+    messages: dict[str, list[tuple[tuple[int, int], TranscriptFile, Response]]] = {}
+    for line in lines:
+        response = line[2]
+        messages.setdefault(response.message_id or "\0" + response.request_id, []).append(line)
+    kept = []
+    for message_lines in messages.values():
+        best: dict[str, tuple[tuple[int, int], TranscriptFile, Response]] = {}
+        for line in message_lines:  # in place order: a later line wins only with more tokens
+            current = best.get(line[2].request_id)
+            if current is None or line[2].tokens > current[2].tokens:
+                best[line[2].request_id] = line
+        responses = list(best.values())
+        if len(responses) > 1 and responses[0][2].message_id:
+            main = [line for line in responses if not line[2].sidechain]
+            if main:
+                responses = main
+            else:
+                most = max(line[2].tokens for line in responses)
+                responses = [min(line for line in responses if line[2].tokens == most)]
+        kept += responses
+    return [(file, response) for _place, file, response in sorted(kept, key=lambda line: line[0])]
+
+
 def by_hand(
-    kept: list[tuple[TranscriptFile, Response]], attribution: Attribution, prices: PriceTable
+    kept: list[tuple[TranscriptFile, Response]], attribution: Attribution, prices: PriceTable, tier_of: TierOf
 ) -> tuple[dict[tuple[object, ...], list[float]], dict[str, SessionInfo]]:
     """Cells and sessions summed the plain way, response by response in file and line order."""
     cells: dict[tuple[object, ...], list[float]] = {}
@@ -86,9 +124,9 @@ def by_hand(
     for file, r in kept:
         agent = attribution.agent_for(file.session, file.project)
         task = attribution.task_for(agent, file.session, r.ts)
-        key = (file.project, file.session, agent, task, r.model, r.ts[:10], subagent_label(file))
-        usage = Usage(r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read)
-        cost = prices.cost(r.model, usage, fast=r.fast) or 0.0
+        key = (file.project, file.session, agent, task, r.model, tier_of(r.model), r.ts[:10], subagent_label(file))
+        tokens = Tokens(r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read)
+        cost = prices.cost(r.model, tokens, fast=r.fast) or 0.0
         sums = cells.setdefault(key, [0, 0.0, 0, 0, 0, 0, 0])
         for index, value in enumerate((1, cost, r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read)):
             sums[index] += value
@@ -130,15 +168,12 @@ def test_the_running_tally_after_any_changes_equals_one_built_from_scratch(
         assert loaded is not None
         running = loaded
         rebuilt = RunningTally.build(held, attribution, config.prices, tier_of)
-        kept = deduplicate(held)
-        reference = tally_responses(kept, attribution, config.prices, tier_of)
-        assert snapshot(running.tally()) == snapshot(rebuilt.tally()) == snapshot(reference)
-        cells, sessions = by_hand(kept, attribution, config.prices)
+        assert snapshot(running.tally()) == snapshot(rebuilt.tally())
+        cells, sessions = by_hand(counted_once(held), attribution, config.prices, tier_of)
         tally = running.tally()
         assert tally.sessions == sessions
         assert {
-            (c.project, c.session, c.agent, c.task, c.model, c.day, c.subagent): [c.requests, c.usd, c.input, c.output]
-            + [c.cache_write_5m, c.cache_write_1h, c.cache_read]
+            key_fields(c.key): [c.requests, c.usd, c.input, c.output, c.cache_write_5m, c.cache_write_1h, c.cache_read]
             for c in tally.cells
         } == {key: pytest.approx(sums, abs=1e-9) for key, sums in cells.items()}
     assert running is not None and running.tally().cells  # the walk did count something
@@ -156,9 +191,38 @@ def test_a_saved_tally_of_other_rows_another_basis_or_another_shape_is_not_loade
     assert load_tally(tmp_path, "g2", "b1", attribution, config.prices, tier_of) is None
     assert load_tally(tmp_path, "g1", "b2", attribution, config.prices, tier_of) is None
     saved = tmp_path / "tally.json"
-    for text in ("{not json", "[]", '{"version":2,"generation":"g1","basis":"b1","cells":[[1]],"sessions":{}}'):
+    cell: dict[str, Any] = {
+        "key": {
+            "project": "-p",
+            "session": "s",
+            "agent": None,
+            "task": None,
+            "model": "claude-haiku-4-5",
+            "tier": "haiku",
+            "day": "2026-11-01",
+            "subagent": "(main)",
+        },
+        "sums": [1, 1_000_000] + [0] * (SUMS - 2),
+    }
+
+    def loaded(cells: list[Any], version: int = CACHE_VERSION) -> RunningTally | None:
+        data = {"version": version, "generation": "g1", "basis": "b1", "cells": cells, "sessions": {}}
+        saved.write_text(json.dumps(data))
+        return load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of)
+
+    found = loaded([cell])
+    assert found is not None and [c.usd for c in found.tally().cells] == [1.0]
+    key = cell["key"]
+    for cells in (
+        [[1]],
+        # the key by position, as cache version 3 wrote it (no tier)
+        [[*(key[name] for name in ("project", "session", "agent", "task", "model", "day", "subagent")), cell["sums"]]],
+        [{**cell, "key": {**key, "colour": "red"}}],  # a key of another version: a field more
+        [{**cell, "key": {name: value for name, value in key.items() if name != "tier"}}],  # one fewer
+        [{**cell, "sums": [1, 2, 3]}],  # sums of the wrong length
+    ):
+        assert loaded(cells) is None, cells
+    assert loaded([cell], CACHE_VERSION - 1) is None
+    for text in ("{not json", "[]"):
         saved.write_text(text)
         assert load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of) is None
-    row = '["-p","s",null,null,"m","2026-11-01",[1,2,3]]'  # sums of the wrong length
-    saved.write_text(f'{{"version":2,"generation":"g1","basis":"b1","cells":[{row}],"sessions":{{}}}}')
-    assert load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of) is None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloisterctl.models.prices import Usage, price_table
+from cloisterctl.models.prices import Tokens, price_table
 
 
 def test_builtin_table_has_date_source_and_every_fixture_model() -> None:
@@ -24,7 +24,7 @@ def test_builtin_table_has_date_source_and_every_fixture_model() -> None:
 
 
 def test_every_token_kind_is_priced_by_hand() -> None:
-    usage = Usage(input=1_000, output=2_000, cache_write_5m=10_000, cache_write_1h=20_000, cache_read=100_000)
+    usage = Tokens(input=1_000, output=2_000, cache_write_5m=10_000, cache_write_1h=20_000, cache_read=100_000)
     # opus 4.5: input 5, output 25, write 5m 6.25, write 1h 10, read 0.5 ($/M)
     expected = (1_000 * 5 + 2_000 * 25 + 10_000 * 6.25 + 20_000 * 10 + 100_000 * 0.5) / 1e6
     assert price_table().cost("claude-opus-4-5-20251101", usage) == pytest.approx(expected, abs=1e-12)
@@ -35,11 +35,11 @@ def test_every_token_kind_is_priced_by_hand() -> None:
 
 def test_long_context_rates_apply_to_the_whole_request_above_200k_input_side() -> None:
     table = price_table()
-    at_limit = Usage(input=100, cache_write_5m=99_900, cache_read=100_000, output=1_000)  # exactly 200K: base
+    at_limit = Tokens(input=100, cache_write_5m=99_900, cache_read=100_000, output=1_000)  # exactly 200K: base
     assert at_limit.input_side == 200_000
     base = (100 * 3 + 99_900 * 3.75 + 100_000 * 0.3 + 1_000 * 15) / 1e6
     assert table.cost("claude-sonnet-4-5-20250929", at_limit) == pytest.approx(base, abs=1e-12)
-    over = Usage(input=101, cache_write_5m=99_900, cache_read=100_000, output=1_000)
+    over = Tokens(input=101, cache_write_5m=99_900, cache_read=100_000, output=1_000)
     long = (101 * 6 + 99_900 * 7.5 + 100_000 * 0.6 + 1_000 * 22.5) / 1e6
     assert table.cost("claude-sonnet-4-5-20250929", over) == pytest.approx(long, abs=1e-12)
     # sonnet 4.6 has no long-context rates in the table
@@ -51,7 +51,7 @@ def test_long_context_rates_apply_to_the_whole_request_above_200k_input_side() -
 def test_wrapped_ids_find_their_price_and_unknown_ids_have_none() -> None:
     table = price_table()
     assert table.lookup("us.anthropic.claude-haiku-4-5-20251001-v1:0") is table.lookup("claude-haiku-4-5-20251001")
-    assert table.cost("gpt-4o", Usage(input=1)) is None
+    assert table.cost("gpt-4o", Tokens(input=1)) is None
 
 
 def test_config_overrides_lay_over_the_builtin_table() -> None:
@@ -65,7 +65,7 @@ def test_config_overrides_lay_over_the_builtin_table() -> None:
 
 def test_fast_mode_has_its_own_rates_where_the_model_has_them() -> None:
     table = price_table()
-    usage = Usage(input=1_000_000, output=1_000_000, cache_write_5m=1_000_000, cache_read=1_000_000)
+    usage = Tokens(input=1_000_000, output=1_000_000, cache_write_5m=1_000_000, cache_read=1_000_000)
     # opus 4.6 fast: input 30, output 150, write 37.50, read 3 ($/M) -- six times the standard rates
     assert table.cost("claude-opus-4-6", usage, fast=True) == pytest.approx(30 + 150 + 37.5 + 3, abs=1e-9)
     assert table.cost("claude-opus-4-6", usage) == pytest.approx(5 + 25 + 6.25 + 0.5, abs=1e-9)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloisterctl.errors import UsageError
+from cloisterctl.models.prices import Tokens
 
 
 @dataclass(frozen=True)
@@ -15,11 +16,7 @@ class ModelUse:
     """One model's tokens in a ``claude -p`` result's ``modelUsage``."""
 
     model: str
-    input: int
-    output: int
-    cache_write_5m: int
-    cache_write_1h: int
-    cache_read: int
+    tokens: Tokens
     reported_usd: float | None
 
 
@@ -89,11 +86,13 @@ def parse_claude_result(text: str, name: str) -> ClaudeResult:
         models.append(
             ModelUse(
                 str(model),
-                _tokens(entry, "inputTokens", label),
-                _tokens(entry, "outputTokens", label),
-                written - one_hour,
-                one_hour,
-                _tokens(entry, "cacheReadInputTokens", label),
+                Tokens(
+                    _tokens(entry, "inputTokens", label),
+                    _tokens(entry, "outputTokens", label),
+                    written - one_hour,
+                    one_hour,
+                    _tokens(entry, "cacheReadInputTokens", label),
+                ),
                 float(reported) if isinstance(reported, int | float) and not isinstance(reported, bool) else None,
             )
         )

@@ -10,7 +10,6 @@ the tally can follow (``cloisterctl.cost.running_tally``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zlib
@@ -152,22 +151,11 @@ def _run_jobs(jobs: Sequence[tuple[_Job, int]], progress: ProgressFactory | None
 
 
 @dataclass
-class FileUsage:
-    """One transcript and the responses read from it so far."""
-
-    file: TranscriptFile
-    responses: list[Response]
-    problems: list[str]
-
-
-@dataclass
 class Ingested:
-    """A set of transcripts after an incremental read."""
+    """What an incremental read of a set of transcripts found, and what it changed."""
 
     files: list[TranscriptFile]  # the readable ones, in path order
-    marks: dict[str, FileMark]
     bytes_read: int
-    changed: bool
     problems: list[str]  # files that could not be read
     store: UsageStore
     changes: list[FileChange]  # what this run did to each file's rows
@@ -177,14 +165,6 @@ class Ingested:
     def generation(self) -> str:
         """Changes whenever anything held changes (``UsageStore.generation``)."""
         return self.store.generation
-
-    @property
-    def fingerprint(self) -> str:
-        """Changes whenever anything read from these files may have changed."""
-        digest = hashlib.sha256()
-        for file in self.files:
-            digest.update(f"{file.key}\0{tuple(self.marks[file.key])}\n".encode())
-        return digest.hexdigest()
 
     def file_problems(self) -> list[str]:
         """Every unreadable line of every file, as "path: line N: what (skipped)"."""
@@ -201,11 +181,6 @@ class Ingested:
             if rows is not None:
                 found[file.key] = (file, rows)
         return found
-
-    def usage(self) -> list[FileUsage]:
-        """Every file with its responses and problems, in path order (loads the rows)."""
-        entries = self.store.entries
-        return [FileUsage(file, rows, list(entries[key].problems)) for key, (file, rows) in self.held().items()]
 
 
 def _unchanged(mark: FileMark | None, stat: os.stat_result) -> bool:
@@ -325,4 +300,4 @@ def ingest(
                     changes.append(change)
             store.save()
         present = [listed[file.key] for file in files if file.key in store.entries and file.key in listed]
-        return Ingested(present, store.marks, bytes_read, bool(jobs or gone), problems, store, changes, previous)
+        return Ingested(present, bytes_read, problems, store, changes, previous)

@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 
 import cloisterctl.cost.transcripts.ingest as ingest_module
-from cloisterctl.cost.dedup import deduplicate
+from cloisterctl.cost.attribution import Attribution
+from cloisterctl.cost.running_tally import RunningTally
+from cloisterctl.cost.tally import Tally
 from cloisterctl.cost.transcripts.claude_result import ModelUse, parse_claude_result
 from cloisterctl.cost.transcripts.ingest import Ingested, ingest
 from cloisterctl.cost.transcripts.locate import claude_config_dirs, discover, project_dir_name
 from cloisterctl.cost.transcripts.parse import parse_lines
-from cloisterctl.cost.usage import Response, TranscriptFile
+from cloisterctl.cost.usage import TranscriptFile
 from cloisterctl.errors import UsageError
+from cloisterctl.models.prices import Tokens, price_table
 from testing.helpers import FIXTURES
 from testing.transcripts import CLAUDE_RESULT, assistant, compact, usage_of, user, write_lines
 
@@ -31,20 +34,24 @@ def tf(path: Path, session: str = "s", subagent: bool = False) -> TranscriptFile
     return TranscriptFile(path, path.parent.name, session, subagent)
 
 
-def totals(responses: list[Response]) -> tuple[int, int, int, int, int]:
+def totals(tally: Tally, session: str | None = None) -> tuple[int, int, int, int, int]:
+    """The tokens of every response that counts (of one session)."""
+    cells = [cell for cell in tally.cells if session is None or cell.key.session == session]
     return (
-        sum(r.input for r in responses),
-        sum(r.output for r in responses),
-        sum(r.cache_write_5m for r in responses),
-        sum(r.cache_write_1h for r in responses),
-        sum(r.cache_read for r in responses),
+        sum(c.input for c in cells),
+        sum(c.output for c in cells),
+        sum(c.cache_write_5m for c in cells),
+        sum(c.cache_write_1h for c in cells),
+        sum(c.cache_read for c in cells),
     )
 
 
-def ingest_all(cache: Path, files: list[TranscriptFile]) -> tuple[Ingested, list[Response]]:
+def ingest_all(cache: Path, files: list[TranscriptFile]) -> tuple[Ingested, Tally]:
+    """Read ``files`` (what is new since the last read into ``cache``) and tally every row held."""
     ingested = ingest(cache, files)
-    read = ingested.usage()
-    return ingested, [r for _f, r in deduplicate([(item.file, item.responses) for item in read])]
+    held = list(ingested.held().values())
+    attribution = Attribution.from_events([], "dev", set())
+    return ingested, RunningTally.build(held, attribution, price_table(), lambda _model: "other").tally()
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,19 +158,14 @@ def test_discovery_finds_sessions_and_subagents_in_every_config_dir(tmp_path: Pa
 # --------------------------------------------------------------------------------------------
 
 
-def test_the_fixture_transcripts_parse_to_their_responses() -> None:
-    files = sorted(FIXTURE_PROJECT.glob("*.jsonl"))
-    read = [(tf(path, path.stem), parse_lines(path.read_bytes()).responses) for path in files]
-    kept = deduplicate(read)
-    by_session: dict[str, list[Response]] = {}
-    for file, response in kept:
-        by_session.setdefault(file.session, []).append(response)
-    sonnet = by_session["506bf2ef-c6f8-7718-6d76-b07e881ed162"]
-    assert [r.output for r in sonnet] == [355, 180, 1961]  # the streaming snapshots (output 2) lose
-    assert totals(sonnet) == (61, 2496, 5579, 0, 8449)
-    opus = by_session["6513270e-269e-0d37-f2a7-4de452e6b438"]
-    assert totals(opus) == (53, 1941, 2398, 2078 + 2616, 6608)
-    assert opus[0].ts == "2026-11-01T09:00:06.000000Z"
+def test_the_fixture_transcripts_parse_to_their_responses(tmp_path: Path) -> None:
+    files = [tf(path, path.stem) for path in sorted(FIXTURE_PROJECT.glob("*.jsonl"))]
+    sonnet, opus = "506bf2ef-c6f8-7718-6d76-b07e881ed162", "6513270e-269e-0d37-f2a7-4de452e6b438"
+    _ingested, tally = ingest_all(tmp_path / "cache", files)
+    assert tally.sessions[sonnet].requests == 3  # outputs 355, 180, 1961: the streaming snapshots (output 2) lose
+    assert totals(tally, sonnet) == (61, 2496, 5579, 0, 8449)
+    assert totals(tally, opus) == (53, 1941, 2398, 2078 + 2616, 6608)
+    assert tally.sessions[opus].first == "2026-11-01T09:00:06.000000Z"
 
 
 def test_lines_that_are_not_billable_responses_are_skipped_and_broken_ones_reported() -> None:
@@ -239,7 +241,6 @@ def test_lines_in_other_shapes_parse_the_slow_way() -> None:
 def test_duplicates_count_once_keeping_the_line_with_most_tokens(tmp_path: Path) -> None:
     m = "claude-sonnet-4-6"
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    r = parse_lines
     a_lines = [
         assistant("a", "m1", "r1", m, "2026-11-01T10:00:00Z", usage_of(10, 2)),  # streaming snapshot
         assistant("a", "m1", "r1", m, "2026-11-01T10:00:01Z", usage_of(10, 500)),
@@ -259,10 +260,14 @@ def test_duplicates_count_once_keeping_the_line_with_most_tokens(tmp_path: Path)
     ]
     write_lines(a, a_lines)
     write_lines(b, b_lines)
-    read = [(tf(a, "a"), r(a.read_bytes()).responses), (tf(b, "b"), r(b.read_bytes()).responses)]
-    for order in (read, read[::-1]):
-        kept = sorted((f.session, x.message_id, x.request_id, x.output) for f, x in deduplicate(order))
-        assert kept == [("a", "m1", "r9", 1), ("a", "m2", "r2", 40), ("b", "m1", "r1", 600), ("b", "m7", "r8", 80)]
+    files = [tf(a, "a"), tf(b, "b")]
+    for name, order in (("forward", files), ("backward", files[::-1])):
+        _ingested, tally = ingest_all(tmp_path / name, order)
+        # a: m1/r9 (output 1) and m2/r2 (40); b: m1/r1 (600) and m7/r8 (80)
+        assert {session: (info.requests, totals(tally, session)[:2]) for session, info in tally.sessions.items()} == {
+            "a": (2, (1 + 20, 1 + 40)),
+            "b": (2, (10 + 1, 600 + 80)),
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,19 +287,19 @@ def test_a_rerun_with_nothing_new_reads_nothing_and_an_append_reads_only_the_new
         ],
     )
     files = [tf(path, "s")]
-    first, responses = ingest_all(cache, files)
-    assert first.bytes_read == path.stat().st_size and first.changed
-    assert totals(responses) == (1, 2, 0, 0, 0)
-    again, responses = ingest_all(cache, files)
-    assert (again.bytes_read, again.changed) == (0, False)
-    assert totals(responses) == (1, 2, 0, 0, 0)
+    first, tally = ingest_all(cache, files)
+    assert first.bytes_read == path.stat().st_size and first.changes
+    assert totals(tally) == (1, 2, 0, 0, 0)
+    again, tally = ingest_all(cache, files)
+    assert (again.bytes_read, again.changes, again.generation) == (0, [], first.generation)
+    assert totals(tally) == (1, 2, 0, 0, 0)
     extra = assistant("s", "m2", "r2", m, "2026-11-01T10:00:02Z", usage_of(3, 4)) + "\n"
     with path.open("a") as handle:
         handle.write(extra)
-    later, responses = ingest_all(cache, files)
+    later, tally = ingest_all(cache, files)
     assert later.bytes_read == len(extra.encode())
-    assert totals(responses) == (4, 6, 0, 0, 0)
-    assert first.fingerprint != later.fingerprint
+    assert totals(tally) == (4, 6, 0, 0, 0)
+    assert first.generation != later.generation
 
 
 def test_a_half_written_last_line_is_left_for_next_time(tmp_path: Path) -> None:
@@ -305,16 +310,16 @@ def test_a_half_written_last_line_is_left_for_next_time(tmp_path: Path) -> None:
     pending = assistant("s", "m2", "r2", m, "2026-11-01T10:00:01Z", usage_of(100, 100))
     path.parent.mkdir(parents=True)
     path.write_text(done + "\n" + pending[:57])
-    _ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[:2] == (1, 1)
+    _ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[:2] == (1, 1)
     with path.open("a") as handle:
         handle.write(pending[57:])  # complete JSON, no newline yet: counted, and read again later
-    _ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[:2] == (101, 101)
+    _ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[:2] == (101, 101)
     with path.open("a") as handle:
         handle.write("\n" + assistant("s", "m3", "r3", m, "2026-11-01T10:00:02Z", usage_of(5, 5)) + "\n")
-    _ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[:2] == (106, 106)  # m2 once, not twice
+    _ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[:2] == (106, 106)  # m2 once, not twice
 
 
 def test_a_truncated_replaced_or_rewritten_file_is_read_again(tmp_path: Path) -> None:
@@ -323,25 +328,25 @@ def test_a_truncated_replaced_or_rewritten_file_is_read_again(tmp_path: Path) ->
     m = "claude-sonnet-4-6"
     lines = [assistant("s", f"m{i}", f"r{i}", m, f"2026-11-01T10:00:0{i}Z", usage_of(10, 10)) for i in range(3)]
     write_lines(path, lines)
-    _ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[0] == 30
+    _ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[0] == 30
     write_lines(path, lines[:1])  # truncated
-    ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[0] == 10 and ing.bytes_read == path.stat().st_size
+    ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[0] == 10 and ing.bytes_read == path.stat().st_size
     replacement = tmp_path / "new.jsonl"
     new_lines = [assistant("s", f"x{i}", f"y{i}", m, "2026-11-01T11:00:00Z", usage_of(7, 7)) for i in range(3)]
     write_lines(replacement, new_lines)
     os.replace(replacement, path)  # a new inode
-    _ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[0] == 21
+    _ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[0] == 21
     # Rewritten in place (same inode, longer) with other bytes just before the old end: the
     # checksum of the bytes before the offset tells it from an append.
     rewritten = new_lines[:2] + [assistant("s", "x9", "y9", m, "2026-11-01T11:00:00Z", usage_of(5, 5))]
     with path.open("r+") as handle:
         handle.write("\n".join(rewritten) + "\n" + assistant("s", "z", "z", m, "2026-11-01T11:00:01Z", usage_of(1, 1)))
         handle.write("\n")
-    _ing, responses = ingest_all(cache, [tf(path)])
-    assert totals(responses)[0] == 7 + 7 + 5 + 1
+    _ing, tally = ingest_all(cache, [tf(path)])
+    assert totals(tally)[0] == 7 + 7 + 5 + 1
 
 
 def test_deleted_files_are_forgotten_and_a_broken_cache_is_rebuilt(tmp_path: Path) -> None:
@@ -351,16 +356,16 @@ def test_deleted_files_are_forgotten_and_a_broken_cache_is_rebuilt(tmp_path: Pat
     for name in ("a", "b"):
         write_lines(project / f"{name}.jsonl", [assistant(name, name, name, m, "2026-11-01T10:00:00Z", usage_of(1, 1))])
     ingested = ingest(cache, discover([tmp_path]))
-    assert len(ingested.marks) == 2
+    assert len(ingested.store.entries) == 2
     (project / "b.jsonl").unlink()
     ingested = ingest(cache, discover([tmp_path]))
-    assert list(ingested.marks) == [str(project / "a.jsonl")]
+    assert list(ingested.store.entries) == [str(project / "a.jsonl")]
     assert "b.jsonl" not in "".join(p.read_text() for p in cache.glob("rows-*.json"))
     (cache / "manifest.json").write_text("{not json")
     for shard in cache.glob("rows-*.json"):
         shard.write_text("[]")
-    ingested, responses = ingest_all(cache, discover([tmp_path]))
-    assert ingested.bytes_read == (project / "a.jsonl").stat().st_size and len(responses) == 1
+    ingested, tally = ingest_all(cache, discover([tmp_path]))
+    assert ingested.bytes_read == (project / "a.jsonl").stat().st_size and tally.sessions["a"].requests == 1
 
 
 def test_reading_in_worker_processes_gives_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -379,7 +384,7 @@ def test_reading_in_worker_processes_gives_the_same_result(tmp_path: Path, monke
     monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(ingest_module, "BATCH_BYTES", 1)  # a batch per file: the workers get some
     _ing, parallel = ingest_all(tmp_path / "parallel", files)
-    assert parallel == serial
+    assert (parallel.cells, parallel.sessions) == (serial.cells, serial.sessions)
     assert totals(serial) == (6 * sum(range(40)), 6 * 2 * sum(range(40)), 6 * 40 * 3, 6 * 40 * 4, 6 * 40 * 5)
 
 
@@ -401,7 +406,7 @@ def test_an_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
 def test_a_claude_json_result_gives_usage_per_model() -> None:
     result = parse_claude_result(json.dumps(CLAUDE_RESULT, indent=2), "run.json")
     assert result.session == CLAUDE_RESULT["session_id"] and result.total_cost_usd == 0.0421
-    assert result.models == [ModelUse("claude-sonnet-4-5-20250929", 12, 800, 2000, 1000, 20000, 0.0421)]
+    assert result.models == [ModelUse("claude-sonnet-4-5-20250929", Tokens(12, 800, 2000, 1000, 20000), 0.0421)]
     two = dict(CLAUDE_RESULT)
     two["modelUsage"] = {
         "claude-opus-4-7": {"inputTokens": 1, "outputTokens": 2, "cacheCreationInputTokens": 3},
@@ -409,7 +414,9 @@ def test_a_claude_json_result_gives_usage_per_model() -> None:
     }
     stream = "\n".join([compact({"type": "system", "subtype": "init"}), compact({"type": "assistant"}), compact(two)])
     models = parse_claude_result(stream, "run.jsonl").models
-    assert [(m.model, m.cache_write_5m, m.cache_write_1h, m.cache_read, m.reported_usd) for m in models] == [
+    assert [
+        (m.model, m.tokens.cache_write_5m, m.tokens.cache_write_1h, m.tokens.cache_read, m.reported_usd) for m in models
+    ] == [
         ("claude-opus-4-7", 3, 0, 0, None),  # with two models the TTL split is unknown: 5-minute writes
         ("claude-haiku-4-5-20251001", 0, 0, 6, None),
     ]
