@@ -8,6 +8,7 @@ import pytest
 
 from cloisterctl.config.load import load_config
 from cloisterctl.cost.attribution import Attribution
+from cloisterctl.cost.cache_versions import tally_version
 from cloisterctl.cost.dedup import deduplicate
 from cloisterctl.cost.running_tally import RunningTally, subagent_label, tally_responses
 from cloisterctl.cost.tally import SessionInfo, Tally, tier_function
@@ -156,9 +157,14 @@ def test_a_saved_tally_of_other_rows_another_basis_or_another_shape_is_not_loade
     assert load_tally(tmp_path, "g2", "b1", attribution, config.prices, tier_of) is None
     assert load_tally(tmp_path, "g1", "b2", attribution, config.prices, tier_of) is None
     saved = tmp_path / "tally.json"
-    for text in ("{not json", "[]", '{"version":2,"generation":"g1","basis":"b1","cells":[[1]],"sessions":{}}'):
+    version = tally_version()
+    for text in (
+        "{not json",
+        "[]",
+        f'{{"version":"{version}","generation":"g1","basis":"b1","cells":[[1]],"sessions":{{}}}}',
+    ):
         saved.write_text(text)
         assert load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of) is None
     row = '["-p","s",null,null,"m","2026-11-01",[1,2,3]]'  # sums of the wrong length
-    saved.write_text(f'{{"version":2,"generation":"g1","basis":"b1","cells":[{row}],"sessions":{{}}}}')
+    saved.write_text(f'{{"version":"{version}","generation":"g1","basis":"b1","cells":[{row}],"sessions":{{}}}}')
     assert load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of) is None
