@@ -21,8 +21,10 @@ that publishes STATE.md) is the one file read, besides one stat of the transcrip
 - each budget at or past ``budgets.warn_at`` (``!`` at the limit), and the flags raised.
 
 It never fails loudly: bad or no input, no workspace, no summary yet each print a short line,
-and the exit code is always 0. Imports: ``os``, ``sys``, ``time`` and two of cloisterctl's
-stdlib-only modules (``workspace.paths``, ``files.jsonlite``).
+and the exit code is always 0. A summary is read only when its ``version`` is the digest of this
+installation's ``ledger.statusline`` (the module that decides what a summary says), so one written
+by other code is not misread. Imports: ``os``, ``sys``, ``time`` and three of cloisterctl's
+stdlib-only modules (``workspace.paths``, ``files.jsonlite``, ``files.codedigest``).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ import os
 import sys
 import time
 
-from cloisterctl.files import jsonlite
+from cloisterctl.files import codedigest, jsonlite
 from cloisterctl.workspace import paths
 
-SUMMARY_FILE = "statusline.json"  # state.summary.FILE
-SUMMARY_VERSION = 1  # core.statusline.VERSION
+SUMMARY_FILE = "statusline.json"  # ledger.statusline_file.FILE
+SCHEMA_MODULE = "cloisterctl.ledger.statusline"  # ledger.statusline_file.SCHEMA_MODULE
 MAX_INPUT = 1 << 20
 SEPARATOR = " | "
 
@@ -67,14 +69,27 @@ def _today(now: float) -> str:
     return f"{moment.tm_year:04d}-{moment.tm_mon:02d}-{moment.tm_mday:02d}"
 
 
+def summary_version() -> str | None:
+    """The version this installation writes summaries with: the digest of its ``ledger.statusline``
+    (found beside this module, not looked up: ``find_spec`` would import ``importlib.util``)."""
+    package = os.path.dirname(os.path.dirname(__file__))
+    try:
+        return codedigest.file_digest({SCHEMA_MODULE: os.path.join(package, "ledger", "statusline.py")})
+    except OSError:
+        return None
+
+
 def _read_summary(root: str) -> dict[str, object] | None:
     try:
         with open(os.path.join(paths.cache_dir(root), SUMMARY_FILE), encoding="utf-8") as handle:
             found = jsonlite.loads(handle.read(MAX_INPUT))
     except (OSError, ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(found, dict) or found.get("version") != SUMMARY_VERSION:
+    if not isinstance(found, dict):
         return None
+    version = summary_version()
+    if version is None or found.get("version") != version:
+        return None  # written by other code (or this installation cannot tell)
     return found
 
 

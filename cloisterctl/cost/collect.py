@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloisterctl import __version__
 from cloisterctl.config.layers import legacy_user_config_path, user_config_path
 from cloisterctl.config.settings import Config
 from cloisterctl.cost.attribution import Attribution
+from cloisterctl.cost.cache_versions import refresh_key
 from cloisterctl.cost.reports import CostData, parse_date, report
 from cloisterctl.cost.tally import Tally, pending_events, tier_function, usage_cells, usage_event
 from cloisterctl.cost.transcripts import locate
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
     from cloisterctl.cost.running_tally import RunningTally
     from cloisterctl.cost.transcripts.ingest import Ingested, ProgressFactory
     from cloisterctl.cost.usage_cache import UsageStore
-
-TALLY_VERSION = 2
-REFRESH_KEY = f"refresh {__version__} {TALLY_VERSION}"
 
 
 def own_projects(ws: Workspace) -> frozenset[str]:
@@ -92,10 +89,9 @@ def _files_in_scope(
 
 
 def _basis(scope: str, attribution: Attribution, config: Config) -> str:
-    """Everything the running tally's sums depend on besides the rows."""
-    return hashlib.sha256(
-        f"{TALLY_VERSION}\0{scope}\0{attribution.digest()}\0{_pricing_digest(config)}".encode()
-    ).hexdigest()
+    """Everything the running tally's sums depend on besides the rows and the code (the tally
+    file's version, ``cost.cache_versions``)."""
+    return hashlib.sha256(f"{scope}\0{attribution.digest()}\0{_pricing_digest(config)}".encode()).hexdigest()
 
 
 def _drop_old_cache(directory: Path) -> None:
@@ -261,7 +257,7 @@ def _workspace_inputs(ws: Workspace) -> memo.Stamp:
 
 
 def _quick_result(ws: Workspace, memo_path: Path) -> dict[str, Any] | None:
-    outputs = memo.recall(str(memo_path), REFRESH_KEY)
+    outputs = memo.recall(str(memo_path), refresh_key())
     if outputs is None or "result" not in outputs:
         return None
     try:
@@ -277,7 +273,7 @@ def _quick_result(ws: Workspace, memo_path: Path) -> dict[str, Any] | None:
 def _remember_refresh(ws: Workspace, memo_path: Path, tally: Tally, result: Mapping[str, Any]) -> None:
     if memo_path.parent.is_dir():
         data = json.dumps(dict(result), separators=(",", ":")).encode()
-        memo.keep(str(memo_path), REFRESH_KEY, {**_workspace_inputs(ws), **tally.inputs}, {"result": data})
+        memo.keep(str(memo_path), refresh_key(), {**_workspace_inputs(ws), **tally.inputs}, {"result": data})
 
 
 def record_usage(ctx: Context, events: list[Event]) -> dict[str, Any]:

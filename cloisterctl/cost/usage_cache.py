@@ -9,10 +9,13 @@
 
 All JSON, decoded with msgspec into typed records, so a file of another version or shape (a
 tally whose cell keys have other fields included) fails to load and is rebuilt (from the
-transcripts, or for the tally from the rows), never trusted and never a traceback. Every save is
-a new random generation, written in the manifest last: rows whose generation the manifest does
-not name are a torn save, and the whole cache is read again. Files are replaced atomically but
-not synced: a cache lost in a crash is only rebuilt. The caller holds the usage lock.
+transcripts, or for the tally from the rows), never trusted and never a traceback. The versions
+are digests of the code that shapes the files
+(``cost.cache_versions``: ``rows_version`` for the manifest and rows, ``tally_version`` for the
+tally), so a file written by other code is rebuilt too. Every save is a new random generation,
+written in the manifest last: rows whose generation the manifest does not name are a torn save,
+and the whole cache is read again. Files are replaced atomically but not synced: a cache lost in a
+crash is only rebuilt. The caller holds the usage lock.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from typing import Annotated
 import msgspec
 
 from cloisterctl.cost.attribution import Attribution
+from cloisterctl.cost.cache_versions import rows_version, tally_version
 from cloisterctl.cost.running_tally import SUMS, FileChange, RunningTally, SessionSums
 from cloisterctl.cost.tally import CellKey, TierOf
 from cloisterctl.cost.usage import FileMark, Response, TranscriptFile
 from cloisterctl.models.prices import PriceTable
 
-CACHE_VERSION = 3  # 3: a subagent file's type, and cells keyed by it
 # Per file, at most this many unreadable lines are kept.
 MAX_PROBLEMS_PER_FILE = 20
 
@@ -51,14 +54,14 @@ class FileEntry(msgspec.Struct, array_like=True, gc=False):
 
 
 class _Manifest(msgspec.Struct):
-    version: int
+    version: str
     generation: str
     files: dict[str, FileEntry]
     shards: dict[str, str]  # shard name: the generation it was written in
 
 
 class _Shard(msgspec.Struct):
-    version: int
+    version: str
     generation: str
     files: dict[str, list[Response]]
 
@@ -81,7 +84,7 @@ class _Cell(msgspec.Struct, gc=False):
 
 
 class _Tally(msgspec.Struct):
-    version: int
+    version: str
     generation: str  # of the rows it counts
     basis: str
     cells: list[_Cell]
@@ -127,7 +130,7 @@ class UsageStore:
             manifest = _MANIFEST.decode(self.manifest_path.read_bytes())
         except (OSError, msgspec.DecodeError, RecursionError):
             return
-        if manifest.version == CACHE_VERSION:
+        if manifest.version == rows_version():
             self.entries, self.generation = manifest.files, manifest.generation
             self._shard_generations = manifest.shards
 
@@ -141,7 +144,7 @@ class UsageStore:
                 shard = _SHARD.decode((self.directory / f"rows-{name}.json").read_bytes())
             except (OSError, msgspec.DecodeError, RecursionError):
                 return False
-            if shard.version != CACHE_VERSION or shard.generation != generation:
+            if shard.version != rows_version() or shard.generation != generation:
                 return False
             rows.update(shard.files)
         if rows.keys() != self.entries.keys():
@@ -210,14 +213,14 @@ class UsageStore:
         for name, files in sorted(by_shard.items()):
             shard_path = self.directory / f"rows-{name}.json"
             if files:
-                _write(shard_path, _ENCODER.encode(_Shard(CACHE_VERSION, self.generation, files)))
+                _write(shard_path, _ENCODER.encode(_Shard(rows_version(), self.generation, files)))
                 self._shard_generations[name] = self.generation
             else:
                 self._shard_generations.pop(name, None)
                 shard_path.unlink(missing_ok=True)
         self._dirty.clear()
         manifest = _Manifest(
-            CACHE_VERSION, self.generation, dict(sorted(self.entries.items())), self._shard_generations
+            rows_version(), self.generation, dict(sorted(self.entries.items())), self._shard_generations
         )
         _write(self.manifest_path, _ENCODER.encode(manifest))
         for stale in self.directory.glob("rows-*.json"):
@@ -234,7 +237,7 @@ def load_tally(
         saved = _TALLY.decode((directory / "tally.json").read_bytes())
     except (OSError, msgspec.DecodeError, RecursionError):
         return None
-    if saved.version != CACHE_VERSION or saved.generation != generation or saved.basis != basis:
+    if saved.version != tally_version() or saved.generation != generation or saved.basis != basis:
         return None
     cells = {cell.key: cell.sums for cell in saved.cells}
     sessions = {
@@ -265,4 +268,4 @@ def save_tally(directory: Path, generation: str, basis: str, running: RunningTal
     }
     cells = [_Cell(key, sums) for key, sums in running.cells.items()]
     directory.mkdir(parents=True, exist_ok=True)
-    _write(directory / "tally.json", _ENCODER.encode(_Tally(CACHE_VERSION, generation, basis, cells, sessions)))
+    _write(directory / "tally.json", _ENCODER.encode(_Tally(tally_version(), generation, basis, cells, sessions)))

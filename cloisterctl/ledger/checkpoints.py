@@ -10,6 +10,12 @@ tick writes a new checkpoint and removes the stale one). Its name carries its co
 its content is deterministic (the same events give the same bytes), so two clones that write the
 checkpoint of the same files write the same file, and a merge of them never conflicts.
 
+Its version is the digest of the code that folds (``ledger.fold_version``). A checkpoint of another
+version is ignored and the state refolded from the segments; it is not removed while it may serve
+a clone that runs that other code (a teammate on another release), only once a checkpoint through
+a later month replaces it (each version writes its own checkpoint of the closed months, so none
+removes what another still uses, and old ones do not pile up).
+
 Like every cache, a checkpoint is data: decoded into the state's exact types, never code.
 """
 
@@ -22,9 +28,9 @@ from pathlib import Path
 
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.fold_version import fold_version
 from cloisterctl.workspace.layout import Workspace
 
-VERSION = 5  # bump when the shape of WorkspaceState changes
 HASHES_FILE = "ledger-hashes.json"
 
 
@@ -32,7 +38,7 @@ HASHES_FILE = "ledger-hashes.json"
 class Header:
     """What is needed to tell whether a checkpoint still holds (the state itself is not decoded)."""
 
-    version: int
+    version: int | str  # fold_version() of the code that wrote it (an int: written before it was a digest)
     through: str  # the last month it covers (YYYY-MM)
     files: dict[str, str]  # path relative to the workspace -> SHA-256
     last: tuple[str, str]  # (ts, id) of the last event it folded
@@ -41,7 +47,7 @@ class Header:
 
 @dataclass
 class Checkpoint:
-    version: int
+    version: str
     through: str
     files: dict[str, str]
     last: tuple[str, str]
@@ -96,6 +102,7 @@ def file_hashes(ws: Workspace, paths: list[Path]) -> dict[str, str]:
 
 
 def _headers(ws: Workspace) -> list[tuple[Path, Header]]:
+    """The checkpoints of every version, newest month first."""
     import msgspec
 
     try:
@@ -110,14 +117,20 @@ def _headers(ws: Workspace) -> list[tuple[Path, Header]]:
             found.append((path, msgspec.json.decode(first, type=Header)))
         except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue  # not one of ours, or broken: ignored (tick replaces it)
-    return [(path, header) for path, header in found if header.version == VERSION]
+    return found
+
+
+def _usable(ws: Workspace) -> list[tuple[Path, Header]]:
+    """The checkpoints this code may use: those of its own version."""
+    version = fold_version()
+    return [(path, header) for path, header in _headers(ws) if header.version == version]
 
 
 def load_valid(ws: Workspace) -> Checkpoint | None:
     """The newest checkpoint whose every covered file still has the hash it recorded."""
     import msgspec
 
-    for path, header in _headers(ws):
+    for path, header in _usable(ws):
         if header.agent != ws.default_agent:
             continue  # another clone's (its work tree has another name)
         files = [ws.root / name for name in header.files]
@@ -139,7 +152,7 @@ def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
     from the headers: the states themselves are not decoded)."""
     wanted = closed_files(ws, current_month)
     names = {relative(ws, path) for path in wanted}
-    for _path, header in _headers(ws):
+    for _path, header in _usable(ws):
         if header.agent == ws.default_agent and set(header.files) == names and file_hashes(ws, wanted) == header.files:
             return wanted, True
     return wanted, False
@@ -147,7 +160,8 @@ def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
 
 def write(ws: Workspace, checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` (deterministic bytes, named by their digest) and remove the others of
-    this work tree's agent (another clone's, under another name, are left to it)."""
+    this work tree's agent that it replaces: those of its version, and those of any version through
+    an earlier month. (Another clone's, under another name, are left to it.)"""
     import dataclasses
 
     import msgspec
@@ -164,7 +178,8 @@ def write(ws: Workspace, checkpoint: Checkpoint) -> Path:
     if not target.exists():
         atomic_write_bytes(target, data)
     for other, header in _headers(ws):
-        if other != target and header.agent == checkpoint.agent:
+        replaced = header.version == checkpoint.version or header.through < checkpoint.through
+        if other != target and header.agent == checkpoint.agent and replaced:
             try:
                 os.unlink(other)
             except OSError:

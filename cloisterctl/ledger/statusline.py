@@ -18,7 +18,6 @@ from cloisterctl.ledger.spending import SCOPES
 from cloisterctl.ledger.state import MICRO, WorkspaceState
 from cloisterctl.models.tiers import tier_for_model
 
-VERSION = 1
 DAYS_SHOWN = 3  # the latest days of spending given (today is one of them, or nothing was spent today)
 
 
@@ -67,7 +66,6 @@ def summary(state: WorkspaceState, config: Config) -> dict[str, Any]:
     tokens = totals.tokens
     budgets = config.budgets
     return {
-        "version": VERSION,
         "agent": state.agent,
         "status": state.status,
         "tier": state.tier,

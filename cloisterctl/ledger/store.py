@@ -9,10 +9,12 @@ later than the wall clock plus ``CLOCK_SKEW`` are held back until their time com
 Folding 10,000 ledger lines on every tick would dominate its cost, so the folded state is cached
 machine-locally (``fold.json`` under ``Workspace.cache_dir``, outside the work tree) as data: JSON
 decoded with msgspec into the exact types of the state, so a cache of any other shape is refolded,
-never trusted, and nothing in it can run. The cache records the size and identity of the files it
-was made from. Appends (the normal case) are folded on top of it; anything else -- a union merge,
-a checkout, a rewrite -- changes the file's identity and the fold starts over. Reading the cache
-is free for everyone; only callers that may write (``tick``) store it, so `status` stays read-only.
+never trusted, and nothing in it can run. Its version is the digest of the code that folds
+(``ledger.fold_version``): a cache made by other code is refolded too. The cache records the size
+and identity of the files it was made from. Appends (the normal case) are folded on top of it;
+anything else -- a union merge, a checkout, a rewrite -- changes the file's identity and the fold
+starts over. Reading the cache is free for everyone; only callers that may write (``tick``) store
+it, so `status` stays read-only.
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ from cloisterctl.files.locking import locked
 from cloisterctl.ledger import segments, statefile
 from cloisterctl.ledger.events import Event, format_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import ColdState, WorkspaceState, apply, copy_state, fold
+from cloisterctl.ledger.fold_version import fold_version
 from cloisterctl.ledger.projection import front_matter
 from cloisterctl.workspace.layout import Workspace
 
 CACHE_FILE = "fold.json"
 COLD_FILE = "fold-sessions.json"
-CACHE_VERSION = 13  # bump when WorkspaceState or a reducer changes
 # Events dated later than the wall clock plus this are held back: another machine's clock may run
 # a little ahead, but an event from the far future must not pin the state for good.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -115,7 +117,7 @@ def _key(path: Path) -> FileKey | None:
 
 @dataclass
 class _Cache:
-    version: int
+    version: str  # fold_version() of the code that made it
     agent: str
     keys: dict[str, FileKey | None]  # every ledger file and the signal spool, by path
     state: WorkspaceState
@@ -127,7 +129,7 @@ class _Cache:
 
 @dataclass
 class _Cold:
-    version: int
+    version: str
     generation: str
     cold: ColdState
 
@@ -146,7 +148,7 @@ def _load_cache(ws: Workspace) -> _Cache | None:
         cache = msgspec.json.decode((ws.cache_dir / CACHE_FILE).read_bytes(), type=_Cache)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None  # missing, corrupt or of another shape: fold from the files
-    if cache.version != CACHE_VERSION:
+    if cache.version != fold_version():
         return None
     # The per-session aggregates are read only if something needs them (a quiet tick does not).
     cache.state.cold_state = None
@@ -162,7 +164,7 @@ def _load_cold(ws: Workspace, generation: str, last: tuple[str, str]) -> ColdSta
 
     try:
         found = msgspec.json.decode((ws.cache_dir / COLD_FILE).read_bytes(), type=_Cold)
-        if found.version == CACHE_VERSION and found.generation == generation and generation:
+        if found.version == fold_version() and found.generation == generation and generation:
             return found.cold
     except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         pass
@@ -220,7 +222,7 @@ def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], 
     state = copy_state(cache.state)
     apply(state, fresh)
     last = (fresh[-1]["ts"], fresh[-1]["id"]) if fresh else cache.last
-    return _Cache(CACHE_VERSION, cache.agent, keys, state, problems, last, deferred, cache.generation)
+    return _Cache(fold_version(), cache.agent, keys, state, problems, last, deferred, cache.generation)
 
 
 def _byte_before(path: Path, offset: int) -> bytes:
@@ -282,7 +284,7 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
     state = fold(closed_events, agent=ws.default_agent)
     if closed:
         _CANDIDATES[ws.root] = checkpoints.Checkpoint(
-            checkpoints.VERSION,
+            fold_version(),
             _through(closed, current_month()),
             checkpoints.file_hashes(ws, closed),
             state.last_key,
@@ -293,7 +295,7 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
         )
     apply(state, ordered(rest_events))
     cache = _Cache(
-        CACHE_VERSION,
+        fold_version(),
         ws.default_agent,
         keys,
         state,
@@ -339,7 +341,7 @@ def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
     state = copy_state(base.state) if base is not None else WorkspaceState(agent=ws.default_agent)
     apply(state, in_order)
     return checkpoints.Checkpoint(
-        checkpoints.VERSION,
+        fold_version(),
         _through(closed, current_month()),
         hashes,
         max((base.last[0], base.last[1]), state.last_key) if base is not None else state.last_key,
@@ -381,7 +383,7 @@ def _from_checkpoint(ws: Workspace, keys: dict[str, FileKey | None], limit: str)
     last = max(boundary, state.last_key)
     problems = [*checkpoint.problems, *problems, *spool_problems]
     deferred = [*checkpoint.deferred, *deferred, *spool_deferred]
-    return _Cache(CACHE_VERSION, ws.default_agent, keys, state, problems, last, deferred)
+    return _Cache(fold_version(), ws.default_agent, keys, state, problems, last, deferred)
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:
@@ -393,7 +395,7 @@ def _store(ws: Workspace, cache: _Cache) -> None:
     try:
         if state.cold_state is not None or not cache.generation:
             cache.generation = os.urandom(8).hex()
-            cold = _Cold(CACHE_VERSION, cache.generation, state.cold)
+            cold = _Cold(fold_version(), cache.generation, state.cold)
             atomic_write_bytes(ws.cache_dir / COLD_FILE, msgspec.json.encode(cold))
         hot = dataclasses.replace(state, cold_state=None, cold_loader=None)
         atomic_write_bytes(ws.cache_dir / CACHE_FILE, msgspec.json.encode(dataclasses.replace(cache, state=hot)))

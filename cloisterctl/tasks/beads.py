@@ -5,6 +5,11 @@ issues; `bd show ID --json` prints an array even for one id; errors under `--jso
 `{"error": ..., "code": ...}` on stderr with a non-zero exit. The JSONL export has three line
 shapes (current `_type: issue`, dolt-era lines without `_type`, sqlite-era lines with local-offset
 timestamps); `_type: memory` lines are not tasks.
+
+The tasks parsed from the JSONL are kept machine-locally between runs; the cache's version is the
+digest of the code that shapes them (``TASK_CACHE_MODULES``, ``files.codedigest``): the task
+records, the graph whose blocked ids are kept with them, and this module, whose JSONL reading
+decides which lines are tasks. (All of it: a change to the `bd` side costs one parse of the file.)
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cloisterctl.errors import TaskError, ToolError
+from cloisterctl.files.codedigest import source_digest
 from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index
 from cloisterctl.tasks.records import Task, task_from_json
 
 BD_TIMEOUT_SECONDS = 30
-TASKS_CACHE_VERSION = 3
+TASK_CACHE_MODULES = ("cloisterctl.tasks.beads", "cloisterctl.tasks.graph", "cloisterctl.tasks.records")
 
 
 class Tracker(Protocol):
@@ -100,6 +106,10 @@ class JsonlTracker:
         raise TaskError(f"{self.describe}: cannot write task metadata without `bd`")
 
 
+def _cache_version() -> str:
+    return source_digest(*TASK_CACHE_MODULES)
+
+
 def _read_cache(path: Path) -> tuple[tuple[int, int, int], dict[str, Task]] | None:
     """The parsed tasks kept from the last read: data (JSON decoded into the exact task types), so
     a cache of another shape is ignored and nothing in it can run."""
@@ -109,7 +119,7 @@ def _read_cache(path: Path) -> tuple[tuple[int, int, int], dict[str, Task]] | No
         data = msgspec.json.decode(path.read_bytes(), type=_TaskCache)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    if data.version != TASKS_CACHE_VERSION:
+    if data.version != _cache_version():
         return None
     tasks = index(data.tasks)
     return data.key, tasks
@@ -121,16 +131,14 @@ def _write_cache(path: Path, entry: tuple[tuple[int, int, int], dict[str, Task]]
     from cloisterctl.files.atomic import atomic_write_bytes
 
     try:
-        atomic_write_bytes(
-            path, msgspec.json.encode(_TaskCache(TASKS_CACHE_VERSION, entry[0], list(entry[1].values())))
-        )
+        atomic_write_bytes(path, msgspec.json.encode(_TaskCache(_cache_version(), entry[0], list(entry[1].values()))))
     except OSError:
         pass  # only a slower next read
 
 
 @dataclass
 class _TaskCache:
-    version: int
+    version: str
     key: tuple[int, int, int]
     tasks: list[Task]
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from cloisterctl.cli.fast_statusline import compose, line
+from cloisterctl.cli.fast_statusline import compose, line, summary_version
 from cloisterctl.cost.transcripts.locate import project_dir_name
+from cloisterctl.files.codedigest import source_digest
 from cloisterctl.ledger.statusline_file import summary_path
 from cloisterctl.workspace.layout import Workspace
 from testing.helpers import FIXTURES, run, write_config, write_tasks
@@ -32,7 +33,8 @@ PROBE = (
     "import sys\n"
     "from cloisterctl.__main__ import main\n"
     "code = main(sys.argv[1:])\n"
-    "heavy = sorted(m for m in ('click', 'json', 're', 'datetime', 'pathlib', 'msgspec', 'yaml') if m in sys.modules)\n"
+    "heavy = ('click', 'json', 're', 'datetime', 'pathlib', 'msgspec', 'yaml', 'hashlib', 'importlib.util')\n"
+    "heavy = sorted(m for m in heavy if m in sys.modules)\n"
     "sys.stderr.write('IMPORTED=' + ','.join(heavy) + '\\n')\n"
     "raise SystemExit(code)\n"
 )
@@ -93,7 +95,7 @@ def agent(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 def test_the_line_for_a_working_agent(workspace: Path, agent: Path) -> None:
     out, _, imported = statusline(claude_input(workspace, agent), workspace / "src")
     assert out == "[haiku] Haiku 4.5 | app-1 | $2.00 session | $3.00 today | cache 89%\n"
-    assert imported == ""  # os, sys, time and two small modules of ours: nothing else
+    assert imported == ""  # os, sys, time and three small modules of ours: nothing else
     # Another session of the same workspace: Claude Code's own figure, the workspace's hit rate.
     other = claude_input(workspace, None, session_id="not-known", cost={"total_cost_usd": 0.4567})
     out, _, _ = statusline(other, Path("/"))
@@ -106,7 +108,9 @@ def test_the_summary_is_kept_by_publishing_commands_and_written_only_when_it_cha
     path = summary_path(Workspace(workspace))
     before = path.stat().st_mtime_ns
     summary = json.loads(path.read_text())
-    assert summary["task"] == "app-1" and summary["tier"] == "sonnet" and summary["version"] == 1  # as routed
+    assert summary["task"] == "app-1" and summary["tier"] == "sonnet"  # as routed
+    # Versioned by the code that says what a summary holds: the statusline computes the same digest.
+    assert summary["version"] == summary_version() == source_digest("cloisterctl.ledger.statusline")
     assert run(workspace, "tick").exit_code == 0
     assert path.stat().st_mtime_ns == before  # nothing new: not written
     write_tasks(workspace, [TASK, {**TASK, "id": "app-2"}])
@@ -177,7 +181,8 @@ def test_outside_a_workspace_and_before_any_summary(workspace: Path, tmp_path: P
     assert run(workspace, "tick").exit_code == 0
     path = summary_path(Workspace(workspace))
     assert line(json.dumps(data).encode(), "/", time.time()).startswith("[haiku] Haiku 4.5 | no task | $0.00 session")
-    for broken in ("{", '{"version": 99}', "[]", "\udc80"):
+    written = json.loads(path.read_text())
+    for broken in ("{", '{"version": 99}', "[]", "\udc80", json.dumps({**written, "version": "0123456789abcdef"})):
         path.write_text(broken, encoding="utf-8", errors="surrogateescape")
         assert "no summary yet" in line(json.dumps(data).encode(), "/", time.time())
     gone = tmp_path / "gone"

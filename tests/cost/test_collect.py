@@ -12,11 +12,11 @@ import pytest
 
 from cloisterctl.config.load import load_config
 from cloisterctl.cost.attribution import Attribution
+from cloisterctl.cost.cache_versions import rows_version, tally_version
 from cloisterctl.cost.collect import refresh_cost
 from cloisterctl.cost.running_tally import SUMS
 from cloisterctl.cost.transcripts.ingest import PROGRESS_MIN_BYTES
 from cloisterctl.cost.transcripts.locate import project_dir_name
-from cloisterctl.cost.usage_cache import CACHE_VERSION
 from cloisterctl.ledger import segments, statefile
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import make_event
@@ -496,12 +496,14 @@ def test_a_torn_corrupt_or_foreign_usage_cache_is_rebuilt_never_trusted(workspac
     assert wrong_tally != good["tally.json"] and wrong_rows != good[shard.name]
     breakages = [
         ("tally.json", b"{not json"),
-        ("tally.json", wrong_tally.replace(f'"version":{CACHE_VERSION}'.encode(), b'"version":1')),  # another version
+        # Made by other code: the same shape, another version.
+        ("tally.json", wrong_tally.replace(f'"version":"{tally_version()}"'.encode(), b'"version":"0123456789abcdef"')),
         ("tally.json", wrong_tally.replace(b'"generation":"', b'"generation":"x', 1)),  # of other rows
         ("tally.json", wrong_tally.replace(b'"sums":[', b'"sums":[7,', 1)),  # a cell of the wrong shape
         ("tally.json", wrong_tally.replace(b'"subagent":', b'"colour":"red","subagent":', 1)),  # a key of other fields
         (shard.name, b"[]"),
         (shard.name, wrong_rows.replace(b'"generation":"', b'"generation":"x', 1)),  # a torn save
+        (shard.name, wrong_rows.replace(f'"version":"{rows_version()}"'.encode(), b'"version":"0123456789abcdef"')),
         ("manifest.json", old_format.encode()),
         ("manifest.json", b""),
     ]

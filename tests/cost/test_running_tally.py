@@ -16,12 +16,13 @@ from msgspec.structs import astuple as key_fields
 
 from cloisterctl.config.load import load_config
 from cloisterctl.cost.attribution import Attribution
+from cloisterctl.cost.cache_versions import tally_version
 from cloisterctl.cost.running_tally import SUMS, RunningTally, subagent_label
 from cloisterctl.cost.tally import SessionInfo, Tally, TierOf, tier_function
 from cloisterctl.cost.transcripts.ingest import ingest
 from cloisterctl.cost.transcripts.locate import discover
 from cloisterctl.cost.usage import Response, TranscriptFile
-from cloisterctl.cost.usage_cache import CACHE_VERSION, load_tally, save_tally
+from cloisterctl.cost.usage_cache import load_tally, save_tally
 from cloisterctl.ledger.events import make_event
 from cloisterctl.models.prices import PriceTable, Tokens
 from testing.helpers import at
@@ -205,8 +206,14 @@ def test_a_saved_tally_of_other_rows_another_basis_or_another_shape_is_not_loade
         "sums": [1, 1_000_000] + [0] * (SUMS - 2),
     }
 
-    def loaded(cells: list[Any], version: int = CACHE_VERSION) -> RunningTally | None:
-        data = {"version": version, "generation": "g1", "basis": "b1", "cells": cells, "sessions": {}}
+    def loaded(cells: list[Any], version: str | None = None) -> RunningTally | None:
+        data = {
+            "version": version or tally_version(),
+            "generation": "g1",
+            "basis": "b1",
+            "cells": cells,
+            "sessions": {},
+        }
         saved.write_text(json.dumps(data))
         return load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of)
 
@@ -222,7 +229,7 @@ def test_a_saved_tally_of_other_rows_another_basis_or_another_shape_is_not_loade
         [{**cell, "sums": [1, 2, 3]}],  # sums of the wrong length
     ):
         assert loaded(cells) is None, cells
-    assert loaded([cell], CACHE_VERSION - 1) is None
+    assert loaded([cell], "another-version") is None
     for text in ("{not json", "[]"):
         saved.write_text(text)
         assert load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of) is None
