@@ -53,7 +53,7 @@ def _model_tiers(state: WorkspaceState, config: Config) -> dict[str, str]:
 
 def _stuck_minutes(state: WorkspaceState, config: Config) -> float | None:
     """The stuck threshold the agent is measured against now; None when the stuck rule cannot fire."""
-    if not config.trigger_enabled("stuck_escalation") or state.tier is None or state.session is None:
+    if not config.trigger_enabled("stuck") or state.tier is None or state.session is None:
         return None
     if state.idle is not None:
         return None

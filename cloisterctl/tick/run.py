@@ -169,6 +169,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
     report.problems += ctx.problems
     if ctx.config.untrusted_note:
         report.problems.append(ctx.config.untrusted_note)
+    report.problems += ctx.config.warnings
     seen, seen_stamp = seen_file.read_seen(ctx.ws)
     stamp = _tracker_stamp(ctx)
     # A changed export may hold task changes the hooks missed; otherwise the tasks are read only

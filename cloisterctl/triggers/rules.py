@@ -311,7 +311,7 @@ def test_failures(inputs: Inputs) -> list[Proposal]:
 
 def stuck(inputs: Inputs) -> list[Proposal]:
     state = inputs.state
-    if not inputs.config.trigger_enabled("stuck_escalation") or state.tier is None or state.session is None:
+    if not inputs.config.trigger_enabled("stuck") or state.tier is None or state.session is None:
         return []
     if state.idle is not None:
         return []  # told to stop for want of a task: quiet is what it should be
