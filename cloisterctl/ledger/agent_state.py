@@ -1,7 +1,8 @@
-"""What the fold knows about the agent's own situation: its task and the flags a task change ends,
-whether it is idle, the progress the cost-bleed guard measures from, and what the running agent
-still has to be told. Pure; ``ledger.reducers`` calls these from its reducers and registers the
-ones for the agent's own event types (``brief``, ``exit``, ``flag_cleared``).
+"""What the fold knows about the agent's own situation: its task and the flags that clear
+(``clear_flags``, by the table in ``ledger.decisions``), whether it is idle, the progress the
+cost-bleed guard measures from, and what the running agent still has to be told. Pure;
+``ledger.reducers`` calls these from its reducers and registers the ones for the agent's own
+event types (``brief``, ``exit``, ``flag_cleared``).
 
 Kept apart from ``ledger.reducers`` so that it stays small; the functions take the fold's records
 (``ledger.state``: ``WorkspaceState``, ``Decision``) and change them in place. What they
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cloisterctl.ledger.decisions import CLEARED_BY, FlagClearing
 from cloisterctl.ledger.state import AGENT_SOURCES
 
 if TYPE_CHECKING:
@@ -21,12 +23,15 @@ if TYPE_CHECKING:
 # Activity a person or another process in the same work tree may produce too: it counts as the
 # agent's progress only while the agent's process is not known to be gone.
 SHARED_SOURCES = frozenset({"git", "test"})
-# Decision kinds that change no tier but still act on the running agent (a ``brief`` event records
-# that they did): move on to the next task, stop for want of one, or be stopped.
-AGENT_ACTIONS = frozenset({"continue", "idle", "stop"})
-# Flags that a change of task ends; "stuck" also ends with new activity, "test_failure" with a
-# passing run, "bleed" with any progress.
-TASK_FLAGS = ("test_failure", "stuck", "bleed")
+
+
+def clear_flags(state: WorkspaceState, clearing: FlagClearing, ts: str | None = None) -> None:
+    """Drop the flags that ``clearing`` ends (``ledger.decisions.FLAGS``); with ``ts``, only those
+    raised before it (so that signals folded out of order give the same state)."""
+    for name in CLEARED_BY[clearing]:
+        raised = state.flags.get(name)
+        if raised is not None and (ts is None or ts > raised):
+            del state.flags[name]
 
 
 def progress(state: WorkspaceState, ts: str) -> None:
@@ -38,8 +43,7 @@ def progress(state: WorkspaceState, ts: str) -> None:
     if ts >= (state.progress_at or ""):
         state.progress_at = ts
         state.progress_micro_usd = state.cost_totals.micro_usd
-    if ts > state.flags.get("bleed", ""):
-        state.flags.pop("bleed", None)
+    clear_flags(state, "progress", ts)
 
 
 def assign(state: WorkspaceState, task: str | None, ts: str) -> None:
@@ -48,8 +52,7 @@ def assign(state: WorkspaceState, task: str | None, ts: str) -> None:
     if not task:
         return
     if task != state.task:
-        for flag in TASK_FLAGS:
-            state.flags.pop(flag, None)
+        clear_flags(state, "task_change")
         state.test_failures_in_a_row = 0
         progress(state, ts)
     state.task = task
