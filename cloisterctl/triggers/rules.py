@@ -37,9 +37,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cloisterctl.config.settings import Config, KindTrigger
-from cloisterctl.ledger.agent_state import quiet_since
+from cloisterctl.ledger.agent_state import stuck_reading
 from cloisterctl.ledger.decisions import TIER_CHANGES, DecisionKind, TriggerName
-from cloisterctl.ledger.events import parse_ts
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import tier_above, tier_rank
@@ -313,21 +312,16 @@ def test_failures(inputs: Inputs) -> list[Proposal]:
 
 
 def stuck(inputs: Inputs) -> list[Proposal]:
+    """Quiet past the tier's threshold, as ``ledger.agent_state.stuck_reading`` measures it (the
+    statusline's "stuck in Xm" reads the same)."""
     state = inputs.state
-    if not inputs.config.trigger_enabled("stuck") or state.tier is None or state.session is None:
+    reading = stuck_reading(state, inputs.config, inputs.alive)
+    if reading is None or not reading.stuck(inputs.now):
         return []
-    if state.idle is not None:
-        return []  # told to stop for want of a task: quiet is what it should be
-    since = quiet_since(state, inputs.alive)
-    if since is None:
-        return []
-    limit = inputs.config.stuck_threshold(state.tier)
-    quiet = (inputs.now - parse_ts(since)).total_seconds() / 60
-    if quiet <= float(limit):
-        return []
-    cause = Cause("stuck", tier=state.tier, since=since).format()
+    cause = Cause("stuck", tier=state.tier, since=reading.quiet_since).format()
     dead = " (its process is gone)" if inputs.alive is False else ""
-    reason = f"no progress for {quiet:.1f} min on {state.tier}{dead} (threshold {float(limit):g} min)"
+    quiet, limit = reading.minutes_quiet(inputs.now), reading.threshold_minutes
+    reason = f"no progress for {quiet:.1f} min on {state.tier}{dead} (threshold {limit:g} min)"
     return [_one_up(inputs, "stuck", cause, reason)]
 
 
