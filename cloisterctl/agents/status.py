@@ -79,7 +79,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "flags": dict(sorted(state.flags.items())),
         "state_md": state_md,
         "future_events": len(future),
-        "problems": [*repaired, *ctx.problems],
+        "problems": [*repaired, *ctx.problems, *ctx.config.warnings],
         "untrusted_config": list(ctx.config.untrusted),
         "duplicate_decisions": dict(sorted(state.duplicates.items())),
     }

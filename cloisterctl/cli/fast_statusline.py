@@ -103,8 +103,9 @@ def _stuck(summary: dict[str, object], session: str | None, transcript: str | No
             since = max(since, os.stat(transcript).st_mtime)  # it is working now: its transcript grows
         except OSError:
             pass
+    # The stuck rule's own formula (ledger.agent_state.StuckReading): it fires once left is below 0.
     left = threshold - (now - since) / 60
-    return "stuck now" if left <= 0 else f"stuck in {left:.0f}m"
+    return "stuck now" if left < 0 else f"stuck in {left:.0f}m"
 
 
 def _budgets(summary: dict[str, object], today_usd: float) -> list[str]:

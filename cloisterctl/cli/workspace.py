@@ -80,13 +80,15 @@ def config_show(env: Env, as_json: bool) -> int:
 @json_option
 @pass_env
 def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> int:
-    """Check the config files in effect (or FILES); report every problem with file, key and line."""
+    """Check the config files in effect (or FILES); report every problem with file, key and line
+    (and every warning: a key under its old name still works, but should be renamed)."""
     from cloisterctl.config.layers import collect_layers, defaults_layer, parse_yaml_layer
     from cloisterctl.config.validate import validate_layers
 
     problems: list[Any]
     if files:
         problems = []
+        layers = []
         for path in files:
             try:
                 text = path.read_text(encoding="utf-8")
@@ -94,20 +96,26 @@ def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> int:
                 raise CloisterError(f"{path}: cannot read: {exc.strerror}") from None
             layer, found = parse_yaml_layer(text, str(path))
             problems += found + validate_layers([defaults_layer(), layer])
+            layers.append(layer)
         checked = [str(p) for p in files]
     else:
         ws = env.optional_workspace()
         layers, problems = collect_layers(ws.config_path if ws is not None else None)
         problems += validate_layers(layers)
         checked = [layer.source for layer in layers if layer.source != "default"]
+    warnings = [str(warning) for layer in layers for warning in layer.warnings]
     if as_json:
         from cloisterctl.cli.render import dumps
 
-        click.echo(dumps({"checked": checked, "valid": not problems, "problems": [str(p) for p in problems]}))
+        report = {"checked": checked, "valid": not problems, "problems": [str(p) for p in problems]}
+        click.echo(dumps({**report, "warnings": warnings}))
     else:
+        from cloisterctl.cli import style
+
         for problem in problems:
             click.echo(str(problem), err=True)
-        from cloisterctl.cli import style
+        for warning in warnings:
+            click.echo(style.warning_prefix(f"warning: {warning}"), err=True)
 
         if not problems and not style.quiet():
             click.echo(f"config {style.word('ok')} ({', '.join(checked) or 'built-in defaults only'})")

@@ -1,6 +1,10 @@
 """Config layers: each source of values (built-in defaults, the user file, the workspace file, the
 environment) with the line of every key, and merging them (later wins: mappings merge key by key,
 lists and single values replace).
+
+A file that uses a key's old name (``RENAMED``) is read as if it used the new one, with a warning
+(``Layer.warnings``: `config validate`, `status`, `tick` and `doctor` show them); a file that sets
+both names is an error.
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ ENV_OVERRIDES: dict[str, tuple[KeyPath, Callable[[str], Any]]] = {
 }
 
 
+# Keys renamed within their mapping: old key path -> new name. The old name is still read.
+RENAMED: dict[KeyPath, str] = {
+    ("handoffs", "auto_triggers", "stuck_escalation"): "stuck",  # named like its trigger
+}
+
+
 @dataclass(frozen=True)
 class Problem:
     source: str
@@ -68,6 +78,7 @@ class Layer:
     source: str
     data: dict[str, Any]
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # what it may still do, but should not (old names)
 
     def line_of(self, path: KeyPath) -> int | None:
         # A problem inside a list item or deeper than recorded points at the nearest known key.
@@ -100,7 +111,34 @@ def parse_yaml_layer(text: str, source: str) -> tuple[Layer, list[Problem]]:
         return Layer(source, {}), problems
     layer = Layer(source, data)
     _record_lines(node, (), layer.lines, source, problems)
+    _read_old_names(layer, problems)
     return layer, problems
+
+
+def _read_old_names(layer: Layer, problems: list[Problem]) -> None:
+    """Rename the old keys of ``layer`` in place (their lines follow), each with a warning; setting
+    both the old and the new name is a problem."""
+    for old, name in RENAMED.items():
+        parent: Any = layer.data
+        for part in old[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or old[-1] not in parent:
+            continue
+        new = (*old[:-1], name)
+        line = layer.lines.get(old)
+        if name in parent:
+            del parent[old[-1]]  # reported here, not again as an unknown key
+            message = f"{dotted(new)} is set too; {old[-1]} is its old name: keep only {name}"
+            problems.append(Problem(layer.source, line, dotted(old), message))
+            continue
+        renamed = {(name if key == old[-1] else key): value for key, value in parent.items()}
+        parent.clear()
+        parent.update(renamed)  # in place and in order: `config show` lists it where the file has it
+        for path in [path for path in layer.lines if path[: len(old)] == old]:
+            layer.lines[(*new, *path[len(old) :])] = layer.lines.pop(path)
+        layer.warnings.append(
+            Problem(layer.source, line, dotted(old), f"deprecated: renamed to {dotted(new)} (read as that for now)")
+        )
 
 
 def _record_lines(node: Any, path: KeyPath, lines: dict[KeyPath, int], source: str, problems: list[Problem]) -> None:

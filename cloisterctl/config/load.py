@@ -60,8 +60,9 @@ def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None
     if problems:
         more = f" (and {len(problems) - 1} more; run `cloisterctl config validate`)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
+    warnings = tuple(str(warning) for layer in layers for warning in layer.warnings)
     layers, untrusted = _apply_trust(layers, workspace_config, env)
-    config = Config(*merge_layers(layers), untrusted=tuple(untrusted))
+    config = Config(*merge_layers(layers), untrusted=tuple(untrusted), warnings=warnings)
     _LOADED[key] = config
     return config
 

@@ -107,7 +107,7 @@ _TRIGGERS = Section(
             }
         ),
         "task_completed": Section({"enabled": boolean(default=True)}),
-        "stuck_escalation": Section(
+        "stuck": Section(
             {
                 "enabled": boolean(default=True),
                 "thresholds": Section(

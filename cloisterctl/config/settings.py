@@ -142,6 +142,9 @@ class Config:
     # Command-bearing keys the workspace file sets but this clone has not trusted (config.trust):
     # ignored, and reported by status and tick.
     untrusted: tuple[str, ...] = ()
+    # What the files may still do but should not (an old key name, ``config.layers.RENAMED``), one
+    # line each naming the file: reported by status, tick and doctor.
+    warnings: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ tiers, models, roles
 
@@ -220,7 +223,7 @@ class Config:
 
     def stuck_threshold(self, tier: str) -> float:
         """Minutes without progress before an agent on ``tier`` counts as stuck (opus: flagged)."""
-        thresholds = self.trigger("stuck_escalation")["thresholds"]
+        thresholds = self.trigger("stuck")["thresholds"]
         key = {"haiku": "haiku_to_sonnet_minutes", "sonnet": "sonnet_to_opus_minutes", "opus": "opus_flag_minutes"}
         return float(thresholds[key[tier]])
 

@@ -84,7 +84,7 @@ def _config(claude_dir: Path, quiet: bool) -> str:
         "  spawn_timeout_seconds: 20\n"
         "  guards: {cooldown_minutes: 0}\n"
         "  auto_triggers:\n"
-        "    stuck_escalation:\n"
+        "    stuck:\n"
         "      thresholds: {haiku_to_sonnet_minutes: 0.1, sonnet_to_opus_minutes: 5, opus_flag_minutes: 10}\n"
     )
 

@@ -65,7 +65,7 @@ def _config(ws: Workspace) -> tuple[Config, Check]:
     except CloisterError as exc:
         return Config(DEFAULTS, {}), verdicts.config(str(exc), None, [])
     sources = sorted({source.rsplit(":", 1)[0] for source in config.sources.values() if source != "default"})
-    return config, verdicts.config(None, config.untrusted_note, sources)
+    return config, verdicts.config(None, config.untrusted_note, sources, config.warnings)
 
 
 def _tools(ws: Workspace, config: Config, path: str, origin: str) -> list[Check]:

@@ -238,12 +238,17 @@ def _ago(minutes: float) -> str:
     return f"{minutes / 60:.0f} hours ago" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days ago"
 
 
-def config(problem: str | None, untrusted_note: str | None, sources: Sequence[str]) -> Check:
+def config(
+    problem: str | None, untrusted_note: str | None, sources: Sequence[str], warnings: Sequence[str] = ()
+) -> Check:
     name = "config"
     if problem:
         return Check(name, PROBLEM, problem, "fix it (`cloisterctl config validate` lists every problem)")
     if untrusted_note:
         return Check(name, WARNING, untrusted_note, "cloisterctl trust (after reading .cloister/config.yaml)")
+    if warnings:
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        return Check(name, WARNING, warnings[0] + more, "rename the key as the warning says")
     return ok(name, f"valid ({', '.join(sources) or 'built-in defaults only'})")
 
 

@@ -1,7 +1,9 @@
-"""What the fold knows about the agent's own situation: its task and the flags a task change ends,
-whether it is idle, the progress the cost-bleed guard measures from, and what the running agent
-still has to be told. Pure; ``ledger.reducers`` calls these from its reducers and registers the
-ones for the agent's own event types (``brief``, ``exit``, ``flag_cleared``).
+"""What the fold knows about the agent's own situation: its task and the flags that clear
+(``clear_flags``, by the table in ``ledger.decisions``), whether it is idle, the progress the
+cost-bleed guard measures from, how long it has been quiet (``stuck_reading``: the one reading
+the stuck rule, the statusline and its summary share), and what the running agent still has to
+be told. Pure; ``ledger.reducers`` calls these from its reducers and registers the ones for the
+agent's own event types (``brief``, ``exit``, ``flag_cleared``).
 
 Kept apart from ``ledger.reducers`` so that it stays small; the functions take the fold's records
 (``ledger.state``: ``WorkspaceState``, ``Decision``) and change them in place. What they
@@ -11,22 +13,30 @@ keep is bounded: scalars, the flags, and the exits of the latest sessions (``led
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cloisterctl.ledger.decisions import CLEARED_BY, FlagClearing
+from cloisterctl.ledger.events import parse_ts
 from cloisterctl.ledger.state import AGENT_SOURCES
 
 if TYPE_CHECKING:
+    from cloisterctl.config.settings import Config
     from cloisterctl.ledger.state import Decision, WorkspaceState
 
 # Activity a person or another process in the same work tree may produce too: it counts as the
 # agent's progress only while the agent's process is not known to be gone.
 SHARED_SOURCES = frozenset({"git", "test"})
-# Decision kinds that change no tier but still act on the running agent (a ``brief`` event records
-# that they did): move on to the next task, stop for want of one, or be stopped.
-AGENT_ACTIONS = frozenset({"continue", "idle", "stop"})
-# Flags that a change of task ends; "stuck" also ends with new activity, "test_failure" with a
-# passing run, "bleed" with any progress.
-TASK_FLAGS = ("test_failure", "stuck", "bleed")
+
+
+def clear_flags(state: WorkspaceState, clearing: FlagClearing, ts: str | None = None) -> None:
+    """Drop the flags that ``clearing`` ends (``ledger.decisions.FLAGS``); with ``ts``, only those
+    raised before it (so that signals folded out of order give the same state)."""
+    for name in CLEARED_BY[clearing]:
+        raised = state.flags.get(name)
+        if raised is not None and (ts is None or ts > raised):
+            del state.flags[name]
 
 
 def progress(state: WorkspaceState, ts: str) -> None:
@@ -38,8 +48,7 @@ def progress(state: WorkspaceState, ts: str) -> None:
     if ts >= (state.progress_at or ""):
         state.progress_at = ts
         state.progress_micro_usd = state.cost_totals.micro_usd
-    if ts > state.flags.get("bleed", ""):
-        state.flags.pop("bleed", None)
+    clear_flags(state, "progress", ts)
 
 
 def assign(state: WorkspaceState, task: str | None, ts: str) -> None:
@@ -48,8 +57,7 @@ def assign(state: WorkspaceState, task: str | None, ts: str) -> None:
     if not task:
         return
     if task != state.task:
-        for flag in TASK_FLAGS:
-            state.flags.pop(flag, None)
+        clear_flags(state, "task_change")
         state.test_failures_in_a_row = 0
         progress(state, ts)
     state.task = task
@@ -106,3 +114,36 @@ def quiet_since(state: WorkspaceState, alive: bool | None) -> str | None:
     if state.tier_since:
         times.append(state.tier_since)
     return max(times, default=None)
+
+
+@dataclass(frozen=True)
+class StuckReading:
+    """What the stuck rule measures: quiet since ``quiet_since``, stuck once more than
+    ``threshold_minutes`` have passed since (``minutes_left`` below zero)."""
+
+    quiet_since: str
+    threshold_minutes: float
+
+    def minutes_quiet(self, now: datetime) -> float:
+        return (now - parse_ts(self.quiet_since)).total_seconds() / 60
+
+    def minutes_left(self, now: datetime) -> float:
+        # The statusline (``cli.fast_statusline``) computes the same from the summary's epoch seconds.
+        return self.threshold_minutes - self.minutes_quiet(now)
+
+    def stuck(self, now: datetime) -> bool:
+        return self.minutes_left(now) < 0
+
+
+def stuck_reading(state: WorkspaceState, config: Config, alive: bool | None) -> StuckReading | None:
+    """The stuck rule's measure of the agent (None when the rule cannot fire: it is off, or the
+    agent has no session or tier, or is idle, told to stop for want of a task, so that quiet is
+    what it should be). ``alive``: whether its process runs (False: only its own signals count)."""
+    if not config.trigger_enabled("stuck") or state.tier is None or state.session is None:
+        return None
+    if state.idle is not None:
+        return None
+    since = quiet_since(state, alive)
+    if since is None:
+        return None
+    return StuckReading(since, config.stuck_threshold(state.tier))

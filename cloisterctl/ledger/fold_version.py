@@ -19,6 +19,7 @@ from cloisterctl.files.codedigest import source_digest
 FOLD_MODULES = (
     "cloisterctl.ledger.agent_state",
     "cloisterctl.ledger.attempts",
+    "cloisterctl.ledger.decisions",
     "cloisterctl.ledger.events",
     "cloisterctl.ledger.fold",
     "cloisterctl.ledger.reducers",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cloisterctl.ledger.agent_state import AGENT_REDUCERS, apply_continue, assign, progress
+from cloisterctl.ledger.agent_state import AGENT_REDUCERS, apply_continue, assign, clear_flags, progress
+from cloisterctl.ledger.decisions import RAISES_FLAG
 from cloisterctl.ledger.events import Event, normalise_ts
 from cloisterctl.ledger.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.ledger.state import (
@@ -43,7 +44,7 @@ def _set_tier(state: WorkspaceState, tier: str | None, model: str | None, ts: st
         if state.tier is not None:
             state.last_tier_change = ts
         state.test_failures_in_a_row = 0
-        state.flags.pop("stuck", None)
+        clear_flags(state, "tier_change")
     if tier:
         state.tier = tier
     if model:
@@ -109,7 +110,7 @@ def _decision(state: WorkspaceState, event: Event) -> None:
     if decision.kind == "escalation" and decision.status not in ("skipped", "rejected"):
         key = decision.task or ""
         state.escalations[key] = state.escalations.get(key, 0) + 1
-    if decision.kind in ("flag", "stop") and decision.status not in ("skipped", "rejected"):
+    if decision.kind in RAISES_FLAG and decision.status not in ("skipped", "rejected"):
         state.flags[decision.trigger] = decision.ts
     apply_continue(state, decision)
     state.last_decision = decision.summary()
@@ -140,8 +141,7 @@ def _activity(state: WorkspaceState, event: Event) -> None:
         state.activity[source] = event["ts"]
     # Progress after the flag clears it. (Compared by time, so that activity from the signal spool,
     # folded out of order after a checkpoint, gives the same state: see ledger.store.ORDER_FREE.)
-    if event["ts"] > state.flags.get("stuck", ""):
-        state.flags.pop("stuck", None)
+    clear_flags(state, "activity", event["ts"])
     if source == "git" and event.get("hook") != "post-checkout":
         progress(state, event["ts"])  # a commit, merge or rewrite (a checkout makes nothing)
 
@@ -204,7 +204,7 @@ def _test_run(state: WorkspaceState, event: Event) -> None:
     passed = bool(event.get("passed"))
     state.test_failures_in_a_row = 0 if passed else state.test_failures_in_a_row + 1
     if passed:
-        state.flags.pop("test_failure", None)
+        clear_flags(state, "passing_test")
         progress(state, event["ts"])
     state.last_test = {k: event.get(k) for k in ("ts", "passed", "command", "exit_code", "counts", "tier")}
     state.activity["test"] = max(state.activity.get("test", ""), event["ts"])

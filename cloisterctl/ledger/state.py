@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloisterctl.ledger.decisions import TIER_CHANGES
 from cloisterctl.ledger.events import Event
 
 # Agent statuses shown in STATE.md and `status`.
@@ -78,7 +79,7 @@ class Decision:
 
     def summary(self) -> str:
         move = f"{self.from_tier or '?'} -> {self.to_tier or '?'}"
-        if self.to_tier is None and self.kind in ("idle", "stop", "flag"):
+        if self.to_tier is None and self.kind not in TIER_CHANGES:
             move = self.kind + (f" on {self.from_tier}" if self.from_tier else "")  # no tier change
         role = self.fields.get("to_role")
         if role:

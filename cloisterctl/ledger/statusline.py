@@ -3,7 +3,9 @@ config decide, computed ahead so the statusline itself only reads one small file
 
 Deterministic in (state, config): no clock. What depends on the time (which day is today, how
 long the agent has been quiet, a budget's level today) is left to the statusline: the summary
-gives it the agent's spending per UTC day, when it last showed progress and the stuck threshold.
+gives it the agent's spending per UTC day, and the stuck rule's own reading
+(``ledger.agent_state.stuck_reading``): the quiet-since it counts from and its threshold, both
+null when the rule cannot fire, so the statusline's "stuck in Xm" is what the rule will do.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from cloisterctl.config.settings import Config
 from cloisterctl.errors import UnknownModelError
-from cloisterctl.ledger.agent_state import quiet_since
+from cloisterctl.ledger.agent_state import stuck_reading
 from cloisterctl.ledger.events import parse_ts
 from cloisterctl.ledger.spending import SCOPES
 from cloisterctl.ledger.state import MICRO, WorkspaceState
@@ -50,21 +52,14 @@ def _model_tiers(state: WorkspaceState, config: Config) -> dict[str, str]:
     return tiers
 
 
-def _stuck_minutes(state: WorkspaceState, config: Config) -> float | None:
-    """The stuck threshold the agent is measured against now; None when the stuck rule cannot fire."""
-    if not config.trigger_enabled("stuck_escalation") or state.tier is None or state.session is None:
-        return None
-    if state.idle is not None:
-        return None
-    return config.stuck_threshold(state.tier)
-
-
 def summary(state: WorkspaceState, config: Config) -> dict[str, Any]:
     spending = state.spending
     days = spending.by_day.get(state.agent, {})
     totals = state.cost_totals
     tokens = totals.tokens
     budgets = config.budgets
+    # The tick's liveness as last recorded: an agent whose exit is recorded counts only its own signals.
+    stuck = stuck_reading(state, config, False if state.session in state.exited else None)
     return {
         "agent": state.agent,
         "status": state.status,
@@ -74,8 +69,8 @@ def summary(state: WorkspaceState, config: Config) -> dict[str, Any]:
         "task": state.task,
         "idle": state.idle is not None,
         "flags": sorted(state.flags),
-        "quiet_since": _epoch(quiet_since(state, None)),
-        "stuck_minutes": _stuck_minutes(state, config),
+        "quiet_since": _epoch(stuck.quiet_since) if stuck else None,
+        "stuck_minutes": stuck.threshold_minutes if stuck else None,
         "cost_usd": _usd(totals.micro_usd),
         "cache_hit_rate": _rate(tokens["cache_read"], tokens["input"] + tokens["cache_write"] + tokens["cache_read"]),
         "days": {day: _usd(days[day]) for day in sorted(days)[-DAYS_SHOWN:]},

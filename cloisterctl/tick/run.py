@@ -53,6 +53,7 @@ from cloisterctl.triggers import decisions
 from cloisterctl.triggers.budgets import warning_events
 from cloisterctl.triggers.guards import evaluate, status_for
 from cloisterctl.triggers.rules import Inputs, Proposal
+from cloisterctl.triggers.specs import rules_need_tasks
 from cloisterctl.workspace.covered import all_workspaces
 from cloisterctl.workspace.layout import Workspace
 
@@ -112,21 +113,6 @@ def _tasks(ctx: Context, problems: list[str]) -> dict[str, Task]:
         return {}
 
 
-def rules_need_tasks(state: WorkspaceState) -> bool:
-    """Whether a trigger could look at the tracker's tasks now: the agent's task closed without a
-    decision yet, or a task closed on this tier that a plan/implement rule has not decided on.
-    Most ticks need neither, and skip reading thousands of tasks."""
-    current = state.tasks.get(state.task or "", {})
-    if current.get("closed") and f"task_completed:{state.task}" not in state.causes:
-        return True
-    since = state.tier_since or ""
-    for task_id, info in state.tasks.items():
-        if info.get("closed") and str(info["closed"]) >= since:
-            if not {f"planning_complete:{task_id}", f"implementation_complete:{task_id}"} <= state.causes:
-                return True
-    return False
-
-
 def _tracker_stamp(ctx: Context) -> list[int] | None:
     """Identity of the JSONL export when it is the tracker (unchanged file: nothing to reconcile)."""
     beads = ctx.config.beads
@@ -167,6 +153,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
     report.problems += ctx.problems
     if ctx.config.untrusted_note:
         report.problems.append(ctx.config.untrusted_note)
+    report.problems += ctx.config.warnings
     seen, seen_stamp = seen_file.read_seen(ctx.ws)
     stamp = _tracker_stamp(ctx)
     # A changed export may hold task changes the hooks missed; otherwise the tasks are read only

@@ -1,3 +1,4 @@
-"""Triggers: the rules that propose decisions (stuck, failing tests, planning done, budgets, bleed),
-the guards on them, and recording and applying decisions and flags.
+"""Triggers: one registered spec per trigger (``specs``) with the rule that proposes its decisions
+(stuck, failing tests, planning done, budgets, bleed), their causes, the guards on them, and
+recording and applying decisions and flags.
 """

@@ -6,9 +6,10 @@ Three limits, each off until set: ``agent_usd`` (everything the agent has spent)
 the current UTC day). The figures come from the folded cost checkpoints (``ledger.spending``).
 A budget's level is ``ok`` below ``warn_at`` of its limit, ``warn`` from there, ``over`` at the
 limit. A change of level (or of the task or day it is for) is recorded as a ``budget`` event, so
-STATE.md shows the warning without reading the clock; at ``over`` the ``budget`` rule decides a
-flag (``budget_agent``, ``budget_task``, ``budget_day``) or, with ``budgets.action: stop``, a stop,
-once per limit reached (its cause names the task or day and the limit).
+STATE.md shows the warning without reading the clock; at ``over`` the limit's rule (``budget``,
+one trigger per limit: ``budget_agent``, ``budget_task``, ``budget_day``) decides a flag or, with
+``budgets.action: stop``, a stop, once per limit reached (its cause names the task or day and the
+limit).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from cloisterctl.config.settings import Budgets
+from cloisterctl.ledger.decisions import TriggerName
 from cloisterctl.ledger.events import Event, make_event
-from cloisterctl.ledger.spending import FLAG_PREFIX, SCOPES, spent_micro
+from cloisterctl.ledger.spending import SCOPES, spent_micro
 from cloisterctl.ledger.state import MICRO, WorkspaceState
+from cloisterctl.triggers.cause import Cause
 from cloisterctl.triggers.rules import Inputs, Proposal
 
 WHAT = {"agent": "the agent has spent", "task": "task {key} has cost", "day": "the agent spent on {key} (UTC)"}
@@ -107,17 +110,16 @@ def warning_events(state: WorkspaceState, budgets: Budgets, now: datetime) -> li
     return events
 
 
-def budget(inputs: Inputs) -> list[Proposal]:
-    """A limit reached: a flag, or with ``budgets.action: stop`` a stop of the running agent (a
-    flag when nothing runs), once per task or day and limit."""
+def budget(inputs: Inputs, scope: str, trigger: TriggerName) -> list[Proposal]:
+    """The ``scope`` limit reached: a flag, or with ``budgets.action: stop`` a stop of the running
+    agent (a flag when nothing runs), once per task or day and limit. ``trigger`` is the limit's."""
     state, budgets = inputs.state, inputs.config.budgets
     proposals = []
     for status in statuses(state, budgets, inputs.now):
-        if status.level != "over":
+        if status.scope != scope or status.level != "over":
             continue
         stop = budgets.action == "stop" and state.session is not None and state.idle is None
-        trigger = FLAG_PREFIX + status.scope
-        cause = f"{trigger}:{status.key}:{status.limit_usd:g}"
+        cause = Cause(trigger, about=status.key, limit=status.limit_usd).format()
         reason = f"{status.describe()}: the limit is reached"
         proposals.append(
             Proposal(trigger, cause, "stop" if stop else "flag", reason, task=state.task, from_tier=state.tier)

@@ -15,13 +15,13 @@ from cloisterctl.config.settings import Config
 from cloisterctl.errors import CloisterError
 from cloisterctl.handoff import machine
 from cloisterctl.ledger.context import Context
+from cloisterctl.ledger.decisions import TIER_CHANGES
 from cloisterctl.ledger.events import Event, make_event
 from cloisterctl.ledger.fold import Decision, WorkspaceState
 from cloisterctl.models.tiers import normalise_model_id, tier_rank
+from cloisterctl.triggers.cause import Cause
 from cloisterctl.triggers.guards import status_for
 from cloisterctl.triggers.rules import Inputs, Proposal, tier_change
-
-TIER_CHANGES = ("escalation", "downgrade", "upgrade", "lateral")
 
 
 def decision_events(state: WorkspaceState, now: datetime, proposals: list[Proposal]) -> list[Event]:
@@ -143,6 +143,7 @@ def manual(ctx: Context, to: str, reason: str) -> Proposal:
         )
     now = ctx.clock()
     inputs = Inputs(state, {}, config, config.prices, now)
-    proposal = tier_change(inputs, "manual", f"manual:{now.isoformat()}", state.task, to_tier, reason, to_role=role)
+    cause = Cause("manual", since=now.isoformat()).format()
+    proposal = tier_change(inputs, "manual", cause, state.task, to_tier, reason, to_role=role)
     kind = proposal.kind if tier_rank(to_tier) != tier_rank(state.tier) else "lateral"
     return Proposal(**{**proposal.__dict__, "kind": kind, "skipped": False, "to_model": to_model or proposal.to_model})

@@ -1,12 +1,13 @@
 """Guards on every trigger, and the evaluation that applies them. Pure.
 
-Each cause fires once; nothing new while a handoff is in flight or a decision awaits approval; at
-most one tier change per evaluation; tier changes wait out the per-agent cooldown; escalations
-beyond ``max_escalations`` for a task become a flag; decisions of the kinds listed in
-``require_approval`` are only proposed (never one that changes no tier: continue, idle, a flag, a
-cost-bleed stop, a budget's flag or stop).
+Each cause fires once; nothing new while a handoff is in flight or a decision awaits approval; a
+trigger that speaks for a closed task drops another's decision on it (``TriggerSpec.speaks_for``);
+at most one tier change per evaluation; tier changes wait out the per-agent cooldown (when their
+spec says so); escalations beyond ``max_escalations`` for a task become a flag; tier changes of
+the kinds listed in ``require_approval`` are only proposed (when their spec says so; never a
+decision that changes no tier: continue, idle, a flag, a cost-bleed stop, a budget's flag or stop).
 
-The rules are the triggers' (``triggers.rules.RULES``) and the budgets' (``triggers.budgets.budget``).
+The rules are the registered triggers' (``triggers.specs.TRIGGERS``), evaluated in its order.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from cloisterctl.ledger.decisions import TIER_CHANGES
 from cloisterctl.ledger.events import parse_ts
-from cloisterctl.triggers.budgets import budget
-from cloisterctl.triggers.rules import RULES, Inputs, Proposal
+from cloisterctl.triggers.cause import Cause
+from cloisterctl.triggers.rules import Inputs, Proposal
+from cloisterctl.triggers.specs import BY_NAME, TRIGGERS
 
 
 def _needs_approval(proposal: Proposal, setting: Any) -> bool:
-    if proposal.kind in ("continue", "flag", "idle", "stop") or proposal.skipped:
+    if proposal.kind not in TIER_CHANGES or proposal.skipped or not BY_NAME[proposal.trigger].approval:
         return False  # no tier change: nothing to approve (a bleed stop must not wait for a person)
     if setting is True:
         return True
@@ -42,17 +45,15 @@ def evaluate(inputs: Inputs) -> list[Proposal]:
     guards = config.guards
     cooldown = timedelta(minutes=guards.cooldown_minutes)
     cooling = state.last_tier_change is not None and inputs.now - parse_ts(state.last_tier_change) < cooldown
-    proposals = [p for rule in (*RULES, budget) for p in rule(inputs) if p.cause not in state.causes]
+    proposals = [p for spec in TRIGGERS for p in spec.rule(inputs) if p.cause not in state.causes]
     # One decision per closed task: a plan or implement task's own trigger speaks for it.
-    own_triggers = ("planning_complete", "implementation_complete")
-    covered = {p.task for p in proposals if p.trigger in own_triggers}
-    covered |= {cause.split(":", 1)[1] for cause in state.causes if cause.split(":", 1)[0] in own_triggers}
-    proposals = [p for p in proposals if not (p.trigger == "task_completed" and p.task in covered)]
+    decided_now = {p.cause for p in proposals}
+    proposals = [p for p in proposals if not _spoken_for(p, state.causes, decided_now)]
     decided: list[Proposal] = []
     changed_tier = False
     for proposal in proposals:
         if proposal.changes_tier:
-            if changed_tier or cooling:
+            if changed_tier or (cooling and BY_NAME[proposal.trigger].cooldown):
                 continue  # deferred: evaluated again on a later tick
             done = state.escalations.get(proposal.task or "", 0)
             if proposal.kind == "escalation" and done >= guards.max_escalations:
@@ -68,6 +69,18 @@ def evaluate(inputs: Inputs) -> list[Proposal]:
                 changed_tier = True
         decided.append(_with_approval(proposal, guards.require_approval))
     return decided
+
+
+def _spoken_for(proposal: Proposal, *decided: set[str]) -> bool:
+    """Whether another trigger decides (now or before) on the closed task ``proposal`` is about."""
+    if proposal.task is None:
+        return False
+    for spec in TRIGGERS:
+        if proposal.trigger in spec.speaks_for:
+            cause = Cause(spec.name, about=proposal.task).format()
+            if any(cause in causes for causes in decided):
+                return True
+    return False
 
 
 def _with_approval(proposal: Proposal, setting: Any) -> Proposal:

@@ -1,6 +1,7 @@
 """Trigger rules: (folded state, tasks, config, now) -> proposed decisions. Pure.
 
-Rules, in priority order (at most one tier change is proposed per evaluation; the others wait):
+Each rule is registered with its trigger's spec (``triggers.specs``), which gives the order they
+are evaluated in (at most one tier change is proposed per evaluation; the others wait):
 
 - planning_complete: a "plan" task (by label or title word) closed while the agent is on the
   trigger's ``from_model`` tier -> ``to_model`` (opus -> sonnet).
@@ -20,6 +21,7 @@ carries it, or the session it keeps is told about it. When nothing is ready the 
   passing test) -> flagged, or with ``guards.bleed_action: stop`` stopped.
 
 The guards that every proposal passes before it becomes a decision are in ``cloisterctl.triggers.guards``.
+Decision kinds and trigger names are defined in ``ledger.decisions``; causes are built by ``triggers.cause``.
 
 Tiers are always compared as tiers: configured models (aliases or full ids) go through
 ``Config.tier_of`` first.
@@ -32,27 +34,25 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from cloisterctl.config.settings import Config, KindTrigger
-from cloisterctl.ledger.agent_state import quiet_since
-from cloisterctl.ledger.events import parse_ts
+from cloisterctl.ledger.agent_state import stuck_reading
+from cloisterctl.ledger.decisions import TIER_CHANGES, DecisionKind, TriggerName
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import tier_above, tier_rank
 from cloisterctl.routing.economics import downgrade_whatif, warm_context
 from cloisterctl.routing.succession import NextTask, next_task
 from cloisterctl.tasks.records import Task
-
-# Sources that count as progress; commits and test runs only while the agent is not known to be
-# dead, since a person or another process in the work tree makes them too.
+from cloisterctl.triggers.cause import Cause
 
 
 @dataclass(frozen=True)
 class Proposal:
-    trigger: str
-    cause: str
-    kind: str  # escalation | downgrade | upgrade | continue | idle | flag | stop
+    trigger: TriggerName
+    cause: str  # Cause.format()
+    kind: DecisionKind
     reason: str
     task: str | None = None
     from_tier: str | None = None
@@ -69,7 +69,7 @@ class Proposal:
 
     @property
     def changes_tier(self) -> bool:
-        return self.kind in ("escalation", "downgrade", "upgrade") and not self.skipped
+        return self.kind in TIER_CHANGES and not self.skipped
 
     def event_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -103,7 +103,7 @@ class Inputs:
     overrides: Mapping[str, str] = field(default_factory=dict)
 
 
-def _kind(from_tier: str | None, to_tier: str) -> str:
+def _kind(from_tier: str | None, to_tier: str) -> Literal["continue", "downgrade", "upgrade"]:
     if from_tier is None or tier_rank(to_tier) == tier_rank(from_tier):
         return "continue"
     return "downgrade" if tier_rank(to_tier) < tier_rank(from_tier) else "upgrade"
@@ -150,7 +150,7 @@ def _downgrade_economics(inputs: Inputs, to_model: str) -> dict[str, Any] | None
 
 
 def tier_change(
-    inputs: Inputs, trigger: str, cause: str, task: str | None, to_tier: str, reason: str, **extra: Any
+    inputs: Inputs, trigger: TriggerName, cause: str, task: str | None, to_tier: str, reason: str, **extra: Any
 ) -> Proposal:
     """A tier change proposal; a downgrade carries its economics and is skipped when it does not pay.
 
@@ -189,13 +189,13 @@ def _following(inputs: Inputs, closed: str) -> NextTask | None:
     return next_task(inputs.tasks, closed, inputs.config, inputs.prices, inputs.overrides, inputs.state.outcomes.counts)
 
 
-def _idle(inputs: Inputs, trigger: str, cause: str, task: str, reason: str) -> Proposal:
+def _idle(inputs: Inputs, trigger: TriggerName, cause: str, task: str, reason: str) -> Proposal:
     """Nothing is ready after ``task``: no tier change; the agent is told to stop."""
     return Proposal(trigger, cause, "idle", f"{reason}; no task is ready", task=task, from_tier=inputs.state.tier)
 
 
 def _hand_on(
-    inputs: Inputs, trigger: str, cause: str, task: str, to_tier: str, reason: str, to_role: str | None = None
+    inputs: Inputs, trigger: TriggerName, cause: str, task: str, to_tier: str, reason: str, to_role: str | None = None
 ) -> Proposal:
     """The move a closed task calls for: to ``to_tier`` (or staying, on it already) with the next
     ready task; idle when there is none."""
@@ -228,11 +228,11 @@ def planning_complete(inputs: Inputs) -> list[Proposal]:
     # Planning is complete when a plan task closes while the agent is on this tier, not when some
     # plan task closed long before it got here.
     for closed_at, task_id in _closed(inputs, state.tier_since):
-        if f"planning_complete:{task_id}" in state.causes:
+        cause = Cause("planning_complete", about=task_id).format()
+        if cause in state.causes:
             continue  # decided already; skip the matching and the economics
         if _matches(task_id, inputs, spec):
             reason = f"plan task {task_id} closed at {closed_at}"
-            cause = f"planning_complete:{task_id}"
             found.append(_hand_on(inputs, "planning_complete", cause, task_id, spec.to_tier, reason, spec.to_role))
     return found
 
@@ -245,13 +245,15 @@ def implementation_complete(inputs: Inputs) -> list[Proposal]:
     if spec.from_tier is not None and spec.from_tier != state.tier:
         return []
     closed = [(ts, task_id) for ts, task_id in _closed(inputs, state.tier_since) if _matches(task_id, inputs, spec)]
-    if not closed or f"implementation_complete:{closed[-1][1]}" in state.causes:
+    if not closed:
+        return []
+    closed_at, task_id = closed[-1]
+    cause = Cause("implementation_complete", about=task_id).format()
+    if cause in state.causes:
         return []
     if any(not task.is_closed and _matches(task.id, inputs, spec) for task in inputs.tasks.values()):
         return []  # implement work remains
-    closed_at, task_id = closed[-1]
     reason = f"implementation task {task_id} closed at {closed_at} and no implement work remains"
-    cause = f"implementation_complete:{task_id}"
     return [_hand_on(inputs, "implementation_complete", cause, task_id, spec.to_tier, reason, spec.to_role)]
 
 
@@ -263,7 +265,7 @@ def task_completed(inputs: Inputs) -> list[Proposal]:
     if not info.get("closed"):
         return []
     closed_task = state.task
-    cause = f"task_completed:{closed_task}"
+    cause = Cause("task_completed", about=closed_task).format()
     following = _following(inputs, closed_task)
     if following is None:
         return [_idle(inputs, "task_completed", cause, closed_task, f"task {closed_task} closed")]
@@ -304,31 +306,26 @@ def test_failures(inputs: Inputs) -> list[Proposal]:
     needed = inputs.config.consecutive_failures
     if not inputs.config.trigger_enabled("test_failure") or state.tier is None or state.test_failures_in_a_row < needed:
         return []
-    cause = f"test_failure:{state.tier}:{state.tier_since}"
+    cause = Cause("test_failure", tier=state.tier, since=state.tier_since or "").format()
     reason = f"{state.test_failures_in_a_row} failed test runs in a row on {state.tier}"
     return [_one_up(inputs, "test_failure", cause, reason)]
 
 
 def stuck(inputs: Inputs) -> list[Proposal]:
+    """Quiet past the tier's threshold, as ``ledger.agent_state.stuck_reading`` measures it (the
+    statusline's "stuck in Xm" reads the same)."""
     state = inputs.state
-    if not inputs.config.trigger_enabled("stuck_escalation") or state.tier is None or state.session is None:
+    reading = stuck_reading(state, inputs.config, inputs.alive)
+    if reading is None or not reading.stuck(inputs.now):
         return []
-    if state.idle is not None:
-        return []  # told to stop for want of a task: quiet is what it should be
-    since = quiet_since(state, inputs.alive)
-    if since is None:
-        return []
-    limit = inputs.config.stuck_threshold(state.tier)
-    quiet = (inputs.now - parse_ts(since)).total_seconds() / 60
-    if quiet <= float(limit):
-        return []
-    cause = f"stuck:{state.tier}:{since}"
+    cause = Cause("stuck", tier=state.tier, since=reading.quiet_since).format()
     dead = " (its process is gone)" if inputs.alive is False else ""
-    reason = f"no progress for {quiet:.1f} min on {state.tier}{dead} (threshold {float(limit):g} min)"
+    quiet, limit = reading.minutes_quiet(inputs.now), reading.threshold_minutes
+    reason = f"no progress for {quiet:.1f} min on {state.tier}{dead} (threshold {limit:g} min)"
     return [_one_up(inputs, "stuck", cause, reason)]
 
 
-def _one_up(inputs: Inputs, trigger: str, cause: str, reason: str) -> Proposal:
+def _one_up(inputs: Inputs, trigger: TriggerName, cause: str, reason: str) -> Proposal:
     """An escalation to the next tier, or on the top tier a flag (nothing is above opus)."""
     state = inputs.state
     up = tier_above(state.tier) if state.tier else None
@@ -366,9 +363,33 @@ def bleed(inputs: Inputs) -> list[Proposal]:
         f"${spent:.2f} spent {since} without a commit, a task change or a passing test "
         f"(guards.bleed_usd ${guards.bleed_usd:g})"
     )
-    kind = "stop" if guards.bleed_action == "stop" else "flag"
-    cause = f"bleed:{state.progress_at or ''}"
+    kind: DecisionKind = "stop" if guards.bleed_action == "stop" else "flag"
+    cause = Cause("bleed", since=state.progress_at or "").format()
     return [Proposal("bleed", cause, kind, reason, task=state.task, from_tier=state.tier)]
 
 
-RULES = (planning_complete, implementation_complete, task_completed, test_failures, stuck, bleed)
+# ------------------------------------------------------------------------------------------- tasks
+# Whether a rule could look at the tracker's tasks now (the tick reads them only then).
+
+
+def _closed_on_this_tier_undecided(state: WorkspaceState, trigger: TriggerName) -> bool:
+    since = state.tier_since or ""
+    return any(
+        info.get("closed")
+        and str(info["closed"]) >= since
+        and Cause(trigger, about=task_id).format() not in state.causes
+        for task_id, info in state.tasks.items()
+    )
+
+
+def planning_needs_tasks(state: WorkspaceState) -> bool:
+    return _closed_on_this_tier_undecided(state, "planning_complete")
+
+
+def implementation_needs_tasks(state: WorkspaceState) -> bool:
+    return _closed_on_this_tier_undecided(state, "implementation_complete")
+
+
+def task_completed_needs_tasks(state: WorkspaceState) -> bool:
+    current = state.tasks.get(state.task or "", {})
+    return bool(current.get("closed")) and Cause("task_completed", about=state.task).format() not in state.causes

@@ -15,9 +15,14 @@ from typing import Any
 import pytest
 
 from cloisterctl.cli.fast_statusline import compose, line, summary_version
+from cloisterctl.config.load import load_config
 from cloisterctl.cost.transcripts.locate import project_dir_name
 from cloisterctl.files.codedigest import source_digest
+from cloisterctl.ledger.events import make_event
+from cloisterctl.ledger.fold import fold
+from cloisterctl.ledger.statusline import summary as statusline_summary
 from cloisterctl.ledger.statusline_file import summary_path
+from cloisterctl.triggers.rules import Inputs, stuck
 from cloisterctl.workspace.layout import Workspace
 from testing.helpers import FIXTURES, run, write_config, write_tasks
 from testing.transcripts import assistant, usage_of, write_lines
@@ -134,6 +139,37 @@ def test_minutes_to_the_stuck_threshold_count_from_progress_or_the_growing_trans
     os.utime(agent, (time.time() - 3600, time.time() - 3600))
     assert "stuck now" in compose(data, late, time.time())
     assert "stuck" not in compose(data, {**late, "stuck_minutes": None}, time.time())
+
+
+@pytest.mark.parametrize("dead", [False, True])
+def test_the_line_says_stuck_now_exactly_when_the_stuck_rule_fires(dead: bool) -> None:
+    """The summary carries the rule's own reading; the line applies the rule's formula to it. A
+    dead agent's commits do not count for the rule, nor for the line."""
+    start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    config = load_config(None, environ={})  # haiku: stuck after 10 minutes without progress
+
+    def at(minute: float, type_: str, **fields: Any) -> dict[str, Any]:
+        return make_event(type_, "a", start + timedelta(minutes=minute), **fields)
+
+    events = [
+        at(0, "session", session="s1", tier="haiku", model=HAIKU, source="spawn", task="app-1"),
+        at(2, "activity", source="agent", session="s1"),
+        *([at(3, "exit", session="s1")] if dead else []),
+        at(5, "activity", source="git", hook="post-commit", commit="abc"),
+    ]
+    state = fold(events, "a")
+    summary = json.loads(json.dumps(statusline_summary(state, config)))
+    data = {"session_id": "another", "model": {"id": HAIKU, "display_name": "Haiku 4.5"}}
+    quiet_from = 2 if dead else 5
+    said, fired = [], []
+    for seconds in (-300, -60, -1, 0, 1, 60):
+        now = start + timedelta(minutes=quiet_from + 10, seconds=seconds)
+        line_now = compose(data, summary, now.timestamp())
+        said.append("stuck now" in line_now)
+        fired.append(bool(stuck(Inputs(state, {}, config, config.prices, now, alive=not dead))))
+        if seconds == -300:
+            assert "stuck in 5m" in line_now
+    assert said == fired == [False, False, False, False, True, True]
 
 
 def test_budget_warnings_and_flags_show(workspace: Path, agent: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from cloisterctl.config.load import load_config
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.errors import ConfigError
-from testing.helpers import run
+from testing.helpers import REPO_ROOT, run
 
 SPEC_EXAMPLE = """\
 handoffs:
@@ -26,11 +26,19 @@ def write_config(ws: Path, text: str) -> Path:
     return path
 
 
+OLD_NAME_WARNING = (
+    ".cloister/config.yaml:4: handoffs.auto_triggers.stuck_escalation: "
+    "deprecated: renamed to handoffs.auto_triggers.stuck (read as that for now)"
+)
+
+
 def test_the_spec_example_validates_unchanged(workspace: Path) -> None:
+    """Its `stuck_escalation` is the old name of `stuck`: still read, with a warning."""
     write_config(workspace, SPEC_EXAMPLE)
     result = run(workspace, "config", "validate")
     assert result.exit_code == 0, result.output
-    assert "config ok" in result.output
+    assert "config ok" in result.stdout
+    assert result.stderr == f"warning: {OLD_NAME_WARNING}\n"
     config = load_config(workspace / ".cloister" / "config.yaml")
     assert config.trigger("planning_complete") == {
         **DEFAULTS["handoffs"]["auto_triggers"]["planning_complete"],
@@ -38,7 +46,50 @@ def test_the_spec_example_validates_unchanged(workspace: Path) -> None:
         "from_model": "opus",
         "to_model": "sonnet",
     }
-    assert config.data["handoffs"]["auto_triggers"]["stuck_escalation"]["thresholds"]["sonnet_to_opus_minutes"] == 20
+    assert config.data["handoffs"]["auto_triggers"]["stuck"]["thresholds"]["sonnet_to_opus_minutes"] == 20
+    assert "stuck_escalation" not in config.data["handoffs"]["auto_triggers"]
+    assert config.sources["handoffs.auto_triggers.stuck.thresholds.sonnet_to_opus_minutes"] == ".cloister/config.yaml:6"
+    assert config.warnings == (OLD_NAME_WARNING,)
+
+
+def test_the_old_name_of_the_stuck_section_still_works_and_is_reported(workspace: Path) -> None:
+    write_config(
+        workspace,
+        "handoffs:\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 3}\n",
+    )
+    config = load_config(workspace / ".cloister" / "config.yaml")
+    assert config.stuck_threshold("haiku") == 3.0 and config.stuck_threshold("sonnet") == 20.0
+    warning = (
+        ".cloister/config.yaml:3: handoffs.auto_triggers.stuck_escalation: "
+        "deprecated: renamed to handoffs.auto_triggers.stuck (read as that for now)"
+    )
+    validated = json.loads(run(workspace, "config", "validate", "--json").output)
+    assert (validated["valid"], validated["warnings"]) == (True, [warning])
+    assert warning in json.loads(run(workspace, "status", "--json").output)["problems"]
+    assert warning in json.loads(run(workspace, "tick", "--json").output)[0]["problems"]
+    assert (
+        "handoffs.auto_triggers.stuck.thresholds.haiku_to_sonnet_minutes = 3" in run(workspace, "config", "show").output
+    )
+    write_config(workspace, "handoffs:\n  auto_triggers:\n    stuck: {thresholds: {haiku_to_sonnet_minutes: 3}}\n")
+    assert load_config(workspace / ".cloister" / "config.yaml").warnings == ()
+
+
+def test_the_old_and_the_new_name_together_are_one_error_naming_the_file(workspace: Path) -> None:
+    write_config(
+        workspace,
+        "handoffs:\n  auto_triggers:\n    stuck: {enabled: true}\n    stuck_escalation: {enabled: false}\n",
+    )
+    expected = (
+        ".cloister/config.yaml:4: handoffs.auto_triggers.stuck_escalation: "
+        "handoffs.auto_triggers.stuck is set too; stuck_escalation is its old name: keep only stuck"
+    )
+    result = run(workspace, "config", "validate")
+    assert (result.exit_code, result.output) == (1, expected + "\n")  # not also an unknown key
+    with pytest.raises(ConfigError) as raised:
+        load_config(workspace / ".cloister" / "config.yaml")
+    assert str(raised.value) == expected
+    status = run(workspace, "status")
+    assert (status.exit_code, status.output) == (1, f"cloisterctl: error: {expected}\n")
 
 
 def test_a_mistyped_key_names_file_line_and_a_suggestion(workspace: Path) -> None:
@@ -242,3 +293,12 @@ def test_a_comment_only_config_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("# tick:\n#   commit: false\n\n   # indented comment\n")
     assert load_config(path, environ={}).sources["tick.commit"] == "default"
+
+
+def test_the_config_template_uncommented_is_valid_and_uses_no_old_names(tmp_path: Path) -> None:
+    _header, body = (REPO_ROOT / "templates" / "config.yaml").read_text().split("\n\n", 1)
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(line.removeprefix("# ") for line in body.splitlines()) + "\n")
+    config = load_config(path, environ={})
+    assert config.sources["handoffs.auto_triggers.stuck.thresholds.opus_flag_minutes"].startswith(str(path))
+    assert config.warnings == ()

@@ -222,6 +222,14 @@ def test_a_user_config_in_its_old_place(healthy: Path, tmp_path: Path, isolated_
     assert check["fix"] == f"move what you still need from {old} into {new}, then delete {old}"
 
 
+def test_a_key_under_its_old_name_is_a_config_warning(healthy: Path) -> None:
+    write_config(healthy, standin_config() + "handoffs:\n  auto_triggers:\n    stuck_escalation: {enabled: true}\n")
+    check = _broken(healthy, "config", "warning")
+    assert check["detail"].startswith(".cloister/config.yaml:")
+    assert "stuck_escalation: deprecated: renamed to handoffs.auto_triggers.stuck" in check["detail"]
+    assert "rename" in check["fix"]
+
+
 def test_outside_a_workspace(tmp_path: Path, repo: Path) -> None:
     code, checks = _checks(tmp_path)
     assert code == 1 and checks["workspace"]["fix"].startswith("cd into your repository")

@@ -23,7 +23,7 @@ from testing.helpers import cli, events, handoff_events, ledger_bytes, ledger_ev
 
 
 def test_a_pinned_clock_looks_but_never_records(agent_ws: Path, tmux_socket: str) -> None:
-    quiet = "handoffs:\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 10}\n"
+    quiet = "handoffs:\n  auto_triggers:\n    stuck:\n      thresholds: {haiku_to_sonnet_minutes: 10}\n"
     write_config(agent_ws, standin_config(quiet=True) + quiet)
     cli(agent_ws, "spawn", "--tier", "haiku")
     before = ledger_bytes(agent_ws)

@@ -129,7 +129,7 @@ def test_dry_run_decides_but_writes_nothing(agent_ws: Path, tmux_socket: str) ->
     write_config(
         agent_ws,
         standin_config(quiet=True)
-        + "handoffs:\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 0.02}\n",
+        + "handoffs:\n  auto_triggers:\n    stuck:\n      thresholds: {haiku_to_sonnet_minutes: 0.02}\n",
     )
     cli(agent_ws, "spawn", "--tier", "haiku")
     time.sleep(1.5)
@@ -189,7 +189,7 @@ def test_a_closed_plan_task_hands_the_planner_to_sonnet(agent_ws: Path, tmux_soc
 
 
 def test_a_quiet_haiku_agent_is_escalated_to_sonnet_once(agent_ws: Path, tmux_socket: str) -> None:
-    stuck = "handoffs:\n  idle_seconds: 1\n  auto_triggers:\n    stuck_escalation:\n      thresholds: {haiku_to_sonnet_minutes: 0.05}\n"
+    stuck = "handoffs:\n  idle_seconds: 1\n  auto_triggers:\n    stuck:\n      thresholds: {haiku_to_sonnet_minutes: 0.05}\n"
     write_config(agent_ws, standin_config(quiet=True) + stuck)
     cli(agent_ws, "spawn", "--tier", "haiku")
     assert tick_json(agent_ws)[0]["decisions"] == []  # quiet, but not for long yet

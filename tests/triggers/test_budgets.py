@@ -23,7 +23,7 @@ NOW = at("2026-11-03T15:00:00Z")
 
 
 # The other rules that spending or quiet would set off, turned off: these tests watch budgets alone.
-QUIET = "handoffs:\n  guards: {bleed_usd: 0}\n  auto_triggers: {stuck_escalation: {enabled: false}}\n"
+QUIET = "handoffs:\n  guards: {bleed_usd: 0}\n  auto_triggers: {stuck: {enabled: false}}\n"
 
 
 def config_with(tmp_path: Any, text: str) -> Config:

@@ -17,7 +17,7 @@ from testing.helpers import cli, events, git, run, standin_config, tick_json, tm
 from testing.transcripts import assistant, usage_of, write_lines
 
 HAIKU = "claude-haiku-4-5-20251001"  # $1 per million input tokens: a million tokens is a dollar
-QUIET = "handoffs:\n  guards: {bleed_usd: 0}\n  auto_triggers: {stuck_escalation: {enabled: false}}\n"
+QUIET = "handoffs:\n  guards: {bleed_usd: 0}\n  auto_triggers: {stuck: {enabled: false}}\n"
 TASK = {"_type": "issue", "id": "app-1", "title": "Fix the cart", "status": "open", "issue_type": "task"}
 
 

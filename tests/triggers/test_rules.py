@@ -97,7 +97,7 @@ def test_tier_thresholds_are_not_shadowed_by_a_longer_one(tmp_path: Path) -> Non
     # With sonnet's and opus' thresholds far longer, a quiet haiku agent still escalates at its own 10 minutes.
     config = config_with(
         tmp_path,
-        "handoffs:\n  auto_triggers:\n    stuck_escalation:\n"
+        "handoffs:\n  auto_triggers:\n    stuck:\n"
         "      thresholds: {haiku_to_sonnet_minutes: 10, sonnet_to_opus_minutes: 90, opus_flag_minutes: 240}\n",
     )
     assert one(decide([session("haiku")], 10.5, config=config)).to_tier == "sonnet"
