@@ -7,26 +7,14 @@ Each module's source is read from its file (``module.__file__`` when it is impor
 ``importlib.util.find_spec``), with CRLF line ends read as LF (a Windows checkout agrees with a
 Unix one), and hashed with SHA-256; each module is read once per process, when a digest that needs
 it is first asked for. The digest of a set of modules does not depend on the order they are named
-in. Stdlib only: imports ``sys`` and the SHA-256 digest module, so that a start-up path
-(the statusline) can check a digest without paying for ``hashlib``'s OpenSSL.
+in. Stdlib only (``hashlib``, ``sys``).
 """
 
 from __future__ import annotations
 
 import sys
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from hashlib import sha256
-else:
-    try:  # the digest module alone: hashlib loads OpenSSL first, ten times the import time
-        from _sha256 import sha256  # Python 3.11
-    except ImportError:
-        try:
-            from _sha2 import sha256  # Python 3.12+
-        except ImportError:
-            from hashlib import sha256
+from collections.abc import Mapping
+from hashlib import sha256
 
 LENGTH = 16  # hex digits kept: 64 bits, plenty to tell versions of the same code apart
 
