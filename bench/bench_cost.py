@@ -51,6 +51,7 @@ from transcript_gen import generate  # noqa: E402
 from cloisterctl.config.load import load_config  # noqa: E402
 from cloisterctl.cost.attribution import Attribution  # noqa: E402
 from cloisterctl.cost.collect import collect, own_projects  # noqa: E402
+from cloisterctl.ledger.state import WorkspaceState  # noqa: E402
 from cloisterctl.workspace.layout import Workspace  # noqa: E402
 
 APPEND_BYTES = 1_000_000
@@ -123,7 +124,7 @@ def main() -> int:
         config = load_config(ws.config_path)
         environ = {"CLAUDE_CONFIG_DIR": str(config_dir), "HOME": str(work)}
         cache = ws.cache_dir / "usage"
-        attribution = Attribution.from_events([], "bench", own_projects(ws))
+        attribution = Attribution.from_state(WorkspaceState(agent="bench"), own_projects(ws))
 
         def ours() -> float:
             tally = collect(ws, config, attribution, all_projects=True, environ=environ)

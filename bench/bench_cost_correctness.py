@@ -29,6 +29,7 @@ from transcript_gen import generate  # noqa: E402
 from cloisterctl.config.load import load_config  # noqa: E402
 from cloisterctl.cost.attribution import Attribution  # noqa: E402
 from cloisterctl.cost.collect import collect, own_projects  # noqa: E402
+from cloisterctl.ledger.state import WorkspaceState  # noqa: E402
 from cloisterctl.workspace.layout import Workspace  # noqa: E402
 
 FIXTURES = REPO / "tests" / "data" / "fixtures" / "claude-code" / "projects"
@@ -41,7 +42,7 @@ def compare(work: Path, config_dir: Path, ccusage: str, label: str) -> tuple[boo
     tally = collect(
         ws,
         load_config(ws.config_path),
-        Attribution.from_events([], "bench", own_projects(ws)),
+        Attribution.from_state(WorkspaceState(agent="bench"), own_projects(ws)),
         all_projects=True,
         environ=environ,
     )

@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from cloisterctl.ledger.events import Event, normalise_ts, ordered
 from cloisterctl.ledger.state import WorkspaceState
 
 
@@ -31,39 +30,8 @@ class Attribution:
     windows: Mapping[str, tuple[tuple[str, ...], tuple[str | None, ...]]]
 
     @classmethod
-    def from_events(cls, events: Iterable[Event], agent: str, own_projects: Iterable[str]) -> Attribution:
-        named: dict[str, str] = {}
-        found: dict[str, str] = {}
-        tasks: dict[str, str] = {}
-        transcripts: set[str] = set()
-        changes: dict[str, list[tuple[str, str | None]]] = {}
-        for event in ordered(events):
-            kind = event.get("type")
-            if kind == "session" and event.get("session"):
-                session = str(event["session"])
-                if event.get("agent"):
-                    (found if event.get("source") == "transcript" else named)[session] = str(event["agent"])
-                if event.get("task"):
-                    tasks[session] = str(event["task"])
-                for key in ("transcript_path", "transcript"):
-                    if isinstance(event.get(key), str):
-                        transcripts.add(event[key])
-            elif kind == "route" or (kind == "handoff" and event.get("step") == "spawned" and event.get("task")):
-                try:
-                    moment = normalise_ts(str(event["ts"]))
-                except ValueError:
-                    continue
-                task = event.get("task")
-                changes.setdefault(str(event.get("agent")), []).append((moment, str(task) if task else None))
-        windows = {
-            name: (tuple(ts for ts, _task in steps), tuple(task for _ts, task in steps))
-            for name, steps in changes.items()
-        }
-        return cls(agent, frozenset(own_projects), {**found, **named}, tasks, tuple(sorted(transcripts)), windows)
-
-    @classmethod
     def from_state(cls, state: WorkspaceState, own_projects: Iterable[str]) -> Attribution:
-        """The same attribution as ``from_events`` over the whole ledger, from what the fold keeps."""
+        """The attribution of the whole ledger, from what the fold keeps (``ledger.state.ColdState``)."""
         cold = state.cold
         windows = {
             name: (tuple(ts for ts, _task in steps), tuple(task for _ts, task in steps))

@@ -119,12 +119,6 @@ def grouping_named(name: str) -> Grouping:
     return found
 
 
-def period_bounds(key: str, by: str) -> tuple[str, str]:
-    """The first and last day of a row of ``by`` (``week``: Monday and Sunday; ``month``: 1st and last)."""
-    bounds = grouping_named(by).bounds
-    return (key, key) if bounds is None else bounds(key)
-
-
 def _row_key_function(grouping: Grouping) -> Callable[[Cell], str]:
     """Cell -> the key of its row."""
     value_of = attrgetter(f"key.{grouping.key_field}")

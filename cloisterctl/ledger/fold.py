@@ -81,7 +81,6 @@ def apply(
             function(state, event)
         state.last_event_ts = event["ts"]
         state.last_event_id = event["id"]
-        state.applied += 1
         count += 1
         if count % 10_000 == 0:
             prune(state)  # a long refold stays small too

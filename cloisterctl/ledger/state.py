@@ -217,7 +217,6 @@ class WorkspaceState:
     # cache sets; a state that was folded here has them from the start.
     cold_state: ColdState | None = field(default_factory=ColdState)
     cold_loader: Any = field(default=None, compare=False, repr=False)
-    applied: int = field(default=0, compare=False, repr=False)  # events applied so far: changes with every change
 
     @property
     def cold(self) -> ColdState:

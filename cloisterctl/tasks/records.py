@@ -36,7 +36,6 @@ class Task:
     parent: str | None = None
     dependencies: tuple[Dependency, ...] = ()
     closed_at: str | None = None
-    updated_at: str | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -88,5 +87,4 @@ def task_from_json(data: Mapping[str, Any]) -> Task:
         parent=parent,
         dependencies=tuple(dependencies),
         closed_at=data.get("closed_at") if isinstance(data.get("closed_at"), str) else None,
-        updated_at=data.get("updated_at") if isinstance(data.get("updated_at"), str) else None,
     )

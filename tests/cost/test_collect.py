@@ -20,6 +20,7 @@ from cloisterctl.cost.transcripts.locate import project_dir_name
 from cloisterctl.ledger import segments, statefile
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import make_event
+from cloisterctl.ledger.fold import fold
 from cloisterctl.ledger.store import snapshot
 from cloisterctl.workspace.layout import Workspace
 from testing.helpers import at, git, ledger_bytes, run
@@ -249,7 +250,7 @@ def test_attribution_follows_session_events_and_task_windows() -> None:
         make_event("session", "x", t, session="s-b", source="transcript"),  # a spawn record wins
         make_event("session", "a", t, session="s-t", source="hook", task="bd-7"),
     ]
-    attribution = Attribution.from_events(events, "a", {"-ws"})
+    attribution = Attribution.from_state(fold(events, "a"), {"-ws"})
     assert attribution.agent_for("s-b", "-elsewhere") == "b"
     assert attribution.agent_for("s-new", "-ws") == "a"  # unknown session in this workspace's dir
     assert attribution.agent_for("s-new", "-elsewhere") is None

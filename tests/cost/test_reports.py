@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cloisterctl.cli.fast import BY_CHOICES
-from cloisterctl.cost.reports import GROUPING_NAMES, group, in_period, parse_date, period_bounds, week_of
+from cloisterctl.cost.reports import GROUPING_NAMES, group, grouping_named, in_period, parse_date, week_of
 from cloisterctl.cost.tally import Cell, CellKey
 from cloisterctl.errors import CostError
 
@@ -53,6 +53,11 @@ def test_weeks_are_iso_8601_weeks(day: str, week: str) -> None:
     assert week_of(day) == week
     first, last = period_bounds(week, "week")
     assert first <= day <= last and week_of(first) == week_of(last) == week
+
+
+def period_bounds(key: str, by: str) -> tuple[str, str]:
+    bounds = grouping_named(by).bounds
+    return (key, key) if bounds is None else bounds(key)
 
 
 def test_period_bounds() -> None:

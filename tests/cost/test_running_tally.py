@@ -24,6 +24,8 @@ from cloisterctl.cost.transcripts.locate import discover
 from cloisterctl.cost.usage import Response, TranscriptFile
 from cloisterctl.cost.usage_cache import load_tally, save_tally
 from cloisterctl.ledger.events import make_event
+from cloisterctl.ledger.fold import fold
+from cloisterctl.ledger.state import WorkspaceState
 from cloisterctl.models.prices import PriceTable, Tokens
 from testing.helpers import at
 from testing.transcripts import assistant, usage_of, user
@@ -151,7 +153,7 @@ def test_the_running_tally_after_any_changes_equals_one_built_from_scratch(
         make_event("route", "dev", at("2026-11-01T09:30:00Z"), task="bd-1"),
         make_event("route", "dev", at("2026-11-02T10:00:00Z"), task="bd-2"),
     ]
-    attribution = Attribution.from_events(events, "dev", {"-p"})
+    attribution = Attribution.from_state(fold(events, "dev"), {"-p"})
     claude, cache = tmp_path / "claude", tmp_path / "cache"
     root = claude / "projects"
     running: RunningTally | None = None
@@ -185,7 +187,7 @@ def test_a_saved_tally_of_other_rows_another_basis_or_another_shape_is_not_loade
 ) -> None:
     config = load_config(tmp_path / "no-config.yaml")
     tier_of = tier_function(config)
-    attribution = Attribution.from_events([], "dev", {"-p"})
+    attribution = Attribution.from_state(WorkspaceState(agent="dev"), {"-p"})
     running = RunningTally(attribution, config.prices, tier_of)
     save_tally(tmp_path, "g1", "b1", running)
     assert load_tally(tmp_path, "g1", "b1", attribution, config.prices, tier_of) is not None

@@ -18,6 +18,7 @@ from cloisterctl.cost.transcripts.locate import claude_config_dirs, discover, pr
 from cloisterctl.cost.transcripts.parse import parse_lines
 from cloisterctl.cost.usage import TranscriptFile
 from cloisterctl.errors import UsageError
+from cloisterctl.ledger.state import WorkspaceState
 from cloisterctl.models.prices import Tokens, price_table
 from testing.helpers import FIXTURES
 from testing.transcripts import CLAUDE_RESULT, assistant, compact, usage_of, user, write_lines
@@ -50,7 +51,7 @@ def ingest_all(cache: Path, files: list[TranscriptFile]) -> tuple[Ingested, Tall
     """Read ``files`` (what is new since the last read into ``cache``) and tally every row held."""
     ingested = ingest(cache, files)
     held = list(ingested.held().values())
-    attribution = Attribution.from_events([], "dev", set())
+    attribution = Attribution.from_state(WorkspaceState(agent="dev"), set())
     return ingested, RunningTally.build(held, attribution, price_table(), lambda _model: "other").tally()
 
 
