@@ -69,6 +69,32 @@ def test_a_pure_rule_that_starts_a_process_breaks_the_contract(tmp_path: Path) -
     assert "pure rules and records do no I/O" in result.stdout and "BROKEN" in result.stdout
 
 
+def vulture(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("vulture"))],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_no_dead_code() -> None:
+    result = vulture(REPO_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_dead_function_is_found(tmp_path: Path) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "cloisterctl", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO_ROOT / "testing", tmp_path / "testing", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    rule = tmp_path / "cloisterctl" / "routing" / "economics.py"
+    rule.write_text(rule.read_text() + "\n\ndef forgotten() -> None:\n    pass\n")
+    result = vulture(tmp_path)
+    assert result.returncode != 0 and "economics.py" in result.stdout and "'forgotten'" in result.stdout
+
+
 def _modules() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
