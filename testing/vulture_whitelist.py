@@ -6,9 +6,10 @@ Each entry says why it is used. Nothing else may be unused: a name that is dead 
 from cloisterctl.cli.app import CloisterGroup
 from cloisterctl.cli.routing import TokenCount
 from cloisterctl.errors import EXIT_USAGE
-from cloisterctl.ledger.decisions import DECISION_KINDS, RULE_TRIGGERS, TRIGGER_NAMES
+from cloisterctl.ledger.decisions import DECISION_KINDS
 from cloisterctl.routing.economics import Option
 from cloisterctl.tick.run import Report
+from cloisterctl.triggers.names import RULE_TRIGGERS
 
 # click calls these overrides of its own API.
 CloisterGroup.list_commands
@@ -16,10 +17,10 @@ CloisterGroup.get_command
 TokenCount.convert
 # The exit code click itself gives a usage error, named beside ours in the one mapping's module.
 EXIT_USAGE
-# The vocabulary's values, enumerated where its consistency is held (tests/ledger/test_decisions.py).
+# The vocabularies' values, enumerated where their consistency is held (tests/ledger/test_decisions.py,
+# tests/triggers/test_specs.py).
 DECISION_KINDS
 RULE_TRIGGERS
-TRIGGER_NAMES
 # Fields of records printed whole (dataclasses.asdict into --json output).
 Option.premium_usd
 Option.per_turn_usd

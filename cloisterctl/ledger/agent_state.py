@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cloisterctl.ledger.decisions import CLEARED_BY, FlagClearing
+from cloisterctl.ledger.decisions import FlagClearing
 from cloisterctl.ledger.events import parse_ts
 from cloisterctl.ledger.state import AGENT_SOURCES
 
@@ -31,12 +31,17 @@ SHARED_SOURCES = frozenset({"git", "test"})
 
 
 def clear_flags(state: WorkspaceState, clearing: FlagClearing, ts: str | None = None) -> None:
-    """Drop the flags that ``clearing`` ends (``ledger.decisions.FLAGS``); with ``ts``, only those
-    raised before it (so that signals folded out of order give the same state)."""
-    for name in CLEARED_BY[clearing]:
-        raised = state.flags.get(name)
-        if raised is not None and (ts is None or ts > raised):
-            del state.flags[name]
+    """Drop the flags that ``clearing`` ends (what the decision that raised each one recorded,
+    ``ledger.decisions.flag_clears``); with ``ts``, only those raised before it (so that signals
+    folded out of order give the same state)."""
+    for name, raised in sorted(state.flags.items()):
+        if clearing in state.flag_clears.get(name, ()) and (ts is None or ts > raised):
+            drop_flag(state, name)
+
+
+def drop_flag(state: WorkspaceState, name: str) -> None:
+    state.flags.pop(name, None)
+    state.flag_clears.pop(name, None)
 
 
 def progress(state: WorkspaceState, ts: str) -> None:
@@ -97,7 +102,7 @@ def _exit(state: WorkspaceState, event: dict[str, Any]) -> None:
 
 def _flag_cleared(state: WorkspaceState, event: dict[str, Any]) -> None:
     for flag in event.get("flags") or []:
-        state.flags.pop(str(flag), None)
+        drop_flag(state, str(flag))
 
 
 AGENT_REDUCERS: dict[str, Callable[[WorkspaceState, dict[str, Any]], None]] = {

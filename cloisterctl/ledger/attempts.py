@@ -5,8 +5,8 @@ cloisterctl started, a handoff's new session, or a decision that moves the agent
 task, and it ends
 
 - ``closed``: the task was closed while the attempt ran (a success unless the attempt was flagged
-  by a trigger whose flag fails it, ``ledger.decisions.FAILURE_TRIGGERS``: ``stuck``,
-  ``test_failure``, ``bleed``; or the test-agent stage's ``verification`` failed);
+  by a trigger whose flag fails it, as its decision recorded (``ledger.decisions.fails_attempt``:
+  ``stuck``, ``test_failure``, ``bleed``); or the test-agent stage's ``verification`` failed);
 - ``escalated``: an escalation decision moved the task up a tier (its trigger says why);
 - ``handed_off``: a planned move (a role or tier change that is not an escalation);
 - ``abandoned``: the task was deleted, or the agent moved to another task, with no close;
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cloisterctl.ledger.decisions import FAILURE_TRIGGERS, PLANNED_MOVES, RAISES_FLAG
+from cloisterctl.ledger.decisions import PLANNED_MOVES, RAISES_FLAG, fails_attempt
 from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.state import MICRO, WorkspaceState
 
@@ -234,7 +234,7 @@ def _decision(state: WorkspaceState, event: Event) -> list[Attempt]:
             state.outcomes.current = {**current, "move": {"kind": "escalation", "trigger": trigger, "id": event["id"]}}
         elif kind in PLANNED_MOVES:
             state.outcomes.current = {**current, "move": {"kind": kind, "trigger": trigger, "id": event["id"]}}
-        elif kind in RAISES_FLAG and trigger in FAILURE_TRIGGERS:
+        elif kind in RAISES_FLAG and fails_attempt(event):
             state.outcomes.current = {**current, "flagged": trigger}
     if kind == "continue" and event.get("next_task") and state.tier:
         level = (event.get("complexity") or {}).get("level")

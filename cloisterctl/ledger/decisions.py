@@ -1,12 +1,13 @@
-"""The vocabulary of decisions: the kinds a decision can be, the triggers that make them, and what
-the fold needs to know of a trigger's flag. Data only; pure.
+"""The vocabulary of decisions: the kinds a decision can be, and what a flag is to the fold. Data
+only; pure.
 
-Every list of kinds or trigger names elsewhere is derived from these. The rules that make the
-decisions are not here (the ledger folds decisions, it does not make them): ``triggers.specs``
-registers one spec per trigger in ``RuleTrigger``, with its rule, its config section and what the
-guards need, and reads this module's facts for the rest. What the fold needs of a trigger (how its
-flag clears, whether the flag fails the attempt) is kept here, in ``FLAGS``, so that a fold is a
-function of the events and this table alone, whatever was imported.
+Every list of kinds elsewhere is derived from these. The triggers are not named here: the ledger
+folds decisions, it does not make them, and a trigger is one spec in ``triggers.specs``. A
+decision that raises a flag carries what the fold needs of it (``flag_clears``: what ends the
+flag; ``fails_attempt``: whether the attempt it is raised on failed), so a new trigger needs
+nothing here. ``LEGACY_FLAGS`` says the same for the decisions 0.1.0 wrote without those fields
+(and for the budget flags ``ledger.spending`` raises itself): a fold is a function of the events
+and this table alone, whatever was imported.
 """
 
 from __future__ import annotations
@@ -33,27 +34,6 @@ PLANNED_MOVES: tuple[TierChange, ...] = tuple(kind for kind in TIER_CHANGES if k
 # Kinds that raise the trigger's flag (a stop is a flag whose agent is also stopped).
 RAISES_FLAG: tuple[DecisionKind, ...] = ("flag", "stop")
 
-# ------------------------------------------------------------------------------------------ triggers
-
-# The triggers with a rule (``triggers.specs`` has one spec for each), in the order they are evaluated.
-RuleTrigger = Literal[
-    "planning_complete",
-    "implementation_complete",
-    "task_completed",
-    "test_failure",
-    "stuck",
-    "bleed",
-    "budget_agent",
-    "budget_task",
-    "budget_day",
-]
-# The decision a person makes with `cloisterctl handoff --to`: no rule, no guards.
-ManualTrigger = Literal["manual"]
-TriggerName = Literal[RuleTrigger, ManualTrigger]
-
-RULE_TRIGGERS: tuple[RuleTrigger, ...] = get_args(RuleTrigger)
-TRIGGER_NAMES: tuple[TriggerName, ...] = get_args(TriggerName)
-
 # ------------------------------------------------------------------------------------------ flags
 
 # What ends a flag besides `cloisterctl flags clear`: a change of task, a change of tier, new
@@ -72,9 +52,9 @@ class Flag:
     fails_attempt: bool = False
 
 
-# The triggers that can raise a flag (a ``flag`` or ``stop`` decision, or an escalation beyond
-# ``guards.max_escalations``); a trigger not listed never raises one.
-FLAGS: Mapping[TriggerName, Flag] = MappingProxyType(
+# What the flags of 0.1.0's triggers mean, for decisions written without ``flag_clears`` and
+# ``fails_attempt``. Fixed: a new trigger's decisions carry their own.
+LEGACY_FLAGS: Mapping[str, Flag] = MappingProxyType(
     {
         "test_failure": Flag(frozenset({"task_change", "passing_test"}), fails_attempt=True),
         "stuck": Flag(frozenset({"task_change", "tier_change", "activity"}), fails_attempt=True),
@@ -85,8 +65,21 @@ FLAGS: Mapping[TriggerName, Flag] = MappingProxyType(
     }
 )
 
-FAILURE_TRIGGERS: frozenset[TriggerName] = frozenset(name for name, flag in FLAGS.items() if flag.fails_attempt)
-# The flags each clearing ends, in a fixed order.
-CLEARED_BY: Mapping[FlagClearing, tuple[TriggerName, ...]] = MappingProxyType(
-    {clearing: tuple(name for name, flag in FLAGS.items() if clearing in flag.clears_on) for clearing in FLAG_CLEARINGS}
-)
+
+def flag_clears(event: Mapping[str, object]) -> list[FlagClearing]:
+    """What ends the flag a decision event raises: its own ``flag_clears`` (the known clearings
+    among them), else what ``LEGACY_FLAGS`` says of its trigger, else only `flags clear`."""
+    named = event.get("flag_clears")
+    if isinstance(named, list):
+        return [clearing for clearing in FLAG_CLEARINGS if clearing in named]
+    legacy = LEGACY_FLAGS.get(str(event.get("trigger")))
+    return [clearing for clearing in FLAG_CLEARINGS if legacy is not None and clearing in legacy.clears_on]
+
+
+def fails_attempt(event: Mapping[str, object]) -> bool:
+    """Whether the flag a decision event raises fails the attempt it is raised on."""
+    named = event.get("fails_attempt")
+    if isinstance(named, bool):
+        return named
+    legacy = LEGACY_FLAGS.get(str(event.get("trigger")))
+    return legacy is not None and legacy.fails_attempt

@@ -141,6 +141,7 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
         tasks=dict(state.tasks),
         handoffs=copy.deepcopy(state.handoffs),
         flags=dict(state.flags),
+        flag_clears={name: list(clears) for name, clears in state.flag_clears.items()},
         idle_signals=dict(state.idle_signals),
         finished_handoffs=set(state.finished_handoffs),
         cost_totals=copy.deepcopy(state.cost_totals),

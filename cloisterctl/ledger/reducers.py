@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cloisterctl.ledger.agent_state import AGENT_REDUCERS, apply_continue, assign, clear_flags, progress
-from cloisterctl.ledger.decisions import RAISES_FLAG
+from cloisterctl.ledger.decisions import RAISES_FLAG, flag_clears
 from cloisterctl.ledger.events import Event, normalise_ts
 from cloisterctl.ledger.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.ledger.state import (
@@ -112,6 +112,7 @@ def _decision(state: WorkspaceState, event: Event) -> None:
         state.escalations[key] = state.escalations.get(key, 0) + 1
     if decision.kind in RAISES_FLAG and decision.status not in ("skipped", "rejected"):
         state.flags[decision.trigger] = decision.ts
+        state.flag_clears[decision.trigger] = list(flag_clears(event))
     apply_continue(state, decision)
     state.last_decision = decision.summary()
 

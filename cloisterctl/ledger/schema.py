@@ -88,6 +88,7 @@ OPTIONAL_MAPPING = _optional(_mapping)
 OPTIONAL_NUMBER = _optional(_number)
 OPTIONAL_COUNT = _optional(_count)
 OPTIONAL_TEXTS = _optional(_texts)
+OPTIONAL_BOOL = _optional(lambda value: isinstance(value, bool))
 _EXIT_CODE = _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31)
 
 # type -> field -> check. "type", "id", "ts" and "agent" are checked for every event.
@@ -124,6 +125,9 @@ FIELDS: dict[str, dict[str, Check]] = {
         "reasons": OPTIONAL_TEXTS,
         "complexity": OPTIONAL_MAPPING,  # of the next task, when the decision moves the agent to one
         "adaptive": OPTIONAL_MAPPING,  # the adaptive policy's p, c, E and n per tier for that task
+        # Of a decision that raises its trigger's flag: what ends the flag, whether it fails the attempt.
+        "flag_clears": OPTIONAL_TEXTS,
+        "fails_attempt": OPTIONAL_BOOL,
     },
     "decision_status": {"decision": TEXT, "status": TEXT, "reason": OPTIONAL_TEXT, "handoff": OPTIONAL_TEXT},
     "activity": {

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from cloisterctl.ledger.agent_state import drop_flag
 from cloisterctl.ledger.state import KEEP_DAYS, KEEP_SESSION_SPENDING, MICRO, Spending, WorkspaceState
 
 SCOPES = ("agent", "task", "day")  # what a budget limits (``budgets.<scope>_usd``)
@@ -134,7 +135,7 @@ def _budget(state: WorkspaceState, event: dict[str, Any]) -> None:
     elif scope in state.budgets:
         state.budgets = {name: value for name, value in state.budgets.items() if name != scope}
     if level != "over":
-        state.flags.pop(FLAG_PREFIX + scope, None)
+        drop_flag(state, FLAG_PREFIX + scope)
 
 
 SPENDING_REDUCERS = {"budget": _budget}

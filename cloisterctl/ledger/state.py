@@ -194,7 +194,8 @@ class WorkspaceState:
     last_test: dict[str, Any] | None = None
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     handoffs: dict[str, Handoff] = field(default_factory=dict)
-    flags: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)  # name -> when it was raised
+    flag_clears: dict[str, list[str]] = field(default_factory=dict)  # name -> what ends it (ledger.decisions)
     idle_signals: dict[str, str] = field(default_factory=dict)
     last_event_ts: str | None = None
     last_event_id: str | None = None

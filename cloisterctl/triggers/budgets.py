@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from cloisterctl.config.settings import Budgets
-from cloisterctl.ledger.decisions import TriggerName
 from cloisterctl.ledger.events import Event, make_event
 from cloisterctl.ledger.spending import SCOPES, spent_micro
 from cloisterctl.ledger.state import MICRO, WorkspaceState
 from cloisterctl.triggers.cause import Cause
+from cloisterctl.triggers.names import TriggerName
 from cloisterctl.triggers.rules import Inputs, Proposal
 
 WHAT = {"agent": "the agent has spent", "task": "task {key} has cost", "day": "the agent spent on {key} (UTC)"}

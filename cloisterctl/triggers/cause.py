@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cloisterctl.ledger.decisions import TriggerName
+from cloisterctl.triggers.names import TriggerName
 
 
 @dataclass(frozen=True)

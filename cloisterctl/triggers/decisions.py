@@ -22,11 +22,23 @@ from cloisterctl.models.tiers import normalise_model_id, tier_rank
 from cloisterctl.triggers.cause import Cause
 from cloisterctl.triggers.guards import status_for
 from cloisterctl.triggers.rules import Inputs, Proposal, tier_change
+from cloisterctl.triggers.specs import BY_NAME
 
 
 def decision_events(state: WorkspaceState, now: datetime, proposals: list[Proposal]) -> list[Event]:
-    """The proposals as decision events (their ids are the decision ids)."""
-    return [make_event("decision", state.agent, now, **p.event_fields(), status=status_for(p)) for p in proposals]
+    """The proposals as decision events (their ids are the decision ids), each with what the fold
+    needs of the flag it raises, if it raises one (``TriggerSpec.flag_fields``)."""
+    return [
+        make_event(
+            "decision",
+            state.agent,
+            now,
+            **p.event_fields(),
+            **(BY_NAME[p.trigger].flag_fields(p.kind) if p.trigger in BY_NAME else {}),
+            status=status_for(p),
+        )
+        for p in proposals
+    ]
 
 
 def apply_events(

@@ -1,7 +1,8 @@
 """`cloisterctl flags list|clear`: the agent's flags, and dropping them by hand.
 
-A flag also clears when its cause does (``ledger.decisions.FLAGS``): a passing test run clears
-``test_failure``, new activity ``stuck``, any progress ``bleed``, a new task all three. ``clear``
+A flag also clears when its cause does, as the decision that raised it recorded
+(``TriggerSpec.flag``): a passing test run clears ``test_failure``, new activity ``stuck``, any
+progress ``bleed``, a new task all three. ``clear``
 records a ``flag_cleared`` event, so the ledger says who cleared what; the decision behind the
 flag stays decided (its cause does not fire again).
 """

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from cloisterctl.config.settings import Config, KindTrigger
 from cloisterctl.ledger.agent_state import stuck_reading
-from cloisterctl.ledger.decisions import TIER_CHANGES, DecisionKind, TriggerName
+from cloisterctl.ledger.decisions import TIER_CHANGES, DecisionKind
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import tier_above, tier_rank
@@ -46,6 +46,7 @@ from cloisterctl.routing.economics import downgrade_whatif, warm_context
 from cloisterctl.routing.succession import NextTask, next_task
 from cloisterctl.tasks.records import Task
 from cloisterctl.triggers.cause import Cause
+from cloisterctl.triggers.names import TriggerName
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,14 @@
 """The triggers: one registered spec each, the only list of them. Pure.
 
-A spec says what a trigger is: its name (``ledger.decisions.RuleTrigger``), its config section,
-the decision kinds its rule may propose, what the guards do with its tier changes, when it needs
-the tracker's tasks, and its rule. How its flag clears and whether the flag fails an attempt are
-the fold's to know, so they are in ``ledger.decisions.FLAGS`` (the ledger cannot import this
-package); ``TriggerSpec.flag`` reads them. The guards evaluate ``TRIGGERS`` in this order, the
-tick asks ``rules_need_tasks``, and nothing else lists triggers.
+A spec says what a trigger is: its name (``triggers.names``), its config section, the decision
+kinds its rule may propose, its flag (what ends it, whether it fails the attempt: written into
+each decision that raises it, so the fold needs no table of triggers), what the guards do with its
+tier changes, when it needs the tracker's tasks, and its rule. The guards evaluate ``TRIGGERS`` in
+this order, the tick asks ``rules_need_tasks``, and nothing else lists triggers.
 
-Adding a trigger: its name in ``ledger.decisions.RuleTrigger`` (and a ``FLAGS`` row if it can
-raise a flag), a rule (``Inputs -> list[Proposal]``) and its spec here, its config section in
-``config.schema``, and the README's triggers table.
+Adding a trigger, all in this package: its name in ``triggers.names``, a rule
+(``Inputs -> list[Proposal]``) and its spec here; then its config section in ``config.schema`` and
+the README's triggers table.
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cloisterctl.ledger.decisions import FLAGS, DecisionKind, Flag, RuleTrigger
+from cloisterctl.ledger.decisions import RAISES_FLAG, DecisionKind, Flag
 from cloisterctl.ledger.state import WorkspaceState
 from cloisterctl.triggers import budgets, rules
+from cloisterctl.triggers.names import RuleTrigger
 from cloisterctl.triggers.rules import Inputs, Proposal
 
 Rule = Callable[[Inputs], list[Proposal]]
@@ -41,16 +41,21 @@ class TriggerSpec:
     # task is dropped (a plan or implement task's own trigger speaks for it, not task_completed).
     speaks_for: tuple[RuleTrigger, ...] = ()
     needs_tasks: Callable[[WorkspaceState], bool] | None = None  # whether its rule reads the tracker now
+    flag: Flag | None = None  # its flag (what ends it, whether it fails the attempt); None: it raises none
 
-    @property
-    def flag(self) -> Flag | None:
-        """Its flag (how it clears, whether it fails the attempt); None when it never raises one."""
-        return FLAGS.get(self.name)
+    def flag_fields(self, kind: str) -> dict[str, object]:
+        """What a decision of ``kind`` records of this trigger's flag, when the decision raises it."""
+        if self.flag is None or kind not in RAISES_FLAG:
+            return {}
+        return {"flag_clears": sorted(self.flag.clears_on), "fails_attempt": self.flag.fails_attempt}
 
 
 def _budget(name: RuleTrigger, scope: str) -> TriggerSpec:
     rule = functools.partial(budgets.budget, scope=scope, trigger=name)
-    return TriggerSpec(name, "budgets", _FLAG_ONLY, rule, cooldown=False, approval=False)
+    # Below its limit again, ``ledger.spending`` drops the flag itself.
+    return TriggerSpec(
+        name, "budgets", _FLAG_ONLY, rule, cooldown=False, approval=False, flag=Flag(frozenset({"budget_ok"}))
+    )
 
 
 _TASK_ENDS: frozenset[DecisionKind] = frozenset({"downgrade", "upgrade", "continue", "idle"})
@@ -81,10 +86,30 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         rules.task_completed,
         needs_tasks=rules.task_completed_needs_tasks,
     ),
-    TriggerSpec("test_failure", f"{_TRIGGERS}.test_failure", _ONE_UP, rules.test_failures),
-    TriggerSpec("stuck", f"{_TRIGGERS}.stuck", _ONE_UP, rules.stuck),
+    TriggerSpec(
+        "test_failure",
+        f"{_TRIGGERS}.test_failure",
+        _ONE_UP,
+        rules.test_failures,
+        flag=Flag(frozenset({"task_change", "passing_test"}), fails_attempt=True),
+    ),
+    TriggerSpec(
+        "stuck",
+        f"{_TRIGGERS}.stuck",
+        _ONE_UP,
+        rules.stuck,
+        flag=Flag(frozenset({"task_change", "tier_change", "activity"}), fails_attempt=True),
+    ),
     # A bleed stop must not wait for a person.
-    TriggerSpec("bleed", "handoffs.guards", _FLAG_ONLY, rules.bleed, cooldown=False, approval=False),
+    TriggerSpec(
+        "bleed",
+        "handoffs.guards",
+        _FLAG_ONLY,
+        rules.bleed,
+        cooldown=False,
+        approval=False,
+        flag=Flag(frozenset({"task_change", "progress"}), fails_attempt=True),
+    ),
     _budget("budget_agent", "agent"),
     _budget("budget_task", "task"),
     _budget("budget_day", "day"),

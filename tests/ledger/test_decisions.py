@@ -1,5 +1,6 @@
-"""The vocabulary of decisions is what the fold does: flags clear as ``FLAGS`` says, and outcomes
-read the kinds and the failure triggers from it."""
+"""The vocabulary of decisions is what the fold does: a flag clears as the decision that raised it
+recorded (or, for a decision of 0.1.0, as ``LEGACY_FLAGS`` says), and outcomes read the kinds and
+whether a flag fails the attempt from it. The fold knows no trigger by name."""
 
 from __future__ import annotations
 
@@ -9,18 +10,14 @@ from typing import Any
 import pytest
 
 from cloisterctl.ledger.decisions import (
-    CLEARED_BY,
     DECISION_KINDS,
-    FAILURE_TRIGGERS,
     FLAG_CLEARINGS,
-    FLAGS,
+    LEGACY_FLAGS,
     PLANNED_MOVES,
     RAISES_FLAG,
     TIER_CHANGES,
-    TRIGGER_NAMES,
     DecisionKind,
     FlagClearing,
-    TriggerName,
 )
 from cloisterctl.ledger.events import make_event
 from cloisterctl.ledger.fold import fold
@@ -35,11 +32,11 @@ def ev(type_: str, minute: float, **fields: Any) -> dict[str, Any]:
     return make_event(type_, "a", T0 + timedelta(minutes=minute), **fields)
 
 
-def test_every_flag_is_a_trigger_and_every_clearing_ends_some_flag() -> None:
-    assert set(FLAGS) <= set(TRIGGER_NAMES)
-    assert FAILURE_TRIGGERS == {"stuck", "test_failure", "bleed"}
-    assert all(CLEARED_BY[clearing] for clearing in FLAG_CLEARINGS)
-    assert {FLAG_PREFIX + scope for scope in SCOPES} == set(CLEARED_BY["budget_ok"])  # ledger.spending clears them
+def test_the_legacy_table_names_0_1_0s_flags_and_every_clearing_ends_one() -> None:
+    assert {name for name, flag in LEGACY_FLAGS.items() if flag.fails_attempt} == {"stuck", "test_failure", "bleed"}
+    assert all(any(clearing in flag.clears_on for flag in LEGACY_FLAGS.values()) for clearing in FLAG_CLEARINGS)
+    budget_flags = {name for name, flag in LEGACY_FLAGS.items() if "budget_ok" in flag.clears_on}
+    assert {FLAG_PREFIX + scope for scope in SCOPES} == budget_flags  # ledger.spending drops them
     assert set(TIER_CHANGES) | set(RAISES_FLAG) <= set(DECISION_KINDS) and "escalation" not in PLANNED_MOVES
 
 
@@ -54,28 +51,46 @@ SIGNALS: dict[str, tuple[list[FlagClearing], Any]] = {
 }
 
 
+# Each 0.1.0 trigger as its decisions were written (no flag fields), and triggers no table knows
+# whose decisions carry their flag's rules.
+RECORDED: dict[str, dict[str, Any]] = {
+    "context_full": {"flag_clears": ["task_change", "tier_change"], "fails_attempt": True},
+    "quiet_hours": {"flag_clears": ["activity"], "fails_attempt": False},
+    "never_clears": {"flag_clears": [], "fails_attempt": False},
+}
+FLAGGED = {name: {} for name in LEGACY_FLAGS} | RECORDED
+
+
+def _clears_on(name: str) -> set[str]:
+    recorded = RECORDED.get(name)
+    return set(recorded["flag_clears"]) if recorded is not None else set(LEGACY_FLAGS[name].clears_on)
+
+
 @pytest.mark.parametrize("signal", SIGNALS)
-@pytest.mark.parametrize("name", FLAGS)
-def test_a_flag_clears_exactly_on_what_the_table_says(name: TriggerName, signal: str) -> None:
+@pytest.mark.parametrize("name", FLAGGED)
+def test_a_flag_clears_exactly_on_what_its_decision_recorded(name: str, signal: str) -> None:
     clearings, make = SIGNALS[signal]
     scope = name.removeprefix(FLAG_PREFIX) if name.startswith(FLAG_PREFIX) else "agent"
     start = ev("session", 0, session="s1", tier="opus", model=OPUS, source="spawn", task="t-1")
-    flagged = ev("decision", 1, trigger=name, cause=f"{name}:x", kind="flag", status="flagged")
+    flagged = ev("decision", 1, trigger=name, cause=f"{name}:x", kind="flag", status="flagged", **FLAGGED[name])
     assert name in fold([start, flagged], "a").flags
     after = fold([start, flagged, make(2, scope)], "a")
-    assert (name not in after.flags) == bool(FLAGS[name].clears_on & set(clearings))
+    assert (name not in after.flags) == bool(_clears_on(name) & set(clearings))
     before = fold([start, make(0.5, scope), flagged], "a")
     assert name in before.flags  # a signal before the flag does not clear it
 
 
-@pytest.mark.parametrize("trigger", ["stuck", "budget_day"])
+@pytest.mark.parametrize("trigger", ["stuck", "budget_day", "context_full", "quiet_hours"])
 @pytest.mark.parametrize("kind", DECISION_KINDS)
-def test_outcomes_read_kinds_and_failures_from_the_vocabulary(kind: DecisionKind, trigger: TriggerName) -> None:
+def test_outcomes_read_kinds_and_failures_from_the_vocabulary(kind: DecisionKind, trigger: str) -> None:
     begin = ev("route", 0, task="t1", tier="sonnet", model="claude-sonnet-4-6", complexity={"level": "medium"})
+    recorded = RECORDED.get(trigger, {})
     decision = ev(
         "decision", 1, trigger=trigger, cause=f"{trigger}:x", kind=kind, status="applied", task="t1", to_tier="opus"
+    ) | (recorded if kind in RAISES_FLAG else {})
+    fails = kind in RAISES_FLAG and (
+        recorded["fails_attempt"] if recorded else LEGACY_FLAGS.get(trigger, LEGACY_FLAGS["budget_day"]).fails_attempt
     )
-    fails = kind in RAISES_FLAG and trigger in FAILURE_TRIGGERS
     closed, _ = derive([begin, decision, ev("task", 2, task="t1", status="closed")], "a")
     assert (closed[0]["ending"], closed[0]["success"]) == ("closed", not fails)
     moved, _ = derive([begin, decision, ev("route", 2, task="t1", tier="opus", model=OPUS)], "a")

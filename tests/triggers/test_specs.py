@@ -16,12 +16,13 @@ import yaml
 from cloisterctl.config.load import load_config
 from cloisterctl.config.schema import APPROVAL_KINDS, DEFAULTS, SCHEMA
 from cloisterctl.config.spec import Section
-from cloisterctl.ledger.decisions import FLAGS, RAISES_FLAG, RULE_TRIGGERS, TIER_CHANGES, DecisionKind
+from cloisterctl.ledger.decisions import LEGACY_FLAGS, RAISES_FLAG, TIER_CHANGES, DecisionKind
 from cloisterctl.ledger.events import make_event
 from cloisterctl.ledger.fold import fold
 from cloisterctl.tasks.records import Task, task_from_json
 from cloisterctl.triggers.cause import Cause
 from cloisterctl.triggers.guards import evaluate
+from cloisterctl.triggers.names import RULE_TRIGGERS
 from cloisterctl.triggers.rules import Inputs
 from cloisterctl.triggers.specs import TRIGGERS
 from testing.helpers import REPO_ROOT
@@ -63,7 +64,8 @@ def test_every_specs_config_section_is_in_the_schema() -> None:
 def test_a_spec_has_a_flag_exactly_when_its_rule_can_raise_one() -> None:
     for spec in TRIGGERS:
         assert (spec.flag is not None) == bool(spec.kinds & set(RAISES_FLAG)), spec.name
-    assert set(FLAGS) == {spec.name for spec in TRIGGERS if spec.flag is not None}
+    # What 0.1.0's decisions (written without their flag's rules) mean is what the specs say now.
+    assert dict(LEGACY_FLAGS) == {spec.name: spec.flag for spec in TRIGGERS if spec.flag is not None}
 
 
 def test_every_tier_change_a_trigger_proposes_can_be_named_in_require_approval() -> None:
@@ -197,10 +199,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_a_trigger_added_as_one_spec_is_evaluated_and_guarded(tmp_path: Path) -> None:
-    """In a copy of the package: its name, its spec and rule, its config section; nothing else."""
+    """In a copy of the package: its name, its spec and rule (all in ``triggers``), its config
+    section; nothing else (the ledger is not touched)."""
     package = tmp_path / "cloisterctl"
     shutil.copytree(REPO_ROOT / "cloisterctl", package, ignore=shutil.ignore_patterns("__pycache__"))
-    _edit(package / "ledger" / "decisions.py", '    "budget_day",\n]', '    "budget_day",\n    "context_full",\n]')
+    _edit(package / "triggers" / "names.py", '    "budget_day",\n]', '    "budget_day",\n    "context_full",\n]')
     specs = package / "triggers" / "specs.py"
     _edit(specs, "# In the order they are evaluated", CONTEXT_FULL_RULE + "# In the order they are evaluated")
     spec = 'TriggerSpec("context_full", f"{_TRIGGERS}.context_full", frozenset({"upgrade"}), _context_full),\n'
