@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloisterctl.cli.fast import BY_CHOICES
-from cloisterctl.cost.reports import GROUPINGS, group, in_period, parse_date, period_bounds, week_of
+from cloisterctl.cost.reports import group, in_period, parse_date, period_bounds, week_of
 from cloisterctl.cost.tally import Cell
 from cloisterctl.errors import CostError
 
@@ -35,10 +34,6 @@ def cell(
         cache_write_5m=cache_write_5m,
         cache_read=cache_read,
     )
-
-
-def test_the_fast_path_takes_every_grouping_the_reports_have() -> None:
-    assert BY_CHOICES == GROUPINGS
 
 
 @pytest.mark.parametrize(
