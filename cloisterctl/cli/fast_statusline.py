@@ -1,5 +1,5 @@
-"""`cloisterctl statusline`: one line for Claude Code's status bar, before click or anything else
-heavy is imported (it runs on every refresh).
+"""`cloisterctl statusline`: one line for Claude Code's status bar, without click (it runs on every
+refresh: see ``cloisterctl.__main__``).
 
 Claude Code writes its statusLine JSON on stdin (``session_id``, ``transcript_path``, ``cwd``,
 ``model.{id, display_name}``, ``workspace.{current_dir, project_dir}``, ``cost.total_cost_usd``,
@@ -21,18 +21,17 @@ that publishes STATE.md) is the one file read, besides one stat of the transcrip
 - each budget at or past ``budgets.warn_at`` (``!`` at the limit), and the flags raised.
 
 It never fails loudly: bad or no input, no workspace, no summary yet each print a short line,
-and the exit code is always 0. Imports: ``os``, ``sys``, ``time`` and two of cloisterctl's
-stdlib-only modules (``workspace.paths``, ``files.jsonlite``).
+and the exit code is always 0. Imports: ``json``, ``os``, ``sys``, ``time`` and ``workspace.layout``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 
-from cloisterctl.files import jsonlite
-from cloisterctl.workspace import paths
+from cloisterctl.workspace import layout
 
 SUMMARY_FILE = "statusline.json"  # state.summary.FILE
 SUMMARY_VERSION = 1  # core.statusline.VERSION
@@ -67,11 +66,19 @@ def _today(now: float) -> str:
     return f"{moment.tm_year:04d}-{moment.tm_mon:02d}-{moment.tm_mday:02d}"
 
 
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: json's extension, never a figure to print
+
+
+def _loads(text: str) -> object:
+    return json.loads(text, parse_constant=_not_json)
+
+
 def _read_summary(root: str) -> dict[str, object] | None:
     try:
-        with open(os.path.join(paths.cache_dir(root), SUMMARY_FILE), encoding="utf-8") as handle:
-            found = jsonlite.loads(handle.read(MAX_INPUT))
-    except (OSError, ValueError, UnicodeDecodeError):
+        with open(os.path.join(layout.cache_dir_of(root), SUMMARY_FILE), encoding="utf-8") as handle:
+            found = _loads(handle.read(MAX_INPUT))
+    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8, or not JSON
         return None
     if not isinstance(found, dict) or found.get("version") != SUMMARY_VERSION:
         return None
@@ -150,13 +157,13 @@ def compose(data: object, summary: dict[str, object] | None, now: float) -> str:
 def line(raw: bytes, cwd: str | None, now: float) -> str:
     """The statusline for stdin bytes ``raw``, run in ``cwd`` (None: a directory that is gone)."""
     try:
-        data = jsonlite.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = _loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # ValueError: not UTF-8, or not JSON
         return "cloisterctl: no statusLine input (Claude Code writes it on stdin)"
     candidates = (_get(data, "workspace", "project_dir"), _get(data, "workspace", "current_dir"), _get(data, "cwd"))
     directory = next((path for path in candidates if isinstance(path, str) and path and os.path.isdir(path)), cwd)
-    root = paths.work_tree_root(directory) if directory else None
-    if root is None or not os.path.isdir(os.path.join(root, paths.CLOISTER_DIR)):
+    root = layout.work_tree_root(directory) if directory else None
+    if root is None or not os.path.isdir(os.path.join(root, layout.CLOISTER_DIR)):
         return compose(data, None, now) + SEPARATOR + "not a cloisterctl workspace"
     summary = _read_summary(root)
     if summary is None:

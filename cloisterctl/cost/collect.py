@@ -41,8 +41,7 @@ from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
 from cloisterctl.models.prices import Usage
-from cloisterctl.workspace import paths
-from cloisterctl.workspace.layout import Workspace
+from cloisterctl.workspace.layout import Workspace, fold_inputs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -272,7 +271,7 @@ def refresh_cost(ctx: Context, *, progress: ProgressFactory | None = None) -> di
 def _workspace_inputs(ws: Workspace) -> memo.Stamp:
     """The stamp of what a cost result depends on besides the transcripts: the ledger and spool
     (attribution, usage events, checkpoints) and the config files (prices, tiers)."""
-    return memo.stamp([*paths.fold_inputs(str(ws.root)), str(ws.config_path), str(user_config_path())])
+    return memo.stamp([*fold_inputs(str(ws.root)), str(ws.config_path), str(user_config_path())])
 
 
 def _quick_result(ws: Workspace, memo_path: Path) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from cloisterctl import __version__
 from cloisterctl.files import memo
-from cloisterctl.workspace.paths import cache_dir as cache_dir_of
+from cloisterctl.workspace.layout import cache_dir_of
 
 # The environment the output depends on: where transcripts are found, and the user config.
 ENV_KEYS = ("CLAUDE_CONFIG_DIR", "HOME", "XDG_CONFIG_HOME")
