@@ -5,8 +5,8 @@ Two commands start without click: ``hook`` (git, beads and Claude Code run it on
 tool call) and ``statusline`` (Claude Code runs it on every refresh of its status bar). Each may
 cost at most 2.5x a bare ``python -c pass``, and importing click alone costs more. Measured from a
 ``pip install`` on the 2-core development machine (medians of 100 alternating runs, as ratios to a
-bare start): ``import click`` 3.9x (``import json`` 1.7x); through the lazy click group,
-``hook git post-commit`` 5.6x and ``statusline`` 5.4x; without click, 2.0x and 2.4x. So a command
+bare start of 17.8 ms): ``import click`` 3.8x (``import json`` 1.6x); through the lazy click group,
+``hook git post-commit`` 5.2x and ``statusline`` 5.1x; without click, 1.8x and 2.2x. So a command
 line that starts with one of them, and asks for no help, runs its body directly: the function its
 click command calls too (``hooks.dispatch.run``, ``cli.fast_statusline.main``), so ``--help`` and
 ``-C DIR hook ...`` go through click and do the same. Everything else, ``cost`` included, goes
