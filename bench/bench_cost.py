@@ -18,7 +18,7 @@ then, in each run and on the same files (page cache warm for both), times back t
 Times are medians of --runs; ratios are medians of each run's own ratio (the tools are timed
 back to back, so under about the same load: the machine's other work moves both). Targets: a full
 scan through the command line <= 0.35x ccusage; a no-op rescan <= 5% of ccusage in process and
-<= 0.04x through the command line (where the memo of ``cli.fast`` answers); incremental <= 0.1 s.
+<= 0.04x through the command line (where the memo of `cost` answers); incremental <= 0.1 s.
 A floor is printed beside them: one ``bytes.find`` pass over the files in memory, the least any
 reader of every byte pays here. Each is printed with whether it is met; the exit code is 1 when one is
 missed.

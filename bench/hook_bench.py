@@ -5,8 +5,9 @@ Installs cloisterctl into a fresh venv the way users do (`pip install .`: compil
 console script), makes a workspace, and times, alternating, many runs of
     <venv>/bin/python -c pass
     <venv>/bin/cloisterctl hook git post-commit      (what pre-commit's cloister-activity runs)
-Target: hook <= 1.3 x bare start (issue 11). Also shows, for information, a real `git commit` with the hook
-installed through pre-commit, which adds pre-commit's own start-up.
+Target: hook <= 2.5x a bare start (issue 22: the standard library is affordable, `import json` alone is
+about 1.7x; click is not, see cloisterctl/__main__.py). Also shows, for information, a real `git commit`
+with the hook installed through pre-commit, which adds pre-commit's own start-up.
 
     python bench/hook_bench.py [--runs 200] [--venv DIR]
 """
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGET = 2.5  # x a bare `python -c pass`
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -75,9 +77,8 @@ def main() -> None:
     print(f"{args.runs} runs each, alternating; {recorded} activity events recorded")
     print(f"bare `python -c pass`:            median {b * 1000:.1f} ms   (min {min(bare) * 1000:.1f})")
     print(f"`cloisterctl hook git post-commit`: median {h * 1000:.1f} ms   (min {min(hooked) * 1000:.1f})")
-    print(
-        f"ratio hook / bare: {h / b:.2f} (median), {min(hooked) / min(bare):.2f} (min); target <= 1.3: {'met' if h / b <= 1.3 else 'MISSED'}"
-    )
+    met = "met" if h / b <= TARGET else "MISSED"
+    print(f"ratio hook / bare: {h / b:.2f}x (median), {min(hooked) / min(bare):.2f}x (min); target <= {TARGET}x: {met}")
 
     # For information: a whole commit, with and without the hook installed by pre-commit.
     try:

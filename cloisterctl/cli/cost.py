@@ -1,4 +1,5 @@
-"""`cloisterctl cost` (table, JSON or dashboard) and `usage add|import`."""
+"""`cloisterctl cost` (table, JSON or dashboard; with nothing new, its memo: ``cost.report_memo``) and
+`usage add|import`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import click
 
 from cloisterctl.cli.app import Env, emit, json_option, pass_env
-from cloisterctl.cli.fast import CostOptions
+from cloisterctl.cost import report_memo
+from cloisterctl.cost.report_memo import CostOptions
 from cloisterctl.cost.reports import GROUPING_NAMES
 from cloisterctl.errors import CloisterError
 
@@ -69,6 +71,11 @@ def cost_command(
     """What the agents' work cost, from Claude Code transcripts and recorded usage: a table with a
     totals row and the prompt-cache hit rate (--json: the same data, total_usd at the top).
     With --all it also runs outside a workspace."""
+    options = CostOptions(all_projects, by, since, until, breakdown)
+    remembered = None if record or html is not None else _recalled(env, options, as_json)
+    if remembered is not None:
+        click.echo(remembered, nl=False)  # the bytes the last run printed
+        return 0
     ctx = _cost_context(env, all_projects, record)
     if html is not None:
         from cloisterctl.cost.dashboard import render_written, write_dashboard
@@ -94,24 +101,29 @@ def cost_command(
     if not ctx.ws.is_initialised:
         result["workspace"] = None  # every project on the machine, seen from no workspace
     code = emit(result, as_json, render_report)
-    if not record and ctx.ws.is_initialised:  # cli.fast answers only inside a workspace
-        _keep_memo(str(ctx.ws.root), CostOptions(all_projects, by, since, until, breakdown), computed)
+    if not record and ctx.ws.is_initialised:  # the memo answers only inside a workspace
+        _keep_memo(str(ctx.ws.root), options, computed)
     return code
 
 
+def _recalled(env: Env, options: CostOptions, as_json: bool) -> bytes | None:
+    """What the memo answers for ``options`` here: only in a workspace, where a full run keeps one."""
+    ws = env.optional_workspace()
+    if ws is None or not ws.is_initialised:
+        return None
+    return report_memo.recall(str(ws.root), options, as_json)
+
+
 def _keep_memo(root: str, options: CostOptions, computed: Any) -> None:
-    """Keep both forms of the output for ``cli.fast``, as a run with nothing new would print them."""
-    from cloisterctl.cli.fast import PRICE_TABLE, cost_key, cost_memo_path
+    """Keep both forms of the output, as a run with nothing new would print them."""
     from cloisterctl.cli.render import dumps, render_report
     from cloisterctl.cli.style import colourless
-    from cloisterctl.files import memo
 
     again = {**computed.result, "bytes_read": 0}
     with colourless():  # the memo may be printed to a pipe
         text = render_report(again)
     outputs = {"json": (dumps(again) + "\n").encode(), "text": (text + "\n").encode()}
-    inputs = {**computed.inputs, **memo.stamp([PRICE_TABLE])}
-    memo.keep(cost_memo_path(root, options), cost_key(root, options), inputs, outputs, computed.valid_until)
+    report_memo.keep(root, options, computed.inputs, outputs, computed.valid_until)
 
 
 def _cost_context(env: Env, all_projects: bool, record: bool) -> Any:

@@ -1,5 +1,5 @@
-"""`cloisterctl statusline`: one line for Claude Code's status bar, before click or anything else
-heavy is imported (it runs on every refresh).
+"""`cloisterctl statusline`: one line for Claude Code's status bar, without click (it runs on every
+refresh: see ``cloisterctl.__main__``).
 
 Claude Code writes its statusLine JSON on stdin (``session_id``, ``transcript_path``, ``cwd``,
 ``model.{id, display_name}``, ``workspace.{current_dir, project_dir}``, ``cost.total_cost_usd``,
@@ -23,18 +23,19 @@ that publishes STATE.md) is the one file read, besides one stat of the transcrip
 It never fails loudly: bad or no input, no workspace, no summary yet each print a short line,
 and the exit code is always 0. A summary is read only when its ``version`` is the digest of this
 installation's ``ledger.statusline`` (the module that decides what a summary says), so one written
-by other code is not misread. Imports: ``os``, ``sys``, ``time`` and three of cloisterctl's
-stdlib-only modules (``workspace.paths``, ``files.jsonlite``, ``files.codedigest``).
+by other code is not misread. Imports: ``json``, ``os``, ``sys``, ``time``, ``workspace.layout``
+and ``files.codedigest``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 
-from cloisterctl.files import codedigest, jsonlite
-from cloisterctl.workspace import paths
+from cloisterctl.files import codedigest
+from cloisterctl.workspace import layout
 
 SUMMARY_FILE = "statusline.json"  # ledger.statusline_file.FILE
 SCHEMA_MODULE = "cloisterctl.ledger.statusline"  # ledger.statusline_file.SCHEMA_MODULE
@@ -79,11 +80,19 @@ def summary_version() -> str | None:
         return None
 
 
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: json's extension, never a figure to print
+
+
+def _loads(text: str) -> object:
+    return json.loads(text, parse_constant=_not_json)
+
+
 def _read_summary(root: str) -> dict[str, object] | None:
     try:
-        with open(os.path.join(paths.cache_dir(root), SUMMARY_FILE), encoding="utf-8") as handle:
-            found = jsonlite.loads(handle.read(MAX_INPUT))
-    except (OSError, ValueError, UnicodeDecodeError):
+        with open(os.path.join(layout.cache_dir_of(root), SUMMARY_FILE), encoding="utf-8") as handle:
+            found = _loads(handle.read(MAX_INPUT))
+    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8, or not JSON
         return None
     if not isinstance(found, dict):
         return None
@@ -166,13 +175,13 @@ def compose(data: object, summary: dict[str, object] | None, now: float) -> str:
 def line(raw: bytes, cwd: str | None, now: float) -> str:
     """The statusline for stdin bytes ``raw``, run in ``cwd`` (None: a directory that is gone)."""
     try:
-        data = jsonlite.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = _loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # ValueError: not UTF-8, or not JSON
         return "cloisterctl: no statusLine input (Claude Code writes it on stdin)"
     candidates = (_get(data, "workspace", "project_dir"), _get(data, "workspace", "current_dir"), _get(data, "cwd"))
     directory = next((path for path in candidates if isinstance(path, str) and path and os.path.isdir(path)), cwd)
-    root = paths.work_tree_root(directory) if directory else None
-    if root is None or not os.path.isdir(os.path.join(root, paths.CLOISTER_DIR)):
+    root = layout.work_tree_root(directory) if directory else None
+    if root is None or not os.path.isdir(os.path.join(root, layout.CLOISTER_DIR)):
         return compose(data, None, now) + SEPARATOR + "not a cloisterctl workspace"
     summary = _read_summary(root)
     if summary is None:

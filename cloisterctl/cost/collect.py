@@ -33,8 +33,7 @@ from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
 from cloisterctl.models.prices import Tokens
-from cloisterctl.workspace import paths
-from cloisterctl.workspace.layout import Workspace
+from cloisterctl.workspace.layout import Workspace, fold_inputs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -253,7 +252,7 @@ def _workspace_inputs(ws: Workspace) -> memo.Stamp:
     (attribution, usage events, checkpoints) and the config files (prices, tiers): both places of
     the user config, since creating the new one retires the old."""
     user_files = [str(user_config_path()), str(legacy_user_config_path())]
-    return memo.stamp([*paths.fold_inputs(str(ws.root)), str(ws.config_path), *user_files])
+    return memo.stamp([*fold_inputs(str(ws.root)), str(ws.config_path), *user_files])
 
 
 def _quick_result(ws: Workspace, memo_path: Path) -> dict[str, Any] | None:

@@ -1,10 +1,10 @@
 """Appending whole lines to a log file with one ``write`` on an ``O_APPEND`` descriptor, with
 nothing but ``os``.
 
-Shared by the ledger and by the hooks' hot path (which must not pay for importing ``json``,
-``pathlib`` or ``filelock``). The kernel appends each write whole at the end of the file, so
-writers need no lock to keep their lines apart: hooks append without one and never wait behind a
-long tick. cloisterctl's own commands still append under the ledger lock, which orders their
+Shared by the ledger and by the hooks' hot path (which must not pay for importing ``pathlib`` or
+``filelock``). The kernel appends each write whole at the end of the file, so writers need no lock
+to keep their lines apart: hooks append without one and never wait behind a long tick.
+cloisterctl's own commands still append under the ledger lock, which orders their
 read-compare-append steps (cost checkpoints) and their STATE.md writes.
 """
 

@@ -8,8 +8,8 @@ so listing the directories where new inputs would appear covers files that do no
 Stamps are taken *before* the inputs are read: an input that changes while the command runs makes
 the memo stale, never wrong.
 
-Written and read with ``os`` and ``time`` alone (no json: it imports ``re``), because reading one
-is the whole of a fast start (``cli.fast``). The format, UTF-8 lines::
+Written and read with ``os`` and ``time`` alone, the outputs as the bytes to print (`cost` answers
+from its memo: ``cost.report_memo``). The format, UTF-8 lines::
 
     cloisterctl memo 1
     key <the caller's key>

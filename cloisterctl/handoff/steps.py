@@ -36,7 +36,7 @@ from cloisterctl.runtime.launch import (
     resolve_program,
 )
 from cloisterctl.workspace import git
-from cloisterctl.workspace.paths import slug
+from cloisterctl.workspace.layout import slug
 
 TRAILER = "Cloister-Handoff"
 StepResult = dict[str, Any] | None  # details for the done record, or None: not yet, wait
@@ -98,7 +98,7 @@ def check_command(ctx: Context, template: Sequence[str], key: str = "runtime.spa
 
 def session_file(ctx: Context, kind: str, session: str) -> Path:
     """``.cloister/local/KIND-SESSION.json``, the session id reduced to characters that make one
-    file name (``paths.slug``): a merged ledger line may name any session, ``../..`` included."""
+    file name (``layout.slug``): a merged ledger line may name any session, ``../..`` included."""
     return ctx.ws.local_dir / f"{kind}-{slug(session)}.json"
 
 

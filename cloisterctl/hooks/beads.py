@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from cloisterctl.hooks.record import append_line, event, find_workspace
+from cloisterctl.hooks.record import append_event, event, find_workspace
 
 EVENTS = ("create", "update", "close")
 
@@ -47,8 +47,5 @@ def beads_hook(args: list[str]) -> int:
         parent=parent,
         source="beads-hook",
     )
-    payload = dict(record)
-    payload["labels"] = issue.get("labels") or []  # type: ignore[assignment]
-    line = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    append_line(workspace, line)
+    append_event(workspace, {**record, "labels": issue.get("labels") or []})
     return 0

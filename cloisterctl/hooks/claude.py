@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-from cloisterctl.hooks.record import append_line, event, find_workspace
+from cloisterctl.hooks.record import append_event, event, find_workspace
 
 SELF_RECORDING = r"(^|[\s;&|(])cloisterctl test(\s|$)"
 # Claude Code's hook events; anything else is not a hook input, and records nothing.
@@ -30,10 +30,6 @@ EVENTS = frozenset(
         "PreCompact",
     }
 )
-
-
-def _line(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def claude_hook(args: list[str]) -> int:
@@ -60,7 +56,7 @@ def claude_hook(args: list[str]) -> int:
             model=payload.get("model") if isinstance(payload.get("model"), str) else None,
             transcript=payload.get("transcript_path"),
         )
-        append_line(workspace, _line(started))
+        append_event(workspace, started)
     elif name == "PostToolUse":
         activity["tool"] = payload.get("tool_name")
         tool_input = payload.get("tool_input") or {}
@@ -68,8 +64,8 @@ def claude_hook(args: list[str]) -> int:
         if payload.get("tool_name") == "Bash" and isinstance(command, str):
             _maybe_test_run(workspace, command, payload.get("tool_response"), session)
     elif name == "Stop":
-        append_line(workspace, _line(event("idle", session=session, source="agent")))
-    append_line(workspace, _line(activity))
+        append_event(workspace, event("idle", session=session, source="agent"))
+    append_event(workspace, activity)
     return 0
 
 
@@ -88,4 +84,4 @@ def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -
     if passed is None:
         return  # a test command whose outcome cannot be told: activity only
     record = event("test_run", passed=passed, command=command[:500], source="agent-hook", session=session)
-    append_line(workspace, _line(record))
+    append_event(workspace, record)

@@ -1,6 +1,6 @@
 """`cloisterctl hook git [TYPE [git's hook arguments]]`: commits, merges, checkouts and rewrites,
-recorded as activity (pre-commit's `cloister-activity` hook). Imports nothing beyond ``os`` and
-``sys``. An argument that is no git stage records nothing (and says so).
+recorded as activity (pre-commit's `cloister-activity` hook). Imports nothing beyond ``os``,
+``sys`` and ``hooks.record``. An argument that is no git stage records nothing (and says so).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from cloisterctl.hooks.record import append_line, encode_flat, event, find_workspace
+from cloisterctl.hooks.record import append_event, event, find_workspace
 
 SELF_ENV = "CLOISTER_SELF_COMMIT"  # set by cloisterctl's own commits (cloisterctl.workspace.git.SELF_ENV)
 
@@ -88,7 +88,7 @@ def git_hook(args: list[str]) -> int:
             return 0  # a file checkout, not a branch switch
     if hook == "post-rewrite":
         fields["rewrite"] = os.environ.get("PRE_COMMIT_REWRITE_COMMAND") or (args[0] if args else None)
-    append_line(workspace, encode_flat(event("activity", **fields)))
+    append_event(workspace, event("activity", **fields))
     if hook in ("post-merge", "post-rewrite") and _has_conflict_markers(os.path.join(workspace, "STATE.md")):
         _repair_state_md(workspace)
     return 0

@@ -1,48 +1,27 @@
-"""What every hook shares: finding the workspace and appending one event line, with nothing but
-``os`` and ``time`` (the git hooks run on every commit: no json, pathlib, yaml or
-filelock on their path).
+"""What every hook shares: finding the workspace and appending one event line, with ``json``,
+``os`` and ``time`` (the git hooks run on every commit: no pathlib, yaml or filelock on their path).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 from cloisterctl.files.appendlog import append_bytes
 
+TYPE_CHECKING = False  # annotations only: nothing more to import on a hook's path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 # What this process's hook wrote, so that a failure afterwards can say so.
 WRITTEN: list[str] = []
-_SAFE = frozenset(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
 
 
 def now_iso() -> str:
     moment = time.time()
     seconds = int(moment)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((moment - seconds) * 1e6):06d}Z"
-
-
-def _json_string(text: str) -> str:
-    if all(char in _SAFE for char in text):
-        return '"' + text + '"'
-    import json  # rare: only for text outside plain ASCII
-
-    return json.dumps(text, ensure_ascii=False)
-
-
-def encode_flat(fields: dict[str, str | int | bool | None]) -> str:
-    """One JSON object of flat values, without the json module."""
-    parts = []
-    for key, value in fields.items():
-        if value is None:
-            rendered = "null"
-        elif isinstance(value, bool):
-            rendered = "true" if value else "false"
-        elif isinstance(value, int):
-            rendered = str(value)
-        else:
-            rendered = _json_string(value)
-        parts.append(f'"{key}":{rendered}')
-    return "{" + ",".join(parts) + "}"
 
 
 def find_workspace(start: str) -> str | None:
@@ -57,10 +36,11 @@ def find_workspace(start: str) -> str | None:
         current = parent
 
 
-def append_line(workspace: str, line: str) -> None:
-    """Append one event line to the machine-local signal spool: one ``O_APPEND`` write, no lock,
-    so a hook never waits for a tick (``files.appendlog``), and never a tracked file (tick moves
-    what must be committed to the ledger: ``ledger.spool``)."""
+def append_event(workspace: str, record: Mapping[str, object]) -> None:
+    """Append ``record`` as one compact JSON line to the machine-local signal spool: one
+    ``O_APPEND`` write, no lock, so a hook never waits for a tick (``files.appendlog``), and never a
+    tracked file (tick moves what must be committed to the ledger: ``ledger.spool``)."""
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)
     append_bytes(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))

@@ -18,7 +18,7 @@ from cloisterctl.ledger import segments, statefile
 from cloisterctl.ledger.events import encode, make_event
 from cloisterctl.ledger.projection import front_matter
 from cloisterctl.ledger.store import snapshot
-from cloisterctl.workspace.layout import Workspace, agent_slug
+from cloisterctl.workspace.layout import Workspace, slug
 
 GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
 SEGMENTS_LINE = ".cloister/ledger/*.jsonl merge=union"
@@ -67,7 +67,7 @@ def ensure_gitattributes(ws: Workspace) -> str:
 
 
 def init(ws: Workspace, agent: str | None, now: datetime, timeout: float | None = None) -> InitReport:
-    agent_id = agent_slug(agent) if agent else None
+    agent_id = slug(agent) if agent else None
     with locked(ws.lock_path, timeout, what="the workspace"):
         current = snapshot(ws).state
         report = InitReport(str(ws.root), agent_id or current.agent)

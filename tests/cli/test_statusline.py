@@ -1,5 +1,5 @@
 """`cloisterctl statusline`: the line for Claude Code's status bar, from its real statusLine input and
-the summary every publishing command keeps; fast (no click, json, re or datetime) and never loud."""
+the summary every publishing command keeps; fast (json, but no click, pathlib or datetime) and never loud."""
 
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ def agent(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 def test_the_line_for_a_working_agent(workspace: Path, agent: Path) -> None:
     out, _, imported = statusline(claude_input(workspace, agent), workspace / "src")
     assert out == "[haiku] Haiku 4.5 | app-1 | $2.00 session | $3.00 today | cache 89%\n"
-    assert imported == ""  # os, sys, time and three small modules of ours: nothing else
+    # json (which imports re), hashlib, os, sys, time, workspace.layout and files.codedigest: nothing else
+    assert imported == "hashlib,json,re"
     # Another session of the same workspace: Claude Code's own figure, the workspace's hit rate.
     other = claude_input(workspace, None, session_id="not-known", cost={"total_cost_usd": 0.4567})
     out, _, _ = statusline(other, Path("/"))
@@ -196,6 +197,7 @@ def test_days_are_utc_days(workspace: Path, agent: Path) -> None:
         (b"not json", "cloisterctl: no statusLine input"),
         (b"\xff\xfe", "cloisterctl: no statusLine input"),
         (b"[" * 100_000, "cloisterctl: no statusLine input"),
+        (b'{"cost": {"total_cost_usd": NaN}}', "cloisterctl: no statusLine input"),  # not JSON, json's extension
         (b"[1, 2]", "? | not a cloisterctl workspace"),
         (b'{"model": 5, "cost": {"total_cost_usd": "x"}, "workspace": {"project_dir": 7}}', "? | not a cloisterctl"),
     ],

@@ -14,6 +14,7 @@ from cloisterctl.config.load import load_config
 from cloisterctl.cost.attribution import Attribution
 from cloisterctl.cost.cache_versions import rows_version, tally_version
 from cloisterctl.cost.collect import refresh_cost
+from cloisterctl.cost.report_memo import CostOptions, cost_memo_path
 from cloisterctl.cost.running_tally import SUMS
 from cloisterctl.cost.transcripts.ingest import PROGRESS_MIN_BYTES
 from cloisterctl.cost.transcripts.locate import project_dir_name
@@ -542,6 +543,7 @@ def test_the_cache_names_every_cell_key_field_and_an_old_positional_one_is_rebui
     key = cell["key"]
     positional = [key[name] for name in ("project", "session", "agent", "task", "model", "day", "subagent")]
     tally_file.write_text(json.dumps({**saved, "cells": [[*positional, [n * 2 for n in cell["sums"]]]]}))
+    Path(cost_memo_path(str(workspace), CostOptions())).unlink()  # else the memo answers, reading no cache
     again = cost_json(workspace)
     assert (again["total_usd"], again["bytes_read"]) == (1.0, 0)  # made again from the rows held
     assert json.loads(tally_file.read_text())["cells"] == [cell]

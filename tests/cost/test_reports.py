@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloisterctl.cli.fast import BY_CHOICES
-from cloisterctl.cost.reports import GROUPING_NAMES, group, grouping_named, in_period, parse_date, week_of
+from cloisterctl.cost.reports import group, grouping_named, in_period, parse_date, week_of
 from cloisterctl.cost.tally import Cell, CellKey
 from cloisterctl.errors import CostError
 
@@ -31,10 +30,6 @@ def cell(
         cache_write_5m=cache_write_5m,
         cache_read=cache_read,
     )
-
-
-def test_the_fast_path_takes_every_grouping_the_reports_have() -> None:
-    assert BY_CHOICES == GROUPING_NAMES
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,13 @@ def test_git_hook_infers_the_stage_from_pre_commits_variables(workspace: Path) -
     ]
 
 
+def test_events_are_compact_json_lines_with_text_as_written(workspace: Path) -> None:
+    hook(workspace, "git", "post-rewrite", env={"PRE_COMMIT_REWRITE_COMMAND": 'rebase "ü"\t'})
+    [line] = (workspace / ".cloister" / "local" / "signals.jsonl").read_text(encoding="utf-8").splitlines()
+    assert '"rewrite":"rebase \\"ü\\"\\t"' in line and '": ' not in line and '", "' not in line
+    assert json.loads(line)["rewrite"] == 'rebase "ü"\t'
+
+
 def test_cloisterctls_own_commits_are_not_activity(workspace: Path) -> None:
     assert hook(workspace, "git", "post-commit", env={"CLOISTER_SELF_COMMIT": "1"}).returncode == 0
     assert signals(workspace) == []

@@ -1,6 +1,7 @@
-"""cli.fast: `cost` with nothing new is answered from its memo without click, and any change to
-what it read (a transcript, a new file where one could appear, the ledger, the config, the
-environment) sends it down the full path, which prints the new figures."""
+"""`cost` with nothing new is answered from its memo (``cost.report_memo``) inside the click command,
+without the full path's reading (``cost.collect`` is never imported), and any change to what it
+read (a transcript, a new file where one could appear, the ledger, the config, the environment)
+sends it down the full path, which prints the new figures."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -19,12 +21,14 @@ from testing.transcripts import assistant, usage_of, write_lines
 SONNET = "claude-sonnet-4-5-20250929"
 K = 100_000  # tokens of one response: $0.30 of Sonnet input (below the long-context tier)
 
-# Runs the real entry point and says on stderr which path answered.
+# Runs the real entry point and says on stderr which path answered: the full one reads the
+# transcripts and the ledger through cost.collect; the memo's answer never imports it.
 PROBE = (
     "import sys\n"
     "from cloisterctl.__main__ import main\n"
     "code = main(sys.argv[1:])\n"
-    "sys.stderr.write('\\nPATH=' + ('full' if 'click' in sys.modules else 'memo') + '\\n')\n"
+    "full = 'cloisterctl.cost.collect' in sys.modules\n"
+    "sys.stderr.write('\\nPATH=' + ('full' if full else 'memo') + '\\n')\n"
     "raise SystemExit(code)\n"
 )
 
@@ -59,9 +63,7 @@ def response(message: str, fresh: int = K) -> str:
     return assistant("s1", message, f"r-{message}", SONNET, "2026-11-01T10:00:00Z", usage_of(fresh, 0))
 
 
-def test_a_repeated_cost_prints_the_same_report_from_its_memo_without_click(
-    workspace: Path, claude: dict[str, str]
-) -> None:
+def test_a_repeated_cost_prints_the_same_report_from_its_memo(workspace: Path, claude: dict[str, str]) -> None:
     write_lines(transcript(claude, project_dir_name(workspace), "s1.jsonl"), [response("m1")])
     first, path = cost(workspace, claude, "--json")
     assert path == "full" and total(first) == 0.3 and json.loads(first)["bytes_read"] > 0
@@ -218,8 +220,8 @@ def test_every_option_that_changes_the_output_is_in_the_memo_key(workspace: Path
         assert json.loads(out) == {**json.loads(firsts[tuple(args)]), "bytes_read": 0}, args
 
 
-def test_the_memo_key_holds_every_option_the_fast_path_reads() -> None:
-    from cloisterctl.cli.fast import CostOptions, cost_key
+def test_the_memo_key_holds_every_option_that_changes_the_output() -> None:
+    from cloisterctl.cost.report_memo import CostOptions, cost_key
 
     base = CostOptions()
     changed = [
@@ -229,7 +231,7 @@ def test_the_memo_key_holds_every_option_the_fast_path_reads() -> None:
         CostOptions(until="2026-11-01"),
         CostOptions(breakdown=True),
     ]
-    assert len(changed) == len(CostOptions.__slots__)
+    assert len(changed) == len(fields(CostOptions))
     keys = {cost_key("/r", options) for options in [base, *changed]}
     assert len(keys) == len(changed) + 1
     assert cost_key("/r", CostOptions(since="x")) != cost_key("/r", CostOptions(until="x"))
