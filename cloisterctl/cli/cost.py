@@ -11,8 +11,8 @@ import click
 
 from cloisterctl.cli.app import Env, emit, json_option, pass_env
 from cloisterctl.cost import report_memo
+from cloisterctl.cost.groupings import GROUPING_NAMES
 from cloisterctl.cost.report_memo import CostOptions
-from cloisterctl.cost.reports import GROUPING_NAMES
 from cloisterctl.errors import CloisterError
 
 

@@ -4,7 +4,7 @@ the dashboard). Pure rules (``usage``, ``dedup``, ``attribution``, ``tally``, ``
 ``reports``) are apart from the I/O (``transcripts``, ``usage_cache``, ``collect``, ``dashboard``).
 
 A new cost attribute is a field of ``CellKey`` (set where cells are made: ``RunningTally._count``
-and ``tally.usage_cells``) and an entry of ``reports.GROUPINGS``; `cost --by` offers what that
+and ``tally.usage_cells``) and an entry of ``groupings.GROUPINGS``; `cost --by` offers what that
 list names, and the usage cache stores keys by field name (one of other fields is rebuilt).
 
 The records, one line each:
@@ -19,7 +19,7 @@ The records, one line each:
 - ``running_tally.RunningTally``: the tally kept current one read at a time (cached per scope).
 - ``running_tally.SessionSums``: the exact counters a ``SessionInfo`` is made from.
 - ``running_tally.FileChange``: what one read did to one file's rows.
-- ``reports.Grouping``: what a row of `cost --by NAME` is; ``GROUPINGS`` lists them all.
+- ``groupings.Grouping``: what a row of `cost --by NAME` is; ``GROUPINGS`` lists them all.
 - ``reports.CostData``: what a report, the dashboard or a refresh reads: the tally, the usage
   events' cells, the scope and the period.
 - ``collect.CostReport``: the JSON of `cloisterctl cost` with the stamp of what it was read from.

@@ -56,7 +56,7 @@ def hit_rate(fresh: int, cache_write: int, cache_read: int) -> float | None:
 
 
 class CellKey(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
-    """What a cell is: every attribute a report groups cells by (``reports.GROUPINGS`` names the
+    """What a cell is: every attribute a report groups cells by (``groupings.GROUPINGS`` names the
     field each grouping reads). The tally's dict key, and written to the usage cache by name: a
     cache whose keys have other fields fails to load and is rebuilt."""
 

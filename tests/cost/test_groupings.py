@@ -1,4 +1,4 @@
-"""The one list of groupings (``cost.reports.GROUPINGS``): every grouping in it works end to end,
+"""The one list of groupings (``cost.groupings.GROUPINGS``): every grouping in it works end to end,
 through `cloisterctl cost --by NAME` on a workspace with real-format transcripts (a session that
 delegates to subagents, ``tests/data/fixtures/claude-code/subagents``) and a usage event of another
 runtime; each reads a field of the cell key; and the command line offers exactly the list."""
@@ -14,7 +14,7 @@ import pytest
 
 from cloisterctl.cli.cost import cost_command
 from cloisterctl.config.load import load_config
-from cloisterctl.cost.reports import GROUPING_NAMES, GROUPINGS
+from cloisterctl.cost.groupings import GROUPING_NAMES, GROUPINGS
 from cloisterctl.cost.tally import CellKey, usage_event
 from cloisterctl.cost.transcripts.locate import project_dir_name
 from cloisterctl.ledger import segments

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cloisterctl.cost.reports import group, grouping_named, in_period, parse_date, week_of
+from cloisterctl.cost.groupings import grouping_named, week_of
+from cloisterctl.cost.reports import group, in_period, parse_date
 from cloisterctl.cost.tally import Cell, CellKey
 from cloisterctl.errors import CostError
 
