@@ -24,11 +24,14 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cloisterctl import __version__, errors
+
+if TYPE_CHECKING:
+    from cloisterctl.ledger.context import Context
 
 # command name -> (module, attribute): imported on first use.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -69,11 +72,11 @@ class Env:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.contexts: list[Any] = []  # each gets its commit point when the command ends
+        self.contexts: list[Context] = []  # each gets its commit point when the command ends
 
-    def context(self, *, initialised: bool = True) -> Any:
+    def context(self, *, initialised: bool = True) -> Context:
         """The workspace's context (one per command: a second call returns the first)."""
-        from cloisterctl.ledger.context import Context
+        from cloisterctl.ledger.context import Context  # the engine, loaded once a command needs it
 
         for ctx in self.contexts:
             if ctx.ws.is_initialised or not initialised:
