@@ -1,9 +1,10 @@
 """What the fold knows about the agent's own situation: its task and the flags that clear
-(``clear_flags``, by the table in ``ledger.decisions``), whether it is idle, the progress the
-cost-bleed guard measures from, how long it has been quiet (``stuck_reading``: the one reading
-the stuck rule, the statusline and its summary share), and what the running agent still has to
-be told. Pure; ``ledger.reducers`` calls these from its reducers and registers the ones for the
-agent's own event types (``brief``, ``exit``, ``flag_cleared``).
+(``clear_flags``: as the decision that raised each one recorded, ``ledger.decisions``), whether it
+is idle, the progress the cost-bleed guard measures from, how long it has been quiet
+(``stuck_reading``: the one reading the stuck rule, the statusline and its summary share), and
+what the running agent still has to be told. Pure; ``ledger.reducers`` calls these from its
+reducers and registers the ones for the agent's own event types (``brief``, ``exit``,
+``flag_cleared``).
 
 Kept apart from ``ledger.reducers`` so that it stays small; the functions take the fold's records
 (``ledger.state``: ``WorkspaceState``, ``Decision``) and change them in place. What they
