@@ -3,6 +3,8 @@
 The agent's status comes from the ledger and, for whether its process runs, from the runtime now
 (``runtime``: ``alive``, ``stopped``, ``dead`` or ``unknown`` without tmux): a session the ledger
 calls current whose tmux session is gone is ``dead`` here at once, before a tick records it.
+``stuck`` is the stuck rule's own reading (the one the statusline shows): minutes left until it
+fires.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from cloisterctl.errors import StateFileError, ToolError
 from cloisterctl.ledger import statefile
+from cloisterctl.ledger.agent_state import stuck_reading
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
 from cloisterctl.ledger.projection import cost_summary, front_matter
@@ -51,6 +54,8 @@ def status_view(ctx: Context) -> dict[str, Any]:
     except StateFileError as exc:
         state_md = f"invalid: {exc}"
     future = [problem for problem in ctx.problems if "in the future (ignored until then)" in problem]
+    now = ctx.clock()
+    reading = stuck_reading(state, ctx.config, alive)
     return {
         "workspace": str(ws.root),
         "agent": state.agent,
@@ -66,7 +71,15 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "task": state.task,
         "cost": cost_summary(state),
         # Every budget set, as it stands now (STATE.md keeps the warnings as the last tick recorded them).
-        "budgets": [status.as_dict() for status in statuses(state, ctx.config.budgets, ctx.clock())],
+        "budgets": [status.as_dict() for status in statuses(state, ctx.config.budgets, now)],
+        # The stuck rule's own reading (``ledger.agent_state.stuck_reading``): below zero, it fires.
+        "stuck": None
+        if reading is None
+        else {
+            "quiet_since": reading.quiet_since,
+            "threshold_minutes": reading.threshold_minutes,
+            "minutes_left": round(reading.minutes_left(now), 1),
+        },
         "handoffs": state.handoff_count,
         "handoff_in_flight": (
             None

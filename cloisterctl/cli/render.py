@@ -133,6 +133,12 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
     if view.get("idle_reason"):
         rows.append(("idle", view["idle_reason"]))
+    stuck = view.get("stuck")
+    if stuck:
+        when = "now" if stuck["minutes_left"] < 0 else f"in {stuck['minutes_left']:g} min"
+        rows.append(
+            ("stuck", f"{when} (quiet since {stuck['quiet_since']}, threshold {stuck['threshold_minutes']:g} min)")
+        )
     for budget in view.get("budgets", ()):
         rows.insert(rows.index(("handoffs", str(view["handoffs"]))), ("budget", _budget_text(budget)))
     for flag, since in view["flags"].items():

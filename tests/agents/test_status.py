@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cloisterctl.ledger import segments, statefile
 from cloisterctl.ledger.events import make_event
 from cloisterctl.workspace.layout import Workspace
-from testing.helpers import cli, events, run, tick_json, tree_digest
+from testing.helpers import cli, events, run, tick_json, tree_digest, write_config
 
 
 def test_status_of_a_fresh_workspace(workspace: Path) -> None:
@@ -120,3 +121,42 @@ def test_the_runtime_corrects_the_ledgers_status_both_ways() -> None:
     assert (live_status(working, "alive"), live_status(working, "dead")) == ("working", "dead")
     recorded_dead = fold([started, make_event("exit", "a", t.replace(minute=1), session="s1")], "a")
     assert (live_status(recorded_dead, "alive"), live_status(recorded_dead, "unknown")) == ("working", "dead")
+
+
+def test_status_counts_down_to_the_stuck_rule_as_the_rule_measures(workspace: Path, monkeypatch: Any) -> None:
+    """`status` shows the stuck rule's own reading (``stuck_reading``), and a tick at the moment it
+    reads below zero makes the stuck decision."""
+    write_config(workspace, "handoffs:\n  guards: {bleed_usd: 0}\n")
+    t = datetime.now(UTC).replace(microsecond=0)  # after the workspace's init
+    segments.append_segments(
+        Workspace(workspace),
+        [
+            make_event("route", "repo", t, task="bd-7", tier="haiku", model="claude-haiku-4-5-20251001"),
+            make_event(
+                "session",
+                "repo",
+                t,
+                session="s1",
+                tier="haiku",
+                model="claude-haiku-4-5-20251001",
+                source="spawn",
+                task="bd-7",
+            ),
+        ],
+    )
+    monkeypatch.setenv("CLOISTER_NOW", (t + timedelta(minutes=9)).isoformat())
+    view = json.loads(run(workspace, "status", "--json").output)
+    assert view["stuck"]["threshold_minutes"] == 10 and view["stuck"]["minutes_left"] == 1.0
+    assert "stuck          in 1 min (quiet since" in run(workspace, "status").output
+    assert not _stuck_decided(workspace)
+    monkeypatch.setenv("CLOISTER_NOW", (t + timedelta(minutes=10, seconds=30)).isoformat())
+    view = json.loads(run(workspace, "status", "--json").output)
+    assert view["stuck"]["minutes_left"] == -0.5
+    assert "stuck          now (quiet since" in run(workspace, "status").output
+    assert _stuck_decided(workspace)
+
+
+def _stuck_decided(workspace: Path) -> bool:
+    """Whether the rules, at the pinned time, decide the stuck escalation (a dry run records nothing)."""
+    report = json.loads(run(workspace, "tick", "--dry-run", "--json").output)
+    return any(decision["trigger"] == "stuck" for entry in report for decision in entry["decisions"])
