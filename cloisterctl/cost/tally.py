@@ -23,6 +23,7 @@ from cloisterctl.errors import CostError
 from cloisterctl.ledger.events import Event, make_event, normalise_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.schema import MAX_TOKENS
+from cloisterctl.ledger.state import CHECKPOINT_KEYS
 from cloisterctl.models.prices import Tokens
 from cloisterctl.models.tiers import tier_for_model
 
@@ -31,16 +32,11 @@ NONE = "-"  # how an unattributed agent, task or session is shown
 MAIN = "(main)"  # the subagent type of a session's own usage (not a subagent's)
 UNKNOWN_TYPE = "(unknown)"  # a subagent whose type Claude Code did not record
 USAGE_SCOPE = "usage:"  # checkpoint scope of an agent's usage events (other runtimes)
-CHECKPOINT_FIELDS = (
-    "usd",
-    "by_model",
-    "by_tier",
-    "tokens",
-    "requests",
-    "models",
-    "mid_session_switch",
-    "by_day",
-    "by_task",
+# The figures of a cost checkpoint that say whether a new one would repeat it: every field the fold
+# keeps (``ledger.state.CHECKPOINT_KEYS``) but who and when it is, and the context size (not a
+# spending figure).
+CHECKPOINT_FIELDS = tuple(
+    key for key in CHECKPOINT_KEYS if key not in ("id", "ts", "agent", "session", "scope", "context_tokens")
 )
 
 
