@@ -135,6 +135,23 @@ json_option = click.option(
 )
 
 
+def safe_name(what: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """A click callback that refuses a name that is not safe (``models.names``) before the command
+    runs: a one-line error naming it, exit 1, nothing written. Names are data: a task id, an agent
+    or a decision reaches file names, tmux, commit messages and ``bd``'s argv."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        from cloisterctl.errors import CloisterError
+        from cloisterctl.models.names import name_problem
+
+        wrong = None if value is None else name_problem(what, value)
+        if wrong is not None:
+            raise CloisterError(wrong)
+        return value
+
+    return check
+
+
 def emit(data: Any, as_json: bool, render: Callable[[Any], str], *, chatter: bool = False) -> int:
     """Print a command's result (JSON, or text for people); returns exit code 0. The text of a
     ``chatter`` result (what an action did: "updated X", "nothing new") is cut down by ``-q`` to its

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.app import Env, emit, json_option, pass_env, safe_name
 from cloisterctl.cost import report_memo
 from cloisterctl.cost.groupings import GROUPING_NAMES
 from cloisterctl.cost.report_memo import CostOptions
@@ -157,9 +157,13 @@ def usage_group() -> None:
 @click.option("--cache-write-5m", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("--cache-write-1h", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("--requests", type=click.IntRange(min=1), default=1, metavar="N", help="How many requests these sum.")
-@click.option("--session", metavar="ID", help="The session the usage belongs to.")
-@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
-@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@click.option("--session", metavar="ID", callback=safe_name("session id"), help="The session the usage belongs to.")
+@click.option(
+    "--task", metavar="ID", callback=safe_name("task id"), help="The task (default: the agent's task at the time)."
+)
+@click.option(
+    "--agent", metavar="NAME", callback=safe_name("agent name"), help="The agent (default: this workspace's)."
+)
 @click.option(
     "--usd", type=click.FloatRange(min=0, max=1e9), help="The cost, for a model the price table does not know."
 )
@@ -210,8 +214,12 @@ def usage_add(
 
 @usage_group.command("import")
 @click.argument("result_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
-@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
-@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@click.option(
+    "--task", metavar="ID", callback=safe_name("task id"), help="The task (default: the agent's task at the time)."
+)
+@click.option(
+    "--agent", metavar="NAME", callback=safe_name("agent name"), help="The agent (default: this workspace's)."
+)
 @json_option
 @pass_env
 def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None, as_json: bool) -> int:
