@@ -32,6 +32,7 @@ MAX_LINE = 1 << 20
 # Past this many bad lines in one read of a file, one summary line says how many more there were:
 # a million bad lines must not print a million warnings.
 MAX_WARNINGS = 20
+_JSON_STARTS = frozenset(bytes([byte]) for byte in b'{["-0123456789')  # and true, false, null
 _CHUNK = 1 << 20  # bytes read at a time: memory stays near _CHUNK + MAX_LINE whatever the file holds
 
 
@@ -80,8 +81,12 @@ def read_stream(handle: BinaryIO, name: str, first_line: int = 1, *, horizon: st
         if raw is None:
             report(f"{name}:{number}: line of {length:,} bytes, longer than {MAX_LINE:,} (skipped unread)")
             continue
-        if not raw.strip():
+        text = raw.strip()
+        if not text:
             continue
+        if text[:1] not in _JSON_STARTS and text not in (b"true", b"false", b"null"):
+            report(f"{name}:{number}: {'incomplete last line' if last else 'not valid JSON'} (skipped)")
+            continue  # no JSON starts so: said without the cost of decoding (a flood of such lines)
         try:
             event = json.loads(raw)
         except RecursionError:
