@@ -173,7 +173,9 @@ def dashboard_workspace(workspace: Path, home: Path) -> None:
     steps = ["requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed"]
     for minute, step in enumerate(steps):
         fields: dict[str, Any] = {"handoff": "h-1", "step": step, "from_tier": "opus", "to_tier": "sonnet"}
-        fields |= {"trigger": "planning_complete", "reason": "<img src=x onerror=alert(1)>"} if step == "requested" else {}
+        fields |= (
+            {"trigger": "planning_complete", "reason": "<img src=x onerror=alert(1)>"} if step == "requested" else {}
+        )
         fields |= {"task": "bd-impl"} if step == "spawned" else {}
         events.append(make_event("handoff", "repo", at(f"2026-11-01T10:{minute:02d}:00Z"), **fields))
     for minute, step in enumerate(["requested", "failed"]):
