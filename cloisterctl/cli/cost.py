@@ -247,6 +247,7 @@ def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None
     from cloisterctl.cli.render import render_recorded
     from cloisterctl.cost.collect import import_claude_result
 
-    name = "stdin" if result_file.name == "<stdin>" else result_file.name
+    name = getattr(result_file, "name", "<stdin>")  # binary stdin may have no name
+    name = "stdin" if name in ("<stdin>", 0) else str(name)
     result = import_claude_result(env.context(), _text_of(result_file.read(), name), name, task=task, agent=agent)
     return emit(result, as_json, render_recorded)
