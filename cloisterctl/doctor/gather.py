@@ -25,7 +25,10 @@ from cloisterctl.integrations.install import CLAUDE_EVENTS
 from cloisterctl.integrations.merge_driver import is_registered
 from cloisterctl.integrations.subagents_install import subagents_status
 from cloisterctl.ledger import segments
+from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.init import STATE_LINE, has_line
+from cloisterctl.ledger.projection import unpriced_models
+from cloisterctl.models.tiers import normalise_model_id
 from cloisterctl.tick import stamp
 from cloisterctl.workspace.layout import Workspace, find_workspace
 
@@ -56,6 +59,7 @@ def run_doctor(directory: Path, now: float | None = None) -> list[Check]:
     found, looked_in = probe.transcript_dirs(ws.root)
     checks.append(verdicts.transcripts(found, looked_in))
     checks.append(_ledger(ws))
+    checks.append(_prices(ws, config))
     return checks
 
 
@@ -123,6 +127,15 @@ def _schedule(ws: Workspace, facts: probe.ScheduleFacts, now: float) -> Check:
     last = stamp.last_tick(ws)
     age = None if last is None else max(0.0, (now - last) / 60)
     return verdicts.schedule(facts.kind, facts.every_minutes, age)
+
+
+def _prices(ws: Workspace, config: Config) -> Check:
+    table = config.prices
+    try:
+        state = Context.for_workspace(ws, config).state
+    except CloisterError as exc:
+        return verdicts.prices([], table.file, table.as_of, str(exc))
+    return verdicts.prices([normalise_model_id(model) for model in unpriced_models(state)], table.file, table.as_of)
 
 
 def _ledger(ws: Workspace) -> Check:

@@ -300,6 +300,22 @@ def ledger(files: int, events: int, bad_lines: int, first_bad: str | None, unrea
     return ok(name, f"{_count(events, 'event')} in {_count(files, 'file')}, no bad lines")
 
 
+def prices(unpriced: Sequence[str], table: str, as_of: str, problem: str | None = None) -> Check:
+    """The models this workspace's cost counts at $0 for want of a price (from the folded ledger)."""
+    name = "prices"
+    if problem:
+        return Check(name, WARNING, f"cannot tell which models have no price: {problem}", "see the ledger check")
+    if unpriced:
+        models = ", ".join(unpriced)
+        return Check(
+            name,
+            WARNING,
+            f"no price for {models}: counted as $0, so the cost, STATE.md and every budget undercount",
+            f"add cost.prices.{unpriced[0]}: {{input: USD, output: USD}} (per million tokens) to .cloister/config.yaml",
+        )
+    return ok(name, f"every model in this workspace's cost has a price ({table}, as of {as_of})")
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
