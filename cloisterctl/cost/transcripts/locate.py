@@ -66,8 +66,7 @@ def portable_path(path: str, root: Path, environ: Mapping[str, str] | None = Non
         inside = _relative(Path(path), directory)
         if inside is not None:
             return CLAUDE_PREFIX + inside
-    inside = _relative(Path(path), root)
-    return inside
+    return _relative(Path(path), root)
 
 
 def local_path(recorded: str, root: Path, dirs: Sequence[Path]) -> Path:
