@@ -47,7 +47,8 @@ def test_a_day_of_work_commits_no_path_of_this_machine(
 
     first = json.loads(cli(workspace, "spawn", "--tier", "sonnet", "--json").stdout)
     _wait_for(
-        None, "the agent's SessionStart", lambda: [e for e in spooled_events(workspace) if e["type"] == "session"]
+        "the agent's SessionStart hook",  # in the spool, or already moved to the ledger
+        lambda: [e for e in spooled_events(workspace) + events(workspace, "session") if e.get("source") == "hook"],
     )
     # A session started by hand, its transcript in ~/.claude; and one whose transcript is elsewhere.
     by_hand = home / ".claude" / "projects" / project_dir_name(workspace) / "by-hand.jsonl"
