@@ -158,7 +158,7 @@ def _prices(ws: Workspace, config: Config) -> Check:
     table = config.prices
     try:
         state = Context.for_workspace(ws, config).state
-    except CloisterError as exc:
+    except (CloisterError, OSError) as exc:
         return verdicts.prices([], table.file, table.as_of, str(exc))
     return verdicts.prices([normalise_model_id(model) for model in unpriced_models(state)], table.file, table.as_of)
 
