@@ -16,7 +16,7 @@ from cloisterctl.ledger import statefile
 from cloisterctl.ledger.agent_state import stuck_reading
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
-from cloisterctl.ledger.projection import cost_summary, front_matter
+from cloisterctl.ledger.projection import cost_summary, front_matter, unpriced_models
 from cloisterctl.triggers.budgets import statuses
 
 
@@ -70,6 +70,8 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "complexity": state.complexity,
         "task": state.task,
         "cost": cost_summary(state),
+        # Models counted at $0 for want of a price: the cost and every budget figure are lower bounds.
+        "unpriced_models": unpriced_models(state),
         # Every budget set, as it stands now (STATE.md keeps the warnings as the last tick recorded them).
         "budgets": [status.as_dict() for status in statuses(state, ctx.config.budgets, now)],
         # The stuck rule's own reading (``ledger.agent_state.stuck_reading``): below zero, it fires.

@@ -57,7 +57,7 @@ def _pricing_digest(config: Config) -> str:
 
 
 def _files_in_scope(
-    config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool, visited: list[str]
+    root: Path, config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool, visited: list[str]
 ) -> list[TranscriptFile]:
     """The transcripts of the scope; ``visited`` collects every directory looked in (or for)."""
     if all_projects:
@@ -66,7 +66,7 @@ def _files_in_scope(
     # Sessions the ledger names may have been started elsewhere (another cwd): find them by id.
     have = {file.key for file in files}
     wanted = set(attribution.session_agents) - {file.session for file in files}
-    named = {Path(path) for path in attribution.transcripts}
+    named = {locate.local_path(path, root, config_dirs) for path in attribution.transcripts}  # as the ledger names them
     if wanted or named:
         for directory in config_dirs:
             try:
@@ -153,7 +153,7 @@ def collect(
 
     config_dirs = locate.claude_config_dirs(environ)
     visited: list[str] = []
-    files = _files_in_scope(config_dirs, attribution, all_projects, visited)
+    files = _files_in_scope(ws.root, config_dirs, attribution, all_projects, visited)
     # Stamped before anything is read: a file that grows during the read makes a memo stale.
     inputs = memo.stamp([*dict.fromkeys(visited), *(str(file.path) for file in files)])
     scope = "all" if all_projects else "workspace"

@@ -217,6 +217,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "context_tokens": OPTIONAL_COUNT,
         "by_day": _optional(_day_money_map),  # UTC day -> USD (what budgets.day_usd measures)
         "by_task": _optional(_money_map),  # task -> USD (budgets.task_usd)
+        "unpriced": _optional(_count_map),  # model -> requests with no price (counted at $0)
     },
     "usage": {
         "model": TEXT,

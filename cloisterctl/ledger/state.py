@@ -60,6 +60,7 @@ CHECKPOINT_KEYS = (
     "context_tokens",
     "by_day",
     "by_task",
+    "unpriced",
 )
 
 
@@ -121,6 +122,9 @@ class CostTotals:
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
     switches: int = 0  # sessions whose own transcript shows two models
     checkpoints: int = 0
+    # model -> [requests counted at $0, how many checkpoints name it]: the models with no price,
+    # whose cost every total here leaves out (a total is then a lower bound)
+    unpriced: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -39,7 +39,9 @@ from cloisterctl.ledger.commit import finish
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.projection import unpriced_models
 from cloisterctl.ledger.upkeep import upkeep
+from cloisterctl.models.tiers import normalise_model_id
 from cloisterctl.routing.overrides import read_overrides
 from cloisterctl.routing.route import tracker_for
 from cloisterctl.runtime.launch import read_exit_file
@@ -301,6 +303,18 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
     report.problems += troubles
 
 
+def _newly_unpriced(before: WorkspaceState, after: WorkspaceState) -> list[str]:
+    """A warning for each model this tick's cost counts at $0 that the cost named no price for
+    before: said once, when it first appears (STATE.md and `status` keep saying it)."""
+    known = set(unpriced_models(before))
+    return [
+        f"cost: model {model} has no price, so it counts as $0 and every cost and budget figure is a lower bound "
+        f"(add cost.prices.{normalise_model_id(model)} to the config)"
+        for model in unpriced_models(after)
+        if model not in known
+    ]
+
+
 def _sync_subagents(ctx: Context, report: Report) -> None:
     """The installed subagent definitions rewritten when the config changed what they say (one hash
     compared when it did not)."""
@@ -324,6 +338,7 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
                 ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
             inputs = read_inputs(ctx, report, live, dry_run=dry_run)
             plan = decide(ctx, inputs)
+            report.problems += _newly_unpriced(ctx.state, plan.draft.state)
             report.tasks = [{"task": change["task"], "status": change["status"]} for change in plan.task_changes]
             if dry_run:
                 report.decisions = [

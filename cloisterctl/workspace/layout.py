@@ -174,6 +174,15 @@ def work_tree_root(start: str) -> str | None:
         current = parent
 
 
+def without_machine_paths(text: str, root: str) -> str:
+    """``text`` with the work tree's path written ``.`` and the home directory ``~``: what a line
+    bound for a committed file (an agent's last output) may say of this machine."""
+    for path, name in ((root, "."), (os.path.realpath(root), "."), (os.path.expanduser("~"), "~")):
+        if len(path) > 1:  # never "/" itself
+            text = text.replace(path.rstrip("/"), name)
+    return text
+
+
 def cache_dir_of(root: str) -> str:
     """``$XDG_CACHE_HOME/cloisterctl/workspaces/<dir name>-<hash of the path>``: machine-local,
     outside the work tree, so that a cache file committed to the repository is never read as one."""
