@@ -133,6 +133,7 @@ def _end(state: WorkspaceState, ts: str, ending: str, trigger: str | None = None
                 "reopened": False,
                 "tier": attempt["tier"],
                 "verified": current.get("verified"),
+                "start": attempt["start"],
             },
         }
     return attempt
@@ -304,6 +305,10 @@ def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
             "tier": event.get("tier") or (closing or {}).get("tier"),
             "ts": event["ts"],
             "id": event["id"],
+            "note": event.get("note"),
+            # The last lines of a failed check's output, for the escalation's packet (the last few).
+            "output": (event.get("output") or [])[-10:] if result == "fail" else None,
+            "commands": event.get("commands") if result == "pending" else None,  # what it runs
         },
     }
     if result not in ("pass", "fail"):

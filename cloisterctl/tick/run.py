@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloisterctl.config.load import load_config
+from cloisterctl.config.settings import Config
 from cloisterctl.cost import collect
 from cloisterctl.cost.reports import CostData
 from cloisterctl.cost.transcripts.locate import session_transcript
@@ -48,6 +49,7 @@ from cloisterctl.tasks import seen as seen_file
 from cloisterctl.tasks import watch
 from cloisterctl.tasks.beads import JsonlTracker, open_tracker
 from cloisterctl.tasks.records import Task
+from cloisterctl.testruns import verification, verification_plan
 from cloisterctl.tick import stamp
 from cloisterctl.triggers import decisions
 from cloisterctl.triggers.budgets import warning_events
@@ -75,6 +77,8 @@ class Report:
     ledger_events: dict[str, int] = field(default_factory=dict)
     signals: int = 0
     subagents: list[str] = field(default_factory=list)  # definitions rewritten because the config changed
+    # Verifications of closes (testruns.verification): {"task", "result"} started (pending) or ended.
+    verifications: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +104,7 @@ class TickInputs:
     alive: bool | None
     state_md_ok: bool  # STATE.md can be updated (valid front matter, not read-only)
     ended: dict[str, Any] | None = None  # how the current session's process ended, when it is gone
+    verified: list[dict[str, Any]] = field(default_factory=list)  # verifications that ended (event fields)
 
 
 def _tasks(ctx: Context, problems: list[str]) -> dict[str, Task]:
@@ -180,6 +185,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
         alive=alive,
         state_md_ok=state_md_ok,
         ended=ended,
+        verified=[] if dry_run else verification.finished(ctx, verification_plan.pending(state)),
     )
 
 
@@ -219,6 +225,7 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
     draft.add([make_event("reopen", state.agent, now, **fields) for fields in watch.reopens(changes, state.tasks)])
     draft.add(inputs.activity, local=True)
     draft.add(_exit_events(state, inputs, now))
+    draft.add(_verification_events(draft.state, ctx.config, inputs, now))
 
     config = ctx.config
     observed = draft.state
@@ -239,6 +246,29 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
             started = started or begun
     draft.add(warning_events(draft.state, config.budgets, now))  # a budget's level changed
     return Plan(draft, proposals, [event["id"] for event in made], changes, now_seen, started)
+
+
+def _verification_events(state: WorkspaceState, config: Config, inputs: TickInputs, now: datetime) -> list[Event]:
+    """The verdicts of verifications that ended, and the start of the current task's close's own."""
+    events = [make_event("verification", state.agent, now, **fields) for fields in inputs.verified]
+    plan = verification_plan.to_verify(state, config)
+    if plan is not None:
+        unknown = ", ".join(plan.unknown)
+        events.append(
+            make_event(
+                "verification",
+                state.agent,
+                now,
+                task=plan.task,
+                result="pending",
+                attempt=plan.attempt,
+                tier=plan.tier,
+                commands=list(plan.commands),
+                source="tick",
+                note=f"labels name commands verification.commands does not define: {unknown}" if unknown else None,
+            )
+        )
+    return events
 
 
 def _exit_events(state: WorkspaceState, inputs: TickInputs, now: datetime) -> list[Event]:
@@ -269,6 +299,7 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
     plan.draft.write()
     if plan.started is not None:
         ctx.maybe_crash("requested", "done")
+    _carry_out_verifications(ctx, plan, report)
     if plan.seen != inputs.seen or inputs.stamp != inputs.seen_stamp:
         if plan.seen is not None:
             seen_file.write_seen(ctx.ws, plan.seen, inputs.stamp)
@@ -299,6 +330,24 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
             report.cost_usd = refreshed.get("total_usd")
     report.commit, troubles = finish(ctx, extra=maintained)
     report.problems += troubles
+
+
+def _carry_out_verifications(ctx: Context, plan: Plan, report: Report) -> None:
+    """A failed close reopened in the tracker; the verifications recorded as started (now, or by
+    a tick that stopped before it started them) started, or started again once after a crash."""
+    for event in plan.draft.committed:
+        if event["type"] != "verification" or event.get("source") != "tick":
+            continue
+        report.verifications.append({"task": event["task"], "result": event["result"]})
+        if event["result"] == "fail":
+            try:
+                tracker_for(ctx.ws, ctx.config).reopen(str(event["task"]))
+            except CloisterError as exc:
+                report.problems.append(f"verification failed, but {event['task']} was not reopened: {exc}")
+    try:
+        verification.resume(ctx, verification_plan.pending(ctx.state))
+    except OSError as exc:
+        report.problems.append(f"verification not started: {exc}")
 
 
 def _sync_subagents(ctx: Context, report: Report) -> None:
