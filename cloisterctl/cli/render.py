@@ -133,6 +133,10 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
     if view.get("idle_reason"):
         rows.append(("idle", view["idle_reason"]))
+    verification = view.get("verification")
+    if verification:
+        note = f": {verification['note']}" if verification.get("note") else ""
+        rows.append(("verification", f"{verification['result']} (close on {verification['tier'] or '-'}){note}"))
     stuck = view.get("stuck")
     if stuck:
         when = "now" if stuck["minutes_left"] < 0 else f"in {stuck['minutes_left']:g} min"

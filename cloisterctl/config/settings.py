@@ -318,6 +318,12 @@ class Config:
             compare_base=bool(section["compare_base"]),
         )
 
+    @property
+    def verifies(self) -> bool:
+        """Whether any close could be verified (``tests.command`` with ``verification.tests``, or
+        named commands); otherwise a close counts as it always did and recall is unknown."""
+        return bool((self.verification.tests and self.tests.command) or self.verification.commands)
+
     @cached_property
     def tests(self) -> TestSettings:
         tests = self.data["tests"]

@@ -311,3 +311,19 @@ def workspace(root: str | None, initialised: bool) -> Check:
     if not initialised:
         return Check(name, PROBLEM, f"{root}: no .cloister/ here", "cloisterctl init")
     return ok(name, root)
+
+
+def verification(configured: bool, below_tier: str, commands: Sequence[str]) -> Check:
+    """Whether closes are verified before they count; without it the recall of failure detection
+    is unknown (a wrong close on a cheap tier is recorded as a success)."""
+    name = "verification"
+    if not configured:
+        return Check(
+            name,
+            WARNING,
+            f"no verification configured: a close below {below_tier} counts unchecked, and the recall of "
+            "failure detection is unknown",
+            "set tests.command in .cloister/config.yaml (or verification.commands for verify:NAME labels)",
+        )
+    named = f" and {len(commands)} named command(s) ({', '.join(commands)})" if commands else ""
+    return ok(name, f"closes below {below_tier} are verified before they count: tests.command{named}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cloisterctl.ledger.state import WorkspaceState
+from cloisterctl.ledger.state import OutcomeBook, WorkspaceState
 from cloisterctl.models.tiers import TIERS
 from cloisterctl.routing.intervals import wilson
 
@@ -42,3 +42,19 @@ def detection_rate(state: WorkspaceState) -> float | None:
     caught = sum(row[0] for row in state.outcomes.detection.values())
     missed = sum(row[1] for row in state.outcomes.detection.values())
     return caught / (caught + missed) if caught + missed else None
+
+
+def detection_section(books: Sequence[OutcomeBook], configured: bool) -> dict[str, Any]:
+    """`report routing`'s detection: the verification results (the latest per task) and the recall
+    per tier, summed over the workspaces' books; ``configured``: whether this workspace verifies."""
+    results = {"pending": 0, "pass": 0, "fail": 0, "error": 0}
+    detection: dict[str, list[int]] = {}
+    for book in books:
+        for found in book.verifications.values():
+            key = str(found.get("result"))
+            results[key] = results.get(key, 0) + 1
+        for tier, row in book.detection.items():
+            total = detection.setdefault(tier, [0, 0])
+            total[0] += row[0]
+            total[1] += row[1]
+    return {"configured": configured, "results": results, "rows": detection_rows(detection)}

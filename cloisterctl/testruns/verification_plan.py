@@ -54,12 +54,6 @@ def argv_of(name: str, config: Config) -> tuple[str, ...]:
     return config.tests.command if name == TESTS else config.verification.commands.get(name, ())
 
 
-def configured(config: Config) -> bool:
-    """Whether any close could be verified here (otherwise a close counts as it always did)."""
-    settings = config.verification
-    return bool((settings.tests and config.tests.command) or settings.commands)
-
-
 def to_verify(state: WorkspaceState, config: Config) -> Plan | None:
     """The agent's current task's close, when it is to be verified and is not yet."""
     task = state.task
