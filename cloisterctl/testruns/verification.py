@@ -107,8 +107,17 @@ def _alive(pid: Any) -> bool:
     try:  # a finished child of this process is a zombie until reaped: reap it, it is not alive
         done, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
+        return not _zombie(pid)  # another's child, reaped (or not) by whoever adopted it
     return done == 0
+
+
+def _zombie(pid: int) -> bool:
+    """A process that ended and was not reaped yet (an init that does not reap leaves it so)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def launch(ctx: Context, plan: Plan, *, restarts: int = 0) -> None:
