@@ -315,15 +315,13 @@ def workspace(root: str | None, initialised: bool) -> Check:
 
 def verification(configured: bool, below_tier: str, commands: Sequence[str]) -> Check:
     """Whether closes are verified before they count; without it the recall of failure detection
-    is unknown (a wrong close on a cheap tier is recorded as a success)."""
+    is unknown (a wrong close on a cheap tier is recorded as a success). Optional, so never a warning."""
     name = "verification"
     if not configured:
-        return Check(
+        return ok(
             name,
-            WARNING,
-            f"no verification configured: a close below {below_tier} counts unchecked, and the recall of "
-            "failure detection is unknown",
-            "set tests.command in .cloister/config.yaml (or verification.commands for verify:NAME labels)",
+            f"none configured (optional): a close below {below_tier} counts unchecked and the recall of failure "
+            "detection is unknown; set tests.command (or verification.commands) to verify closes",
         )
     named = f" and {len(commands)} named command(s) ({', '.join(commands)})" if commands else ""
     return ok(name, f"closes below {below_tier} are verified before they count: tests.command{named}")

@@ -306,6 +306,7 @@ def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
             "ts": event["ts"],
             "id": event["id"],
             "note": event.get("note"),
+            "source": event.get("source"),
             # The last lines of a failed check's output, for the escalation's packet (the last few).
             "output": (event.get("output") or [])[-10:] if result == "fail" else None,
             "commands": event.get("commands") if result == "pending" else None,  # what it runs

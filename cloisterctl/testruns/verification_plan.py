@@ -74,10 +74,11 @@ def to_verify(state: WorkspaceState, config: Config) -> Plan | None:
 
 
 def _latest(state: WorkspaceState, task: str) -> dict[str, Any] | None:
-    """The verification of the task's last close, if any."""
+    """The tick's verification of the task's last close, if any (a verdict recorded by hand with
+    `outcomes verify` changes the outcome only: it neither holds nor escalates)."""
     closing = state.outcomes.closed.get(task)
     latest = state.outcomes.verifications.get(task)
-    if closing is None or latest is None or latest.get("attempt") != closing["n"]:
+    if closing is None or latest is None or latest.get("attempt") != closing["n"] or latest.get("source") != "tick":
         return None
     return latest
 
