@@ -20,6 +20,8 @@ reducer, and keeps ``WorkspaceState.outcomes`` (``OutcomeBook``): the running at
 that closed each task (so a reopen can take its success back), and the counts per
 ``level/tier`` that the adaptive router reads in O(1). It returns the attempts that ended or
 changed, which ``routing.outcome_report`` collects for the `outcomes` report; the fold drops them.
+While the tick's verification of a successful close is pending, the close is held out of the
+counts' successes (it counts when it passes, or ends with no verdict; a failure when it fails).
 The book also keeps each task's latest verification (pending, pass, fail, or error: failed to
 run, no verdict) and, per tier, the failures a verification caught and the accepted closes that
 later failed (missed): ``routing.detection`` estimates the recall from them.
@@ -143,6 +145,7 @@ def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, 
     """A closed task's close did not hold (reopened) or its verification failed: the attempt
     that closed it is no longer a success."""
     book = state.outcomes
+    _release(book, task)
     entry = book.closed.get(task)
     if entry is None or entry["reopened"]:
         return []
@@ -165,6 +168,28 @@ def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, 
         return [change]
     book.closed = {**book.closed, task: {**entry, "success": False, "reopened": reopened}}
     return [change]
+
+
+def _shift_success(book: OutcomeBook, task: str, entry: dict[str, Any], *, held: bool) -> None:
+    if entry["key"]:
+        row = list(book.counts[entry["key"]])
+        row[SUCCESSES] += -1 if held else 1
+        book.counts = {**book.counts, entry["key"]: row}
+    book.closed = {**book.closed, task: {**entry, "held": held}}
+
+
+def _hold(book: OutcomeBook, task: str) -> None:
+    """A successful close whose verification started does not count as a success until it ends."""
+    entry = book.closed.get(task)
+    if entry is not None and entry["success"] and not entry["reopened"] and not entry.get("held"):
+        _shift_success(book, task, entry, held=True)
+
+
+def _release(book: OutcomeBook, task: str) -> None:
+    """The close held by its verification counts again (its verdict, a reopen, or no verdict decides next)."""
+    entry = book.closed.get(task)
+    if entry is not None and entry.get("held"):
+        _shift_success(book, task, entry, held=False)
 
 
 def _detected(book: OutcomeBook, entry: dict[str, Any], *, was_success: bool, verified: str | None) -> None:
@@ -312,12 +337,18 @@ def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
             "commands": event.get("commands") if result == "pending" else None,  # what it runs
         },
     }
-    if result not in ("pass", "fail"):
-        return []  # started, or failed to run: no verdict, the close counts as it stands
-    if isinstance(attempt, int):  # the tick's verification: a verdict on one close
+    if isinstance(attempt, int):  # the tick's verification: of one close
         if closing is None or closing["n"] != attempt:
-            return []  # on an earlier close of the task (it was closed again since)
+            return []  # of an earlier close of the task (it was closed again since)
+        if result == "pending":
+            _hold(book, task)
+            return []
+        _release(book, task)
+        if result == "error":
+            return []  # failed to run: no verdict, the close counts as it stands
         return _undo_success(state, task, event["ts"], reopened=False, verified=result)
+    if result not in ("pass", "fail"):
+        return []
     current = state.outcomes.current
     if current is not None and current["task"] == task:
         state.outcomes.current = {**current, "verified": result}

@@ -60,3 +60,20 @@ def test_without_a_known_failure_the_recall_is_unknown() -> None:
     state = fold([*closed_on(0, "t1", "haiku"), ev("verification", 2, task="t1", result="pass", attempt=1)], "a")
     assert detection_rate(state) is None and detection_rows(state.outcomes.detection) == []
     assert state.outcomes.verifications["t1"]["result"] == "pass"
+
+
+def test_a_close_counts_as_a_success_only_once_its_verification_passes() -> None:
+    events = [
+        *closed_on(0, "t1", "haiku"),
+        ev("verification", 2, task="t1", result="pending", attempt=1, source="tick"),
+    ]
+    held = fold(events, "a")
+    assert (held.outcomes.counts["simple/haiku"][SUCCESSES], held.outcomes.counts["simple/haiku"][FAILURES]) == (0, 0)
+    for result, counted in (("pass", (1, 0)), ("error", (1, 0)), ("fail", (0, 1))):
+        verdict = ev("verification", 3, task="t1", result=result, attempt=1, source="tick")
+        state = fold([*events, verdict, ev("reopen", 4, task="t1", status="open")], "a")
+        row = state.outcomes.counts["simple/haiku"]
+        reopened = (0, 1)  # a reopen after any verdict: the close did not hold
+        assert (row[SUCCESSES], row[FAILURES]) == reopened, result
+        row = fold([*events, verdict], "a").outcomes.counts["simple/haiku"]
+        assert (row[SUCCESSES], row[FAILURES]) == counted, result
