@@ -88,6 +88,8 @@ def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(agent
     assert first["decisions"] == []  # the close does not move the agent on while it is checked
     status = json.loads(cli(agent_ws, "status", "--json").stdout)
     assert status["verification"]["result"] == "pending"
+    assert statefile.read(agent_ws / "STATE.md").cloister["verification"] == "pending"
+    assert "pending (close on haiku)" in cli(agent_ws, "status").stdout
 
     report = _tick_until_verdict(agent_ws)
     verdict = events(agent_ws, "verification")[-1]
@@ -109,6 +111,10 @@ def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(agent
     assert "FAILED test_feature" in packet["reason"] and "test_feature" in packet["reason"]
     haiku = [row for row in _attempts(agent_ws) if row["tier"] == "haiku"]
     assert haiku and haiku[0]["success"] is False and haiku[0]["verified"] == "fail"
+    assert statefile.read(agent_ws / "STATE.md").cloister["verification"] == "fail"
+    text = cli(agent_ws, "report", "routing").stdout
+    assert "verification: 0 pending, 0 passed, 1 failed, 0 failed to run" in text
+    assert "detection haiku  caught 1, missed 0: recall 1.00 (95% 0.21-1.00)" in text
     routing = json.loads(cli(agent_ws, "report", "routing", "--json").stdout)
     assert routing["detection"]["rows"][0] == {
         "tier": "haiku",
