@@ -26,7 +26,7 @@ VERIFICATION = Section(
         "label_prefix": string(default="verify:"),
         # A verification running longer is killed and recorded as failed to run (no verdict).
         "timeout_seconds": number(1, 86400, default=900),
-        # Compare with the tests at the attempt's base commit (a temporary git worktree).
+        # Compare with the tests at the attempt's base commit (a temporary checkout of it).
         "compare_base": boolean(default=True),
     }
 )

@@ -7,8 +7,8 @@
   starts ``python -m cloisterctl.testruns.verification ROOT TASK`` in a new session, detached.
 - the worker (``main``): runs each command without a shell, under ``verification.timeout_seconds``,
   in the workspace; for ``tests.command`` a failure is compared with the same command at the
-  attempt's base commit (the last commit before the attempt began, checked out in a temporary
-  ``git worktree``), so only failures new after the attempt count. A named per-task command must
+  attempt's base commit (the last commit before the attempt began, in a temporary checkout made
+  with ``git archive``), so only failures new after the attempt count. A named per-task command must
   pass outright (its task is to make it pass). The result goes to ``TASK.json``, atomically.
 - ``finished`` (a later tick): the verdict of each pending verification with a result, as the
   fields of a ``verification`` event with its evidence; a process that ended with no result is
@@ -249,20 +249,27 @@ def _failures(code: int | None, output: str, junit: Path | None) -> set[str]:
 
 
 def _at_base(argv: Sequence[str], root: Path, base: str, config: Config, timeout: float) -> set[str] | None:
-    """The failures of ``argv`` at ``base``, in a temporary worktree; None when it cannot be checked out."""
+    """The failures of ``argv`` at ``base``, in a temporary checkout of it; None when it cannot be
+    made. A ``git archive`` of the commit, not a ``git worktree``: a worktree would be listed by
+    git, and `tick --all` ticks a listed worktree whose committed ``.cloister/`` makes it a workspace."""
+    import tarfile
+
     with tempfile.TemporaryDirectory(prefix="cloister-verify-") as scratch:
         tree = Path(scratch) / "base"
-        added = subprocess.run(
-            ["git", "worktree", "add", "--detach", str(tree), base], cwd=root, capture_output=True, check=False
+        archive = Path(scratch) / "base.tar"
+        made = subprocess.run(
+            ["git", "archive", "--format=tar", "-o", str(archive), base], cwd=root, capture_output=True, check=False
         )
-        if added.returncode != 0:
+        if made.returncode != 0:
             return None
-        try:
-            junit = tree / config.tests.junit_xml if config.tests.junit_xml else None
-            code, output = _run(argv, tree, timeout)
-            return _failures(code, output, junit)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root, capture_output=True)
+        with tarfile.open(archive) as tar:
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: no links out of the tree
+                tar.extractall(tree, filter="data")
+            else:  # pragma: no cover - older 3.11: our own git's archive of our own commit
+                tar.extractall(tree)  # noqa: S202
+        junit = tree / config.tests.junit_xml if config.tests.junit_xml else None
+        code, output = _run(argv, tree, timeout)
+        return _failures(code, output, junit) if code is not None else None
 
 
 def _check(name: str, root: Path, config: Config, base: str | None, deadline: float) -> dict[str, Any]:
