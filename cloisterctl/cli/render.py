@@ -235,6 +235,9 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
         parts = []
         for task in report["tasks"]:
             parts.append(f"task {task['task']} is now {task['status']}")
+        for verified in report.get("verifications") or []:
+            word = {"pending": "started", "pass": "passed", "fail": "failed", "error": "failed to run"}
+            parts.append(f"verification of {verified['task']} {word.get(verified['result'], verified['result'])}")
         for decision in report["decisions"]:
             parts.append(
                 f"decision {decision.get('id', '(dry run)')}: {decision.get('summary') or proposal_text(decision)}"

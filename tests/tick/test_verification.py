@@ -128,10 +128,10 @@ def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(agent
 def test_a_passing_close_counts_and_an_older_failure_is_not_blamed(agent_ws: Path, tmux_socket: str) -> None:
     _set_up(agent_ws, legacy_broken=True)  # test_legacy fails before the attempt, and after it
     _agent_closes(agent_ws, "done")
-    assert tick_json(agent_ws)[0]["verifications"] == [{"task": "app-1", "result": "pending"}]
+    assert "verification of app-1 started" in cli(agent_ws, "tick").stdout
     report = _tick_until_verdict(agent_ws)
     verdict = events(agent_ws, "verification")[-1]
-    assert verdict["result"] == "pass" and verdict["new_failures"] == [] if "new_failures" in verdict else True
+    assert verdict.get("new_failures", []) == []
     assert verdict["result"] == "pass" and "not blamed" in verdict["note"]
     assert [d["summary"].split(":")[0] for d in report["decisions"]] == ["task_completed"]
     [haiku] = _attempts(agent_ws)
