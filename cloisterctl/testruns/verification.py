@@ -39,12 +39,13 @@ from cloisterctl.config.settings import Config
 from cloisterctl.errors import CloisterError
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.ledger.context import Context
-from cloisterctl.testruns.run import junit_counts
+from cloisterctl.testruns.run import junit_counts, report_stamp
 from cloisterctl.testruns.verification_plan import TESTS, Plan, argv_of
 from cloisterctl.workspace.layout import Workspace
 
 OUTPUT_LINES = 20  # the last lines of a failing command's output kept as evidence
 NOTE_CHARS = 1500
+LINE_CHARS = 300  # of each output line and test name kept (the ledger keeps them)
 RESTARTS = 1  # a verification whose process died with no result is started again this many times
 _FAILED_NAME = re.compile(r"^(?:FAILED|ERROR|FAIL:?|--- FAIL:)\s+(\S+)", re.MULTILINE)
 
@@ -221,15 +222,22 @@ def failure_names(output: str, junit: Path | None) -> set[str]:
             root = None
         if root is not None:
             return {
-                f"{case.get('classname', '')}::{case.get('name', '')}"
+                f"{case.get('classname', '')}::{case.get('name', '')}"[:LINE_CHARS]
                 for case in root.iter("testcase")
                 if case.find("failure") is not None or case.find("error") is not None
             }
-    return set(_FAILED_NAME.findall(output))
+    return {name[:LINE_CHARS] for name in _FAILED_NAME.findall(output)}
 
 
-def _run(argv: Sequence[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
-    """(exit code, merged output); exit code None when it could not run or ran out of time."""
+def _run(argv: Sequence[str], cwd: Path, timeout: float, junit: Path | None = None) -> tuple[int | None, str, bool]:
+    """(exit code, merged output, whether it wrote ``junit``); exit code None when it could not run
+    or ran out of time. Only a JUnit report this run wrote names its failures (not a stale one)."""
+    before = report_stamp(junit)
+    code, output = _run_command(argv, cwd, timeout)
+    return code, output, junit is not None and report_stamp(junit) not in (None, before)
+
+
+def _run_command(argv: Sequence[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
     try:
         done = subprocess.run(
             list(argv), cwd=cwd, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
@@ -268,8 +276,8 @@ def _at_base(argv: Sequence[str], root: Path, base: str, config: Config, timeout
             else:  # pragma: no cover - older 3.11: our own git's archive of our own commit
                 tar.extractall(tree)  # noqa: S202
         junit = tree / config.tests.junit_xml if config.tests.junit_xml else None
-        code, output = _run(argv, tree, timeout)
-        return _failures(code, output, junit) if code is not None else None
+        code, output, fresh = _run(argv, tree, timeout, junit)
+        return _failures(code, output, junit if fresh else None) if code is not None else None
 
 
 def _check(name: str, root: Path, config: Config, base: str | None, deadline: float) -> dict[str, Any]:
@@ -277,8 +285,8 @@ def _check(name: str, root: Path, config: Config, base: str | None, deadline: fl
     if not argv:
         return {"name": name, "exit_code": None, "new_failures": [], "output": [f"{name}: no such command"]}
     junit = root / config.tests.junit_xml if name == TESTS and config.tests.junit_xml else None
-    code, output = _run(argv, root, max(1.0, deadline - time.time()))
-    after = _failures(code, output, junit) if code is not None else set()
+    code, output, fresh = _run(argv, root, max(1.0, deadline - time.time()), junit)
+    after = _failures(code, output, junit if fresh else None) if code is not None else set()
     new = after
     note = None
     if name == TESTS and after and base:
@@ -292,7 +300,7 @@ def _check(name: str, root: Path, config: Config, base: str | None, deadline: fl
         "argv": " ".join(argv),
         "exit_code": code,
         "new_failures": sorted(new),
-        "output": output.splitlines()[-OUTPUT_LINES:],
+        "output": [line[:LINE_CHARS] for line in output.splitlines()[-OUTPUT_LINES:]],
         "note": note,
     }
 

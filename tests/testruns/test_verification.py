@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cloisterctl.config.load import load_config
+from cloisterctl.testruns.verification import failure_names
 from cloisterctl.testruns.verification_plan import commands_for
 from testing.helpers import cli, events, git, tick_json, write_config, write_tasks
 
@@ -80,3 +81,17 @@ def test_a_verification_whose_process_died_twice_is_recorded_failed_to_run(works
     error = events(workspace, "verification")[-1]
     assert "ended without a result" in error["note"]
     assert json.loads(cli(workspace, "outcomes", "--json").stdout)["attempts"][0]["success"] is True  # no verdict
+
+
+def test_failing_tests_are_named_from_a_junit_report_or_the_output(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuite tests="3" failures="1" errors="1">'
+        '<testcase classname="t.a" name="ok"/>'
+        '<testcase classname="t.a" name="wrong"><failure message="no"/></testcase>'
+        '<testcase classname="t.b" name="boom"><error message="x"/></testcase>'
+        "</testsuite>"
+    )
+    assert failure_names("FAILED ignored_when_a_report_exists", report) == {"t.a::wrong", "t.b::boom"}
+    output = "FAILED tests/test_x.py::test_one - AssertionError\n--- FAIL: TestTwo (0.00s)\nok 3 passed\n"
+    assert failure_names(output, None) == {"tests/test_x.py::test_one", "TestTwo"}
