@@ -121,6 +121,8 @@ class JsonlTracker:
             except (ValueError, RecursionError):
                 continue  # reading the tasks reports it
             if isinstance(data, dict) and data.get("id") == task_id and data.get("_type", "issue") == "issue":
+                if data.get("status") == "open":
+                    return  # open already: nothing to write
                 data["status"] = "open"
                 data.pop("closed_at", None)
                 data.pop("close_reason", None)

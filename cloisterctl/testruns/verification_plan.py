@@ -111,3 +111,16 @@ def pending(state: WorkspaceState) -> list[Plan]:
         names = tuple(str(name) for name in latest.get("commands") or ())
         found.append(Plan(task, int(latest["attempt"]), str(latest.get("tier") or ""), start, names))
     return found
+
+
+def to_reopen(state: WorkspaceState) -> list[str]:
+    """Tasks whose verified close failed and that the tracker still shows closed by that close
+    (a later close, by a person say, is theirs to keep): reopened by every tick until the tracker
+    says open, so a tick that stopped between the verdict and the reopen loses nothing."""
+    found = []
+    for task in sorted(state.outcomes.verifications):
+        failed = failed_verification(state, task)
+        closed = state.tasks.get(task, {}).get("closed")
+        if failed is not None and closed and str(closed) <= str(failed["ts"]):
+            found.append(task)
+    return found

@@ -336,14 +336,13 @@ def _carry_out_verifications(ctx: Context, plan: Plan, report: Report) -> None:
     """A failed close reopened in the tracker; the verifications recorded as started (now, or by
     a tick that stopped before it started them) started, or started again once after a crash."""
     for event in plan.draft.committed:
-        if event["type"] != "verification" or event.get("source") != "tick":
-            continue
-        report.verifications.append({"task": event["task"], "result": event["result"]})
-        if event["result"] == "fail":
-            try:
-                tracker_for(ctx.ws, ctx.config).reopen(str(event["task"]))
-            except CloisterError as exc:
-                report.problems.append(f"verification failed, but {event['task']} was not reopened: {exc}")
+        if event["type"] == "verification" and event.get("source") == "tick":
+            report.verifications.append({"task": event["task"], "result": event["result"]})
+    for task in verification_plan.to_reopen(ctx.state):
+        try:
+            tracker_for(ctx.ws, ctx.config).reopen(task)
+        except CloisterError as exc:
+            report.problems.append(f"verification failed, but {task} was not reopened: {exc}")
     try:
         verification.resume(ctx, verification_plan.pending(ctx.state))
     except OSError as exc:

@@ -95,3 +95,32 @@ def test_failing_tests_are_named_from_a_junit_report_or_the_output(tmp_path: Pat
     assert failure_names("FAILED ignored_when_a_report_exists", report) == {"t.a::wrong", "t.b::boom"}
     output = "FAILED tests/test_x.py::test_one - AssertionError\n--- FAIL: TestTwo (0.00s)\nok 3 passed\n"
     assert failure_names(output, None) == {"tests/test_x.py::test_one", "TestTwo"}
+
+
+def _until_verdict(ws: Path) -> list[dict[str, str]]:
+    for _ in range(60):
+        done = [v for v in tick_json(ws)[0]["verifications"] if v["result"] != "pending"]
+        if done:
+            return done
+        time.sleep(0.25)
+    raise AssertionError(events(ws, "verification"))
+
+
+def test_a_failed_close_is_reopened_until_the_tracker_says_so_and_a_later_close_is_kept(workspace: Path) -> None:
+    failing = f"[{sys.executable}, -c, 'print(\"FAILED test_w\"); raise SystemExit(1)']"
+    _closed_and_pending(workspace, failing)
+    (workspace / ".cloister" / "config.yaml").write_text(
+        f"tests:\n  command: {failing}\nverification:\n  compare_base: false\n"
+    )
+    write_config(workspace, (workspace / ".cloister" / "config.yaml").read_text())
+    tick_json(workspace)
+    assert _until_verdict(workspace) == [{"task": "w-1", "result": "fail"}]
+    export = workspace / ".beads" / "issues.jsonl"
+    assert json.loads(export.read_text())["status"] == "open"
+    assert tick_json(workspace)[0]["tasks"] == [{"task": "w-1", "status": "open"}]  # the tracker says so now
+    closed_by_hand = export.read_text().replace('"status":"open"', '"status":"closed"')
+    export.write_text(closed_by_hand)
+    time.sleep(0.01)
+    tick_json(workspace)
+    assert export.read_text() == closed_by_hand  # a person's close after the failed one is theirs
+    assert tick_json(workspace)[0]["verifications"] == []
