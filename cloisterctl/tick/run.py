@@ -4,11 +4,15 @@ A tick is a pipeline, under the workspace's tick lock (a second tick waits ``tic
 then leaves, saying so):
 
 1. **read** (``read_inputs``): the folded ledger once, what is new in the transcripts, the task
-   tracker (only when it changed or a rule could need it), the agent's liveness;
+   tracker (only when it changed or a rule could need it), the agent's liveness, the results of
+   the verifications under way (``testruns.verification``);
 2. **decide** (``decide``, no I/O): cost checkpoints, task changes the hooks missed, transcript
-   activity, the triggers' (and budgets') decisions through the guards, the events that carry them
+   activity, the verdicts of verifications that ended and the start of the verification of the
+   agent's task's close (``testruns.verification_plan``), the triggers' (and budgets') decisions
+   through the guards, the events that carry them
    out, and the budget warnings whose level changed, all folded into a draft state;
-3. **apply** (``apply_plan``): one ledger batch and one signal batch, what a decision tells the
+3. **apply** (``apply_plan``): one ledger batch and one signal batch, the verifications recorded
+   as started started (detached) and failed closes reopened in the tracker, what a decision tells the
    running agent (its next task's brief, that nothing is ready; ``followups``), the handoff in flight
    advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
    decided (only STATE.md and .cloister/, as cloisterctl, naming the decision).
