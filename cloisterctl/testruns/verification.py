@@ -39,6 +39,7 @@ from cloisterctl.config.settings import Config
 from cloisterctl.errors import CloisterError
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.ledger.context import Context
+from cloisterctl.models.names import file_in
 from cloisterctl.testruns.run import junit_counts, report_stamp
 from cloisterctl.testruns.verification_plan import TESTS, Plan, argv_of
 from cloisterctl.workspace.layout import Workspace
@@ -59,11 +60,11 @@ def _stem(task: str) -> str:
 
 
 def run_path(ws: Workspace, task: str) -> Path:
-    return verify_dir(ws) / f"{_stem(task)}.run.json"
+    return file_in(verify_dir(ws), f"{_stem(task)}.run.json")
 
 
 def result_path(ws: Workspace, task: str) -> Path:
-    return verify_dir(ws) / f"{_stem(task)}.json"
+    return file_in(verify_dir(ws), f"{_stem(task)}.json")
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
