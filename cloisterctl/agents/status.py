@@ -41,6 +41,13 @@ def live_status(state: WorkspaceState, runtime: str) -> str:
     return state.status
 
 
+def _verification(state: WorkspaceState) -> dict[str, Any] | None:
+    found = state.outcomes.verifications.get(state.task or "")
+    if found is None:
+        return None
+    return {key: found.get(key) for key in ("result", "tier", "attempt", "ts", "note")}
+
+
 def status_view(ctx: Context) -> dict[str, Any]:
     from cloisterctl.integrations.merge_driver import repair
 
@@ -69,6 +76,8 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "role": state.role,
         "complexity": state.complexity,
         "task": state.task,
+        # The latest verification of a close of the task (testruns.verification): its result and evidence.
+        "verification": _verification(state),
         "cost": cost_summary(state),
         # Models counted at $0 for want of a price: the cost and every budget figure are lower bounds.
         "unpriced_models": unpriced_models(state),

@@ -133,6 +133,10 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
     if view.get("idle_reason"):
         rows.append(("idle", view["idle_reason"]))
+    verification = view.get("verification")
+    if verification:
+        note = f": {verification['note']}" if verification.get("note") else ""
+        rows.append(("verification", f"{verification['result']} (close on {verification['tier'] or '-'}){note}"))
     stuck = view.get("stuck")
     if stuck:
         when = "now" if stuck["minutes_left"] < 0 else f"in {stuck['minutes_left']:g} min"
@@ -240,6 +244,9 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
         parts = []
         for task in report["tasks"]:
             parts.append(f"task {task['task']} is now {task['status']}")
+        for verified in report.get("verifications") or []:
+            word = {"pending": "started", "pass": "passed", "fail": "failed", "error": "failed to run"}
+            parts.append(f"verification of {verified['task']} {word.get(verified['result'], verified['result'])}")
         for decision in report["decisions"]:
             parts.append(
                 f"decision {decision.get('id', '(dry run)')}: {decision.get('summary') or proposal_text(decision)}"

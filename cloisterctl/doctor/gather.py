@@ -58,6 +58,9 @@ def run_doctor(directory: Path, now: float | None = None) -> list[Check]:
     checks.append(verdicts.merge_driver(is_registered(ws), _state_attribute(ws)))
     checks.append(_schedule(ws, facts, covered_by, time.time() if now is None else now))
     checks.append(config_check)
+    checks.append(
+        verdicts.verification(config.verifies, config.verification.below_tier, sorted(config.verification.commands))
+    )
     user = probe.user_config_files()
     checks.append(verdicts.user_config(user.path, user.exists, user.legacy, user.legacy_exists))
     found, looked_in = probe.transcript_dirs(ws.root)

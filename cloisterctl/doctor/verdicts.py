@@ -333,3 +333,17 @@ def workspace(root: str | None, initialised: bool) -> Check:
     if not initialised:
         return Check(name, PROBLEM, f"{root}: no .cloister/ here", "cloisterctl init")
     return ok(name, root)
+
+
+def verification(configured: bool, below_tier: str, commands: Sequence[str]) -> Check:
+    """Whether closes are verified before they count; without it the recall of failure detection
+    is unknown (a wrong close on a cheap tier is recorded as a success). Optional, so never a warning."""
+    name = "verification"
+    if not configured:
+        return ok(
+            name,
+            f"none configured (optional): a close below {below_tier} counts unchecked and the recall of failure "
+            "detection is unknown; set tests.command (or verification.commands) to verify closes",
+        )
+    named = f" and {len(commands)} named command(s) ({', '.join(commands)})" if commands else ""
+    return ok(name, f"closes below {below_tier} are verified before they count: tests.command{named}")

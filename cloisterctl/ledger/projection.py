@@ -73,6 +73,9 @@ def front_matter(state: WorkspaceState) -> dict[str, Any]:
         block["complexity"] = {k: state.complexity[k] for k in ("level", "source") if k in state.complexity}
     if state.task:
         block["task"] = state.task
+        verification = state.outcomes.verifications.get(state.task)
+        if verification is not None:  # the latest verification of a close of it: pending, pass, fail, error
+            block["verification"] = verification["result"]
     block["handoffs"] = state.handoff_count
     cost = cost_summary(state)
     if cost is not None:

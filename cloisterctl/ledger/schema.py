@@ -234,13 +234,22 @@ FIELDS: dict[str, dict[str, Check]] = {
     "complexity": {"task": TEXT, "level": TEXT, "via": OPTIONAL_TEXT},
     # A task seen closed came back open in the beads sync: the attempt that closed it did not succeed.
     "reopen": {"task": TEXT, "status": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
-    # The test-agent stage's verdict on a task's work (`cloisterctl outcomes verify TASK pass|fail`).
+    # The test-agent stage's verdict on a task's work (`cloisterctl outcomes verify TASK pass|fail`),
+    # or the tick's verification of a close (``testruns.verification``): started (pending), its
+    # verdict, or failed to run (error), with its evidence and the closing attempt's ``n``.
     "verification": {
         "task": NAME,
-        "result": lambda v: v in ("pass", "fail"),
+        "result": lambda v: v in ("pending", "pass", "fail", "error"),
         "tier": OPTIONAL_TEXT,
         "note": OPTIONAL_TEXT,
         "source": OPTIONAL_TEXT,
+        "attempt": OPTIONAL_COUNT,
+        "commands": OPTIONAL_TEXTS,
+        "exit_code": _EXIT_CODE,
+        "new_failures": OPTIONAL_TEXTS,
+        "output": OPTIONAL_TEXTS,
+        "base": OPTIONAL_TEXT,
+        "seconds": OPTIONAL_NUMBER,
     },
     # A decision that changes no tier, carried out on the running agent: its next task's brief,
     # the news that nothing is ready, or a stop (the cost-bleed guard).

@@ -154,6 +154,12 @@ class OutcomeBook:
     closed: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, list[int]] = field(default_factory=dict)
     seq: int = 0  # attempts begun: each attempt's ``n``
+    # The latest verification of each task's close: {"result" (pending, pass, fail, error),
+    # "attempt" (the closing attempt's n), "tier", "ts", "id"}.
+    verifications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per tier of the closing attempt: [failures caught by a verification, accepted closes that
+    # later failed (reopened, or failed a later verification)]: what ``routing.detection`` reads.
+    detection: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -63,6 +63,15 @@ def test_a_healthy_workspace_is_all_ok(healthy: Path) -> None:
     assert run(healthy, "-q", "doctor").output == "all ok\n"
 
 
+def test_without_verification_the_recall_is_unknown(healthy: Path) -> None:
+    _, checks = _checks(healthy)
+    assert checks["verification"]["level"] == "ok"
+    assert "recall of failure detection is unknown" in checks["verification"]["detail"]
+    write_config(healthy, standin_config() + f"tests:\n  command: [{sys.executable}, -c, 'pass']\n")
+    _, checks = _checks(healthy)
+    assert checks["verification"]["detail"] == "closes below opus are verified before they count: tests.command"
+
+
 def _broken(ws: Path, name: str, level: str = "problem") -> dict[str, str]:
     code, checks = _checks(ws)
     check = checks[name]

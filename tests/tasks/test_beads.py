@@ -146,3 +146,30 @@ def test_a_failing_bd_names_the_command(tmp_path: Path, bd_on_path: Path) -> Non
     tracker = open_tracker(tmp_path)  # no .beads here: the stand-in fails like bd does
     with pytest.raises(ToolError, match=r"`bd list --all -n 0 --json` failed \(exit 1\): no beads database found"):
         tracker.all_tasks()
+
+
+def test_a_close_that_failed_verification_is_reopened_by_bd_or_in_the_export(tmp_path: Path, bd_on_path: Path) -> None:
+    lines = [
+        '{"id":"v-1","title":"One","status":"closed","closed_at":"2026-12-01T10:00:00Z"}',
+        '{ "id": "v-2", "title": "Two, spaced as someone wrote it", "status": "closed" }',
+    ]
+    export = tmp_path / "jsonl" / ".beads" / "issues.jsonl"
+    export.parent.mkdir(parents=True)
+    export.write_text("\r\n".join(lines) + "\r\n")
+    tracker = JsonlTracker(export, ".beads/issues.jsonl")
+    assert tracker.all_tasks()["v-1"].is_closed
+    tracker.reopen("v-1")
+    first = json.loads(export.read_bytes().split(b"\r\n")[0])
+    assert not tracker.all_tasks()["v-1"].is_closed and first["status"] == "open" and "closed_at" not in first
+    assert export.read_bytes().endswith(f"\r\n{lines[1]}\r\n".encode())  # the other line, byte for byte
+    with pytest.raises(TaskError, match="unknown task 'nope'"):
+        tracker.reopen("nope")
+
+    root = tmp_path / "bd"
+    (root / ".beads").mkdir(parents=True)
+    (root / ".beads" / "issues.jsonl").write_text(lines[0] + "\n")
+    bd = open_tracker(root)
+    assert isinstance(bd, BdTracker)
+    bd.reopen("v-1")
+    assert json.loads(bd_on_path.read_text().splitlines()[-1]) == ["update", "v-1", "--status", "open", "--json"]
+    assert not bd.show("v-1").is_closed
