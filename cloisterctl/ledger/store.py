@@ -30,7 +30,7 @@ from typing import Any
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import segments, statefile
-from cloisterctl.ledger.events import Event, format_ts, ordered, parse_ts
+from cloisterctl.ledger.events import Event, conflict_report, format_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import ColdState, WorkspaceState, apply, copy_state, fold
 from cloisterctl.ledger.fold_version import fold_version
 from cloisterctl.ledger.projection import front_matter
@@ -294,12 +294,14 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
             list(deferred),
         )
     apply(state, ordered(rest_events))
+    conflicts: set[str] = set()
+    ordered([*closed_events, *rest_events], conflicts)
     cache = _Cache(
         fold_version(),
         ws.default_agent,
         keys,
         state,
-        [*rejected, *problems, *rest_problems],
+        [*rejected, *problems, *rest_problems, *conflict_report(conflicts)],
         state.last_key,
         [*deferred, *rest_deferred],
     )
@@ -397,7 +399,9 @@ def _from_checkpoint(ws: Workspace, keys: dict[str, FileKey | None], limit: str)
     apply(state, early)
     apply(state, ordered([*later, *(event for event in spooled if event["id"] not in early_ids)]))
     last = max(boundary, state.last_key)
-    problems = [*loaded.problems, *checkpoint.problems, *problems, *spool_problems]
+    conflicts: set[str] = set()
+    ordered([*events, *spooled], conflicts)
+    problems = [*loaded.problems, *checkpoint.problems, *problems, *spool_problems, *conflict_report(conflicts)]
     deferred = [*checkpoint.deferred, *deferred, *spool_deferred]
     return _Cache(fold_version(), ws.default_agent, keys, state, problems, last, deferred), []
 
