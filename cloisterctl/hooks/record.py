@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from cloisterctl.files.appendlog import append_bytes
+from cloisterctl.files.appendlog import append_to_spool
 
 TYPE_CHECKING = False  # annotations only: nothing more to import on a hook's path
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def append_event(workspace: str, record: Mapping[str, object]) -> None:
     line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)
-    append_bytes(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))
+    append_to_spool(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))
     WRITTEN.append("the signal spool")
 
 

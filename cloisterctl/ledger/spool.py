@@ -10,8 +10,10 @@ order-dependent event lingers in it behind a checkpoint.
 
 Hooks append without a lock (one ``O_APPEND`` write each), so the spool is never rewritten in
 place: it is renamed aside (new hook lines start a new spool at once), read, and what is kept is
-appended to the new one. A hook that opened the old file just before the rename still lands its
-line there: the old file is read again after the move, and the rest is taken too. The whole of
+appended to the new one. A hook writes under a shared ``flock`` and only while the spool's name
+still points at the file it opened (``files.appendlog.append_to_spool``); the promotion reads the
+renamed file under an exclusive one, so a hook that opened it before the rename has written its
+line by then, and one that opens it later writes to the new spool. The whole of
 it -- the check for a file left by a crash, the rename, the appends and the removal -- runs under
 the ledger lock, so two commands promoting at once take turns: the second finds the work done (or
 a new spool), never a work file renamed over another's or removed under it. A crash leaves the
@@ -25,7 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cloisterctl.files.appendlog import append_bytes
+from cloisterctl.files.appendlog import append_to_spool, taken
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import segments
 from cloisterctl.ledger.events import Event, encode
@@ -87,22 +89,31 @@ def promote(ws: Workspace, timeout: float | None = None) -> list[Event]:
                 os.rename(spool, work)
             except FileNotFoundError:
                 return []
-        events, unreadable = _split(_read_all(work), horizon())
-        durable = [event for event in events if event["type"] in DURABLE]
-        if resumed:
-            durable = _not_yet_in(ws, durable)
-        by_segment: dict[Path, list[str]] = {}
-        for event in durable:
-            by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
-        for path, lines in by_segment.items():
-            segments.append_lines(path, lines)
-        rest = _latest([event for event in events if event["type"] not in DURABLE])
-        kept = b"".join(encode(event).encode() + b"\n" for event in rest) + b"".join(
-            line + b"\n" for line in unreadable
-        )
-        if kept:
-            append_bytes(str(spool), kept)
-        work.unlink()
+        holder = taken(str(work))  # the hooks that opened it before the rename have written
+        try:
+            moved = _promote_taken(ws, work, resumed)
+        finally:
+            os.close(holder)
+    return moved
+
+
+def _promote_taken(ws: Workspace, work: Path, resumed: bool) -> list[Event]:
+    """Move what the renamed spool ``work`` holds (see ``promote``); the caller holds the lock."""
+    spool = ws.signals_path
+    events, unreadable = _split(_read_all(work), horizon())
+    durable = [event for event in events if event["type"] in DURABLE]
+    if resumed:
+        durable = _not_yet_in(ws, durable)
+    by_segment: dict[Path, list[str]] = {}
+    for event in durable:
+        by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
+    for path, lines in by_segment.items():
+        segments.append_lines(path, lines)
+    rest = _latest([event for event in events if event["type"] not in DURABLE])
+    kept = b"".join(encode(event).encode() + b"\n" for event in rest) + b"".join(line + b"\n" for line in unreadable)
+    if kept:
+        append_to_spool(str(spool), kept)
+    work.unlink()
     return durable
 
 

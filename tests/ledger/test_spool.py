@@ -151,5 +151,6 @@ def test_racing_hooks_and_promoting_commands_lose_and_repeat_nothing(workspace: 
     spool.promote(Workspace(workspace))  # what the hooks wrote after the last promotion
     expected = {f"h{n}-{i}" for n in range(8) for i in range(5)}
     started = [e["session"] for e in ledger_events(workspace) if e["type"] == "session" and e["session"] in expected]
-    assert sorted(started) == sorted(expected)  # each exactly once
+    left = Workspace(workspace).signals_path.read_text() if Workspace(workspace).signals_path.exists() else ""
+    assert sorted(started) == sorted(expected), left  # each exactly once
     assert not (Workspace(workspace).local_dir / spool.WORK_NAME).exists()
