@@ -1,5 +1,7 @@
 """What every hook shares: finding the workspace and appending one event line, with ``json``,
-``os`` and ``time`` (the git hooks run on every commit: no pathlib, yaml or filelock on their path).
+``os``, ``time``, ``fcntl`` and ``datetime`` (the git hooks run on every commit: no pathlib, yaml or
+filelock on their path). An event is dated after the last one this clone wrote
+(``ledger.clock.floored``), so a clock stepped back does not put it before them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 import time
 
 from cloisterctl.files.appendlog import append_to_spool
+from cloisterctl.ledger.clock import floored, raise_floor, read_floor
 
 TYPE_CHECKING = False  # annotations only: nothing more to import on a hook's path
 if TYPE_CHECKING:
@@ -40,11 +43,17 @@ def append_event(workspace: str, record: Mapping[str, object]) -> None:
     """Append ``record`` as one compact JSON line to the machine-local signal spool: one
     ``O_APPEND`` write, no lock, so a hook never waits for a tick (``files.appendlog``), and never a
     tracked file (tick moves what must be committed to the ledger: ``ledger.spool``)."""
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)
+    ts = record.get("ts")
+    if isinstance(ts, str):  # after the last event this clone wrote, even if the clock stepped back
+        ts = floored(ts, read_floor(directory))
+        record = {**record, "ts": ts}
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     append_to_spool(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))
     WRITTEN.append("the signal spool")
+    if isinstance(ts, str):
+        raise_floor(directory, ts)
 
 
 def event(type_: str, **fields: str | int | bool | None) -> dict[str, str | int | bool | None]:
