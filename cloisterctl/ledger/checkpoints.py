@@ -226,8 +226,8 @@ def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
     verdicts = _verdicts(ws)
     for path, header in _usable(ws):
         if header.agent == ws.default_agent and set(header.files) == names and file_hashes(ws, wanted) == header.files:
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            try:  # remembered by (device, inode, size, mtime) like the segments': not read every tick
+                digest = file_hashes(ws, [path])[relative(ws, path)]
             except OSError:
                 continue
             if verdicts.get(digest):
