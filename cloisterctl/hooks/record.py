@@ -1,7 +1,7 @@
 """What every hook shares: finding the workspace and appending one event line, with ``json``,
-``os``, ``time``, ``fcntl`` and ``datetime`` (the git hooks run on every commit: no pathlib, yaml or
+``os``, ``time`` and ``fcntl`` (the git hooks run on every commit: no pathlib, yaml or
 filelock on their path). An event is dated after the last one this clone wrote
-(``ledger.clock.floored``), so a clock stepped back does not put it before them.
+(``ledger.clock_floor``), so a clock stepped back does not put it before them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import time
 
 from cloisterctl.files.appendlog import append_to_spool
-from cloisterctl.ledger.clock import floored, raise_floor, read_floor
+from cloisterctl.ledger.clock_floor import floored, raise_floor, read_floor
 
 TYPE_CHECKING = False  # annotations only: nothing more to import on a hook's path
 if TYPE_CHECKING:
