@@ -43,6 +43,7 @@ def _forge(path: Path) -> None:
     [usage] = data["state"]["cold_state"]["usage_events"]
     usage["usd"] = 503.5
     data["state"]["cold_state"]["usage_events"].append({**usage, "id": "f" * 16, "usd": -2.0})
+    data["state"]["cost_totals"]["micro_usd"] += 497_000_000  # with this month's $4.50: $501.50
     path.write_bytes(header + b"\n" + json.dumps(data).encode())
 
 
@@ -74,10 +75,10 @@ def test_a_forged_checkpoint_with_valid_segment_hashes_changes_neither_state_nor
 
     status = _status(clone)
     assert status["cost"]["total_usd"] == 4.5  # type: ignore[index]
+    assert json.loads(cli(clone, "cost", "--json").stdout)["total_usd"] == 4.5
     label = f".cloister/ledger/checkpoints/{written.name}"
     [report] = [p for p in status["problems"] if label in p]  # type: ignore[attr-defined]
     assert "does not match a refold of the segments it covers" in report
-    assert json.loads(cli(clone, "cost", "--json").stdout)["total_usd"] == 4.5
     assert "501.5" not in cli(clone, "status").stdout + cli(clone, "cost").stdout
 
     again = _status(clone)  # the verdict is remembered here: reported again, still not believed
