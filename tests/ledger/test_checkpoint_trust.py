@@ -132,6 +132,7 @@ def test_a_checkpoint_naming_a_file_outside_the_ledger_is_reported_and_ignored(w
         assert "not in the subpath" not in result.stdout + result.stderr
     status = _status(workspace)
     assert status["cost"]["total_usd"] == 4.5  # type: ignore[index]
+    assert (status["handoffs"], status["handoff_in_flight"]) == (0, None)
     assert any(
         "9998-12-planted.json: lists '/etc/passwd', not a file of this ledger (ignored)" in p
         for p in status["problems"]  # type: ignore[attr-defined]

@@ -45,4 +45,5 @@ def test_status_reports_each_conflicting_id_once_and_two_clones_agree(workspace:
         totals.append(status["cost"]["total_usd"])
         [report] = [p for p in status["problems"] if "appear twice with different content" in p]
         assert report.startswith("ledger: 2 event id(s)") and report.count("aaaaaaaaaaaaaaaa") == 1
+        assert (status["handoffs"], status["handoff_in_flight"]) == (0, None)
     assert totals[0] == totals[1]
