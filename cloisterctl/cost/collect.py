@@ -25,6 +25,7 @@ from cloisterctl.cost.reports import CostData, parse_date, report
 from cloisterctl.cost.tally import Tally, pending_events, tier_function, usage_cells, usage_event
 from cloisterctl.cost.transcripts import locate
 from cloisterctl.cost.usage import Response, TranscriptFile
+from cloisterctl.errors import CloisterError
 from cloisterctl.files import memo
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger.context import Context
@@ -32,6 +33,7 @@ from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
+from cloisterctl.models.names import file_in
 from cloisterctl.models.prices import Tokens
 from cloisterctl.workspace.layout import Workspace, fold_inputs
 
@@ -415,8 +417,8 @@ def import_claude_result(
 def packet_tokens(ws: Workspace, handoff_id: str) -> int | None:
     """The ``token_estimate`` of ``.cloister/handoffs/ID.json``, for the dashboard's timeline."""
     try:
-        data = json.loads((ws.handoffs_dir / f"{handoff_id}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(file_in(ws.handoffs_dir, f"{handoff_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError, CloisterError):
         return None
     value = data.get("token_estimate") if isinstance(data, dict) else None
     return value if type(value) is int else None

@@ -136,7 +136,7 @@ def _ledger(ws: Workspace) -> Check:
         except CloisterError as exc:
             return verdicts.ledger(len(files), events, bad, first, str(exc))
         events += len(read.events)
-        bad += len(read.problems)
+        bad += read.bad_lines
         if read.problems and first is None:
             first = read.problems[0]
     return verdicts.ledger(len(files), events, bad, first, None)

@@ -24,11 +24,17 @@ from typing import Any, Protocol
 
 from cloisterctl.errors import TaskError, ToolError
 from cloisterctl.files.codedigest import source_digest
+from cloisterctl.models.names import name_problem
 from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index
 from cloisterctl.tasks.records import Task, task_from_json
 
 BD_TIMEOUT_SECONDS = 30
-TASK_CACHE_MODULES = ("cloisterctl.tasks.beads", "cloisterctl.tasks.graph", "cloisterctl.tasks.records")
+TASK_CACHE_MODULES = (
+    "cloisterctl.tasks.beads",
+    "cloisterctl.tasks.graph",
+    "cloisterctl.tasks.records",
+    "cloisterctl.models.names",  # which issue ids the records accept
+)
 
 
 class Tracker(Protocol):
@@ -191,25 +197,33 @@ class BdTracker:
 
     def show(self, task_id: str) -> Task:
         try:
-            found = self._tasks(self._run("show", task_id, "--json"), f"bd show {task_id} --json")
+            found = self._tasks(self._run("show", "--json", "--", _safe(task_id)), f"bd show --json -- {task_id}")
         except ToolError as exc:
             if "not found" in str(exc).lower():
                 raise TaskError(f"unknown task {task_id!r} ({exc})") from None
             raise
         if not found:
-            raise TaskError(f"unknown task {task_id!r} (`bd show {task_id} --json` returned nothing)")
+            raise TaskError(f"unknown task {task_id!r} (`bd show --json -- {task_id}` returned nothing)")
         return found[0]
 
     def write_metadata(
         self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
     ) -> None:
-        args = ["update", task_id, "--set-metadata", f"{key}={value}"]
+        args = ["update", "--set-metadata", f"{key}={value}"]
         for label in remove_labels:
             args += ["--remove-label", label]
         for label in add_labels:
             args += ["--add-label", label]
-        self._run(*args, "--json")
+        self._run(*args, "--json", "--", _safe(task_id))  # after `--`, an id is never read as a flag
         self._all = None
+
+
+def _safe(task_id: str) -> str:
+    """``task_id``, refused unless it is a safe name (``models.names``): names are data."""
+    wrong = name_problem("task id", task_id)
+    if wrong is not None:
+        raise TaskError(wrong)
+    return task_id
 
 
 def _bd_error(stderr: str) -> str:

@@ -121,8 +121,9 @@ class Workspace:
 
     @property
     def default_agent(self) -> str:
-        """The agent id used when nothing else names one: the work tree's directory name."""
-        return slug(self.root.name)
+        """The agent id used when nothing else names one: the work tree's directory name (at most
+        128 characters of it, so it is a safe name: ``models.names``)."""
+        return slug(self.root.name)[:128]
 
     def require_initialised(self) -> None:
         if not self.is_initialised:

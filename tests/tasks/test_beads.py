@@ -101,10 +101,9 @@ def test_bd_cli_contract(tmp_path: Path, bd_on_path: Path) -> None:
         tracker.show("nope")
     tracker.write_metadata("myapp-a3f2", "complexity", "complex", ["complexity:complex"], ["complexity:simple"])
     calls = [json.loads(line) for line in bd_on_path.read_text().splitlines()]
-    assert calls[:2] == [["list", "--all", "-n", "0", "--json"], ["show", "myapp-9k1x", "--json"]]
+    assert calls[:2] == [["list", "--all", "-n", "0", "--json"], ["show", "--json", "--", "myapp-9k1x"]]
     assert calls[-1] == [
         "update",
-        "myapp-a3f2",
         "--set-metadata",
         "complexity=complex",
         "--remove-label",
@@ -112,9 +111,35 @@ def test_bd_cli_contract(tmp_path: Path, bd_on_path: Path) -> None:
         "--add-label",
         "complexity:complex",
         "--json",
+        "--",
+        "myapp-a3f2",
     ]
     updated = tracker.show("myapp-a3f2")
     assert updated.metadata["complexity"] == "complex" and "complexity:complex" in updated.labels
+
+
+def test_a_task_id_never_reaches_bd_as_a_flag(tmp_path: Path, bd_on_path: Path) -> None:
+    root = beads_repo(tmp_path / "ws")
+    tracker = open_tracker(root)
+    for bad in ("--status=closed", "-x", "a\nb", "../x"):
+        with pytest.raises(TaskError, match="is not a safe name"):
+            tracker.show(bad)
+        with pytest.raises(TaskError, match="is not a safe name"):
+            tracker.write_metadata(bad, "complexity", "simple", [], [])
+    assert not bd_on_path.exists()  # bd was never called with one
+    tracker.show("myapp-a3f2")
+    assert [json.loads(line) for line in bd_on_path.read_text().splitlines()] == [
+        ["show", "--json", "--", "myapp-a3f2"]
+    ]
+
+
+def test_an_issue_with_an_unsafe_id_is_a_bad_line(tmp_path: Path) -> None:
+    root = beads_repo(tmp_path / "ws")
+    path = root / ".beads" / "issues.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, json.dumps({"id": "-rf", "title": "x", "status": "open"})]) + "\n")
+    with pytest.raises(TaskError, match=rf"\.beads/issues\.jsonl:{len(lines) + 1}: issue id '-rf' is not a safe name"):
+        JsonlTracker(path, ".beads/issues.jsonl").all_tasks()
 
 
 def test_a_failing_bd_names_the_command(tmp_path: Path, bd_on_path: Path) -> None:

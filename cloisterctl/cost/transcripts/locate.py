@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from cloisterctl.cost.usage import TranscriptFile
+from cloisterctl.models.names import is_safe_name
 
 # Names longer than this are cut and suffixed with a hash (Claude Code's rule).
 MAX_PROJECT_NAME = 200
@@ -158,7 +159,7 @@ def _project_files(project_dir: Path, project: str, visited: list[str]) -> list[
 
 def session_transcript(root: Path, session: str | None, environ: Mapping[str, str] | None = None) -> Path | None:
     """The main transcript of ``session`` for an agent started at ``root``, if Claude Code wrote one."""
-    if not session:
+    if not is_safe_name(session):  # a session id is a name (``models.names``), never a path
         return None
     name = project_dir_name(root)
     for directory in claude_config_dirs(environ):
