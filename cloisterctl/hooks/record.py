@@ -1,5 +1,7 @@
 """What every hook shares: finding the workspace and appending one event line, with ``json``,
-``os`` and ``time`` (the git hooks run on every commit: no pathlib, yaml or filelock on their path).
+``os``, ``time`` and ``fcntl`` (the git hooks run on every commit: no pathlib, yaml or
+filelock on their path). An event is dated after the last one this clone wrote
+(``ledger.clock_floor``), so a clock stepped back does not put it before them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import os
 import sys
 import time
 
-from cloisterctl.files.appendlog import append_bytes
+from cloisterctl.files.appendlog import append_to_spool
+from cloisterctl.ledger.clock_floor import floored, raise_floor, read_floor
 from cloisterctl.models.names import is_safe_name
 
 TYPE_CHECKING = False  # annotations only: nothing more to import on a hook's path
@@ -54,11 +57,17 @@ def append_event(workspace: str, record: Mapping[str, object]) -> None:
             shown = repr(value)[:60]
             print(f"cloister: {record.get('type')} line dropped: its {key} {shown} is not a safe name", file=sys.stderr)
             return
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)
-    append_bytes(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))
+    ts = record.get("ts")
+    if isinstance(ts, str):  # after the last event this clone wrote, even if the clock stepped back
+        ts = floored(ts, read_floor(directory))
+        record = {**record, "ts": ts}
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    append_to_spool(os.path.join(directory, "signals.jsonl"), (line + "\n").encode("utf-8"))
     WRITTEN.append("the signal spool")
+    if isinstance(ts, str):
+        raise_floor(directory, ts)
 
 
 def event(type_: str, **fields: str | int | bool | None) -> dict[str, str | int | bool | None]:

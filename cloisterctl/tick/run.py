@@ -326,7 +326,7 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         report.state_md_changed = ctx.publish(store_cache=True)
     else:
         ctx.refresh(store_cache=True)
-    maintained = upkeep(ctx)
+    maintained = upkeep(ctx, report.problems)
     report.ledger = maintained
     # After the upkeep: a first checkpoint creates its directory in the ledger's, which the
     # cost memo is stamped with.
