@@ -39,6 +39,8 @@ class Policy:
     prior_strength: float = 2.0
     optimistic_prior: float = 0.8
     pessimistic_prior: float = 0.4
+    explore_min: int = 3
+    explore_share: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ class Config:
             prior_strength=float(section["prior_strength"]),
             optimistic_prior=float(section["optimistic_prior"]),
             pessimistic_prior=float(section["pessimistic_prior"]),
+            explore_min=int(section["explore_min"]),
+            explore_share=float(section["explore_share"]),
         )
         return RoutingSettings(str(section["policy"]), policy, section["history"])
 
