@@ -34,9 +34,9 @@ class WhatifDefaults:
 class Policy:
     """The adaptive policy's knobs (``routing.adaptive``)."""
 
-    min_success: float = 0.05
+    min_success: float = 0.03
     handoff_usd: float = 0.05
-    prior_strength: float = 2.0
+    prior_strength: float = 4.0
     optimistic_prior: float = 0.8
     pessimistic_prior: float = 0.4
     explore_min: int = 3

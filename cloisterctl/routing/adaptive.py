@@ -25,15 +25,20 @@ the same task, i.e. escalations):
   is noticed (probability d): success S(k) = p(k) + (1 - p(k)) d S'(k+1) and cost C(k) = c(k) +
   (1 - p(k)) d (handoff + C'(k+1)), where S'/C' use q. ``handoff`` is in the costs' unit.
 
-The guard judges the whole ladder: a start tier whose S trails the best start's S by more than
-``min_success``, beyond its own uncertainty (``GUARD_SD`` standard deviations of p, for a tier
-with outcomes at the level), is not allowed. With ``detection=None`` (unknown) the guard counts no rescue at all
-(d = 0 for S) while the cost counts every escalation (d = 1 for C): unknown detection is treated as
-the worst case for both. Of the allowed tiers the least C/S (cost per success) wins; ties go up.
+Doubt: a tier at or above the static one that has start outcomes at the level has its p credited
+with ``GUARD_SD`` standard deviations of its Beta in its own ladder's S and C (a dearer tier left
+on a few bad draws comes back until its outcomes settle it: only money is at stake); a tier below
+the static one gets no such credit (a cheaper tier must show it is not worse). The guard judges
+the whole ladder: a start whose S trails the best start's S (without credit) by more than
+``min_success`` is not allowed. With ``detection=None`` (unknown) no rescue is
+counted (d = 0): each start is judged alone, as if nothing noticed its failures. Of the allowed
+tiers the least C/S (cost per success) wins; ties go up.
 
 Exploration is bounded: a tier with fewer than ``explore_min`` start outcomes at the level is
 tried (guard or not) only while its starts stay within ``explore_share`` of the level's starts,
-so at most ``explore_min`` attempts per tier and level are spent learning, spread out. The rest of
+so at most ``explore_min`` attempts per tier and level are spent learning, spread out. Tiers below
+the static one are explored only when a failure there can be rescued (escalations allowed and a
+known detection rate above 0): exploring up risks money, exploring down risks the task. The rest of
 the time the estimates decide; a tier left on a few bad draws comes back when its prior-centred
 estimate (the level's pooled rate moves) or the guard lets it. Every figure is in the result, so
 the decision that records it explains itself.
@@ -47,21 +52,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloisterctl.config.settings import Policy
+from cloisterctl.ledger.attempts import after_key
 from cloisterctl.models.tiers import TIERS, tier_rank
 
 MICRO = 1_000_000
 # Indexes of the counts kept per level/tier (``ledger.attempts``).
 SUCCESSES, FAILURES, COST, COSTED = 1, 2, 4, 5
-AFTER = "/after"
 FLOOR = 0.01  # no prior mean at 0 or 1: a Beta there could never move
 # The guard excludes a start only when even its S plus GUARD_SD standard deviations of its p's Beta
 # trails: a tier left early on a few bad draws comes back until its own outcomes settle it.
-GUARD_SD = 1.5
-
-
-def after_key(level: str, tier: str) -> str:
-    """The counts key of attempts on ``tier`` that followed a failure on the tier below."""
-    return f"{level}/{tier}{AFTER}"
+GUARD_SD = 2.0
 
 
 @dataclass(frozen=True)
@@ -182,9 +182,9 @@ def learned_costs(
 
 
 def _ladders(
-    p: Mapping[str, float], q: Mapping[str, float], c: Mapping[str, float], steps: int, d: tuple[float, float], h: float
+    p: Mapping[str, float], q: Mapping[str, float], c: Mapping[str, float], steps: int, d: float, h: float
 ) -> dict[str, tuple[float, float]]:
-    """Per start tier, (S, C) of its ladder (module docstring); ``d``: detection for S, for C."""
+    """Per start tier, (S, C) of its ladder (module docstring); ``d``: the detection rate."""
     found: dict[str, tuple[float, float]] = {}
     for start, tier in enumerate(TIERS):
         success = cost = 0.0
@@ -192,19 +192,20 @@ def _ladders(
         for index in range(len(chain) - 1, -1, -1):  # from the last rung down
             rate = p[chain[index]] if index == 0 else q[chain[index]]
             up = index < len(chain) - 1
-            success = rate + (1 - rate) * d[0] * success if up else rate
-            cost = c[chain[index]] + ((1 - rate) * d[1] * (h + cost) if up else 0.0)
+            success = rate + (1 - rate) * d * success if up else rate
+            cost = c[chain[index]] + ((1 - rate) * d * (h + cost) if up else 0.0)
         found[tier] = (success, cost)
     return found
 
 
-def _explore(counts: Mapping[str, Sequence[int]], level: str, policy: Policy) -> str | None:
-    """The tier to learn on now, within the exploration budget (module docstring); None: none."""
-    starts = {tier: _starts(counts, level, tier) for tier in TIERS}
+def _explore(counts: Mapping[str, Sequence[int]], level: str, policy: Policy, lowest: int) -> str | None:
+    """The tier to learn on now, within the exploration budget (module docstring); None: none.
+    Only tiers from rank ``lowest`` up are explored."""
+    starts = {tier: _starts(counts, level, tier) for tier in TIERS if tier_rank(tier) >= lowest}
     outcomes = {tier: row[SUCCESSES] + row[FAILURES] for tier, row in starts.items()}
     total = sum(row[0] for row in starts.values())
     due = [
-        t for t in TIERS if outcomes[t] < policy.explore_min and starts[t][0] + 1 <= policy.explore_share * (total + 1)
+        t for t in starts if outcomes[t] < policy.explore_min and starts[t][0] + 1 <= policy.explore_share * (total + 1)
     ]
     return min(due, key=lambda t: (outcomes[t], -tier_rank(t))) if due else None
 
@@ -245,25 +246,31 @@ def choose(
             prior = max(prior, p[TIERS[tier_rank(tier) - 1]])  # a dearer tier: no worse than the one below until shown
         p[tier] = _beta(prior, strength, *_outcomes(row, detection))
         n[tier] = row[SUCCESSES] + row[FAILURES]
-        # Only a tried tier's uncertainty is credited: an untried one is learned by exploration.
-        sd[tier] = math.sqrt(p[tier] * (1 - p[tier]) / (strength + n[tier] + 1)) if n[tier] else 0.0
+        # Doubt is credited only to a tried tier at or above the static one: a cheaper tier must
+        # show it is not worse; an untried one is learned by exploration.
+        doubt = n[tier] > 0 and tier_rank(tier) >= static_rank
+        sd[tier] = math.sqrt(p[tier] * (1 - p[tier]) / (strength + n[tier] + 1)) if doubt else 0.0
     q: dict[str, float] = {}
     q_n: dict[str, int] = {}
     for rank, tier in enumerate(TIERS):
         below = p[TIERS[rank - 1]] if rank else 0.0
         nested = (p[tier] - below) / (1 - below) if below < 1 else 0.0
-        row = _row(counts, after_key(level, tier))
-        q[tier] = _beta(nested, strength, *_outcomes(row, detection))
-        q_n[tier] = row[SUCCESSES] + row[FAILURES]
+        after = _row(counts, after_key(level, tier))
+        q[tier] = _beta(nested, strength, *_outcomes(after, detection))
+        q_n[tier] = after[SUCCESSES] + after[FAILURES]
     cost = learned_costs(counts, level, default_costs)
-    noticed = (0.0, 1.0) if detection is None else (detection, detection)
+    noticed = 0.0 if detection is None else detection
     h = policy.handoff_usd if handoff is None else handoff
-    ladders = _ladders(p, q, {t: cost[t][0] for t in TIERS}, max(0, escalations), noticed, h)
-    best = max(s for s, _ in ladders.values())
-    allowed = {t: ladders[t][0] + GUARD_SD * sd[t] >= best - policy.min_success - 1e-12 for t in TIERS}
+    prices = {t: cost[t][0] for t in TIERS}
+    best = max(s for s, _ in _ladders(p, q, prices, max(0, escalations), noticed, h).values())
+    hopeful = {t: min(1 - FLOOR, p[t] + GUARD_SD * sd[t]) for t in TIERS}
+    ladders = _ladders(hopeful, q, prices, max(0, escalations), noticed, h)
+    allowed = {t: ladders[t][0] >= best - policy.min_success - 1e-12 for t in TIERS}
     estimates = tuple(TierEstimate(t, p[t], n[t], q[t], q_n[t], *cost[t], *ladders[t], allowed[t]) for t in TIERS)
     by_tier = {e.tier: e for e in estimates}
-    explored = _explore(counts, level, policy)
+    # A start below the static tier risks the task unless a noticed failure can still move up.
+    rescued = escalations > 0 and detection is not None and detection > 0
+    explored = _explore(counts, level, policy, 0 if rescued else static_rank)
     if not any(n.values()):
         chosen = static_tier  # nothing learned at this level yet: cold start = static
     else:

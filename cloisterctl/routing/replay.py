@@ -11,7 +11,7 @@ With ``escalate="on-failure"`` a noticed failure moves the task one tier up
 test-failure triggers do; an unnoticed one ends the task unresolved. What the policy learns is
 what a ledger would record: a noticed failure is a failure, an unnoticed one looks like a close.
 An attempt that follows an escalation is also
-counted under ``L/k/after`` (``routing.adaptive.after_key``), as the ledger does. A task's cost is
+counted under ``L/k/after`` (``ledger.attempts.after_key``), as the ledger does. A task's cost is
 the sum of its attempts' costs (summed in whole micro-units, so the per-task rows add up exactly to
 the totals). The baselines (every task on one tier, the oracle's cheapest solving tier) are
 expectations over the recorded trials.
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloisterctl.config.settings import Config
+from cloisterctl.ledger.attempts import after_key
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import LEVELS, TIERS, tier_above
-from cloisterctl.routing.adaptive import after_key
 from cloisterctl.routing.complexity import classify
 from cloisterctl.routing.frontier import gain
 from cloisterctl.routing.replay_input import ReplayTask

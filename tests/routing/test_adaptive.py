@@ -3,7 +3,8 @@ from __future__ import annotations
 import dataclasses
 
 from cloisterctl.config.settings import Policy
-from cloisterctl.routing.adaptive import add_counts, after_key, choose, learned_costs
+from cloisterctl.ledger.attempts import after_key
+from cloisterctl.routing.adaptive import add_counts, choose, learned_costs
 
 COSTS = {"haiku": 0.2, "sonnet": 0.6, "opus": 1.0}
 SETTLED = Policy(explore_min=0)  # no exploration: the estimates alone decide
@@ -28,7 +29,7 @@ def test_a_tier_that_fails_often_is_left_and_one_that_succeeds_cheaply_is_taken(
     choice = choose("simple", "haiku", failing, COSTS, SETTLED, detection=1.0, escalations=0)
     assert choice.tier == "sonnet"
     assert not by_tier(choice)["haiku"].allowed  # type: ignore[attr-defined]
-    good = {"simple/haiku": row(18, 2), "simple/sonnet": row(9, 1)}
+    good = {"simple/haiku": row(19, 1), "simple/sonnet": row(9, 1)}
     assert choose("simple", "sonnet", good, COSTS, SETTLED, detection=1.0, escalations=0).tier == "haiku"
 
 
