@@ -39,9 +39,8 @@ tried (guard or not) only while its starts stay within ``explore_share`` of the 
 so at most ``explore_min`` attempts per tier and level are spent learning, spread out. Tiers below
 the static one are explored only when a failure there can be rescued (escalations allowed and a
 known detection rate above 0): exploring up risks money, exploring down risks the task. The rest of
-the time the estimates decide; a tier left on a few bad draws comes back when its prior-centred
-estimate (the level's pooled rate moves) or the guard lets it. Every figure is in the result, so
-the decision that records it explains itself.
+the time the estimates decide. Every figure is in the result, so the decision that records it
+explains itself.
 """
 
 from __future__ import annotations
@@ -59,8 +58,7 @@ MICRO = 1_000_000
 # Indexes of the counts kept per level/tier (``ledger.attempts``).
 SUCCESSES, FAILURES, COST, COSTED = 1, 2, 4, 5
 FLOOR = 0.01  # no prior mean at 0 or 1: a Beta there could never move
-# The guard excludes a start only when even its S plus GUARD_SD standard deviations of its p's Beta
-# trails: a tier left early on a few bad draws comes back until its own outcomes settle it.
+# Standard deviations of doubt credited to a tried tier at or above the static one (docstring).
 GUARD_SD = 2.0
 
 
