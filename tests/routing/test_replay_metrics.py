@@ -6,12 +6,12 @@ import json
 
 from cloisterctl.config.load import load_config
 from cloisterctl.routing.replay import Options, replay
-from cloisterctl.routing.replay_input import parse_lines
+from cloisterctl.routing.replay_input import ReplayTask, parse_lines
 from cloisterctl.routing.replay_metrics import over_orders, run_metrics
 from testing.helpers import ROUTING_DATA
 
 
-def verified_without_estimates() -> list:  # type: ignore[type-arg]
+def verified_without_estimates() -> list[ReplayTask]:
     lines = (ROUTING_DATA / "swebench_verified_dev.jsonl").read_text().splitlines()
     bare = [json.dumps({k: v for k, v in json.loads(line).items() if k != "difficulty"}) for line in lines]
     return parse_lines(bare, "verified")
