@@ -17,13 +17,15 @@ the same task, i.e. escalations):
 - q(k): p(k | the tier below failed on this task), from ``L/k/after``, with a prior worth
   ``prior_strength`` centred on what the start rates imply if a dearer tier solved everything a
   cheaper one does, (p(k) - p(k-1)) / (1 - p(k-1)): a ladder's rescue is not assumed, it is learned.
-- c(k): the recorded mean spend of an attempt of level L on tier k; else of any level on tier k;
-  else the tier's price-based default (``default_costs``) scaled by what the recorded tiers really
-  cost against their own defaults (so every c is in the recorded unit: USD in a workspace, the
-  file's unit in a replay); the raw default only where nothing at all is recorded.
+- c(k): the recorded mean spend of a *start* on k at level L (else of every attempt on k at L);
+  else of any level on tier k; else the tier's price-based default (``default_costs``) scaled by
+  what the recorded tiers really cost against their own defaults (so every c is in the recorded
+  unit: USD in a workspace, the file's unit in a replay); the raw default only where nothing at
+  all is recorded. c'(k): the recorded mean spend on k after the tier below failed (``L/k/after``:
+  the tasks that reach a rung are the harder ones and cost more there), else c(k).
 - The ladder from a start tier, with up to ``escalations`` escalations, each taken when a failure
   is noticed (probability d): success S(k) = p(k) + (1 - p(k)) d S'(k+1) and cost C(k) = c(k) +
-  (1 - p(k)) d (handoff + C'(k+1)), where S'/C' use q. ``handoff`` is in the costs' unit.
+  (1 - p(k)) d (handoff + C'(k+1)), where S'/C' use q and c'. ``handoff`` is in the costs' unit.
 
 Doubt: a tier at or above the static one that has start outcomes at the level has its p credited
 with ``GUARD_SD`` standard deviations of its Beta in its own ladder's S and C (a dearer tier left
@@ -32,7 +34,11 @@ the static one gets no such credit (a cheaper tier must show it is not worse). T
 the whole ladder: a start whose S trails the best start's S (without credit) by more than
 ``min_success`` is not allowed. With ``detection=None`` (unknown) no rescue is
 counted (d = 0): each start is judged alone, as if nothing noticed its failures. Of the allowed
-tiers the least C/S (cost per success) wins; ties go up.
+tiers the least C/S (cost per success) wins, unless an allowed start of higher S has a C/S that
+the recorded spend cannot tell apart from it: then success decides (quality first, money only
+where the difference is real). An attempt's cost is taken to vary about as much as its mean, so a
+mean over n recorded attempts is known to within 1/sqrt(n + 1) of itself; price-based costs
+(nothing recorded) are never "the same". Ties go up.
 
 Exploration is bounded: a tier with fewer than ``explore_min`` start outcomes at the level is
 tried (guard or not) only while its starts stay within ``explore_share`` of the level's starts,
@@ -160,9 +166,12 @@ def learned_costs(
     """Per tier: (cost of an attempt, attempts behind it, where it came from) (module docstring)."""
     found: dict[str, tuple[float, int, str]] = {}
     for tier in TIERS:
-        row = _row(counts, f"{level}/{tier}")
-        if row[COSTED] > 0:
-            found[tier] = (row[COST] / row[COSTED] / MICRO, row[COSTED], "level")
+        # A start's own spend first: attempts after a failure below are on harder tasks (``_after_cost``).
+        for row in (_starts(counts, level, tier), _row(counts, f"{level}/{tier}")):
+            if row[COSTED] > 0:
+                found[tier] = (row[COST] / row[COSTED] / MICRO, row[COSTED], "level")
+                break
+        if tier in found:
             continue
         micro = costed = 0
         for key, other in counts.items():
@@ -180,7 +189,13 @@ def learned_costs(
 
 
 def _ladders(
-    p: Mapping[str, float], q: Mapping[str, float], c: Mapping[str, float], steps: int, d: float, h: float
+    p: Mapping[str, float],
+    q: Mapping[str, float],
+    c: Mapping[str, float],
+    c_after: Mapping[str, float],
+    steps: int,
+    d: float,
+    h: float,
 ) -> dict[str, tuple[float, float]]:
     """Per start tier, (S, C) of its ladder (module docstring); ``d``: the detection rate."""
     found: dict[str, tuple[float, float]] = {}
@@ -188,12 +203,19 @@ def _ladders(
         success = cost = 0.0
         chain = TIERS[start : start + steps + 1]
         for index in range(len(chain) - 1, -1, -1):  # from the last rung down
-            rate = p[chain[index]] if index == 0 else q[chain[index]]
+            rate, spend = (p[chain[index]], c[chain[index]]) if index == 0 else (q[chain[index]], c_after[chain[index]])
             up = index < len(chain) - 1
             success = rate + (1 - rate) * d * success if up else rate
-            cost = c[chain[index]] + ((1 - rate) * d * (h + cost) if up else 0.0)
+            cost = spend + ((1 - rate) * d * (h + cost) if up else 0.0)
         found[tier] = (success, cost)
     return found
+
+
+def _after_cost(counts: Mapping[str, Sequence[int]], level: str, tier: str, pooled: float) -> float:
+    """The recorded mean spend of an attempt on ``tier`` after the tier below failed (harder tasks
+    cost more); ``pooled`` where none is recorded."""
+    row = _row(counts, after_key(level, tier))
+    return row[COST] / row[COSTED] / MICRO if row[COSTED] > 0 else pooled
 
 
 def _explore(counts: Mapping[str, Sequence[int]], level: str, policy: Policy, lowest: int) -> str | None:
@@ -206,6 +228,19 @@ def _explore(counts: Mapping[str, Sequence[int]], level: str, policy: Policy, lo
         t for t in starts if outcomes[t] < policy.explore_min and starts[t][0] + 1 <= policy.explore_share * (total + 1)
     ]
     return min(due, key=lambda t: (outcomes[t], -tier_rank(t))) if due else None
+
+
+def _pick(by_tier: Mapping[str, TierEstimate], allowed: Mapping[str, bool]) -> str:
+    """Of the allowed starts, the least cost per success, unless a start of higher success costs no
+    more per success than the recorded spend can tell apart (module docstring); ties go up."""
+    fits = [t for t in TIERS if allowed[t]]
+    least = min(fits, key=lambda t: (by_tier[t].e, -tier_rank(t)))
+    # An attempt's cost varies about as much as its mean (coefficient of variation ~1), so a mean
+    # over n attempts is known to within 1/sqrt(n + 1) of itself. Price-based costs are not spend.
+    slack = 1 + 1 / math.sqrt(by_tier[least].c_n + 1)
+    bound = by_tier[least].e * slack if by_tier[least].c_n > 0 else -1.0
+    near = [t for t in fits if t == least or (by_tier[t].c_n > 0 and by_tier[t].e <= bound)]
+    return max(near, key=lambda t: (by_tier[t].success, tier_rank(t)))
 
 
 def choose(
@@ -225,6 +260,9 @@ def choose(
     policy's ``handoff_usd``)."""
     static_rank = tier_rank(static_tier)
     strength = policy.prior_strength
+    # A start below the static tier risks the task unless a noticed failure can still move up.
+    rescued = escalations > 0 and detection is not None and detection > 0
+    lowest = 0 if rescued else static_rank
     rates = []
     for tier in TIERS:
         wins, losses = _outcomes(_starts(counts, level, tier), detection)
@@ -260,19 +298,19 @@ def choose(
     noticed = 0.0 if detection is None else detection
     h = policy.handoff_usd if handoff is None else handoff
     prices = {t: cost[t][0] for t in TIERS}
-    best = max(s for s, _ in _ladders(p, q, prices, max(0, escalations), noticed, h).values())
+    after_prices = {t: _after_cost(counts, level, t, prices[t]) for t in TIERS}
+    steps = max(0, escalations)
+    best = max(s for s, _ in _ladders(p, q, prices, after_prices, steps, noticed, h).values())
     hopeful = {t: min(1 - FLOOR, p[t] + GUARD_SD * sd[t]) for t in TIERS}
-    ladders = _ladders(hopeful, q, prices, max(0, escalations), noticed, h)
+    ladders = _ladders(hopeful, q, prices, after_prices, steps, noticed, h)
     allowed = {t: ladders[t][0] >= best - policy.min_success - 1e-12 for t in TIERS}
     estimates = tuple(TierEstimate(t, p[t], n[t], q[t], q_n[t], *cost[t], *ladders[t], allowed[t]) for t in TIERS)
     by_tier = {e.tier: e for e in estimates}
-    # A start below the static tier risks the task unless a noticed failure can still move up.
-    rescued = escalations > 0 and detection is not None and detection > 0
-    explored = _explore(counts, level, policy, 0 if rescued else static_rank)
+    explored = _explore(counts, level, policy, lowest)
     if not any(n.values()):
         chosen = static_tier  # nothing learned at this level yet: cold start = static
     else:
-        chosen = explored or min((t for t in TIERS if allowed[t]), key=lambda t: (by_tier[t].e, -tier_rank(t)))
+        chosen = explored or _pick(by_tier, allowed)
     return Choice(level, chosen, static_tier, estimates, explored is not None, detection)
 
 
