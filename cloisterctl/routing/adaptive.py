@@ -123,7 +123,14 @@ class Choice:
         guarded = [e.tier for e in self.estimates if not e.allowed]
         guard = f"; guard excludes {', '.join(guarded)}" if guarded else ""
         seen = "unknown detection" if self.detection is None else f"detection {self.detection:.2f}"
-        why = "explores (bounded)" if self.explore else f"has the least cost per success ({mine.e:.3g}; {moved})"
+        least = min(e.e for e in self.estimates if e.allowed) if any(e.allowed for e in self.estimates) else mine.e
+        why = (
+            "explores (bounded)"
+            if self.explore
+            else f"has the least cost per success ({mine.e:.3g}; {moved})"
+            if mine.e <= least
+            else f"solves most at a cost per success the spend cannot tell from the least ({mine.e:.3g}; {moved})"
+        )
         return f"adaptive {self.level}: {self.tier} {why}{guard}, {seen}: {figures}"
 
     def as_dict(self) -> dict[str, Any]:
