@@ -87,3 +87,35 @@ def test_history_counts_add_up() -> None:
         "a/haiku": [4, 3, 1, 1, 0, 0],
         "b/opus": [1, 0, 1, 1, 0, 0],
     }
+
+
+def test_success_decides_between_starts_whose_spend_cannot_be_told_apart() -> None:
+    # 10 recorded attempts each: a mean cost known to about 1/sqrt(11) of itself. Opus solves more
+    # and costs a little more per success than sonnet: the difference is not real, success decides.
+    close = {"m/sonnet": row(5, 5, 4_000_000, 10), "m/opus": row(7, 3, 5_500_000, 10)}
+    choice = choose("m", "sonnet", close, COSTS, SETTLED, detection=1.0, escalations=0)
+    opus, sonnet = by_tier(choice)["opus"], by_tier(choice)["sonnet"]
+    assert opus.e > sonnet.e  # type: ignore[attr-defined]
+    assert choice.tier == "opus"
+    # three times the spend is real: the cheaper start within the guard wins
+    dear = {"m/sonnet": row(5, 5, 4_000_000, 10), "m/opus": row(6, 4, 12_000_000, 10)}
+    assert choose("m", "sonnet", dear, COSTS, SETTLED, detection=1.0, escalations=0).tier == "sonnet"
+
+
+def test_a_start_is_costed_by_starts_and_the_next_rung_by_what_it_cost_after_a_failure() -> None:
+    # opus: 4 starts at 1.0 each and 6 attempts after a sonnet failure at 3.0 each (harder tasks),
+    # against the same record with the attempts after a failure at 1.0 too
+    def ladder(after_micro: int) -> dict[str, object]:
+        counts = {
+            "m/sonnet": row(6, 4, 4_000_000, 10),
+            "m/opus": row(6, 4, 4_000_000 + after_micro, 10),
+            after_key("m", "opus"): row(3, 3, after_micro, 6),
+        }
+        policy = dataclasses.replace(SETTLED, handoff_usd=0.0)
+        return by_tier(choose("m", "sonnet", counts, COSTS, policy, detection=1.0, escalations=1))
+
+    hard, easy = ladder(18_000_000), ladder(6_000_000)
+    assert hard["opus"].c == easy["opus"].c == 1.0  # type: ignore[attr-defined]
+    # sonnet's ladder: 0.4 + P(sonnet fails) x (the next rung's cost after a failure)
+    failed = easy["sonnet"].cost - 0.4  # type: ignore[attr-defined]
+    assert abs(hard["sonnet"].cost - (0.4 + failed * 3.0)) < 1e-9  # type: ignore[attr-defined]

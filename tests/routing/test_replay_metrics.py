@@ -38,3 +38,14 @@ def test_cost_at_parity_and_success_at_sonnet_budget_follow_their_definitions() 
     assert figures["cost_at_parity"] is None and figures["below_parity"] == round(99 - 176 * 100 / 179, 2)
     # all of sonnet's spend is all-sonnet's budget: every task finishes within it
     assert figures["success_at_sonnet_budget"] == figures["success_pct"]
+
+
+def test_no_escalation_on_terminal_bench_trials_keeps_all_opus_success() -> None:
+    # bench/routing_replay.py's third target row, its success half (>= 97% of all-opus, failures
+    # noticed at 0.8, 10 seeded orders): opus costs what sonnet does per task there and solves more,
+    # so recorded spend, not list price, must send the tasks to it (95.5% when the least cost per
+    # success alone decided between starts the spend could not tell apart).
+    config = load_config(None, environ={})
+    tasks = parse_lines((ROUTING_DATA / "terminal_bench_trials_dev.jsonl").read_text().splitlines(), "terminal")
+    summary = over_orders(tasks, config, config.prices, Options(None, "none", 0.8, 0, 0.05), 10)
+    assert summary["success_pct"]["mean"] >= 97.0
