@@ -12,9 +12,10 @@ from cloisterctl.cli.app import Env, emit, json_option, pass_env
 ROWS = ("all-haiku", "all-sonnet", "all-opus", "oracle")
 
 
-def _line(name: str, resolved: int, tasks: int, cost: float, gain: float | None) -> list[Any]:
+def _line(name: str, resolved: float, tasks: int, cost: float, gain: float | None) -> list[Any]:
     share = f"{resolved * 100 / tasks:.1f}%" if tasks else "-"
-    return [name, resolved, share, f"{cost:,.2f}", "-" if gain is None else f"{gain:+.2f}"]
+    shown = resolved if isinstance(resolved, int) else f"{resolved:.1f}"  # an expectation over trials
+    return [name, shown, share, f"{cost:,.2f}", "-" if gain is None else f"{gain:+.2f}"]
 
 
 def render_replay(data: dict[str, Any]) -> str:
@@ -39,6 +40,20 @@ def render_replay(data: dict[str, Any]) -> str:
             f"\n{name} ({totals['tasks']} tasks; starts: {starts}; escalations {totals['escalations']})\n"
             + table(["", "resolved", "success", "cost", "gain"], rows, right=(1, 2, 3, 4))
         )
+    metrics = data["metrics"]
+    parity = (
+        f"cost at parity {metrics['cost_at_parity']:.1f}%"
+        if metrics["cost_at_parity"] is not None
+        else f"below parity by {metrics['below_parity']:.1f} points"
+    )
+    blocks.append(
+        f"\nthis order: success {metrics['success_pct']:.1f}% of all-opus at {metrics['cost_pct']:.1f}% of its cost; "
+        f"{parity}; success at all-sonnet's budget {metrics['success_at_sonnet_budget']:.1f}%"
+    )
+    if "orders" in data:
+        from cloisterctl.routing.replay_metrics import describe
+
+        blocks.extend(describe(data["orders"]))
     blocks.append("\ngain: success minus the best mix of single tiers at the same cost, in points of all-opus success")
     return "\n".join(blocks)
 
@@ -71,7 +86,26 @@ def render_replay(data: dict[str, Any]) -> str:
     show_default=True,
     help="Probability a failed attempt is noticed.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for which failures are noticed.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for which trial is drawn and which failures are noticed.",
+)
+@click.option(
+    "--orders",
+    type=click.IntRange(min=0, max=1000),
+    default=0,
+    show_default=True,
+    help="Also replay N seeded shuffles and report every figure as mean +- sd (the policy learns online).",
+)
+@click.option(
+    "--handoff",
+    type=click.FloatRange(min=0),
+    help="What one escalation costs the policy, in the file's cost unit (default: routing.handoff_usd for "
+    "USD costs, else 0).",
+)
 @json_option
 @pass_env
 def replay(
@@ -84,6 +118,8 @@ def replay(
     escalate: str,
     detect: float,
     seed: int,
+    orders: int,
+    handoff: float | None,
     as_json: bool,
 ) -> int:
     """Replay tasks with known outcomes per tier (JSON lines FILE, or --ledger) through the real
@@ -94,11 +130,11 @@ def replay(
 
     if (file is None) == (not ledger):
         raise click.UsageError("give a FILE or --ledger (not both)")
-    options = Options(policy, escalate, detect, seed)
+    options = Options(policy, escalate, detect, seed, handoff)
     if ledger:
         ctx = env.context()
-        result = replay_ledger(ctx, config_for(config_file, ctx.config), options, last)
+        result = replay_ledger(ctx, config_for(config_file, ctx.config), options, last, orders)
     else:
         assert file is not None
-        result = replay_file(file, config_for(config_file, env.config()), options)
+        result = replay_file(file, config_for(config_file, env.config()), options, orders)
     return emit(result, as_json, render_replay)

@@ -41,10 +41,12 @@ def render_routing(data: dict[str, Any]) -> str:
         for row in level["tiers"]:
             lines.append(
                 f"  {row['tier']:<6} p={row['p']:.2f} (n={row['n']})  c={row['c']:.4g} ({row['c_from']}, "
-                f"n={row['c_n']})  E={row['E']:.4g}" + ("" if row["allowed"] else "  (excluded by routing.min_success)")
+                f"n={row['c_n']})  S={row['S']:.2f}  C/S={_per_success(row['E'])}"
+                + ("" if row["allowed"] else "  (excluded by routing.min_success)")
             )
         if level["recommend"]:
             lines.append(f"  recommend: {level['recommend']}")
+    lines.extend(render_learned_costs(data.get("learned_costs") or []))
     return "\n".join([*lines, *render_detection(data)])
 
 
@@ -67,6 +69,20 @@ def render_detection(data: dict[str, Any]) -> list[str]:
         lines.append(
             f"detection {row['tier']:<6} caught {row['caught']}, missed {row['missed']}: recall {recall}{interval}"
         )
+    return lines
+
+
+def _per_success(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def render_learned_costs(rows: list[dict[str, Any]]) -> list[str]:
+    """The learned cost of an attempt per level x tier, and where it fell back to prices."""
+    if not rows:
+        return []
+    lines = ["\nlearned cost of an attempt per level x tier (USD; price: no spend recorded for the tier):"]
+    for row in rows:
+        lines.append(f"  {row['level']:<8} {row['tier']:<6} ${row['c']:.4f}  from {row['c_from']} (n={row['c_n']})")
     return lines
 
 

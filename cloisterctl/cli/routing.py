@@ -111,7 +111,7 @@ def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) ->
                 guard = "" if row["allowed"] else "  (excluded by routing.min_success)"
                 lines.append(
                     f"    {row['tier']:<6}  p={row['p']:.2f} (n={row['n']})  c={row['c']:.4g} ({row['c_from']}, "
-                    f"n={row['c_n']})  E={row['E']:.4g}{guard}"
+                    f"n={row['c_n']})  C/S={'-' if row['E'] is None else format(row['E'], '.4g')}{guard}"
                 )
         if record:
             lines.append("recorded in the ledger (.cloister/ledger/) and STATE.md")

@@ -7,20 +7,25 @@ moves by the recorded outcomes (``routing.adaptive``): with no outcomes yet it r
 
 from __future__ import annotations
 
-from cloisterctl.config.spec import Section, number, string
+from cloisterctl.config.spec import Section, integer, number, string
 
 ROUTING = Section(
     {
         "policy": string(choices=("static", "adaptive"), default="adaptive", doc="how the start tier is chosen"),
         # Never start on a tier whose estimated success trails the best tier's by more than this.
-        "min_success": number(0, 1, default=0.05),
+        "min_success": number(0, 1, default=0.03),
         # What moving a task up a tier costs on top of the new attempt (USD: the packet, a fresh start).
         "handoff_usd": number(0, 1e6, default=0.05),
-        # The Beta prior per level x tier: the statically routed tier and those above it start at
-        # optimistic_prior, those below at pessimistic_prior, each worth prior_strength outcomes.
-        "prior_strength": number(0.01, 1000, default=2),
+        # The Beta prior per level x tier, worth prior_strength outcomes: centred on the level's pooled
+        # success (seeded with optimistic_prior before any outcome); tiers below the statically routed
+        # one at that centre x pessimistic_prior / optimistic_prior.
+        "prior_strength": number(0.01, 1000, default=4),
         "optimistic_prior": number(0.01, 0.99, default=0.8),
         "pessimistic_prior": number(0.01, 0.99, default=0.4),
+        # Bounded exploration: a tier with fewer than explore_min outcomes at a level is tried while
+        # its starts stay within explore_share of the level's.
+        "explore_min": integer(0, 1000, default=3),
+        "explore_share": number(0, 1, default=0.2),
         # A JSON file of counts from other workspaces (`report routing --json` writes the shape),
         # added to this workspace's own; ~ is the home directory. null: none.
         "history": string("a file path", nullable=True, default=None),

@@ -34,11 +34,13 @@ class WhatifDefaults:
 class Policy:
     """The adaptive policy's knobs (``routing.adaptive``)."""
 
-    min_success: float = 0.05
+    min_success: float = 0.03
     handoff_usd: float = 0.05
-    prior_strength: float = 2.0
+    prior_strength: float = 4.0
     optimistic_prior: float = 0.8
     pessimistic_prior: float = 0.4
+    explore_min: int = 3
+    explore_share: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,8 @@ class Config:
             prior_strength=float(section["prior_strength"]),
             optimistic_prior=float(section["optimistic_prior"]),
             pessimistic_prior=float(section["pessimistic_prior"]),
+            explore_min=int(section["explore_min"]),
+            explore_share=float(section["explore_share"]),
         )
         return RoutingSettings(str(section["policy"]), policy, section["history"])
 

@@ -18,7 +18,8 @@ An attempt still running at the end of the ledger is ``open`` (``abandoned`` whe
 stopped with no close). ``observe`` is called by the fold for every event before the event's own
 reducer, and keeps ``WorkspaceState.outcomes`` (``OutcomeBook``): the running attempt, the attempt
 that closed each task (so a reopen can take its success back), and the counts per
-``level/tier`` that the adaptive router reads in O(1). It returns the attempts that ended or
+``level/tier`` that the adaptive router reads in O(1), and under ``level/tier/after`` again the
+attempts that followed an escalation of the same task (``after_key``). It returns the attempts that ended or
 changed, which ``routing.outcome_report`` collects for the `outcomes` report; the fold drops them.
 While the tick's verification of a successful close is pending, the close is held out of the
 counts' successes (it counts when it passes, or ends with no verdict; a failure when it fails).
@@ -47,6 +48,17 @@ def count_key(level: str, tier: str) -> str:
     return f"{level}/{tier}"
 
 
+def after_key(level: str, tier: str) -> str:
+    """The counts of attempts on ``tier`` that followed an escalation of the same task (a failure on
+    the tier below): what ``routing.adaptive`` learns p(tier | the tier below failed) from."""
+    return f"{count_key(level, tier)}/after"
+
+
+def _keys(attempt: Attempt) -> list[str]:
+    key = count_key(attempt["level"], attempt["tier"])
+    return [key, after_key(attempt["level"], attempt["tier"])] if attempt.get("after_failure") else [key]
+
+
 def _cost_so_far(state: WorkspaceState, task: str) -> int:
     return state.spending.by_task.get(task, 0)
 
@@ -69,12 +81,14 @@ def _begin(
         }
         return []
     ended: list[Attempt] = []
+    after_failure = False
     if current is not None:
         move = current.get("move") or {}
         if current["task"] != task:
             ended.append(_end(state, event["ts"], "abandoned"))
         elif move.get("kind") == "escalation":
             ended.append(_end(state, event["ts"], "escalated", move.get("trigger")))
+            after_failure = True
         else:
             ended.append(_end(state, event["ts"], "handed_off", move.get("trigger")))
     if level is None and state.task == task and isinstance(state.complexity, dict):
@@ -98,6 +112,7 @@ def _begin(
         "stopped": None,
         "ending": "open",
         "trigger": None,
+        "after_failure": after_failure,
     }
     return [*ended, dict(book.current)]
 
@@ -114,8 +129,8 @@ def _end(state: WorkspaceState, ts: str, ending: str, trigger: str | None = None
     attempt["success"] = success
     book.current = None
     counted = bool(attempt["level"]) and attempt["role"] is None
-    if counted:
-        key = count_key(attempt["level"], attempt["tier"])
+    keys = _keys(attempt) if counted else []
+    for key in keys:
         row = list(book.counts.get(key, [0, 0, 0, 0, 0, 0]))
         row[ATTEMPTS] += 1
         row[SUCCESSES] += int(success)
@@ -131,6 +146,7 @@ def _end(state: WorkspaceState, ts: str, ending: str, trigger: str | None = None
             current["task"]: {
                 "n": attempt["n"],
                 "key": count_key(attempt["level"], attempt["tier"]) if counted else None,
+                "keys": keys,
                 "success": success,
                 "reopened": False,
                 "tier": attempt["tier"],
@@ -158,11 +174,11 @@ def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, 
     _detected(book, entry, was_success=was_success, verified=verified)
     if was_success and verified != "pass":
         change["success"] = False
-        if entry["key"]:
-            row = list(book.counts[entry["key"]])
+        for key in entry.get("keys") or ([entry["key"]] if entry["key"] else []):
+            row = list(book.counts[key])
             row[SUCCESSES] -= 1
             row[FAILURES] += 1
-            book.counts = {**book.counts, entry["key"]: row}
+            book.counts = {**book.counts, key: row}
     if verified == "pass":
         book.closed = {**book.closed, task: {**entry, "verified": "pass"}}
         return [change]

@@ -5,7 +5,8 @@ attempts, success rate with a 95% Wilson interval (success: closed, not reopened
 verification, no escalation), escalation rate, cost per successful task; per level the cheapest
 adequate start tier (``routing.adaptive.choose``: least expected cost to success under the quality
 guard) and, where it differs from ``complexity_routing`` and rests on recorded outcomes, the
-config line that would make the static policy route there.
+config line that would make the static policy route there; and the learned cost of an attempt per
+level x tier with where it fell back to prices (``learned_costs``, its own section).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from cloisterctl.config.settings import Config
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import LEVELS, TIERS
-from cloisterctl.routing.adaptive import choose
+from cloisterctl.routing.adaptive import choose, learned_costs
 from cloisterctl.routing.intervals import wilson
 from cloisterctl.routing.router import default_costs
 
@@ -71,4 +72,21 @@ def routing_report(counts: Mapping[str, Sequence[int]], config: Config, prices: 
                 "tiers": [e.as_dict() for e in choice.estimates],
             }
         )
-    return {"cells": cells, "levels": levels, "counts": {key: list(row) for key, row in sorted(counts.items())}}
+    return {
+        "cells": cells,
+        "levels": levels,
+        "learned_costs": learned_cost_rows(counts, costs),
+        "counts": {key: list(row) for key, row in sorted(counts.items())},
+    }
+
+
+def learned_cost_rows(counts: Mapping[str, Sequence[int]], costs: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Per level with outcomes x tier: the cost of an attempt the adaptive policy uses
+    (``routing.adaptive.learned_costs``) and where it came from (recorded spend, or prices)."""
+    rows = []
+    for level in LEVELS:
+        if not any(key.startswith(f"{level}/") for key in counts):
+            continue
+        for tier, (cost, costed, source) in learned_costs(counts, level, costs).items():
+            rows.append({"level": level, "tier": tier, "c": round(cost, 6), "c_n": costed, "c_from": source})
+    return rows

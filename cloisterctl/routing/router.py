@@ -9,7 +9,10 @@ Order of rules:
 4. With ``routing.policy: adaptive`` and the recorded outcomes (``counts``: per level/tier, from
    ``ledger.attempts``), ``routing.adaptive`` picks the start tier for the level by expected cost to
    success under its quality guard; with no outcomes it agrees with ``complexity_routing``. Its
-   figures (p, c, E and sample sizes per tier) are in ``Route.adaptive``. A role or a followed
+   figures (p, q, c, the ladder's S and C, sample sizes per tier) are in ``Route.adaptive``;
+   ``detection`` (the measured share of failures noticed; None: unknown), ``escalations`` (None:
+   ``handoffs.guards.max_escalations``) and ``handoff`` (the cost unit's handoff; None:
+   ``routing.handoff_usd``) are the ladder the guard judges. A role or a followed
    hint is not second-guessed.
 5. A downgrade from the tier an agent is running on must pay for itself (``economics.whatif``
    with the agent's warm context): if it does not within ``cost.remaining_turns``, the agent stays
@@ -95,6 +98,9 @@ def route(
     running: Running | None = None,
     handoff_tokens: int | None = None,
     counts: Mapping[str, Sequence[int]] | None = None,
+    detection: float | None = None,
+    escalations: int | None = None,
+    handoff: float | None = None,
 ) -> Route:
     reasons: list[str] = []
     tier, model, rule = _base_target(classification, config, role, reasons)
@@ -107,6 +113,9 @@ def route(
             counts,
             default_costs(config, prices),
             config.routing.adaptive,
+            detection=detection,
+            escalations=config.guards.max_escalations if escalations is None else escalations,
+            handoff=handoff,
         )
         adaptive = choice.as_dict()
         reasons.append(choice.reason)

@@ -125,3 +125,63 @@ def test_missing_turns_cost_the_tiers_mean_turns(tmp_path: Path) -> None:
     result = replay_json(tmp_path, str(path), "--policy", "static")
     assert result["baselines"]["all-haiku"]["cost"] == 10 + 10  # b's missing haiku turns: the mean, 10
     assert result["source"]["imputed_costs"] == 1
+
+
+TERMINAL = ROUTING_DATA / "terminal_bench_trials_dev.jsonl"
+PRICES = {"haiku": 1, "sonnet": 3, "opus": 15}
+
+
+def write_lines(tmp_path: Path, rows: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "lines.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_relative_price_without_turns_costs_the_price_per_attempt(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path, [{"id": "a", "resolved": {"haiku": 0, "sonnet": 1, "opus": 1}, "relative_price": PRICES}]
+    )
+    result = replay_json(tmp_path, str(path), "--policy", "static")
+    assert [result["baselines"][f"all-{t}"]["cost"] for t in ("haiku", "sonnet", "opus")] == [1, 3, 15]
+    assert result["source"]["unit"] == "relative"
+
+
+def test_imputed_turns_come_from_earlier_lines_only_and_never_from_nothing(tmp_path: Path) -> None:
+    solved = {"haiku": 1, "sonnet": 1, "opus": 1}
+    rows = [
+        {"id": "a", "resolved": solved, "turns": {"haiku": 10, "sonnet": 20, "opus": 30}, "relative_price": PRICES},
+        {"id": "b", "resolved": solved, "turns": {"haiku": None, "sonnet": 20, "opus": 30}, "relative_price": PRICES},
+        {"id": "c", "resolved": solved, "turns": {"haiku": 1000, "sonnet": 20, "opus": 30}, "relative_price": PRICES},
+    ]
+    result = replay_json(tmp_path, str(write_lines(tmp_path, rows)), "--policy", "static")
+    assert result["baselines"]["all-haiku"]["cost"] == 10 + 10 + 1000  # b's haiku: a's 10, not c's 1000
+    nothing = [{"id": "a", "resolved": solved, "turns": dict.fromkeys(solved), "relative_price": PRICES}]
+    failed = run(tmp_path, "replay", str(write_lines(tmp_path, nothing)))
+    assert failed.exit_code == 1 and f"{tmp_path / 'lines.jsonl'}:1: no tier's turns" in failed.output
+
+
+def test_trials_are_drawn_per_attempt_and_the_baselines_are_expectations(tmp_path: Path) -> None:
+    result = replay_json(tmp_path, str(TERMINAL), "--policy", "static", "--detect", "0.8", "--orders", "2")
+    base = result["baselines"]
+    assert [round(base[f"all-{t}"]["resolved"], 1) for t in ("haiku", "sonnet", "opus")] == [16.3, 20.6, 24.2]
+    assert [round(base[f"all-{t}"]["cost"], 2) for t in ("haiku", "sonnet", "opus")] == [8.97, 23.16, 23.37]
+    assert result["source"]["unit"] == "USD"
+    metrics = result["metrics"]
+    assert metrics["success_pct"] == round(result["totals"]["resolved"] * 100 / base["all-opus"]["resolved"], 2)
+    assert (metrics["cost_at_parity"] is None) == (metrics["below_parity"] > 0)
+    orders = result["orders"]
+    assert orders["orders"] == 2 and len(orders["runs"]) == 2 and set(orders["success_pct"]) == {"mean", "sd"}
+    assert orders["runs"][0] != orders["runs"][1]  # another order, another draw of trials
+    text = run(tmp_path, "replay", str(TERMINAL), "--orders", "2")
+    assert text.exit_code == 0 and "over 2 seeded orders: success" in text.output
+    assert "at all-sonnet's budget" in text.output
+
+
+def test_a_trial_list_whose_costs_do_not_pair_is_an_error(tmp_path: Path) -> None:
+    row = {
+        "id": "a",
+        "resolved": {"haiku": [0, 1], "sonnet": [1], "opus": [1]},
+        "cost_usd": {"haiku": [0.1, 0.2, 0.3], "sonnet": 1, "opus": 2},
+    }
+    failed = run(tmp_path, "replay", str(write_lines(tmp_path, [row])))
+    assert failed.exit_code == 1 and "haiku has 2 outcomes but 3 costs" in failed.output

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloisterctl.ledger.attempts import ATTEMPTS, COST, ESCALATIONS, FAILURES, SUCCESSES
+from cloisterctl.ledger.attempts import ATTEMPTS, COST, ESCALATIONS, FAILURES, SUCCESSES, after_key
 from cloisterctl.ledger.fold import copy_state, fold
 from cloisterctl.ledger.schema import problem
 from cloisterctl.routing.outcome_report import by_task, derive
@@ -71,6 +71,10 @@ def test_closed_escalated_reopened_and_verified_attempts_are_counted_per_level_a
     assert attempts[0]["sessions"] == ["s1"] and attempts[0]["cost_usd"] == 0.25
     assert attempts[1]["trigger"] == "stuck"
     assert [t["tiers"] for t in by_task(attempts)][1] == ["haiku", "sonnet"]
+    # The sonnet attempt that followed t2's escalation is counted again as one after a failure
+    # below (what routing.adaptive learns p(sonnet | haiku failed) from); t3's sonnet start is not.
+    assert counts[after_key("simple", "sonnet")][:3] == [1, 1, 0]
+    assert after_key("simple", "haiku") not in counts
 
 
 def test_a_reopen_event_after_a_close_counts_once_and_copies_do_not_share_the_book() -> None:

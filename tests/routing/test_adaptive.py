@@ -1,42 +1,85 @@
 from __future__ import annotations
 
+import dataclasses
+
 from cloisterctl.config.settings import Policy
-from cloisterctl.routing.adaptive import add_counts, choose
+from cloisterctl.ledger.attempts import after_key
+from cloisterctl.routing.adaptive import add_counts, choose, learned_costs
 
 COSTS = {"haiku": 0.2, "sonnet": 0.6, "opus": 1.0}
+SETTLED = Policy(explore_min=0)  # no exploration: the estimates alone decide
 
 
 def row(successes: int, failures: int, micro_usd: int = 0, costed: int = 0) -> list[int]:
     return [successes + failures, successes, failures, failures, micro_usd, costed]
 
 
+def by_tier(choice: object) -> dict[str, object]:
+    return {e.tier: e for e in choice.estimates}  # type: ignore[attr-defined]
+
+
 def test_cold_start_is_the_static_tier_for_every_static_choice() -> None:
     for static in ("haiku", "sonnet", "opus"):
-        assert choose("medium", static, {}, COSTS, Policy()).tier == static
+        for detection in (None, 0.5, 1.0):
+            assert choose("medium", static, {}, COSTS, Policy(), detection=detection).tier == static
 
 
 def test_a_tier_that_fails_often_is_left_and_one_that_succeeds_cheaply_is_taken() -> None:
     failing = {"simple/haiku": row(2, 8), "simple/sonnet": row(9, 1)}
-    choice = choose("simple", "haiku", failing, COSTS, Policy())
+    choice = choose("simple", "haiku", failing, COSTS, SETTLED, detection=1.0, escalations=0)
     assert choice.tier == "sonnet"
-    haiku = next(e for e in choice.estimates if e.tier == "haiku")
-    assert haiku.n == 10 and not haiku.allowed and round(haiku.p, 3) == round((1.6 + 2) / 12, 3)
-    # Haiku proves as good as sonnet on this level: the cheaper tier wins.
-    good = {"simple/haiku": row(18, 2), "simple/sonnet": row(9, 1)}
-    assert choose("simple", "sonnet", good, COSTS, Policy()).tier == "haiku"
+    assert not by_tier(choice)["haiku"].allowed  # type: ignore[attr-defined]
+    good = {"simple/haiku": row(19, 1), "simple/sonnet": row(9, 1)}
+    assert choose("simple", "sonnet", good, COSTS, SETTLED, detection=1.0, escalations=0).tier == "haiku"
 
 
-def test_recorded_costs_replace_the_defaults_level_first_then_tier() -> None:
+def test_an_untried_tier_looks_no_better_than_the_level_has_done() -> None:
+    # The old optimistic prior made an untried opus look best; centred on the record it does not.
+    counts = {"medium/sonnet": row(7, 3)}
+    choice = choose("medium", "sonnet", counts, COSTS, SETTLED, detection=1.0)
+    tiers = by_tier(choice)
+    assert choice.tier == "sonnet"
+    assert tiers["opus"].p <= tiers["sonnet"].p + 0.1  # type: ignore[attr-defined]
+
+
+def test_exploration_is_bounded_by_share_and_count() -> None:
+    policy = Policy(explore_min=3, explore_share=0.2)
+    counts = {"medium/sonnet": row(3, 0)}
+    assert choose("medium", "sonnet", counts, COSTS, policy).explore is False  # 4 starts x 0.2 < 1
+    counts = {"medium/sonnet": row(4, 0)}
+    assert choose("medium", "sonnet", counts, COSTS, policy).explore is True  # the 5th start learns
+    done = {"medium/sonnet": row(40, 0), "medium/opus": row(3, 0), "medium/haiku": row(0, 3)}
+    assert choose("medium", "sonnet", done, COSTS, policy).explore is False  # every tier has its 3
+
+
+def test_the_guard_judges_the_ladder_at_the_detection_rate() -> None:
+    # Haiku alone trails; escalations to sonnet rescue its failures when they are noticed.
+    # sonnet: 100 starts (80 solved) plus 50 attempts after a haiku failure (40 solved)
+    counts = {"m/haiku": row(50, 50), "m/sonnet": row(120, 30), after_key("m", "sonnet"): row(40, 10)}
+    policy = dataclasses.replace(SETTLED, handoff_usd=0.0)
+    seen = choose("m", "haiku", counts, COSTS, policy, detection=1.0, escalations=1)
+    assert seen.tier == "haiku"  # the ladder makes the haiku start as good: noticed failures move up
+    unseen = choose("m", "haiku", counts, COSTS, policy, detection=None, escalations=1)
+    assert unseen.tier == "sonnet"  # unknown detection: no rescue is counted
+    alone = choose("m", "haiku", counts, COSTS, policy, detection=1.0, escalations=0)
+    assert alone.tier == "sonnet"  # no escalation: the start tier is all there is
+
+
+def test_learned_costs_level_then_tier_then_prices_scaled_to_the_recorded_unit() -> None:
     counts = {"medium/sonnet": row(4, 0, 2_000_000, 4), "complex/opus": row(1, 0, 3_000_000, 1)}
-    choice = choose("medium", "sonnet", counts, COSTS, Policy())
-    by_tier = {e.tier: e for e in choice.estimates}
-    assert (by_tier["sonnet"].c, by_tier["sonnet"].c_from) == (0.5, "level")
-    assert (by_tier["opus"].c, by_tier["opus"].c_from) == (3.0, "tier")
-    assert (by_tier["haiku"].c, by_tier["haiku"].c_from) == (0.2, "default")
-    # E(k) = c(k) + (1 - p(k)) * (handoff + E(k+1)); E(top) = (c(top) + (1 - p(top)) * handoff) / p(top)
-    top = by_tier["opus"]
-    assert abs(top.e - (3.0 + (1 - top.p) * 0.05) / top.p) < 1e-9
-    assert abs(by_tier["sonnet"].e - (0.5 + (1 - by_tier["sonnet"].p) * (0.05 + top.e))) < 1e-9
+    costs = learned_costs(counts, "medium", COSTS)
+    assert costs["sonnet"] == (0.5, 4, "level")
+    assert costs["opus"] == (3.0, 1, "tier")
+    # haiku has no record: its price default, scaled by what sonnet and opus really cost against theirs
+    scale = (0.5 / 0.6 + 3.0 / 1.0) / 2
+    assert costs["haiku"][2] == "price (scaled)" and abs(costs["haiku"][0] - 0.2 * scale) < 1e-9
+    assert learned_costs({}, "medium", COSTS)["opus"] == (1.0, 0, "price")
+
+
+def test_recorded_spend_not_list_price_decides_between_equally_priced_tiers() -> None:
+    # Opus costs what sonnet does per task and solves more: the policy goes there.
+    counts = {"m/sonnet": row(47, 53, 53_000_000, 100), "m/opus": row(55, 45, 53_000_000, 100)}
+    assert choose("m", "sonnet", counts, COSTS, SETTLED, detection=1.0, escalations=0).tier == "opus"
 
 
 def test_history_counts_add_up() -> None:
@@ -44,3 +87,35 @@ def test_history_counts_add_up() -> None:
         "a/haiku": [4, 3, 1, 1, 0, 0],
         "b/opus": [1, 0, 1, 1, 0, 0],
     }
+
+
+def test_success_decides_between_starts_whose_spend_cannot_be_told_apart() -> None:
+    # 10 recorded attempts each: a mean cost known to about 1/sqrt(11) of itself. Opus solves more
+    # and costs a little more per success than sonnet: the difference is not real, success decides.
+    close = {"m/sonnet": row(5, 5, 4_000_000, 10), "m/opus": row(7, 3, 5_500_000, 10)}
+    choice = choose("m", "sonnet", close, COSTS, SETTLED, detection=1.0, escalations=0)
+    opus, sonnet = by_tier(choice)["opus"], by_tier(choice)["sonnet"]
+    assert opus.e > sonnet.e  # type: ignore[attr-defined]
+    assert choice.tier == "opus"
+    # three times the spend is real: the cheaper start within the guard wins
+    dear = {"m/sonnet": row(5, 5, 4_000_000, 10), "m/opus": row(6, 4, 12_000_000, 10)}
+    assert choose("m", "sonnet", dear, COSTS, SETTLED, detection=1.0, escalations=0).tier == "sonnet"
+
+
+def test_a_start_is_costed_by_starts_and_the_next_rung_by_what_it_cost_after_a_failure() -> None:
+    # opus: 4 starts at 1.0 each and 6 attempts after a sonnet failure at 3.0 each (harder tasks),
+    # against the same record with the attempts after a failure at 1.0 too
+    def ladder(after_micro: int) -> dict[str, object]:
+        counts = {
+            "m/sonnet": row(6, 4, 4_000_000, 10),
+            "m/opus": row(6, 4, 4_000_000 + after_micro, 10),
+            after_key("m", "opus"): row(3, 3, after_micro, 6),
+        }
+        policy = dataclasses.replace(SETTLED, handoff_usd=0.0)
+        return by_tier(choose("m", "sonnet", counts, COSTS, policy, detection=1.0, escalations=1))
+
+    hard, easy = ladder(18_000_000), ladder(6_000_000)
+    assert hard["opus"].c == easy["opus"].c == 1.0  # type: ignore[attr-defined]
+    # sonnet's ladder: 0.4 + P(sonnet fails) x (the next rung's cost after a failure)
+    failed = easy["sonnet"].cost - 0.4  # type: ignore[attr-defined]
+    assert abs(hard["sonnet"].cost - (0.4 + failed * 3.0)) < 1e-9  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ def test_route_learns_from_the_user_level_history(workspace: Path, tmp_path: Pat
     write_tasks(workspace, [{"id": "h-1", "title": "x", "status": "open", "labels": ["difficulty:<15 min fix"]}])
     history = tmp_path / "history.json"
     history.write_text(json.dumps({"counts": {"simple/haiku": [10, 2, 8, 8, 0, 0]}}))
-    write_config(workspace, f"routing:\n  history: {history}\n")
+    write_config(workspace, f"routing:\n  history: {history}\n  explore_min: 0\n")
     data = json.loads(run(workspace, "route", "h-1", "--json").output)
     assert (data["tier"], data["rule"]) == ("sonnet", "routing.adaptive")
     assert next(row for row in data["adaptive"]["tiers"] if row["tier"] == "haiku")["n"] == 10
