@@ -18,6 +18,7 @@ from cloisterctl.models.prices import Price
 from cloisterctl.models.tiers import LEVELS, TIERS
 from cloisterctl.routing.adaptive import add_counts
 from cloisterctl.routing.complexity import Classification, classify, explicit_level
+from cloisterctl.routing.detection import detection_rate
 from cloisterctl.routing.economics import warm_context
 from cloisterctl.routing.history import read_history
 from cloisterctl.routing.overrides import read_overrides, write_override
@@ -72,7 +73,17 @@ def route_task(ctx: Context, tracker: Tracker, task_id: str, role: str | None) -
     task = tracker.show(task_id)
     running = running_agent(ctx.state, ctx.config) if ctx.ws.is_initialised else None
     counts = routing_counts(ctx) if ctx.config.routing.policy == "adaptive" else None
-    return route(task, classification, ctx.config, ctx.config.prices, role=role, running=running, counts=counts)
+    detection = detection_rate(ctx.state) if counts is not None else None
+    return route(
+        task,
+        classification,
+        ctx.config,
+        ctx.config.prices,
+        role=role,
+        running=running,
+        counts=counts,
+        detection=detection,
+    )
 
 
 def routing_counts(ctx: Context) -> dict[str, list[int]]:

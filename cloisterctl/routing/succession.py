@@ -68,6 +68,7 @@ def next_task(
     prices: PriceTable,
     overrides: Mapping[str, str],
     counts: Mapping[str, Sequence[int]] | None = None,
+    detection: float | None = None,
 ) -> NextTask | None:
     """The next ready task and how it routes on its own (complexity, tier, rule, reasons)."""
     following = next_ready(tasks, closed_id)
@@ -75,4 +76,4 @@ def next_task(
         return None
     children = sum(1 for task in tasks.values() if task.parent == following.id)
     found = classify(following, config.complexity, child_count=children, override=overrides.get(following.id))
-    return NextTask(following, route(following, found, config, prices, counts=counts))
+    return NextTask(following, route(following, found, config, prices, counts=counts, detection=detection))

@@ -46,6 +46,7 @@ from cloisterctl.ledger.decisions import TIER_CHANGES, DecisionKind
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import tier_above, tier_rank
+from cloisterctl.routing.detection import detection_rate
 from cloisterctl.routing.economics import downgrade_whatif, warm_context
 from cloisterctl.routing.succession import NextTask, next_task
 from cloisterctl.tasks.records import Task
@@ -193,7 +194,8 @@ def tier_change(
 
 
 def _following(inputs: Inputs, closed: str) -> NextTask | None:
-    return next_task(inputs.tasks, closed, inputs.config, inputs.prices, inputs.overrides, inputs.state.outcomes.counts)
+    counts, detection = inputs.state.outcomes.counts, detection_rate(inputs.state)
+    return next_task(inputs.tasks, closed, inputs.config, inputs.prices, inputs.overrides, counts, detection)
 
 
 def _idle(inputs: Inputs, trigger: TriggerName, cause: str, task: str, reason: str) -> Proposal:

@@ -37,7 +37,9 @@ def test_recorded_failures_move_the_start_tier_and_the_ledger_and_report_say_why
 ) -> None:
     write_tasks(workspace, [task(n) for n in range(1, 9)])
     # No exploration here: the estimates alone decide (exploration: tests/routing/test_adaptive.py).
-    write_config(workspace, "routing:\n  explore_min: 0\n")
+    # No escalations: the five caught failures make detection 1.0, and a haiku start whose failures
+    # escalate would be a safe ladder (test_the_measured_detection_reaches_the_route_decision).
+    write_config(workspace, "routing:\n  explore_min: 0\nhandoffs:\n  guards:\n    max_escalations: 0\n")
     git(workspace, "add", ".beads")
     git(workspace, "commit", "-q", "-m", "tasks")
     first = json.loads(run(workspace, "route", "w-1", "--json").output)
@@ -57,7 +59,7 @@ def test_recorded_failures_move_the_start_tier_and_the_ledger_and_report_say_why
     result = run(workspace, "route", "w-6", "--record")
     assert result.exit_code == 0, result.output
     assert "w-6 -> sonnet" in result.output and "by routing.adaptive" in result.output
-    assert "haiku   p=0.30 (n=5)" in result.output and "unknown detection" in result.output
+    assert "haiku   p=0.30 (n=5)" in result.output and "detection 1.00" in result.output
     event = [e for e in ledger_events(workspace) if e["type"] == "route"][-1]
     assert (event["task"], event["tier"], event["rule"], event["policy"]) == (
         "w-6",
@@ -68,7 +70,7 @@ def test_recorded_failures_move_the_start_tier_and_the_ledger_and_report_say_why
     tiers = {row["tier"]: row for row in event["adaptive"]["tiers"]}
     assert tiers["haiku"]["n"] == 5 and round(tiers["haiku"]["p"], 3) == round(4 * CENTRE / 9, 3)
     assert tiers["sonnet"]["allowed"] and tiers["haiku"]["p"] < tiers["sonnet"]["p"]
-    # unknown detection: the ladder rescues nothing, so haiku's start alone is judged, and trails
+    # no escalation: the ladder rescues nothing, so haiku's start alone is judged, and trails
     assert not tiers["haiku"]["allowed"] and tiers["haiku"]["S"] < tiers["sonnet"]["S"]
     assert all({"p", "n", "c", "c_n", "E"} <= set(row) for row in tiers.values())
     # The decision is committed with the ledger: a reviewer sees the figures in the git diff.
@@ -130,3 +132,30 @@ def test_a_reopen_seen_by_the_tick_takes_the_success_back(workspace: Path, bd_on
     assert [(a["ending"], a["success"]) for a in after] == [("reopened", False)]
     report = json.loads(run(workspace, "report", "routing", "--json").output)
     assert report["counts"]["simple/haiku"][:3] == [1, 0, 1]
+
+
+def test_the_measured_detection_reaches_the_route_decision(workspace: Path, bd_on_path: Path) -> None:
+    """The guard judges ladders at the recall the fold measured (caught 1, missed 1: 0.5), not as unknown."""
+    write_tasks(workspace, [task(n) for n in range(1, 4)])
+    git(workspace, "add", ".beads")
+    git(workspace, "commit", "-q", "-m", "tasks")
+    simple = {"level": "simple"}
+    lines = [
+        {"type": "route", "task": "w-1", "tier": "haiku", "model": "claude-haiku", "rule": "r", "complexity": simple},
+        {"type": "task", "task": "w-1", "status": "closed"},
+        {"type": "verification", "task": "w-1", "result": "fail", "attempt": 1, "tier": "haiku", "source": "tick"},
+        {"type": "route", "task": "w-2", "tier": "haiku", "model": "claude-haiku", "rule": "r", "complexity": simple},
+        {"type": "task", "task": "w-2", "status": "closed"},
+        {"type": "reopen", "task": "w-2", "status": "open"},  # an accepted close that came back: missed
+    ]
+    events = [
+        {"id": f"m{n:03d}", "ts": f"2026-12-01T10:{n:02d}:00.000000Z", "agent": "", **line}
+        for n, line in enumerate(lines)
+    ]
+    segment = workspace / ".cloister" / "ledger" / "2026-12.jsonl"
+    with segment.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(event) + "\n" for event in events)
+    routed = json.loads(run(workspace, "route", "w-3", "--json").output)
+    assert routed["adaptive"]["detection"] == 0.5
+    report = run(workspace, "report", "routing").output
+    assert "detection haiku  caught 1, missed 1: recall 0.50" in report
