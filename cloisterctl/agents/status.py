@@ -4,7 +4,8 @@ The agent's status comes from the ledger and, for whether its process runs, from
 (``runtime``: ``alive``, ``stopped``, ``dead`` or ``unknown`` without tmux): a session the ledger
 calls current whose tmux session is gone is ``dead`` here at once, before a tick records it.
 ``stuck`` is the stuck rule's own reading (the one the statusline shows): minutes left until it
-fires.
+fires. ``waiting`` says why nothing is committed now (a git operation in progress, a detached
+HEAD): commands record locally meanwhile, and the view folds that too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
 from cloisterctl.ledger.projection import cost_summary, front_matter
 from cloisterctl.triggers.budgets import statuses
+
+WAITING = "recording locally; the next tick after it finishes commits"
 
 
 def runtime_of(ctx: Context, state: WorkspaceState) -> tuple[bool | None, str]:
@@ -91,6 +94,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "last_activity": state.last_activity,
         "flags": dict(sorted(state.flags.items())),
         "state_md": state_md,
+        "waiting": None if ctx.held is None else f"{ctx.held}: {WAITING}",
         "future_events": len(future),
         "problems": [*repaired, *ctx.problems, *ctx.config.warnings],
         "untrusted_config": list(ctx.config.untrusted),

@@ -3,8 +3,9 @@
 With ``tick.commit`` on (the default), a command that appended to the ledger or changed STATE.md
 commits exactly that (STATE.md and ``.cloister/``, plus ``.gitattributes`` when the ledger's
 upkeep changed it) as cloisterctl, with a message naming what it recorded; with it off, none
-does, and the changes wait for the user's own commit. Never during a merge, rebase, cherry-pick
-or bisect (the next command or tick commits instead).
+does, and the changes wait for the user's own commit. Never during a merge, rebase, cherry-pick,
+revert or bisect, nor on a detached HEAD: then the command recorded to the machine-local spool
+only (``Context.held``), and the first commit point after the operation ends promotes and commits.
 
 Cost moves every minute, and a commit a minute would bury the history a team reviews. So a
 bookkeeping commit -- one that records only cost checkpoints (and the budget warnings that move
@@ -117,13 +118,18 @@ def commit(
     try:
         busy = git.busy_reason(ws.root)
         if busy:
-            problems.append(f"not committing: {busy}; the next command or tick will")
+            problems.append(f"not committing: {busy}; the next tick after it ends commits what was recorded")
             return None
         amend = bookkeeping and git.head_is_own_unpushed(ws.root, tick.author_email, BOOKKEEPING_TRAILER)
         return git.commit_paths(ws.root, paths, message, tick.author_name, tick.author_email, amend=amend)
     except ToolError as exc:
         problems.append(f"not committing: {exc}")
         return None
+
+
+def held_note(reason: str) -> str:
+    """What a command says when a git operation keeps it from the tracked files (one whole sentence)."""
+    return f"{reason}: recorded locally (.cloister/local/); the next tick after it finishes commits it"
 
 
 def finish(ctx: Context, *, extra: Sequence[str] = ()) -> tuple[str | None, list[str]]:
@@ -134,6 +140,10 @@ def finish(ctx: Context, *, extra: Sequence[str] = ()) -> tuple[str | None, list
         return None, []
     ctx.committed = True
     problems: list[str] = []
+    if ctx.held is not None:
+        if ctx.kept_local:
+            problems.append(held_note(ctx.held))
+        return None, problems
     if not (ctx.written or ctx.state_md_changed or extra):
         return None, problems  # a command that recorded nothing is no commit point
     if ctx.ws.is_initialised:

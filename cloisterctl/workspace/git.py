@@ -97,20 +97,54 @@ def state(root: Path, commits: int = 5, base: str | None = None) -> GitState:
     return GitState(None if branch == "HEAD" else branch, head or None, dirty, log.splitlines(), diffstat)
 
 
+# What git leaves in a work tree's git dir while an operation waits for the user (looked up with
+# ``--git-path``, so a linked worktree's own markers are the ones read), and its name.
+_OPERATIONS = (
+    ("MERGE_HEAD", "merge"),
+    ("rebase-merge", "rebase"),
+    ("rebase-apply", "rebase"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+    ("BISECT_LOG", "bisect"),
+)
+DETACHED = "detached HEAD"
+
+
+def operation_in_progress(root: Path) -> str | None:
+    """The git operation under way in the work tree ``root`` (``merge``, ``rebase``,
+    ``cherry-pick``, ``revert``, ``bisect``), else ``detached HEAD`` when HEAD names no branch
+    (a commit there is dropped by the next checkout), else None. One git call."""
+    argv = ["--git-path", "HEAD"]
+    for marker, _name in _OPERATIONS:
+        argv += ["--git-path", marker]
+    lines = _run(root, "rev-parse", *argv).splitlines()
+    found = [Path(line) if Path(line).is_absolute() else root / line for line in lines]
+    head, markers = found[0], found[1:]
+    for path, (_marker, name) in zip(markers, _OPERATIONS, strict=True):
+        if path.exists():
+            return name
+    try:
+        detached = not head.read_bytes().startswith(b"ref:")
+    except OSError:
+        return None
+    return DETACHED if detached else None
+
+
+def describe_operation(operation: str) -> str:
+    """``a rebase is in progress``, ``HEAD is detached``: the reason, as a clause."""
+    if operation == DETACHED:
+        return "HEAD is detached"
+    return f"{'an' if operation[0] in 'aeiou' else 'a'} {operation} is in progress"
+
+
 def busy_reason(root: Path) -> str | None:
-    """Why committing now would be wrong: a merge, rebase, cherry-pick or bisect in progress, or a held index lock."""
-    directory = git_dir(root)
-    for marker, what in (
-        ("MERGE_HEAD", "a merge"),
-        ("rebase-merge", "a rebase"),
-        ("rebase-apply", "a rebase"),
-        ("CHERRY_PICK_HEAD", "a cherry-pick"),
-        ("REVERT_HEAD", "a revert"),
-        ("BISECT_LOG", "a bisect"),
-    ):
-        if (directory / marker).exists():
-            return f"{what} is in progress"
-    if (directory / "index.lock").exists():
+    """Why committing now would be wrong: a git operation in progress or a detached HEAD
+    (``operation_in_progress``), or a held index lock."""
+    operation = operation_in_progress(root)
+    if operation is not None:
+        return describe_operation(operation)
+    found = Path(_run(root, "rev-parse", "--git-path", "index.lock"))
+    if (found if found.is_absolute() else root / found).exists():
         return "git's index is locked by another git process"
     return None
 
