@@ -94,7 +94,11 @@ def tmux_sessions(socket: str) -> list[str]:
 
 
 def events(ws: Path, type_: str | None = None) -> list[dict[str, Any]]:
-    found = ledger_events(ws)
+    """Every event a reader folds -- the committed ledger and the machine-local spool (where
+    bookkeeping waits for the next commit) -- in ``(ts, id)`` order, of ``type_`` when given."""
+    from cloisterctl.ledger.events import ordered
+
+    found = ordered([*ledger_events(ws), *spooled_events(ws)])  # type: ignore[list-item]
     return [e for e in found if type_ is None or e["type"] == type_]
 
 
@@ -250,3 +254,13 @@ def readme_pre_commit_config(*, pre_push: bool = False) -> str:
             line = line.replace("]", ", pre-push]")
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def projected(root: Path) -> dict[str, Any]:
+    """STATE.md's cloister block as the fold (ledger and spool) makes it now: what STATE.md holds
+    after cloisterctl's next commit (bookkeeping alone leaves STATE.md as it is until then)."""
+    from cloisterctl.ledger.projection import front_matter
+    from cloisterctl.ledger.store import snapshot
+
+    block: dict[str, Any] = front_matter(snapshot(Workspace(root)).state)
+    return block

@@ -42,6 +42,7 @@ from cloisterctl.files.atomic import check_writable
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import clock as clock_module
 from cloisterctl.ledger import segments, statefile, store
+from cloisterctl.ledger.bookkeeping import is_bookkeeping
 from cloisterctl.ledger.events import Event, format_ts, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState, extended
 from cloisterctl.runtime.tmux import Tmux, session_name
@@ -87,7 +88,7 @@ class Context:
     state_md_changed: bool = False  # whether publish changed STATE.md (what the commit point commits)
     committed: bool = False  # whether the commit point ran (``ledger.commit.finish``): once per context
     _operation: str | None = field(default=None, repr=False)  # git's operation in progress ("": none), asked once
-    kept_local: list[Event] = field(default_factory=list)  # ledger events spooled instead, while ``held``
+    kept_local: list[Event] = field(default_factory=list)  # ledger events spooled instead (``append``)
 
     def __post_init__(self) -> None:
         self.clock = MonotonicClock(self.clock, self._folded_until)
@@ -198,14 +199,16 @@ class Context:
     def append(self, events: Sequence[Event], *, local: bool = False, folded: WorkspaceState | None = None) -> None:
         """Append ``events`` in one write; ``folded`` is the state with them (and any earlier batch
         of this step) already applied, from ``with_events`` (a draft's: stamped already). While
-        ``held``, every batch goes to the machine-local spool."""
+        ``held``, every batch goes to the machine-local spool; so does a batch of bookkeeping
+        (``ledger.bookkeeping``) with ``tick.commit`` on, to ride the next commit of its own."""
         if not events:
             if folded is not None:
                 self._state = folded
             return
         if folded is None:
             self.stamp(events)
-        kept = not local and self.held is not None
+        # Held off the tracked files, or bookkeeping that waits for the next commit of its own.
+        kept = not local and (self.held is not None or (self.config.tick.commit and is_bookkeeping(events)))
         local = local or kept
         self._check_dates(events, local=local)
         if local:
@@ -225,13 +228,18 @@ class Context:
         for path in self.ws.ledger_files()[-1:]:
             check_writable(path)
 
-    def publish(self, *, store_cache: bool = False) -> bool:
-        """Project the state into STATE.md (once per command; not while ``held``), and into the
-        statusline's summary; returns whether STATE.md changed."""
+    def publish(self, *, store_cache: bool = False, force: bool = False) -> bool:
+        """Project the state into STATE.md (once per command), and into the statusline's summary;
+        returns whether STATE.md changed. Never while ``held``; with ``tick.commit`` on, only when
+        this command recorded something for a commit of its own (or ``force``): bookkeeping alone
+        leaves the tree as it is, and STATE.md catches up in the next commit."""
+        committing = bool(self.written) or force or not self.config.tick.commit
         with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
             self.refresh(store_cache=store_cache)
-            changed = self.held is None and store.refresh_state_md(
-                self.ws, self.state, timeout=self.config.lock_timeout
+            changed = (
+                self.held is None
+                and committing
+                and store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
             )
         self.state_md_changed = self.state_md_changed or changed
         from cloisterctl.ledger import statusline_file

@@ -38,8 +38,8 @@ from cloisterctl.handoff import followups, machine
 from cloisterctl.handoff.steps import exit_file
 from cloisterctl.integrations.merge_driver import repair as repair_state_md
 from cloisterctl.integrations.subagents_install import sync_subagents
-from cloisterctl.ledger import spool, statefile
-from cloisterctl.ledger.commit import finish
+from cloisterctl.ledger import statefile
+from cloisterctl.ledger.commit import finish, promote_waiting
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
 from cloisterctl.ledger.fold import WorkspaceState
@@ -326,8 +326,8 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
     try:
         with ctx.tick_lock():
             report.held = ctx.held
-            if not dry_run and report.held is None:  # what the spool holds that belongs in the ledger
-                ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
+            if not dry_run:  # what a git operation held back, now that it is over
+                promote_waiting(ctx)
             inputs = read_inputs(ctx, report, live, dry_run=dry_run)
             plan = decide(ctx, inputs)
             report.tasks = [{"task": change["task"], "status": change["status"]} for change in plan.task_changes]

@@ -163,11 +163,9 @@ def self_env(name: str, email: str) -> dict[str, str]:
     return env
 
 
-def commit_paths(
-    root: Path, paths: Sequence[str], message: str, name: str, email: str, *, amend: bool = False
-) -> str | None:
+def commit_paths(root: Path, paths: Sequence[str], message: str, name: str, email: str) -> str | None:
     """Commit exactly ``paths`` (their work-tree content) as cloisterctl; returns the new HEAD or
-    None when they hold nothing new. ``amend`` rewrites HEAD instead (with ``message``).
+    None when they hold nothing new.
 
     ``git commit --only`` leaves whatever else the user has staged staged and uncommitted. Hooks that
     check commits (pre-commit, commit-msg) are skipped: these are cloisterctl's own bookkeeping.
@@ -180,8 +178,7 @@ def commit_paths(
     changed = _run(root, "diff", "--cached", "--name-only", "HEAD", "--", *present, env=env).strip()
     if not changed:
         return None
-    again = ["--amend"] if amend else []
-    _run(root, "commit", *again, "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
+    _run(root, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
     return _run(root, "rev-parse", "--short", "HEAD").strip()
 
 
@@ -231,18 +228,6 @@ def is_ignored(root: Path, path: str) -> bool:
     except ToolError:  # exit 1: not ignored
         return False
     return True
-
-
-def head_is_own_unpushed(root: Path, email: str, trailer: str) -> bool:
-    """Whether HEAD is a commit by ``email`` whose message carries ``trailer`` and that no
-    remote-tracking branch contains yet: one cloisterctl may amend without rewriting shared history."""
-    try:
-        author, _, body = _run(root, "log", "-1", "--format=%ae%x00%B").partition("\x00")
-    except ToolError:  # no commit yet
-        return False
-    if author.strip() != email or trailer not in body.splitlines():
-        return False
-    return not _run(root, "branch", "-r", "--contains", "HEAD").strip()
 
 
 def wip_commit(root: Path, message: str, name: str, email: str) -> str | None:

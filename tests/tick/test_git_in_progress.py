@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cloisterctl.workspace import git as git_calls
-from testing.helpers import cli, events, git, spooled_events, write_tasks
+from testing.helpers import cli, git, ledger_events, spooled_events, write_tasks
 
 TASK = {"_type": "issue", "id": "e-1", "title": "Fix typo in README", "status": "open", "issue_type": "chore"}
 
@@ -74,7 +74,7 @@ def test_operation_in_progress_names_each_operation_and_a_detached_head(conflict
 def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: Path) -> None:
     ws = conflicted
     before = _committed(ws)
-    ledger_before = len(events(ws))
+    ledger_before = len(ledger_events(ws))
 
     ticked = cli(ws, "tick", "--json")
     assert json.loads(ticked.stdout)[0]["held"] == "a rebase is in progress"
@@ -86,7 +86,7 @@ def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: 
         "the next tick after it finishes commits it"
     )
     assert _porcelain(ws) == ["UU notes.txt"]  # only the conflict: no STATE.md, no segment
-    assert len(events(ws)) == ledger_before
+    assert len(ledger_events(ws)) == ledger_before
     assert [e["task"] for e in spooled_events(ws) if e["type"] == "route"] == ["e-1"]
 
     status = cli(ws, "status", "--json")
@@ -110,7 +110,7 @@ def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: 
     report = json.loads(cli(ws, "tick", "--json").stdout)[0]
     assert report["held"] is None and report["commit"]
     assert _committed(ws)[0] == "cloister: route e-1 -> sonnet"
-    assert [e["task"] for e in events(ws, "route")] == ["e-1"]
+    assert [e["task"] for e in ledger_events(ws) if e["type"] == "route"] == ["e-1"]
     assert not [e for e in spooled_events(ws) if e["type"] == "route"]
     assert _porcelain(ws) == []
 
