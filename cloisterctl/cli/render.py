@@ -252,7 +252,7 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
         if report.get("held") and report.get("signals"):
             parts.append(f"{report['held']}: recorded {report['signals']} events locally")
         elif report.get("signals"):
-            parts.append(f"recorded {report['signals']} activity signals")
+            parts.append(f"recorded {report['signals']} events in the local spool")
         if report.get("cost_usd") is not None and written.get("cost"):
             parts.append(f"cost now {money(report['cost_usd'])}")
         if report.get("subagents"):
