@@ -44,6 +44,19 @@ def live_status(state: WorkspaceState, runtime: str) -> str:
     return state.status
 
 
+# What only bookkeeping moves: STATE.md shows it as of cloisterctl's last commit (ledger.bookkeeping).
+_BOOKKEPT = ("cost", "budgets")
+
+
+def _sync_of(written: dict[str, Any], now: dict[str, Any]) -> str:
+    """STATE.md's block against the state now: in sync, behind only by bookkeeping, or stale."""
+    if written == now:
+        return "in sync"
+    if {k: v for k, v in written.items() if k not in _BOOKKEPT} == {k: v for k, v in now.items() if k not in _BOOKKEPT}:
+        return "in sync (cost as of cloisterctl's last commit)"
+    return "stale"
+
+
 def status_view(ctx: Context) -> dict[str, Any]:
     from cloisterctl.integrations.merge_driver import repair
 
@@ -53,7 +66,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
     alive, runtime = runtime_of(ctx, state)
     try:
         doc = statefile.read(ws.state_md) if ws.state_md.exists() else None
-        state_md = "missing" if doc is None else ("in sync" if doc.cloister == front_matter(state) else "stale")
+        state_md = "missing" if doc is None else _sync_of(doc.cloister, front_matter(state))
     except StateFileError as exc:
         state_md = f"invalid: {exc}"
     future = [problem for problem in ctx.problems if "in the future (ignored until then)" in problem]

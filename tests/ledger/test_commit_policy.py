@@ -67,7 +67,9 @@ def test_a_day_of_work_is_a_handful_of_commits_that_say_what_happened(agent_ws: 
     assert _clean(ws)
     waiting = {e["type"] for e in spooled_events(ws)}
     assert {"cost", "test_run"} <= waiting  # bookkeeping waits in the spool, folded by every reader
-    assert json.loads(cli(ws, "status", "--json").stdout)["cost"]["total_usd"] > 0
+    view = json.loads(cli(ws, "status", "--json").stdout)
+    assert view["cost"]["total_usd"] > 0
+    assert view["state_md"] == "in sync (cost as of cloisterctl's last commit)"
 
     cli(ws, "stop", agent)
 
