@@ -101,7 +101,13 @@ def commit_message(events: Sequence[Event]) -> str:
 
 
 def commit(
-    ws: Workspace, config: Config, events: Sequence[Event], problems: list[str], *, extra: Sequence[str] = ()
+    ws: Workspace,
+    config: Config,
+    events: Sequence[Event],
+    problems: list[str],
+    *,
+    extra: Sequence[str] = (),
+    catch_up: bool = False,
 ) -> str | None:
     """Commit what ``events`` changed (and the ``extra`` files the ledger's upkeep changed); returns
     the short sha, or None (and why, in ``problems``, when something stopped it). Does nothing
@@ -114,6 +120,8 @@ def commit(
         message = commit_message(events)
     elif extra:
         message = f"cloister: ledger upkeep ({', '.join(extra)})"
+    elif catch_up:
+        message = "cloister: what an interrupted command recorded"
     else:
         message = "cloister: STATE.md's cloister block rebuilt after a merge"
     try:
@@ -127,15 +135,20 @@ def commit(
         return None
 
 
-def promote_waiting(ctx: Context) -> None:
-    """What a git operation held in the spool that is worth a commit (a route, a decision, ...),
-    moved to the ledger with everything else the spool holds for it, so that this command's
-    commit point commits it: the first tick after the operation ends calls this."""
-    if ctx.held is not None or not ctx.ws.signals_path.exists():
+def take_up(ctx: Context) -> None:
+    """What is waiting for a commit of its own, taken up by this command's commit point (the first
+    tick after it can be committed calls this): what a git operation held in the spool (a route,
+    a decision, ...), moved to the ledger with everything the spool holds for it; and what an
+    earlier command appended to the tracked ledger but did not commit (it was killed, or
+    ``tick.commit`` was off then)."""
+    if ctx.held is not None or not ctx.config.tick.commit:
         return
-    waiting = segments.read_events(ctx.ws.signals_path).events
-    if not is_bookkeeping(waiting):
+    if ctx.ws.signals_path.exists() and not is_bookkeeping(segments.read_events(ctx.ws.signals_path).events):
         ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
+    try:
+        ctx.catch_up = git.changed(ctx.ws.root, [str(ctx.ws.ledger_dir.relative_to(ctx.ws.root))])
+    except (ToolError, ValueError):
+        ctx.catch_up = False
 
 
 def held_note(reason: str) -> str:
@@ -156,8 +169,8 @@ def finish(ctx: Context, *, extra: Sequence[str] = ()) -> tuple[str | None, list
         if ctx.kept_local:
             problems.append(held_note(ctx.held))
         return None, problems
-    if not (ctx.written or ctx.state_md_changed or extra):
+    if not (ctx.written or ctx.state_md_changed or ctx.catch_up or extra):
         return None, problems  # nothing worth a commit: bookkeeping waits in the spool
     if ctx.ws.is_initialised:
         ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
-    return commit(ctx.ws, ctx.config, ctx.written, problems, extra=extra), problems
+    return commit(ctx.ws, ctx.config, ctx.written, problems, extra=extra, catch_up=ctx.catch_up), problems

@@ -89,6 +89,7 @@ class Context:
     committed: bool = False  # whether the commit point ran (``ledger.commit.finish``): once per context
     _operation: str | None = field(default=None, repr=False)  # git's operation in progress ("": none), asked once
     kept_local: list[Event] = field(default_factory=list)  # ledger events spooled instead (``append``)
+    catch_up: bool = False  # commit what an earlier command left uncommitted (``ledger.commit.take_up``)
 
     def __post_init__(self) -> None:
         self.clock = MonotonicClock(self.clock, self._folded_until)
@@ -233,7 +234,7 @@ class Context:
         returns whether STATE.md changed. Never while ``held``; with ``tick.commit`` on, only when
         this command recorded something for a commit of its own (or ``force``): bookkeeping alone
         leaves the tree as it is, and STATE.md catches up in the next commit."""
-        committing = bool(self.written) or force or not self.config.tick.commit
+        committing = bool(self.written) or force or self.catch_up or not self.config.tick.commit
         with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
             self.refresh(store_cache=store_cache)
             changed = (

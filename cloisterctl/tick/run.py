@@ -39,7 +39,7 @@ from cloisterctl.handoff.steps import exit_file
 from cloisterctl.integrations.merge_driver import repair as repair_state_md
 from cloisterctl.integrations.subagents_install import sync_subagents
 from cloisterctl.ledger import statefile
-from cloisterctl.ledger.commit import finish, promote_waiting
+from cloisterctl.ledger.commit import finish, take_up
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
 from cloisterctl.ledger.fold import WorkspaceState
@@ -326,8 +326,8 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
     try:
         with ctx.tick_lock():
             report.held = ctx.held
-            if not dry_run:  # what a git operation held back, now that it is over
-                promote_waiting(ctx)
+            if not dry_run:  # what a git operation held back, or a killed command left uncommitted
+                take_up(ctx)
             inputs = read_inputs(ctx, report, live, dry_run=dry_run)
             plan = decide(ctx, inputs)
             report.tasks = [{"task": change["task"], "status": change["status"]} for change in plan.task_changes]

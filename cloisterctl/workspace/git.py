@@ -149,6 +149,11 @@ def busy_reason(root: Path) -> str | None:
     return None
 
 
+def changed(root: Path, paths: Sequence[str]) -> bool:
+    """Whether a tracked file under ``paths`` differs from HEAD in the work tree or the index."""
+    return bool(_run(root, "status", "--porcelain", "--untracked-files=no", "--", *paths).strip())
+
+
 def self_env(name: str, email: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
