@@ -94,7 +94,11 @@ def tmux_sessions(socket: str) -> list[str]:
 
 
 def events(ws: Path, type_: str | None = None) -> list[dict[str, Any]]:
-    found = ledger_events(ws)
+    """Every event a reader folds -- the committed ledger and the machine-local spool (where
+    bookkeeping waits for the next commit) -- in ``(ts, id)`` order, of ``type_`` when given."""
+    from cloisterctl.ledger.events import ordered
+
+    found = ordered([*ledger_events(ws), *spooled_events(ws)])  # type: ignore[list-item]
     return [e for e in found if type_ is None or e["type"] == type_]
 
 
@@ -223,3 +227,40 @@ def install_hooks(ws: Path, hooks_repo: tuple[Path, str], env: dict[str, str], *
         "      - id: cloister-activity\n" + ("      - id: cloister-pre-push\n" if pre_push else "")
     )
     pre_commit("install", "--install-hooks", cwd=ws, env=env)
+
+
+def readme_block(needle: str, lang: str = "") -> str:
+    """The README's first fenced block (of ``lang``) that contains ``needle``, verbatim: tests run
+    what the README says, so the two cannot drift."""
+    text = (REPO_ROOT / "README.md").read_text()
+    for chunk in text.split(f"```{lang}\n")[1:]:
+        block = chunk.split("```", 1)[0]
+        if needle in block:
+            return block
+    raise AssertionError(f"README.md has no ```{lang} block containing {needle!r}")
+
+
+def readme_pre_commit_config(*, pre_push: bool = False) -> str:
+    """The README's `.pre-commit-config.yaml`; with ``pre_push``, its opt-in hook uncommented and
+    pre-push added to ``default_install_hook_types``, as the README says to."""
+    block = readme_block("repo: local", "yaml")
+    if not pre_push:
+        return block
+    lines = []
+    for line in block.splitlines():
+        if line.startswith(("      # - id: cloister-pre-push", "      #   ")):
+            line = "      " + line[len("      # ") :]
+        elif line.startswith("default_install_hook_types: ["):
+            line = line.replace("]", ", pre-push]")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def projected(root: Path) -> dict[str, Any]:
+    """STATE.md's cloister block as the fold (ledger and spool) makes it now: what STATE.md holds
+    after cloisterctl's next commit (bookkeeping alone leaves STATE.md as it is until then)."""
+    from cloisterctl.ledger.projection import front_matter
+    from cloisterctl.ledger.store import snapshot
+
+    block: dict[str, Any] = front_matter(snapshot(Workspace(root)).state)
+    return block

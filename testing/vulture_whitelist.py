@@ -25,5 +25,6 @@ RULE_TRIGGERS
 Option.premium_usd
 Option.per_turn_usd
 Option.saving_per_turn_usd
+Option.total_usd
 Report.cost_usd
 Report.ledger_events

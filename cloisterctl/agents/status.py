@@ -4,7 +4,8 @@ The agent's status comes from the ledger and, for whether its process runs, from
 (``runtime``: ``alive``, ``stopped``, ``dead`` or ``unknown`` without tmux): a session the ledger
 calls current whose tmux session is gone is ``dead`` here at once, before a tick records it.
 ``stuck`` is the stuck rule's own reading (the one the statusline shows): minutes left until it
-fires.
+fires. ``waiting`` says why nothing is committed now (a git operation in progress, a detached
+HEAD): commands record locally meanwhile, and the view folds that too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
 from cloisterctl.ledger.projection import cost_summary, front_matter, unpriced_models
 from cloisterctl.triggers.budgets import statuses
+
+WAITING = "recording locally; the next tick after it finishes commits"
 
 
 def runtime_of(ctx: Context, state: WorkspaceState) -> tuple[bool | None, str]:
@@ -48,6 +51,19 @@ def _verification(state: WorkspaceState) -> dict[str, Any] | None:
     return {key: found.get(key) for key in ("result", "tier", "attempt", "ts", "note")}
 
 
+# What only bookkeeping moves: STATE.md shows it as of cloisterctl's last commit (ledger.bookkeeping).
+_BOOKKEPT = ("cost", "budgets")
+
+
+def _sync_of(written: dict[str, Any], now: dict[str, Any]) -> str:
+    """STATE.md's block against the state now: in sync, behind only by bookkeeping, or stale."""
+    if written == now:
+        return "in sync"
+    if {k: v for k, v in written.items() if k not in _BOOKKEPT} == {k: v for k, v in now.items() if k not in _BOOKKEPT}:
+        return "in sync (cost as of cloisterctl's last commit)"
+    return "stale"
+
+
 def status_view(ctx: Context) -> dict[str, Any]:
     from cloisterctl.integrations.merge_driver import repair
 
@@ -57,7 +73,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
     alive, runtime = runtime_of(ctx, state)
     try:
         doc = statefile.read(ws.state_md) if ws.state_md.exists() else None
-        state_md = "missing" if doc is None else ("in sync" if doc.cloister == front_matter(state) else "stale")
+        state_md = "missing" if doc is None else _sync_of(doc.cloister, front_matter(state))
     except StateFileError as exc:
         state_md = f"invalid: {exc}"
     future = [problem for problem in ctx.problems if "in the future (ignored until then)" in problem]
@@ -102,6 +118,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "last_activity": state.last_activity,
         "flags": dict(sorted(state.flags.items())),
         "state_md": state_md,
+        "waiting": None if ctx.held is None else f"{ctx.held}: {WAITING}",
         "future_events": len(future),
         "problems": [*repaired, *ctx.problems, *ctx.config.warnings],
         "untrusted_config": list(ctx.config.untrusted),

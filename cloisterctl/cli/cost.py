@@ -48,7 +48,11 @@ def progress_bar() -> Any:
 @click.option(
     "--all", "all_projects", is_flag=True, help="Every Claude Code project on this machine, not only this one."
 )
-@click.option("--record", is_flag=True, help="Also write changed per-session checkpoints to the ledger and STATE.md.")
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Also record changed per-session checkpoints (bookkeeping: they ride cloisterctl's next commit).",
+)
 @click.option(
     "--html",
     type=click.Path(dir_okay=False, path_type=Path),

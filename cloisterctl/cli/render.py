@@ -126,6 +126,8 @@ def render_status(view: dict[str, Any]) -> str:
         ("last activity", view["last_activity"] or "-"),
         ("STATE.md", view["state_md"]),
     ]
+    if view.get("waiting"):
+        rows.append(("waiting", view["waiting"]))
     if view["role"]:
         rows.insert(4, ("role", view["role"]))
     if view["handoff_in_flight"]:
@@ -263,8 +265,10 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
         if written:
             counts = ", ".join(f"{kind} {count}" for kind, count in written.items())
             parts.append(f"recorded {sum(written.values())} ledger events ({counts})")
-        if report.get("signals"):
-            parts.append(f"recorded {report['signals']} activity signals")
+        if report.get("held") and report.get("signals"):
+            parts.append(f"{report['held']}: recorded {report['signals']} events locally")
+        elif report.get("signals"):
+            parts.append(f"recorded {report['signals']} events in the local spool")
         if report.get("cost_usd") is not None and written.get("cost"):
             parts.append(f"cost now {money(report['cost_usd'])}")
         if report.get("subagents"):

@@ -113,8 +113,10 @@ def route(env: Env, task: str, role: str | None, record: bool, as_json: bool) ->
                     f"    {row['tier']:<6}  p={row['p']:.2f} (n={row['n']})  c={row['c']:.4g} ({row['c_from']}, "
                     f"n={row['c_n']})  C/S={'-' if row['E'] is None else format(row['E'], '.4g')}{guard}"
                 )
-        if record:
+        if record and ctx.held is None:
             lines.append("recorded in the ledger (.cloister/ledger/) and STATE.md")
+        elif record:
+            lines.append("recorded locally (.cloister/local/): the next tick after the git operation commits it")
         return "\n".join(lines)
 
     return emit(result.as_dict(), as_json, render)

@@ -43,6 +43,11 @@ def colourless() -> Iterator[None]:
         _settings["no_color"] = before
 
 
+def make_quiet() -> None:
+    """``-q`` given after a subcommand that takes it too (``demo``): as if given before it."""
+    _settings["quiet"] = True
+
+
 def quiet() -> bool:
     return _settings["quiet"]
 

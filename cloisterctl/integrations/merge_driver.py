@@ -104,7 +104,7 @@ def repair(ctx: Context) -> list[str]:
             return [*notes, f"{exc} (after resolving the cloister block's conflicts; nothing written)"]
         with locked(ctx.ws.lock_path, ctx.config.lock_timeout, what="STATE.md"):
             atomic_write_bytes(path, found.text.encode("utf-8"))
-        ctx.publish()
+        ctx.publish(force=True)
         ctx.state_md_changed = True
         merging = git.busy_reason(ctx.ws.root)
         after = f"; `git add {path.name}` to mark it resolved" if merging else ""

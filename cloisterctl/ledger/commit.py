@@ -1,20 +1,21 @@
 """cloisterctl's own commits: one policy for every command that records something.
 
-With ``tick.commit`` on (the default), a command that appended to the ledger or changed STATE.md
-commits exactly that (STATE.md and ``.cloister/``, plus ``.gitattributes`` when the ledger's
-upkeep changed it) as cloisterctl, with a message naming what it recorded; with it off, none
-does, and the changes wait for the user's own commit. Never during a merge, rebase, cherry-pick
-or bisect (the next command or tick commits instead).
-
-Cost moves every minute, and a commit a minute would bury the history a team reviews. So a
-bookkeeping commit -- one that records only cost checkpoints (and the budget warnings that move
-with them), or only STATE.md refreshed from the ledger -- amends cloisterctl's own bookkeeping
-commit when that is HEAD and no remote-tracking branch has it yet; otherwise it is a new commit,
-which later bookkeeping amends in turn. A pushed commit is never rewritten, and nothing but
-bookkeeping is ever amended.
+With ``tick.commit`` on (the default), a command that recorded something worth a commit of its
+own (``ledger.bookkeeping``: a decision, an approval, a handoff begun or ended, a route, spawn,
+stop, flags clear, verification or complexity set) commits it, with everything the spool held
+for the ledger meanwhile (``ledger.spool.promote``) and STATE.md refreshed: exactly STATE.md and
+``.cloister/`` (plus ``.gitattributes`` when the ledger's upkeep changed it), as cloisterctl,
+with a message that says what happened. Bookkeeping alone (cost, budget warnings, usage,
+activity, test runs, task changes, ...) never makes a commit: it waits in the machine-local spool,
+folded by every reader, and rides the next one. With ``tick.commit`` off no command commits, every
+command writes the ledger and STATE.md in the tree, and the user's own commit carries them.
 
 Every line of a message is one line of text (``models.names.one_line``): what a merged event
 says cannot add a line, a trailer or a control character to a commit.
+
+Never during a merge, rebase, cherry-pick, revert or bisect, nor on a detached HEAD: then the
+command recorded to the machine-local spool only (``Context.held``), and the first commit point
+after the operation ends promotes and commits.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections.abc import Sequence
 
 from cloisterctl.config.settings import Config
 from cloisterctl.errors import ToolError
-from cloisterctl.ledger import spool
+from cloisterctl.ledger import segments, spool
+from cloisterctl.ledger.bookkeeping import BY_HAND, is_bookkeeping
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import Event
 from cloisterctl.models.names import one_line
@@ -31,9 +33,16 @@ from cloisterctl.workspace import git
 from cloisterctl.workspace.layout import Workspace
 
 COMMIT_PATHS = ("STATE.md", ".cloister")
-# The trailer of a bookkeeping commit (cost, or STATE.md refreshed): one later bookkeeping amends.
-BOOKKEEPING_TRAILER = "Cloister-Commit: bookkeeping"
-_RANK = {"decision": 0, "decision_status": 0, "handoff": 1, "route": 2, "task": 2, "test_run": 3, "exit": 3}
+_RANK = {
+    "decision": 0,
+    "decision_status": 0,
+    "session": 1,
+    "handoff": 1,
+    "route": 2,
+    "task": 2,
+    "test_run": 3,
+    "exit": 3,
+}
 
 
 def _line(event: Event, steps: dict[str, list[str]]) -> str | None:
@@ -62,6 +71,11 @@ def _line(event: Event, steps: dict[str, list[str]]) -> str | None:
         return f"flags cleared: {', '.join(event.get('flags') or [])}"
     if kind == "budget":
         return f"budget {event.get('scope')} {event.get('key')}: {event.get('level')}"
+    if kind == "session" and event.get("source") == BY_HAND and event.get("event") == "end":
+        return f"stop {event.get('agent')}"
+    if kind == "session" and event.get("source") == BY_HAND and event.get("event") == "start":
+        task = f" on {event.get('task')}" if event.get("task") else ""
+        return f"spawn {event.get('agent')}{task} ({event.get('tier')})"
     if kind == "session" and event.get("event") == "start":
         return f"session {event.get('session')} started"
     return None
@@ -74,28 +88,23 @@ def commit_message(events: Sequence[Event]) -> str:
     for event in events:
         if event["type"] == "handoff" and event.get("status", "done") == "done":
             steps.setdefault(str(event.get("handoff")), []).append(str(event.get("step")))
+    by_hand = not any(event["type"] == "handoff" for event in events)
+    spawned = by_hand and any(e["type"] == "session" and e.get("source") == BY_HAND for e in events)
     lines: list[str] = []
     for event in sorted(events, key=lambda e: _RANK.get(e["type"], 4)):
+        if spawned and event["type"] == "route":
+            continue  # a spawn's own route is the spawn: `route --record` before it said it already
+        if event["type"] == "session" and not by_hand:
+            continue  # a handoff's session: its step says it
         line = _line(event, steps)
         # A reason or a title from a merged line is text: one line, no control characters, so it
-        # cannot start a trailer (``Cloister-Commit: bookkeeping`` would let a later commit amend it).
+        # cannot start a line of its own, a trailer among them.
         line = None if line is None else one_line(line)
         if line is not None and line not in lines:
             lines.append(line)
     subject = lines[0] if lines else "record activity"
     body = "\n".join(f"- {line}" for line in lines[1:])
     return f"cloister: {subject}" + (f"\n\n{body}" if body else "")
-
-
-def bookkeeping_message(events: Sequence[Event], total_usd: float) -> str:
-    subject = f"cost ${total_usd:,.2f} so far" if events else "STATE.md refreshed from the ledger"
-    return f"cloister: {subject}\n\n{BOOKKEEPING_TRAILER}"
-
-
-def is_bookkeeping(events: Sequence[Event]) -> bool:
-    """Only cost checkpoints and budget warnings (or nothing: STATE.md alone changed); a budget's
-    flag at its limit is a decision."""
-    return all(event["type"] in ("cost", "budget") for event in events)
 
 
 def commit(
@@ -105,7 +114,7 @@ def commit(
     problems: list[str],
     *,
     extra: Sequence[str] = (),
-    total_usd: float = 0.0,
+    catch_up: bool = False,
 ) -> str | None:
     """Commit what ``events`` changed (and the ``extra`` files the ledger's upkeep changed); returns
     the short sha, or None (and why, in ``problems``, when something stopped it). Does nothing
@@ -114,36 +123,61 @@ def commit(
     if not tick.commit:
         return None
     paths = (*COMMIT_PATHS, *(path for path in extra if path == ".gitattributes"))
-    bookkeeping = is_bookkeeping(events) and not extra
-    if bookkeeping:
-        message = bookkeeping_message(events, total_usd)
-    elif events:
+    if not is_bookkeeping(events):
         message = commit_message(events)
-    else:
+    elif extra:
         message = f"cloister: ledger upkeep ({', '.join(extra)})"
+    elif catch_up:
+        message = "cloister: what an interrupted command recorded"
+    else:
+        message = "cloister: STATE.md's cloister block rebuilt after a merge"
     try:
         busy = git.busy_reason(ws.root)
         if busy:
-            problems.append(f"not committing: {busy}; the next command or tick will")
+            problems.append(f"not committing: {busy}; the next tick after it ends commits what was recorded")
             return None
-        amend = bookkeeping and git.head_is_own_unpushed(ws.root, tick.author_email, BOOKKEEPING_TRAILER)
-        return git.commit_paths(ws.root, paths, message, tick.author_name, tick.author_email, amend=amend)
+        return git.commit_paths(ws.root, paths, message, tick.author_name, tick.author_email)
     except ToolError as exc:
         problems.append(f"not committing: {exc}")
         return None
 
 
+def take_up(ctx: Context) -> None:
+    """What is waiting for a commit of its own, taken up by this command's commit point (the first
+    tick after it can be committed calls this): what a git operation held in the spool (a route,
+    a decision, ...), moved to the ledger with everything the spool holds for it; and what an
+    earlier command appended to the tracked ledger but did not commit (it was killed, or
+    ``tick.commit`` was off then)."""
+    if ctx.held is not None or not ctx.config.tick.commit:
+        return
+    if ctx.ws.signals_path.exists() and not is_bookkeeping(segments.read_events(ctx.ws.signals_path).events):
+        ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
+    try:
+        ctx.catch_up = git.changed(ctx.ws.root, [str(ctx.ws.ledger_dir.relative_to(ctx.ws.root))])
+    except (ToolError, ValueError):
+        ctx.catch_up = False
+
+
+def held_note(reason: str) -> str:
+    """What a command says when a git operation keeps it from the tracked files (one whole sentence)."""
+    return f"{reason}: recorded locally (.cloister/local/); the next tick after it finishes commits it"
+
+
 def finish(ctx: Context, *, extra: Sequence[str] = ()) -> tuple[str | None, list[str]]:
-    """The commit point of a command that recorded something (once per context): move the spool's
-    durable events to the ledger (``ledger.spool.promote``), then commit, by the policy above.
+    """The commit point of a command (once per context): when it recorded something worth a
+    commit, move the spool's events to the ledger (``ledger.spool.promote``), then commit, by the
+    policy above.
     Returns the new commit's short sha (or None) and what stopped or troubled it."""
     if ctx.committed:
         return None, []
     ctx.committed = True
     problems: list[str] = []
-    if not (ctx.written or ctx.state_md_changed or extra):
-        return None, problems  # a command that recorded nothing is no commit point
+    if ctx.held is not None:
+        if ctx.kept_local:
+            problems.append(held_note(ctx.held))
+        return None, problems
+    if not (ctx.written or ctx.state_md_changed or ctx.catch_up or extra):
+        return None, problems  # nothing worth a commit: bookkeeping waits in the spool
     if ctx.ws.is_initialised:
         ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
-    total = ctx.state.cost_totals.micro_usd / 1_000_000
-    return commit(ctx.ws, ctx.config, ctx.written, problems, extra=extra, total_usd=total), problems
+    return commit(ctx.ws, ctx.config, ctx.written, problems, extra=extra, catch_up=ctx.catch_up), problems

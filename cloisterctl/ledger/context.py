@@ -6,8 +6,14 @@ Every operation that reads or changes a workspace goes through a ``Context``:
   context appends its own events: phases of one command never read the files again.
 - ``append`` writes a batch of events in one write under the ledger lock (``local=True``: the
   machine-local signal spool).
+- ``held`` says why this command may touch no tracked file: a git operation in progress (merge,
+  rebase, cherry-pick, revert, bisect) or a detached HEAD (``workspace.git.operation_in_progress``,
+  asked once per context). While it holds, every event goes to the machine-local spool (which every
+  reader folds, so ``status`` shows it), STATE.md is not written, and nothing is committed; the
+  first commit point after it ends moves the spool's events to the ledger and commits them
+  (``ledger.spool.promote``, ``ledger.commit.finish``).
 - ``refresh`` reads what others appended meanwhile (a wait for the agent needs this; nothing else).
-- ``publish`` writes STATE.md's ``cloister:`` block once, at the end of a command, from the state
+- ``publish`` writes STATE.md's ``cloister:`` block (never while ``held``) once, at the end of a command, from the state
   as it is on disk then (so a hook's event that landed meanwhile is not hidden by an older view),
   and the statusline's summary (``ledger.statusline_file``) from the same state.
 - ``tick_lock`` is held by every command that can start or advance a handoff (tick, handoff,
@@ -32,14 +38,16 @@ from pathlib import Path
 
 from cloisterctl.config.load import load_config
 from cloisterctl.config.settings import Config
-from cloisterctl.errors import LedgerError
+from cloisterctl.errors import LedgerError, ToolError
 from cloisterctl.files.atomic import check_writable
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import clock as clock_module
 from cloisterctl.ledger import clock_floor, segments, statefile, store
+from cloisterctl.ledger.bookkeeping import is_bookkeeping
 from cloisterctl.ledger.events import Event, format_ts, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState, extended
 from cloisterctl.runtime.tmux import Tmux, session_name
+from cloisterctl.workspace import git
 from cloisterctl.workspace.layout import Workspace, find_workspace
 
 KILL_ENV = "CLOISTER_TEST_KILL_AFTER"  # "step:phase": crash on purpose, to test resuming
@@ -81,6 +89,9 @@ class Context:
     state_md_changed: bool = False  # whether publish changed STATE.md (what the commit point commits)
     committed: bool = False  # whether the commit point ran (``ledger.commit.finish``): once per context
     _floor: str | None = field(default=None, repr=False)  # the last ts this clone wrote, once read
+    _operation: str | None = field(default=None, repr=False)  # git's operation in progress ("": none), asked once
+    kept_local: list[Event] = field(default_factory=list)  # ledger events spooled instead (``append``)
+    catch_up: bool = False  # commit what an earlier command left uncommitted (``ledger.commit.take_up``)
 
     def __post_init__(self) -> None:
         self.clock = MonotonicClock(self.clock, self._folded_until)
@@ -153,6 +164,17 @@ class Context:
             return fold([*self.snapshot.events, *mine, *events], agent=self.ws.default_agent)
         return found
 
+    @property
+    def held(self) -> str | None:
+        """Why nothing tracked may be written now (``a rebase is in progress``, ``HEAD is
+        detached``), or None. Asked of git once per context."""
+        if self._operation is None:
+            try:
+                self._operation = git.operation_in_progress(self.ws.root) or ""
+            except ToolError:  # no git here: nothing of git's to disturb
+                self._operation = ""
+        return git.describe_operation(self._operation) if self._operation else None
+
     # ------------------------------------------------------------------ writing
 
     def stamp(self, events: Sequence[Event]) -> None:
@@ -181,13 +203,18 @@ class Context:
 
     def append(self, events: Sequence[Event], *, local: bool = False, folded: WorkspaceState | None = None) -> None:
         """Append ``events`` in one write; ``folded`` is the state with them (and any earlier batch
-        of this step) already applied, from ``with_events`` (a draft's: stamped already)."""
+        of this step) already applied, from ``with_events`` (a draft's: stamped already). While
+        ``held``, every batch goes to the machine-local spool; so does a batch of bookkeeping
+        (``ledger.bookkeeping``) with ``tick.commit`` on, to ride the next commit of its own."""
         if not events:
             if folded is not None:
                 self._state = folded
             return
         if folded is None:
             self.stamp(events)
+        # Held off the tracked files, or bookkeeping that waits for the next commit of its own.
+        kept = not local and (self.held is not None or (self.config.tick.commit and is_bookkeeping(events)))
+        local = local or kept
         self._check_dates(events, local=local)
         if local:
             segments.append(self.ws.signals_path, self.ws.lock_path, events, self.config.lock_timeout)
@@ -197,6 +224,8 @@ class Context:
         clock_floor.raise_floor(str(self.ws.local_dir), latest)
         self._floor = max(self._floor or "", latest)
         (self._spooled if local else self.written).extend(events)
+        if kept:
+            self.kept_local.extend(events)
         self._state = folded if folded is not None else self.with_events(events)
 
     def preflight(self) -> None:
@@ -207,12 +236,19 @@ class Context:
         for path in self.ws.ledger_files()[-1:]:
             check_writable(path)
 
-    def publish(self, *, store_cache: bool = False) -> bool:
+    def publish(self, *, store_cache: bool = False, force: bool = False) -> bool:
         """Project the state into STATE.md (once per command), and into the statusline's summary;
-        returns whether STATE.md changed."""
+        returns whether STATE.md changed. Never while ``held``; with ``tick.commit`` on, only when
+        this command recorded something for a commit of its own (or ``force``): bookkeeping alone
+        leaves the tree as it is, and STATE.md catches up in the next commit."""
+        committing = bool(self.written) or force or self.catch_up or not self.config.tick.commit
         with locked(self.ws.lock_path, self.config.lock_timeout, what="STATE.md"):
             self.refresh(store_cache=store_cache)
-            changed = store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
+            changed = (
+                self.held is None
+                and committing
+                and store.refresh_state_md(self.ws, self.state, timeout=self.config.lock_timeout)
+            )
         self.state_md_changed = self.state_md_changed or changed
         from cloisterctl.ledger import statusline_file
 

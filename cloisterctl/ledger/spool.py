@@ -3,8 +3,9 @@
 Hooks never touch a tracked file: every hook appends to the machine-local signal spool
 (``.cloister/local/signals.jsonl``), which every reader folds with the ledger. At each commit
 point (tick, and every command that records something) ``promote`` moves the spool's durable
-events -- task changes, session starts, test runs: what a teammate's fold and a reviewer need --
-into the committed ledger (the segment of each one's month), and keeps in the spool only the
+events -- task changes, session starts, test runs, and all a command recorded while a git
+operation kept it off the tracked files: what a teammate's fold and a reviewer need -- into the
+committed ledger (the segment of each one's month), and keeps in the spool only the
 latest activity of each kind, which is all the fold takes from it. The spool stays small, and no
 order-dependent event lingers in it behind a checkpoint.
 
@@ -31,10 +32,15 @@ from cloisterctl.files.appendlog import append_to_spool, taken
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import segments
 from cloisterctl.ledger.events import Event, encode
+from cloisterctl.ledger.schema import FIELDS
 from cloisterctl.ledger.store import horizon
 from cloisterctl.workspace.layout import Workspace
 
-DURABLE = frozenset({"task", "session", "test_run"})
+# The spool keeps only the latest activity and idleness (all the fold takes of them); every other
+# event belongs in the ledger: hooks' task changes, session starts and test runs, and whatever a
+# command recorded here while a git operation held it off the tracked files (``Context.held``).
+SIGNALS = frozenset({"activity", "idle"})
+DURABLE = frozenset(FIELDS) - SIGNALS
 # A spool with no durable event is compacted only past this size (a compaction costs the next
 # reader a refold, since the spool's file changes).
 COMPACT_BYTES = 1 << 20

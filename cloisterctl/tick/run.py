@@ -17,7 +17,11 @@ then leaves, saying so):
    advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
    decided (only STATE.md and .cloister/, as cloisterctl, naming the decision).
 
-With nothing new, a tick writes nothing at all.
+With nothing new, a tick writes nothing at all. While a git operation is in progress (a merge,
+rebase, cherry-pick, revert or bisect) or HEAD is detached, it touches no tracked file: what it
+records goes to the machine-local spool (``Context.held``; ``held`` in its report says why), no
+checkpoint, STATE.md or subagent definition is written, and the first tick after the operation
+ends moves it all to the ledger and commits it.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from cloisterctl.handoff import followups, machine
 from cloisterctl.handoff.steps import exit_file
 from cloisterctl.integrations.merge_driver import repair as repair_state_md
 from cloisterctl.integrations.subagents_install import sync_subagents
-from cloisterctl.ledger import spool, statefile
-from cloisterctl.ledger.commit import finish
+from cloisterctl.ledger import statefile
+from cloisterctl.ledger.commit import finish, take_up
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
 from cloisterctl.ledger.fold import WorkspaceState
@@ -85,6 +89,7 @@ class Report:
     subagents: list[str] = field(default_factory=list)  # definitions rewritten because the config changed
     # Verifications of closes (testruns.verification): {"task", "result"} started (pending) or ended.
     verifications: list[dict[str, Any]] = field(default_factory=list)
+    held: str | None = None  # why it recorded locally only (a git operation in progress, a detached HEAD)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -320,13 +325,13 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         if after.step == "failed":
             report.handoff["reason"] = after.fields.get("reason")
     report.ledger_events = dict(sorted(Counter(event["type"] for event in ctx.written).items()))
-    report.signals = len(plan.draft.local)
+    report.signals = len(plan.draft.local) + len(ctx.kept_local)
     # One write of STATE.md, and the fold kept for the next tick (it folds only what is appended after).
     if inputs.state_md_ok:
         report.state_md_changed = ctx.publish(store_cache=True)
     else:
         ctx.refresh(store_cache=True)
-    maintained = upkeep(ctx, report.problems)
+    maintained = upkeep(ctx, report.problems) if ctx.held is None else []
     report.ledger = maintained
     # After the upkeep: a first checkpoint creates its directory in the ledger's, which the
     # cost memo is stamped with.
@@ -386,8 +391,9 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
         live = live_sessions(ctx.tmux)
     try:
         with ctx.tick_lock():
-            if not dry_run:  # what the hooks spooled that belongs in the ledger, before the read
-                ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
+            report.held = ctx.held
+            if not dry_run:  # what a git operation held back, or a killed command left uncommitted
+                take_up(ctx)
             inputs = read_inputs(ctx, report, live, dry_run=dry_run)
             plan = decide(ctx, inputs)
             report.problems += _newly_unpriced(ctx.state, plan.draft.state)
@@ -398,7 +404,8 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
                 ]
                 return report
             apply_plan(ctx, inputs, plan, report)
-            _sync_subagents(ctx, report)
+            if report.held is None:
+                _sync_subagents(ctx, report)
             stamp.stamp(ctx.ws)  # for `doctor`: when tick last ran here
     except LockTimeout as exc:
         if exc.path != ctx.ws.tick_lock_path:

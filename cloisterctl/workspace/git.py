@@ -97,22 +97,61 @@ def state(root: Path, commits: int = 5, base: str | None = None) -> GitState:
     return GitState(None if branch == "HEAD" else branch, head or None, dirty, log.splitlines(), diffstat)
 
 
+# What git leaves in a work tree's git dir while an operation waits for the user (looked up with
+# ``--git-path``, so a linked worktree's own markers are the ones read), and its name.
+_OPERATIONS = (
+    ("MERGE_HEAD", "merge"),
+    ("rebase-merge", "rebase"),
+    ("rebase-apply", "rebase"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+    ("BISECT_LOG", "bisect"),
+)
+DETACHED = "detached HEAD"
+
+
+def operation_in_progress(root: Path) -> str | None:
+    """The git operation under way in the work tree ``root`` (``merge``, ``rebase``,
+    ``cherry-pick``, ``revert``, ``bisect``), else ``detached HEAD`` when HEAD names no branch
+    (a commit there is dropped by the next checkout), else None. One git call."""
+    argv = ["--git-path", "HEAD"]
+    for marker, _name in _OPERATIONS:
+        argv += ["--git-path", marker]
+    lines = _run(root, "rev-parse", *argv).splitlines()
+    found = [Path(line) if Path(line).is_absolute() else root / line for line in lines]
+    head, markers = found[0], found[1:]
+    for path, (_marker, name) in zip(markers, _OPERATIONS, strict=True):
+        if path.exists():
+            return name
+    try:
+        detached = not head.read_bytes().startswith(b"ref:")
+    except OSError:
+        return None
+    return DETACHED if detached else None
+
+
+def describe_operation(operation: str) -> str:
+    """``a rebase is in progress``, ``HEAD is detached``: the reason, as a clause."""
+    if operation == DETACHED:
+        return "HEAD is detached"
+    return f"{'an' if operation[0] in 'aeiou' else 'a'} {operation} is in progress"
+
+
 def busy_reason(root: Path) -> str | None:
-    """Why committing now would be wrong: a merge, rebase, cherry-pick or bisect in progress, or a held index lock."""
-    directory = git_dir(root)
-    for marker, what in (
-        ("MERGE_HEAD", "a merge"),
-        ("rebase-merge", "a rebase"),
-        ("rebase-apply", "a rebase"),
-        ("CHERRY_PICK_HEAD", "a cherry-pick"),
-        ("REVERT_HEAD", "a revert"),
-        ("BISECT_LOG", "a bisect"),
-    ):
-        if (directory / marker).exists():
-            return f"{what} is in progress"
-    if (directory / "index.lock").exists():
+    """Why committing now would be wrong: a git operation in progress or a detached HEAD
+    (``operation_in_progress``), or a held index lock."""
+    operation = operation_in_progress(root)
+    if operation is not None:
+        return describe_operation(operation)
+    found = Path(_run(root, "rev-parse", "--git-path", "index.lock"))
+    if (found if found.is_absolute() else root / found).exists():
         return "git's index is locked by another git process"
     return None
+
+
+def changed(root: Path, paths: Sequence[str]) -> bool:
+    """Whether a tracked file under ``paths`` differs from HEAD in the work tree or the index."""
+    return bool(_run(root, "status", "--porcelain", "--untracked-files=no", "--", *paths).strip())
 
 
 def self_env(name: str, email: str) -> dict[str, str]:
@@ -129,11 +168,9 @@ def self_env(name: str, email: str) -> dict[str, str]:
     return env
 
 
-def commit_paths(
-    root: Path, paths: Sequence[str], message: str, name: str, email: str, *, amend: bool = False
-) -> str | None:
+def commit_paths(root: Path, paths: Sequence[str], message: str, name: str, email: str) -> str | None:
     """Commit exactly ``paths`` (their work-tree content) as cloisterctl; returns the new HEAD or
-    None when they hold nothing new. ``amend`` rewrites HEAD instead (with ``message``).
+    None when they hold nothing new.
 
     ``git commit --only`` leaves whatever else the user has staged staged and uncommitted. Hooks that
     check commits (pre-commit, commit-msg) are skipped: these are cloisterctl's own bookkeeping.
@@ -146,8 +183,7 @@ def commit_paths(
     changed = _run(root, "diff", "--cached", "--name-only", "HEAD", "--", *present, env=env).strip()
     if not changed:
         return None
-    again = ["--amend"] if amend else []
-    _run(root, "commit", *again, "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
+    _run(root, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *present, env=env)
     return _run(root, "rev-parse", "--short", "HEAD").strip()
 
 
@@ -197,18 +233,6 @@ def is_ignored(root: Path, path: str) -> bool:
     except ToolError:  # exit 1: not ignored
         return False
     return True
-
-
-def head_is_own_unpushed(root: Path, email: str, trailer: str) -> bool:
-    """Whether HEAD is a commit by ``email`` whose message carries ``trailer`` and that no
-    remote-tracking branch contains yet: one cloisterctl may amend without rewriting shared history."""
-    try:
-        author, _, body = _run(root, "log", "-1", "--format=%ae%x00%B").partition("\x00")
-    except ToolError:  # no commit yet
-        return False
-    if author.strip() != email or trailer not in body.splitlines():
-        return False
-    return not _run(root, "branch", "-r", "--contains", "HEAD").strip()
 
 
 def wip_commit(root: Path, message: str, name: str, email: str) -> str | None:

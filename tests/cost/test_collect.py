@@ -18,14 +18,14 @@ from cloisterctl.cost.report_memo import CostOptions, cost_memo_path
 from cloisterctl.cost.running_tally import SUMS
 from cloisterctl.cost.transcripts.ingest import PROGRESS_MIN_BYTES
 from cloisterctl.cost.transcripts.locate import project_dir_name
-from cloisterctl.ledger import segments, statefile
+from cloisterctl.ledger import segments
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import make_event
 from cloisterctl.ledger.fold import fold
 from cloisterctl.ledger.store import snapshot
 from cloisterctl.workspace.layout import Workspace
-from testing.helpers import at, git, ledger_bytes, run
-from testing.helpers import ledger_events as all_ledger_events
+from testing.helpers import at, git, ledger_bytes, projected, run
+from testing.helpers import events as all_ledger_events
 from testing.terminal import on_a_terminal
 from testing.transcripts import CLAUDE_RESULT, assistant, usage_of, user, write_lines
 
@@ -55,8 +55,7 @@ def cost_json(root: Path, *args: str) -> dict[str, Any]:
 
 
 def cloister_cost(root: Path) -> dict[str, Any]:
-    block = statefile.read(root / "STATE.md").cloister
-    cost: dict[str, Any] = block["cost"]
+    cost: dict[str, Any] = projected(root)["cost"]
     return cost
 
 

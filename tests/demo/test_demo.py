@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cloisterctl.ledger import statefile
-from testing.helpers import git, ledger_events
+from testing.helpers import REPO_ROOT, git, ledger_events
 
 
 @pytest.fixture
@@ -92,3 +92,18 @@ def test_the_demo_narrates_in_plain_words(tmp_path: Path) -> None:
     ):
         assert expected in text
     assert "-> opus" in text and "-> haiku" in text and "-> sonnet" in text
+
+
+def test_demo_sh_s_quiet_flag_after_the_subcommand_prints_only_the_directory(tmp_path: Path) -> None:
+    """`bash scripts/demo.sh -q` runs `cloisterctl demo -q` (its arguments go after the subcommand)."""
+    script = (REPO_ROOT / "scripts" / "demo.sh").read_text()
+    assert 'cloisterctl demo "$@"' in script
+    result = subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "demo", "-q", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    assert Path(line).is_relative_to(tmp_path) and Path(line, ".cloister").is_dir()

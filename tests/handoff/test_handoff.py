@@ -162,10 +162,10 @@ def test_a_tick_killed_at_any_step_resumes_and_completes_exactly_once(
     packets = list((agent_ws / ".cloister" / "handoffs").glob("2*.json"))
     assert len(packets) == 1
     assert statefile.read(agent_ws / "STATE.md").cloister["tier"] == "opus"
-    # And a further tick decides nothing (the new agent works on, so only cost may move).
+    # And a further tick decides nothing (the new agent works on, so only cost and activity move).
     count = len(events(agent_ws))
     cli(agent_ws, "tick")
-    assert [e["type"] for e in events(agent_ws)[count:] if e["type"] != "cost"] == []
+    assert [e["type"] for e in events(agent_ws)[count:] if e["type"] not in ("cost", "activity")] == []
 
 
 def test_spawn_refuses_a_second_live_session(agent_ws: Path, tmux_socket: str) -> None:

@@ -14,9 +14,17 @@ from testing.helpers import cli, git
 SONNET = "claude-sonnet-4-5-20250929"
 
 
+# Usage is bookkeeping: with tick.commit on it waits for cloisterctl's next commit. These tests
+# need it in the history at once, so they take the tick.commit-off road the README describes: the
+# command writes the ledger and STATE.md in the tree, and the user's own commit carries them.
+COMMIT_OFF = {"CLOISTER_TICK_COMMIT": "0"}
+
+
 def usage(ws: Path, tokens: int) -> None:
-    """Recorded usage: a ledger line and STATE.md's cost change (and cloisterctl commits both)."""
-    cli(ws, "usage", "add", "--model", SONNET, "--input", str(tokens), "--output", "0")
+    """Recorded usage: a ledger line and STATE.md's cost change, committed by the user."""
+    cli(ws, "usage", "add", "--model", SONNET, "--input", str(tokens), "--output", "0", env=COMMIT_OFF)
+    git(ws, "add", "STATE.md", ".cloister")
+    git(ws, "commit", "-q", "-m", f"usage {tokens}")
 
 
 def edit_body(ws: Path, line: str) -> None:
@@ -62,7 +70,8 @@ def test_the_driver_merges_the_body_and_never_conflicts_on_the_block(workspace: 
     text = (workspace / "STATE.md").read_text()
     assert "<<<<<<<" not in text
     assert ("a note from side" in text) == (how != "cherry-pick")  # side~1 is the usage commit
-    cli(workspace, "tick")  # the block, rebuilt from the merged ledger, is committed
+    cli(workspace, "tick", env=COMMIT_OFF)  # the block, rebuilt from the merged ledger...
+    git(workspace, "commit", "-q", "-am", "the merged block")  # ...carried by the user's commit
     assert git(workspace, "status", "--porcelain") == ""
     assert block_total(workspace) == pytest.approx(0.9)  # both sides' usage
 

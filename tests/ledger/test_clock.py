@@ -19,7 +19,7 @@ from cloisterctl.ledger.clock import pinned
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import format_ts, make_event
 from cloisterctl.workspace.layout import Workspace
-from testing.helpers import cli, events, handoff_events, ledger_bytes, ledger_events, standin_config, write_config
+from testing.helpers import cli, events, handoff_events, ledger_bytes, standin_config, write_config
 
 
 def test_a_pinned_clock_looks_but_never_records(agent_ws: Path, tmux_socket: str) -> None:
@@ -52,7 +52,7 @@ def test_events_made_at_one_moment_keep_their_order(workspace: Path) -> None:
     draft.add([make_event("task", "repo", now, task="t-5")])
     draft.write()
     ctx.append([make_event("task", "repo", ctx.clock(), task="t-6")])
-    written = [e for e in ledger_events(workspace) if e["type"] == "task"]
+    written = [e for e in events(workspace) if e["type"] == "task"]
     assert [e["task"] for e in written] == [f"t-{n}" for n in range(7)]
     stamps = [e["ts"] for e in written]
     assert stamps == sorted(stamps) and len(set(stamps)) == 7  # distinct, increasing, in the order made

@@ -14,7 +14,7 @@ import pytest
 from cloisterctl.ledger import segments
 from cloisterctl.ledger.events import make_event
 from cloisterctl.workspace.layout import Workspace
-from testing.helpers import at, git, ledger_bytes, ledger_events, run
+from testing.helpers import at, events, git, ledger_bytes, run
 
 TASK = '{"id":"bd-1","title":"Fix typo in README","status":"open","labels":["docs"]}\n'
 
@@ -72,11 +72,11 @@ def test_usage_add_counts_a_retry_once(workspace: Path) -> None:
     assert first.exit_code == 0  # type: ignore[attr-defined]
     again = _usage(workspace)
     assert again.exit_code == 0 and "already recorded" in again.output  # type: ignore[attr-defined]
-    events = [e for e in ledger_events(ws.root) if e["type"] == "usage"]
-    assert len(events) == 1
+    events_ = [e for e in events(ws.root) if e["type"] == "usage"]
+    assert len(events_) == 1
     other = _usage(workspace, "--id", "second-batch")
     assert other.exit_code == 0  # type: ignore[attr-defined]
-    assert len([e for e in ledger_events(ws.root) if e["type"] == "usage"]) == 2
+    assert len([e for e in events(ws.root) if e["type"] == "usage"]) == 2
 
 
 def test_usage_add_on_a_held_lock_records_nothing_and_its_retry_counts_once(workspace: Path) -> None:
@@ -108,7 +108,7 @@ def test_usage_add_on_a_held_lock_records_nothing_and_its_retry_counts_once(work
         holder.wait()
     assert _usage(workspace).exit_code == 0  # type: ignore[attr-defined]
     assert _usage(workspace).exit_code == 0  # type: ignore[attr-defined]
-    assert len([e for e in ledger_events(ws.root) if e["type"] == "usage"]) == 1
+    assert len([e for e in events(ws.root) if e["type"] == "usage"]) == 1
 
 
 def test_absurd_token_counts_are_refused_before_writing(workspace: Path) -> None:

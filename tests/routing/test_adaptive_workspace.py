@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from testing.helpers import git, ledger_events, run, write_config, write_tasks
+from testing.helpers import events, git, run, write_config, write_tasks
 
 
 def task(number: int) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def test_recorded_failures_move_the_start_tier_and_the_ledger_and_report_say_why
     assert result.exit_code == 0, result.output
     assert "w-6 -> sonnet" in result.output and "by routing.adaptive" in result.output
     assert "haiku   p=0.30 (n=5)" in result.output and "detection 1.00" in result.output
-    event = [e for e in ledger_events(workspace) if e["type"] == "route"][-1]
+    event = [e for e in events(workspace) if e["type"] == "route"][-1]
     assert (event["task"], event["tier"], event["rule"], event["policy"]) == (
         "w-6",
         "sonnet",
@@ -127,7 +127,7 @@ def test_a_reopen_seen_by_the_tick_takes_the_success_back(workspace: Path, bd_on
         ["bd", "update", "w-1", "--status", "open", "--json"], cwd=workspace, check=True, capture_output=True
     )
     assert run(workspace, "tick").exit_code == 0
-    assert [e["task"] for e in ledger_events(workspace) if e["type"] == "reopen"] == ["w-1"]
+    assert [e["task"] for e in events(workspace) if e["type"] == "reopen"] == ["w-1"]
     after = json.loads(run(workspace, "outcomes", "--json").output)["attempts"]
     assert [(a["ending"], a["success"]) for a in after] == [("reopened", False)]
     report = json.loads(run(workspace, "report", "routing", "--json").output)

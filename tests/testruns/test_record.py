@@ -9,7 +9,7 @@ import pytest
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.testruns.outcome import is_test_command, outcome_from_tool_response
 from cloisterctl.testruns.run import junit_counts
-from testing.helpers import ledger_events, run, write_config
+from testing.helpers import events, run, write_config
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_cloisterctl_test_records_and_passes_the_exit_code_through(workspace: Pa
     result = run(workspace, "test", "--", sys.executable, "-c", script)
     assert result.exit_code == 3
     assert run(workspace, "test", "--", sys.executable, "-c", "pass").exit_code == 0
-    runs = [e for e in ledger_events(workspace) if e["type"] == "test_run"]
+    runs = [e for e in events(workspace) if e["type"] == "test_run"]
     assert [(r["passed"], r["exit_code"], r.get("counts")) for r in runs] == [
         (False, 3, {"tests": 4, "failures": 2, "errors": 0, "skipped": 0}),
         (True, 0, None),
@@ -86,7 +86,7 @@ def test_cloisterctl_test_without_a_command_runs_tests_command(workspace: Path) 
     assert "no test command: give one (`cloisterctl test -- pytest -q`) or set tests.command" in missing.output
     write_config(workspace, f"tests:\n  command: [{sys.executable}, -c, 'raise SystemExit(5)']\n")
     assert run(workspace, "test").exit_code == 5
-    [recorded] = [e for e in ledger_events(workspace) if e["type"] == "test_run"]
+    [recorded] = [e for e in events(workspace) if e["type"] == "test_run"]
     assert (recorded["passed"], recorded["exit_code"]) == (False, 5)
     write_config(workspace, "tests:\n  command: [pytest]\n", trusted=False)
     untrusted = run(workspace, "test")

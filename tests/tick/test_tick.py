@@ -18,6 +18,7 @@ from testing.helpers import (
     handoff_events,
     ledger_events,
     run,
+    spooled_events,
     standin_config,
     tick_json,
     tmux_sessions,
@@ -65,7 +66,7 @@ def test_a_second_tick_changes_nothing(workspace: Path) -> None:
     assert git(workspace, "rev-parse", "HEAD") == head
 
 
-def test_a_task_closed_without_a_hook_is_noticed_once_and_committed(workspace: Path) -> None:
+def test_a_task_closed_without_a_hook_is_noticed_once_and_rides_the_next_commit(workspace: Path) -> None:
     write_tasks(workspace, TASKS)
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "tasks")
@@ -75,13 +76,17 @@ def test_a_task_closed_without_a_hook_is_noticed_once_and_committed(workspace: P
     git(workspace, "add", "staged.txt")
     report = tick_json(workspace)[0]
     assert report["tasks"] == [{"task": "app-2", "status": "closed"}]
-    assert report["commit"]
-    log = git(workspace, "log", "-1", "--format=%an <%ae>%n%s", "--name-only")
-    assert log.splitlines()[:2] == ["cloisterctl <cloisterctl@localhost>", "cloister: task app-2 closed"]
-    assert ".cloister/ledger/" in log and "staged.txt" not in log
-    assert "A  staged.txt" in git(workspace, "status", "--porcelain")  # still staged, not committed
+    assert report["commit"] is None  # a task change is bookkeeping: it rides the next commit
+    assert [e["task"] for e in spooled_events(workspace) if e["type"] == "task"] == ["app-2"]
+    assert git(workspace, "status", "--porcelain", "--", "STATE.md", ".cloister") == ""  # nothing of ours
     again = tick_json(workspace)[0]
     assert again["tasks"] == [] and again["commit"] is None
+    assert run(workspace, "route", "app-1", "--record").exit_code == 0
+    log = git(workspace, "log", "-1", "--format=%an <%ae>%n%B", "--name-only")
+    assert log.splitlines()[0] == "cloisterctl <cloisterctl@localhost>"
+    assert log.splitlines()[1].startswith("cloister: route app-1 -> ") and "- task app-2 closed" in log
+    assert ".cloister/ledger/" in log and "staged.txt" not in log
+    assert "A  staged.txt" in git(workspace, "status", "--porcelain")  # still staged, not committed
 
 
 def test_no_commit_during_a_merge(workspace: Path) -> None:
@@ -253,13 +258,15 @@ def test_tick_reports_exactly_what_it_wrote(agent_ws: Path, tmux_socket: str) ->
     started = json.loads(cli(agent_ws, "spawn", "--tier", "haiku", "--json").stdout)
     time.sleep(1.5)  # the stand-in works a turn or two: its transcript has usage to take in
     before = len(ledger_events(agent_ws))
+    spooled = len(spooled_events(agent_ws))
     report = tick_json(agent_ws)[0]
     appended = [event["type"] for event in ledger_events(agent_ws)[before:]]
-    assert report["ledger_events"] == {kind: appended.count(kind) for kind in sorted(set(appended))}
-    assert report["ledger_events"].get("cost", 0) >= 1 and report["state_md_changed"] is True
-    assert report["signals"] >= 1  # the transcript's growth, as activity
+    assert report["ledger_events"] == {kind: appended.count(kind) for kind in sorted(set(appended))} == {}
+    # Cost and the transcript's growth: bookkeeping and activity, in the spool; STATE.md waits.
+    assert report["signals"] == len(spooled_events(agent_ws)) - spooled >= 2 and report["state_md_changed"] is False
+    assert "cost" in {e["type"] for e in spooled_events(agent_ws)}
     text = render_tick([report])  # what `tick` without --json prints for it
-    assert "nothing new" not in text and f"recorded {len(appended)} ledger events (" in text
+    assert "nothing new" not in text and f"recorded {report['signals']} events in the local spool" in text
     cli(agent_ws, "stop", "repo")
     cli(agent_ws, "tick")
     quiet = tick_json(agent_ws)[0]

@@ -13,7 +13,18 @@ import pytest
 
 from cloisterctl.cost.transcripts.locate import project_dir_name
 from cloisterctl.ledger import statefile
-from testing.helpers import cli, events, git, run, standin_config, tick_json, tmux_sessions, write_config, write_tasks
+from testing.helpers import (
+    cli,
+    events,
+    git,
+    projected,
+    run,
+    standin_config,
+    tick_json,
+    tmux_sessions,
+    write_config,
+    write_tasks,
+)
 from testing.transcripts import assistant, usage_of, write_lines
 
 HAIKU = "claude-haiku-4-5-20251001"  # $1 per million input tokens: a million tokens is a dollar
@@ -52,8 +63,7 @@ def agent(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> A
 
 
 def cloister(ws: Path) -> dict[str, Any]:
-    block: dict[str, Any] = statefile.read(ws / "STATE.md").cloister
-    return block
+    return projected(ws)
 
 
 def status(ws: Path) -> dict[str, Any]:
@@ -81,11 +91,11 @@ def test_warnings_flags_and_figures_in_state_md_status_and_the_ledger(workspace:
     text = run(workspace, "status").output
     assert f"budget         day {today}: $4.00 of $5 (80%): warning" in text
     assert "budget         task app-1: $4.00 of $10 (40%)\n" in text
-    # Committed with the cost (and the session first seen) that moved it, and named in the message.
-    assert git(workspace, "log", "-1", "--format=%s").strip() == f"cloister: budget day {today}: warn"
-    agent.spend(1, tokens=100_000)  # ten cents more, still a warning: cost alone is bookkeeping
+    # A warning, like the cost that moved it, is bookkeeping: no commit of its own.
+    assert git(workspace, "log", "-1", "--format=%s").strip() == "cloister: route app-1 -> sonnet"
+    agent.spend(1, tokens=100_000)  # ten cents more, still a warning
     assert run(workspace, "tick").exit_code == 0
-    assert git(workspace, "log", "-1", "--format=%s%n%b").startswith("cloister: cost $4.10 so far")
+    assert git(workspace, "log", "-1", "--format=%s").strip() == "cloister: route app-1 -> sonnet"
 
     agent.spend(2)
     report = json.loads(run(workspace, "tick", "--json").output)[0]
@@ -94,6 +104,10 @@ def test_warnings_flags_and_figures_in_state_md_status_and_the_ledger(workspace:
         "(122%): the limit is reached"
     ]
     assert report["commit"] and "budget_day" in git(workspace, "log", "-1", "--format=%s")
+    # The limit reached is a decision: its commit carries the warning and the cost that led to it.
+    diff = git(workspace, "show", "--format=", "HEAD")
+    assert f"- budget day {today}: warn" in git(workspace, "log", "-1", "--format=%b")
+    assert '"type":"cost"' in diff and '"type":"budget"' in diff
     block = cloister(workspace)
     assert block["budgets"]["day"]["level"] == "over" and "budget_day" in block["flags"]
     assert "budget_day" in json.loads(run(workspace, "flags", "list", "--json").output)["flags"]
