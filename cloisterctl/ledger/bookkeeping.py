@@ -3,9 +3,9 @@
 A team reviews cloisterctl's commits, so each one must say that something was decided or done:
 a decision, an approval or rejection, a handoff begun or ended, and what a person did by hand
 (``route --record``, ``spawn``, ``stop``, ``flags clear``, ``outcomes verify``, ``complexity
-set``, ``init``), a verification's verdict, and an agent's process found gone (``exit``). Everything else is bookkeeping --
-cost checkpoints, budget warnings, usage, activity, test runs, task changes, sessions that hooks
-saw start, briefs, and the steps of a handoff between its start and its end: with
+set``, ``init``), a verification's verdict, and an agent's process found gone (``exit``).
+Everything else is bookkeeping -- cost checkpoints, budget warnings, usage, activity, test runs,
+task changes, sessions that hooks saw start, briefs, and the steps of a handoff between its start and its end: with
 ``tick.commit`` on it waits in the machine-local spool (folded by every reader) and rides the
 next commit of its own (``ledger.commit``).
 """
