@@ -39,7 +39,17 @@ def find_workspace(start: str) -> str | None:
 def append_event(workspace: str, record: Mapping[str, object]) -> None:
     """Append ``record`` as one compact JSON line to the machine-local signal spool: one
     ``O_APPEND`` write, no lock, so a hook never waits for a tick (``files.appendlog``), and never a
-    tracked file (tick moves what must be committed to the ledger: ``ledger.spool``)."""
+    tracked file (tick moves what must be committed to the ledger: ``ledger.spool``). The record
+    gets this clone's and worktree's origin, as every event does (``ledger.ownership``)."""
+    from cloisterctl.errors import WorkspaceError
+    from cloisterctl.workspace import origin  # stdlib only
+
+    record = {**record}
+    try:
+        record.setdefault("clone", origin.clone_id(workspace))
+        record.setdefault("worktree", origin.worktree_name(workspace))
+    except (WorkspaceError, OSError):
+        pass  # not a git work tree (a hook run by hand elsewhere): the line has no origin
     line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)

@@ -20,6 +20,12 @@ that closed each task (so a reopen can take its success back), and the counts pe
 ``level/tier`` that the adaptive router reads in O(1). It returns the attempts that ended or
 changed, which ``routing.outcome_report`` collects for the `outcomes` report; the fold drops them.
 Values in the book are replaced, never changed in place (``ledger.fold.copy_state`` copies shallowly).
+
+Each agent's attempts are its own: the events of this worktree's agent (``ledger.ownership``)
+begin and end ``current``; another agent's (a merged branch's, another worktree's or clone's)
+begin and end *its* running attempt (``others``, keyed by ``ledger.ownership.teammate``), so a
+merge never ends this agent's attempt and never turns another's success into a failure. A task's
+close, reopen or verification concerns whoever works that task, whichever clone saw it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 
 from cloisterctl.ledger.decisions import PLANNED_MOVES, RAISES_FLAG, fails_attempt
 from cloisterctl.ledger.events import Event
+from cloisterctl.ledger.ownership import teammate
 from cloisterctl.ledger.state import MICRO, WorkspaceState
 
 Attempt = dict[str, Any]
@@ -292,8 +299,47 @@ OBSERVERS: dict[str, Callable[[WorkspaceState, Event], list[Attempt]]] = {
 }
 
 
-def observe(state: WorkspaceState, event: Event) -> list[Attempt]:
+TASK_SCOPED = frozenset({"task", "verification"})  # about a task, whoever works it
+
+
+def observe(state: WorkspaceState, event: Event, *, mine: bool = True) -> list[Attempt]:
     """Update ``state.outcomes`` for ``event`` (before its reducer runs); the attempts that began,
-    ended or changed (a change is a partial record with the attempt's ``n``)."""
+    ended or changed (a change is a partial record with the attempt's ``n``). ``mine``: the event
+    is this worktree's agent's own (``ledger.ownership.owns``); else another agent's."""
     observer = OBSERVERS.get(event["type"])
-    return observer(state, event) if observer is not None else []
+    if observer is None:
+        return []
+    if event["type"] in TASK_SCOPED:
+        found = observer(state, event)
+        for key, attempt in sorted(state.outcomes.others.items()):
+            if attempt["task"] == event.get("task"):
+                found += _as_teammate(state, event, observer, key)
+        return found
+    if mine:
+        return observer(state, event)
+    return _as_teammate(state, event, observer, teammate(event))
+
+
+def _as_teammate(
+    state: WorkspaceState, event: Event, observer: Callable[[WorkspaceState, Event], list[Attempt]], key: str
+) -> list[Attempt]:
+    """Run ``observer`` on another agent's running attempt: for its duration the book's current
+    attempt, and the task and tier that an event without them falls back to, are that agent's."""
+    book = state.outcomes
+    mine = book.current
+    saved = (state.task, state.tier, state.model, state.complexity)
+    theirs = book.others.get(key)
+    book.current = theirs
+    state.task = theirs["task"] if theirs else None
+    state.tier = theirs["tier"] if theirs else None
+    state.model = theirs["model"] if theirs else None
+    state.complexity = None
+    try:
+        return observer(state, event)
+    finally:
+        others = {name: attempt for name, attempt in book.others.items() if name != key}
+        if book.current is not None:
+            others[key] = book.current
+        book.others = others
+        book.current = mine
+        state.task, state.tier, state.model, state.complexity = saved

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloisterctl.files.atomic import atomic_write_bytes
+from cloisterctl.ledger import identity
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.fold_version import fold_version
 from cloisterctl.workspace.layout import Workspace
@@ -42,7 +43,7 @@ class Header:
     through: str  # the last month it covers (YYYY-MM)
     files: dict[str, str]  # path relative to the workspace -> SHA-256
     last: tuple[str, str]  # (ts, id) of the last event it folded
-    agent: str  # the agent the fold started from (the work tree's name, until an init event names one)
+    agent: str  # who folded (``ledger.identity.key``: the agent, clone and worktree the fold started from)
 
 
 @dataclass
@@ -131,7 +132,7 @@ def load_valid(ws: Workspace) -> Checkpoint | None:
     import msgspec
 
     for path, header in _usable(ws):
-        if header.agent != ws.default_agent:
+        if header.agent != identity.key(ws):
             continue  # another clone's (its work tree has another name)
         files = [ws.root / name for name in header.files]
         if not all(file.is_file() for file in files):
@@ -153,7 +154,7 @@ def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
     wanted = closed_files(ws, current_month)
     names = {relative(ws, path) for path in wanted}
     for _path, header in _usable(ws):
-        if header.agent == ws.default_agent and set(header.files) == names and file_hashes(ws, wanted) == header.files:
+        if header.agent == identity.key(ws) and set(header.files) == names and file_hashes(ws, wanted) == header.files:
             return wanted, True
     return wanted, False
 

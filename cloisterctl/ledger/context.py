@@ -35,7 +35,7 @@ from cloisterctl.errors import LedgerError
 from cloisterctl.files.atomic import check_writable
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import clock as clock_module
-from cloisterctl.ledger import segments, statefile, store
+from cloisterctl.ledger import identity, segments, statefile, store
 from cloisterctl.ledger.events import Event, format_ts, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState, extended
 from cloisterctl.runtime.tmux import Tmux, session_name
@@ -146,14 +146,16 @@ class Context:
             from cloisterctl.ledger.fold import fold
 
             mine = [*self.written, *self._spooled]
-            return fold([*self.snapshot.events, *mine, *events], agent=self.ws.default_agent)
+            return fold([*self.snapshot.events, *mine, *events], start=identity.blank(self.ws))
         return found
 
     # ------------------------------------------------------------------ writing
 
     def stamp(self, events: Sequence[Event]) -> None:
         """Give events made at the same moment distinct, increasing timestamps, in list order (an
-        event made at another moment, such as a transcript's mtime, keeps its own)."""
+        event made at another moment, such as a transcript's mtime, keeps its own); and this clone's
+        and worktree's origin (``ledger.identity.stamp``)."""
+        identity.stamp(self.ws, events)
         for event in events:
             made = event["ts"]
             if self._stamped is None:

@@ -91,7 +91,8 @@ OPTIONAL_TEXTS = _optional(_texts)
 OPTIONAL_BOOL = _optional(lambda value: isinstance(value, bool))
 _EXIT_CODE = _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31)
 
-# type -> field -> check. "type", "id", "ts" and "agent" are checked for every event.
+# type -> field -> check. "type", "id", "ts", "agent" and the origin ("clone", "worktree") are
+# checked for every event.
 FIELDS: dict[str, dict[str, Check]] = {
     "init": {},
     "route": {
@@ -282,6 +283,9 @@ def problem(event: Any) -> str | None:
         return f"'ts' is not a UTC time like 2026-12-01T10:00:00.000000Z: {str(event.get('ts'))[:40]!r}"
     if not OPTIONAL_TEXT(event.get("agent")):
         return "'agent' must be a string"
+    for name in ("clone", "worktree"):  # the origin (``ledger.ownership``): absent on 0.1.0's lines
+        if not OPTIONAL_TEXT(event.get(name)) or len(event.get(name) or "") > 200:
+            return f"{name!r} must be a string (the clone or worktree that wrote the line)"
     fields: Mapping[str, Check] = FIELDS.get(event["type"], {})
     for name, check in fields.items():
         if not check(event.get(name)):

@@ -150,6 +150,9 @@ class OutcomeBook:
     closed: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, list[int]] = field(default_factory=dict)
     seq: int = 0  # attempts begun: each attempt's ``n``
+    # The attempt running now of each other agent the ledger tells of (merged from another branch,
+    # worktree or clone: ``ledger.ownership.teammate``), so that their outcomes count too.
+    others: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,6 +178,15 @@ class ColdState:
 @dataclass
 class WorkspaceState:
     agent: str
+    # Who folds (``ledger.ownership``): this clone's id and this worktree's name (None: a fold
+    # that knows no origin, which reads every event as its own, as 0.1.0 did), and whether the
+    # agent is the worktree's recorded one (``workspace.origin.hosted_agent``) or may still be
+    # named by an ``init`` event of this worktree.
+    clone: str | None = None
+    worktree: str | None = None
+    pinned: bool = False
+    # The other agents the ledger tells of: teammate key -> what they last reported (history).
+    teammates: dict[str, dict[str, Any]] = field(default_factory=dict)
     tier: str | None = None
     model: str | None = None
     session: str | None = None

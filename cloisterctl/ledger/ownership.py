@@ -1,0 +1,97 @@
+"""Whose event is it: what of the ledger is this worktree's agent's own, and what is history. Pure.
+
+Every event this clone records carries its origin: ``clone`` (the clone's random id) and
+``worktree`` (the worktree's name), ``workspace.origin``. A team's ledger holds the events of
+every clone and worktree that ever merged into it; a fold (``ledger.fold.apply``) is made for one
+worktree (``WorkspaceState.clone``/``worktree``/``agent``) and reads each event as one of:
+
+- **own** (``owns``): about this worktree's agent, written here. Only own events change the
+  agent's situation: its session, tier, task, flags, handoffs, decisions, activity and tests,
+  the running attempt, the cost of this workspace (``cost_totals``). Its agent field names this
+  worktree's agent (or no agent: a hook of this work tree), and its origin is this clone and
+  worktree.
+- **history**: everything else. It still feeds what is everyone's: task records, cost checkpoints
+  and spending by agent and task, the per-session aggregates, each other agent's attempts
+  (``ledger.attempts``) and what each teammate last reported (``note_teammate``: shown by
+  `status` and `agents`, "on <clone>", never as dead).
+
+**Legacy lines** (written before events carried an origin, by 0.1.0) are read as they were: as
+this worktree's own when they name its agent (or none), so a 0.1.0 workspace keeps working after
+the upgrade. The exception is what *acts* (``ORDERS``: decisions, their approvals and handoffs):
+those are carried out only when this clone and worktree recorded them, so a line with no origin,
+or another clone's, is history to show, never an order. A fold with no origin (``clone`` None:
+folds of bare event lists, replay) reads every event as its own, as 0.1.0 did.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloisterctl.ledger.state import WorkspaceState
+
+# What is carried out when folded: only this clone's and worktree's own lines may be.
+ORDERS = frozenset({"decision", "decision_status", "handoff"})
+ORIGIN_FIELDS = ("clone", "worktree")
+# What a teammate's entry keeps of its events (the latest of each).
+NOTED = ("session", "tier", "task", "model")
+
+
+def has_origin(event: dict[str, Any]) -> bool:
+    return any(event.get(name) for name in ORIGIN_FIELDS)
+
+
+def written_here(state: WorkspaceState, event: dict[str, Any]) -> bool:
+    """Recorded by this clone in this worktree (strictly: a legacy line is not)."""
+    if state.clone is None:
+        return True
+    return event.get("clone") == state.clone and event.get("worktree") == state.worktree
+
+
+def same_place(state: WorkspaceState, event: dict[str, Any]) -> bool:
+    """Recorded here, or a legacy line (which is read as it was)."""
+    return not has_origin(event) or written_here(state, event)
+
+
+def owns(state: WorkspaceState, event: dict[str, Any]) -> bool:
+    """Whether ``event`` is about this worktree's agent and may change its situation."""
+    if state.clone is None:
+        return True
+    agent = event.get("agent") or ""
+    if agent and agent != state.agent:
+        return False
+    if event.get("type") in ORDERS:
+        return written_here(state, event)
+    return same_place(state, event)
+
+
+def teammate(event: dict[str, Any]) -> str:
+    """The key of the agent an event of history is about: ``agent@clone/worktree`` (``?`` for a
+    part a legacy line does not say)."""
+    return f"{event.get('agent') or '?'}@{event.get('clone') or '?'}/{event.get('worktree') or '?'}"
+
+
+def note_teammate(state: WorkspaceState, event: dict[str, Any]) -> None:
+    """Keep what another agent last reported (a new record each time: copies share the old)."""
+    if not event.get("agent"):
+        return  # a hook of another work tree with no agent named: nothing to say about anyone
+    key = teammate(event)
+    entry = dict(state.teammates.get(key) or {})
+    entry.update(
+        agent=event["agent"], clone=event.get("clone"), worktree=event.get("worktree"), ts=event["ts"], last=event["type"]
+    )
+    for name in NOTED:
+        if event.get(name):
+            entry[name] = event[name]
+    kind = event["type"]
+    if kind == "session" and event.get("source") != "hook":
+        if event.get("event") == "end":
+            entry.pop("session", None)
+        entry.pop("exited", None)
+    elif kind == "exit":
+        entry["exited"] = str(event.get("how") or "exited")
+    elif kind == "handoff":
+        entry["handoff"] = {"id": event.get("handoff"), "step": event.get("step"), "status": event.get("status")}
+    elif kind == "decision":
+        entry["decision"] = {"id": event["id"], "kind": event.get("kind"), "status": event.get("status")}
+    state.teammates = {**state.teammates, key: entry}
