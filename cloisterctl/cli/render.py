@@ -152,6 +152,8 @@ def render_status(view: dict[str, Any]) -> str:
             f"warning: .cloister/config.yaml sets {', '.join(view['untrusted_config'])}, ignored until "
             "`cloisterctl trust` in this clone"
         )
+    for mate in view.get("teammates", ()):
+        lines.append(teammate_line(mate))
     for decision, cause in view.get("duplicate_decisions", {}).items():
         lines.append(f"note: decision {decision} repeats {cause}, decided before it in another clone; ignored")
     if view.get("future_events"):
@@ -161,6 +163,18 @@ def render_status(view: dict[str, Any]) -> str:
         )
     lines += [f"warning: {problem}" for problem in view["problems"]]
     return "\n".join(warning_prefix(line) for line in lines)
+
+
+def teammate_line(mate: Mapping[str, Any]) -> str:
+    """``teammate docs-bot in worktree docs: last reported working (sonnet, task t-2) at TS; history here``."""
+    details = ", ".join(part for part in (mate.get("tier"), f"task {mate['task']}" if mate.get("task") else None) if part)
+    handoff = mate.get("handoff") or {}
+    note = f"; its handoff {handoff.get('id')} at {handoff.get('step')} is not carried out here" if handoff else ""
+    return (
+        f"teammate {mate['agent']} {mate['where']}: last reported {mate['reported']}"
+        + (f" ({details})" if details else "")
+        + f" at {mate['since']}{note}"
+    )
 
 
 def _budget_text(budget: Mapping[str, Any]) -> str:

@@ -65,6 +65,12 @@ def owns(state: WorkspaceState, event: dict[str, Any]) -> bool:
     return same_place(state, event)
 
 
+def started_here(state: WorkspaceState) -> bool:
+    """Whether this clone started the agent's current session: only then may it assert what only
+    its machine can see (the process gone, its exit code: ``tick``)."""
+    return state.clone is None or (state.session is not None and state.session_clone == state.clone)
+
+
 def teammate(event: dict[str, Any]) -> str:
     """The key of the agent an event of history is about: ``agent@clone/worktree`` (``?`` for a
     part a legacy line does not say)."""

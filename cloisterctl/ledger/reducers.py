@@ -189,6 +189,7 @@ def _session(state: WorkspaceState, event: Event) -> None:
         # A session cloisterctl started (spawn) becomes the agent's current one; sessions seen only
         # through hooks are recorded for cost attribution.
         state.session = session
+        state.session_clone = event.get("clone")
         state.spawned = state.spawned or event.get("source") == "spawn"
         state.exited.pop(session, None)  # a resumed session runs again
         assign(state, event.get("task"), event["ts"])
@@ -259,7 +260,9 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
     handoff.fields.update(details)
     if step == "spawned":
         state.handoff_count += 1
-        state.session = event.get("session") or state.session
+        if event.get("session"):
+            state.session = event["session"]
+            state.session_clone = event.get("clone")
         state.role = event.get("role")
         assign(state, event.get("task"), event["ts"])
         progress(state, event["ts"])

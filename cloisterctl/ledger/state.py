@@ -218,6 +218,7 @@ class WorkspaceState:
     idle: dict[str, Any] | None = None  # {"reason", "since", "after"}: no task is ready
     exited: dict[str, str] = field(default_factory=dict)  # session -> when its process was found gone
     spawned: bool = False  # cloisterctl has started a session for this agent (stopped, not new)
+    session_clone: str | None = None  # the clone that started the current session (None: a legacy line)
     brief_pending: str | None = None  # a decision whose effect on the agent is not carried out yet
     progress_at: str | None = None  # the last commit, task change or passing test
     progress_micro_usd: int = 0  # the cost totals at that moment (micro-dollars)

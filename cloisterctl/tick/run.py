@@ -38,6 +38,7 @@ from cloisterctl.ledger import spool, statefile
 from cloisterctl.ledger.commit import finish
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
+from cloisterctl.ledger.ownership import started_here
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.upkeep import upkeep
 from cloisterctl.routing.overrides import read_overrides
@@ -243,8 +244,12 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
 
 def _exit_events(state: WorkspaceState, inputs: TickInputs, now: datetime) -> list[Event]:
     """The agent's process is gone while the ledger calls its session current (and no handoff is
-    moving it): record that once, with how it ended, so STATE.md says dead, not working."""
+    moving it): record that once, with how it ended, so STATE.md says dead, not working. Only about
+    a session this clone started (``ledger.ownership.started_here``): another machine's process is
+    not this one's to find gone."""
     if inputs.alive is not False or not state.session or state.handoff_in_flight is not None:
+        return []
+    if not started_here(state):
         return []
     if state.session in state.exited:
         return []
