@@ -231,7 +231,9 @@ def pending_events(
     """The ledger events that bring it up to date with ``tally``: a ``session`` event (``source``
     transcript, ``event`` seen: it never changes the agent's current session) for each session of
     this workspace the ledger does not know yet, and a ``cost`` checkpoint for each session -- and
-    each agent's usage events -- whose numbers changed since its last checkpoint. Pure."""
+    each agent's usage events -- whose numbers changed since its last checkpoint. Only of this
+    worktree's agent: a session the ledger already names as another agent's (a merged branch's,
+    another worktree's or clone's) is reported by its own (``ledger.ownership``). Pure."""
     events: list[Event] = []
     by_session: dict[str, list[Cell]] = {}
     for cell in tally.cells:
@@ -239,6 +241,8 @@ def pending_events(
     for session, info in sorted(tally.sessions.items(), key=lambda item: (item[1].first, item[0])):
         if info.agent is None:
             continue  # another workspace's session (only read with --all)
+        if info.agent != state.agent and session in state.cold.sessions:
+            continue  # another agent's, which its own worktree or clone reports
         if session not in state.cold.sessions:
             model = (info.main_models or info.models)[0]
             events.append(
@@ -260,6 +264,8 @@ def pending_events(
     for cell in usage_cells:
         by_agent.setdefault(cell.key.agent or NONE, []).append(cell)
     for agent, cells in sorted(by_agent.items()):
+        if agent not in (state.agent, NONE):
+            continue  # another agent's usage events: its own worktree or clone checkpoints them
         models = list(dict.fromkeys(cell.key.model for cell in cells))
         numbers = checkpoint_fields(cells, models, False)
         scope = USAGE_SCOPE + agent

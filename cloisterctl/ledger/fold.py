@@ -80,8 +80,7 @@ def apply(
         attempts = observe(state, event, mine=mine)
         if on_outcome is not None and attempts:
             on_outcome(attempts)
-        if not mine:
-            note_teammate(state, event)
+        note_teammate(state, event, mine=mine)
         function = (REDUCERS if mine else HISTORY_REDUCERS).get(event["type"])
         if function is not None:
             function(state, event)

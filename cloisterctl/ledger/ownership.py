@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 ORDERS = frozenset({"decision", "decision_status", "handoff"})
 ORIGIN_FIELDS = ("clone", "worktree")
 # What a teammate's entry keeps of its events (the latest of each).
-NOTED = ("session", "tier", "task", "model")
+NOTED = ("tier", "task", "model")
 
 
 def has_origin(event: dict[str, Any]) -> bool:
@@ -77,12 +77,18 @@ def teammate(event: dict[str, Any]) -> str:
     return f"{event.get('agent') or '?'}@{event.get('clone') or '?'}/{event.get('worktree') or '?'}"
 
 
-def note_teammate(state: WorkspaceState, event: dict[str, Any]) -> None:
-    """Keep what another agent last reported (a new record each time: copies share the old)."""
-    if not event.get("agent"):
-        return  # a hook of another work tree with no agent named: nothing to say about anyone
+def note_teammate(state: WorkspaceState, event: dict[str, Any], *, mine: bool) -> None:
+    """Keep what another agent last reported (a new record each time: copies share the old). An
+    ``init`` renames its worktree's agent: what the old name reported there is forgotten."""
+    mates = state.teammates
+    if event["type"] == "init" and has_origin(event):
+        place = (event.get("clone"), event.get("worktree"))
+        mates = {name: seen for name, seen in mates.items() if (seen.get("clone"), seen.get("worktree")) != place}
+        state.teammates = mates
+    if mine or not event.get("agent"):
+        return  # this agent's own, or a hook of another work tree naming no agent: no one to note
     key = teammate(event)
-    entry = dict(state.teammates.get(key) or {})
+    entry = dict(mates.get(key) or {})
     entry.update(
         agent=event["agent"], clone=event.get("clone"), worktree=event.get("worktree"), ts=event["ts"], last=event["type"]
     )
@@ -90,9 +96,11 @@ def note_teammate(state: WorkspaceState, event: dict[str, Any]) -> None:
         if event.get(name):
             entry[name] = event[name]
     kind = event["type"]
-    if kind == "session" and event.get("source") != "hook":
+    if kind == "session" and event.get("source") not in ("hook", "transcript"):
         if event.get("event") == "end":
             entry.pop("session", None)
+        elif event.get("session"):
+            entry["session"] = event["session"]
         entry.pop("exited", None)
     elif kind == "exit":
         entry["exited"] = str(event.get("how") or "exited")
@@ -100,4 +108,4 @@ def note_teammate(state: WorkspaceState, event: dict[str, Any]) -> None:
         entry["handoff"] = {"id": event.get("handoff"), "step": event.get("step"), "status": event.get("status")}
     elif kind == "decision":
         entry["decision"] = {"id": event["id"], "kind": event.get("kind"), "status": event.get("status")}
-    state.teammates = {**state.teammates, key: entry}
+    state.teammates = {**mates, key: entry}

@@ -47,7 +47,7 @@ from cloisterctl.runtime.launch import read_exit_file
 from cloisterctl.runtime.tmux import Tmux
 from cloisterctl.tasks import seen as seen_file
 from cloisterctl.tasks import watch
-from cloisterctl.tasks.beads import JsonlTracker, open_tracker
+from cloisterctl.tasks.beads import JsonlTracker, jsonl_path, open_tracker
 from cloisterctl.tasks.records import Task
 from cloisterctl.tick import stamp
 from cloisterctl.triggers import decisions
@@ -124,7 +124,7 @@ def _tracker_stamp(ctx: Context) -> list[int] | None:
     if not isinstance(tracker, JsonlTracker):
         return None  # bd is the source of truth: ask it every time
     try:
-        stat = (ctx.ws.root / beads.jsonl).stat()
+        stat = jsonl_path(ctx.ws.root, beads.jsonl).stat()
     except FileNotFoundError:
         return None
     return [stat.st_ino, stat.st_size, stat.st_mtime_ns]

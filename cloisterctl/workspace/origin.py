@@ -12,6 +12,7 @@ alone is (the agent it hosts, its task) must live where a merge cannot reach:
   (the directory under ``<common>/worktrees/``): unique within the clone.
 - ``private_dir``: ``<git dir>/cloister/``: this worktree's own, outside the work tree, so no
   checkout, merge, pull or rebase ever changes what is kept there.
+- ``main_work_tree``: the main checkout, where files every worktree shares are read (the tasks).
 - ``hosted_agent`` / ``host_agent``: which agent this worktree hosts (``<private dir>/agent``,
   written by ``cloisterctl init --agent``): the worktree's identity, which a merge of another
   branch's ``init`` event cannot change.
@@ -70,6 +71,17 @@ def worktree_name(root: str) -> str:
     if os.path.normpath(own) == os.path.normpath(shared):
         return "main"
     return os.path.basename(os.path.normpath(own))
+
+
+def main_work_tree(root: str) -> str:
+    """The repository's main checkout (what every worktree reads shared files from, such as the
+    beads export): the work tree of the common git dir; ``root`` itself when there is none (a bare
+    repository's worktrees)."""
+    shared = common_dir(root)
+    parent = os.path.dirname(os.path.normpath(shared))
+    if os.path.basename(os.path.normpath(shared)) == ".git" and os.path.isdir(parent):
+        return parent
+    return root
 
 
 def private_dir(root: str) -> str:
