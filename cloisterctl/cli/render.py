@@ -166,8 +166,10 @@ def render_status(view: dict[str, Any]) -> str:
 
 
 def teammate_line(mate: Mapping[str, Any]) -> str:
-    """``teammate docs-bot in worktree docs: last reported working (sonnet, task t-2) at TS; history here``."""
-    details = ", ".join(part for part in (mate.get("tier"), f"task {mate['task']}" if mate.get("task") else None) if part)
+    """``teammate docs-bot in worktree docs: last reported working (sonnet, task t-2) at TS; ...``."""
+    details = ", ".join(
+        part for part in (mate.get("tier"), f"task {mate['task']}" if mate.get("task") else None) if part
+    )
     handoff = mate.get("handoff") or {}
     note = f"; its handoff {handoff.get('id')} at {handoff.get('step')} is not carried out here" if handoff else ""
     return (

@@ -90,7 +90,11 @@ def note_teammate(state: WorkspaceState, event: dict[str, Any], *, mine: bool) -
     key = teammate(event)
     entry = dict(mates.get(key) or {})
     entry.update(
-        agent=event["agent"], clone=event.get("clone"), worktree=event.get("worktree"), ts=event["ts"], last=event["type"]
+        agent=event["agent"],
+        clone=event.get("clone"),
+        worktree=event.get("worktree"),
+        ts=event["ts"],
+        last=event["type"],
     )
     for name in NOTED:
         if event.get(name):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from cloisterctl.errors import CloisterError
-from cloisterctl.ledger.context import Context
 from cloisterctl.ledger import identity
+from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import make_event
 from cloisterctl.routing.outcome_report import by_task, derive, since
 

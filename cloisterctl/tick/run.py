@@ -38,8 +38,8 @@ from cloisterctl.ledger import spool, statefile
 from cloisterctl.ledger.commit import finish
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
-from cloisterctl.ledger.ownership import started_here
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.ownership import started_here
 from cloisterctl.ledger.upkeep import upkeep
 from cloisterctl.routing.overrides import read_overrides
 from cloisterctl.routing.route import tracker_for

@@ -92,10 +92,20 @@ def test_a_teammates_exit_claim_does_not_kill_my_agent_and_my_tick_says_nothing_
     # which my tmux does not have either.
     _append_raw(
         agent_ws,
-        _forged(agent, "exit", session=started["session"], how="its tmux session is gone", clone=TEAMMATE,
-                worktree="main"),  # fmt: skip
-        _forged("bob-bot", "session", session="s-bob", source="spawn", event="start", tier="sonnet", clone=TEAMMATE,
-                worktree="main", task="t-9"),  # fmt: skip
+        _forged(
+            agent, "exit", session=started["session"], how="its tmux session is gone", clone=TEAMMATE, worktree="main"
+        ),  # fmt: skip
+        _forged(
+            "bob-bot",
+            "session",
+            session="s-bob",
+            source="spawn",
+            event="start",
+            tier="sonnet",
+            clone=TEAMMATE,
+            worktree="main",
+            task="t-9",
+        ),  # fmt: skip
     )
     tick_json(agent_ws)
     tick_json(agent_ws)
