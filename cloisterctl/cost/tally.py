@@ -22,6 +22,7 @@ from cloisterctl.cost.attribution import Attribution
 from cloisterctl.errors import CostError
 from cloisterctl.ledger.events import Event, make_event, normalise_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.ownership import elsewhere
 from cloisterctl.ledger.schema import MAX_TOKENS
 from cloisterctl.ledger.state import CHECKPOINT_KEYS
 from cloisterctl.models.prices import Tokens
@@ -232,8 +233,8 @@ def pending_events(
     transcript, ``event`` seen: it never changes the agent's current session) for each session of
     this workspace the ledger does not know yet, and a ``cost`` checkpoint for each session -- and
     each agent's usage events -- whose numbers changed since its last checkpoint. Only of this
-    worktree's agent: a session the ledger already names as another agent's (a merged branch's,
-    another worktree's or clone's) is reported by its own (``ledger.ownership``). Pure."""
+    worktree: a session the ledger names as started in another worktree or clone (a merged
+    branch's, a teammate's) is reported there (``ledger.ownership.elsewhere``). Pure."""
     events: list[Event] = []
     by_session: dict[str, list[Cell]] = {}
     for cell in tally.cells:
@@ -241,8 +242,8 @@ def pending_events(
     for session, info in sorted(tally.sessions.items(), key=lambda item: (item[1].first, item[0])):
         if info.agent is None:
             continue  # another workspace's session (only read with --all)
-        if info.agent != state.agent and session in state.cold.sessions:
-            continue  # another agent's, which its own worktree or clone reports
+        if elsewhere(state, session):
+            continue  # another worktree's or clone's: it reports its own
         if session not in state.cold.sessions:
             model = (info.main_models or info.models)[0]
             events.append(
@@ -264,8 +265,6 @@ def pending_events(
     for cell in usage_cells:
         by_agent.setdefault(cell.key.agent or NONE, []).append(cell)
     for agent, cells in sorted(by_agent.items()):
-        if agent not in (state.agent, NONE):
-            continue  # another agent's usage events: its own worktree or clone checkpoints them
         models = list(dict.fromkeys(cell.key.model for cell in cells))
         numbers = checkpoint_fields(cells, models, False)
         scope = USAGE_SCOPE + agent

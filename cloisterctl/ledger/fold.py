@@ -174,6 +174,7 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
             dict(cold.transcripts),
             {agent: list(steps) for agent, steps in cold.task_windows.items()},
             list(cold.usage_events),
+            dict(cold.session_places),
         ),
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cloisterctl.errors import WorkspaceError
 from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.state import WorkspaceState
 from cloisterctl.workspace import origin
@@ -21,25 +22,29 @@ from cloisterctl.workspace.layout import Workspace
 
 
 def blank(ws: Workspace) -> WorkspaceState:
+    """The empty state of this worktree; one with no origin (every event its own) where there is no
+    git work tree (the machine-wide pseudo-workspace `cost --all` keeps its records in)."""
     root = str(ws.root)
-    hosted = origin.hosted_agent(root)
-    return WorkspaceState(
-        agent=hosted or ws.default_agent,
-        clone=origin.clone_id(root),
-        worktree=origin.worktree_name(root),
-        pinned=hosted is not None,
-    )
+    try:
+        hosted = origin.hosted_agent(root)
+        clone, worktree = origin.clone_id(root), origin.worktree_name(root)
+    except WorkspaceError:
+        return WorkspaceState(agent=ws.default_agent)
+    return WorkspaceState(agent=hosted or ws.default_agent, clone=clone, worktree=worktree, pinned=hosted is not None)
 
 
 def key(ws: Workspace) -> str:
     state = blank(ws)
-    return f"{state.agent}{'' if state.pinned else '?'}@{state.clone}/{state.worktree}"
+    return f"{state.agent}{'' if state.pinned else '?'}@{state.clone or '-'}/{state.worktree or '-'}"
 
 
 def stamp(ws: Workspace, events: Iterable[Event]) -> None:
-    """Give each event this clone's and worktree's origin (an event that has one keeps it)."""
-    root = str(ws.root)
-    found = {"clone": origin.clone_id(root), "worktree": origin.worktree_name(root)}
+    """Give each event this clone's and worktree's origin (an event that has one keeps it); none
+    where there is no git work tree."""
+    state = blank(ws)
+    if state.clone is None or state.worktree is None:
+        return
+    found = {"clone": state.clone, "worktree": state.worktree}
     for event in events:
         for name, value in found.items():
             event.setdefault(name, value)

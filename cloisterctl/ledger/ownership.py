@@ -5,19 +5,17 @@ Every event this clone records carries its origin: ``clone`` (the clone's random
 every clone and worktree that ever merged into it; a fold (``ledger.fold.apply``) is made for one
 worktree (``WorkspaceState.clone``/``worktree``/``agent``) and reads each event as one of:
 
-- **own** (``owns``): about this worktree's agent, written here. Only own events change the
-  agent's situation: its session, tier, task, flags, handoffs, decisions, activity and tests,
-  the running attempt, the cost of this workspace (``cost_totals``). Its agent field names this
-  worktree's agent (or no agent: a hook of this work tree), and its origin is this clone and
-  worktree.
+- **own** (``owns``): written in this clone and worktree. Only own events change the agent's
+  situation: its session, tier, task, flags, handoffs, decisions, activity and tests, the running
+  attempt, the cost of this workspace (``cost_totals``). The worktree is the unit, not the agent's
+  name: a helper session of this work tree, or the agent before a rename, is the worktree's own.
 - **history**: everything else. It still feeds what is everyone's: task records, cost checkpoints
   and spending by agent and task, the per-session aggregates, each other agent's attempts
   (``ledger.attempts``) and what each teammate last reported (``note_teammate``: shown by
   `status` and `agents`, "on <clone>", never as dead).
 
-**Legacy lines** (written before events carried an origin, by 0.1.0) are read as they were: as
-this worktree's own when they name its agent (or none), so a 0.1.0 workspace keeps working after
-the upgrade. The exception is what *acts* (``ORDERS``: decisions, their approvals and handoffs):
+**Legacy lines** (written before events carried an origin, by 0.1.0) are read as this worktree's
+own when they name its agent (or none), so a 0.1.0 workspace keeps working after the upgrade. The exception is what *acts* (``ORDERS``: decisions, their approvals and handoffs):
 those are carried out only when this clone and worktree recorded them, so a line with no origin,
 or another clone's, is history to show, never an order. A fold with no origin (``clone`` None:
 folds of bare event lists, replay) reads every event as its own, as 0.1.0 did.
@@ -54,15 +52,31 @@ def same_place(state: WorkspaceState, event: dict[str, Any]) -> bool:
 
 
 def owns(state: WorkspaceState, event: dict[str, Any]) -> bool:
-    """Whether ``event`` is about this worktree's agent and may change its situation."""
+    """Whether ``event`` is this worktree's own and may change its agent's situation: written in
+    this clone and worktree (whatever agent it names: a helper session in this work tree, the agent
+    before a rename); or a legacy line naming this agent (or none) that is not an order."""
     if state.clone is None:
         return True
-    agent = event.get("agent") or ""
-    if agent and agent != state.agent:
-        return False
-    if event.get("type") in ORDERS:
+    if has_origin(event):
         return written_here(state, event)
-    return same_place(state, event)
+    if event.get("type") in ORDERS:
+        return False
+    agent = event.get("agent") or ""
+    return not agent or agent == state.agent
+
+
+def place(event: dict[str, Any]) -> str | None:
+    """``clone/worktree`` of a line with an origin."""
+    return f"{event.get('clone')}/{event.get('worktree')}" if has_origin(event) else None
+
+
+def elsewhere(state: WorkspaceState, session: str) -> bool:
+    """Whether the ledger names ``session`` as started in another clone or worktree: what only its
+    own place can report (its transcript's cost, its process)."""
+    if state.clone is None:
+        return False
+    known = state.cold.session_places.get(session)
+    return known is not None and known != f"{state.clone}/{state.worktree}"
 
 
 def started_here(state: WorkspaceState) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from cloisterctl.ledger.agent_state import AGENT_REDUCERS, apply_continue, assign, clear_flags, progress
 from cloisterctl.ledger.decisions import RAISES_FLAG, flag_clears
 from cloisterctl.ledger.events import Event, normalise_ts
-from cloisterctl.ledger.ownership import same_place
+from cloisterctl.ledger.ownership import place, same_place
 from cloisterctl.ledger.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.ledger.state import (
     AGENT_SOURCES,
@@ -167,6 +167,9 @@ def _session_record(state: WorkspaceState, event: Event) -> str | None:
         return None
     cold = state.cold
     cold.sessions[session] = None
+    where = place(event)
+    if where is not None and session not in cold.session_places:
+        cold.session_places[session] = where
     if event.get("agent"):
         (cold.found_agents if event.get("source") == "transcript" else cold.session_agents)[session] = event["agent"]
     if event.get("task"):
@@ -284,7 +287,7 @@ def _cost(state: WorkspaceState, event: Event) -> None:
 
 
 def _history_cost(state: WorkspaceState, event: Event) -> None:
-    _checkpoint(state, event, own=False)
+    _checkpoint(state, event, own=False)  # another place's (or a legacy line of another agent)
 
 
 def _checkpoint(state: WorkspaceState, event: Event, *, own: bool) -> None:

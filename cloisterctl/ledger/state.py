@@ -173,6 +173,7 @@ class ColdState:
     transcripts: dict[str, None] = field(default_factory=dict)
     task_windows: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     usage_events: list[Event] = field(default_factory=list)
+    session_places: dict[str, str] = field(default_factory=dict)  # session -> "clone/worktree" that named it first
 
 
 @dataclass
