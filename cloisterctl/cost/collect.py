@@ -28,9 +28,9 @@ from cloisterctl.cost.usage import Response, TranscriptFile
 from cloisterctl.files import memo
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger.context import Context
-from cloisterctl.ledger.ownership import same_place
 from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.ownership import same_place
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
 from cloisterctl.models.prices import Tokens
