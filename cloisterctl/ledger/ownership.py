@@ -15,9 +15,10 @@ worktree (``WorkspaceState.clone``/``worktree``/``agent``) and reads each event 
   `status` and `agents`, "on <clone>", never as dead).
 
 **Legacy lines** (written before events carried an origin, by 0.1.0) are read as this worktree's
-own when they name its agent (or none), so a 0.1.0 workspace keeps working after the upgrade. The exception is what *acts* (``ORDERS``: decisions, their approvals and handoffs):
-those are carried out only when this clone and worktree recorded them, so a line with no origin,
-or another clone's, is history to show, never an order. A fold with no origin (``clone`` None:
+own when they name its agent (or none), so a 0.1.0 workspace keeps working after the upgrade.
+The exception is what *acts* (``ORDERS``: decisions, their approvals and handoffs): those are
+carried out only when this clone and worktree recorded them, so a line with no origin, or
+another clone's, is history to show, never an order. A fold with no origin (``clone`` None:
 folds of bare event lists, replay) reads every event as its own, as 0.1.0 did.
 """
 
