@@ -30,6 +30,7 @@ TRUSTED_KEYS: tuple[tuple[str, ...], ...] = (
     ("runtime", "exit_text"),
     ("runtime", "save_request"),
     ("tests", "command"),
+    ("verification", "commands"),
 )
 STORE_VERSION = 1
 

@@ -19,6 +19,11 @@ def append_bytes(path: str, payload: bytes) -> None:
     If the file ends in a torn line (a writer died mid-line, a disk filled up), a newline goes first,
     so the torn line stays one reported-and-skipped line and does not swallow this one. (Two writers
     that both see the torn line each add a newline: an empty line, which readers skip.)
+
+    All or nothing: when a write fails part way (a full disk, a file size limit), what this call
+    wrote is cut off again before the error is raised -- unless another writer appended after it
+    meanwhile, when it stays a torn line, reported and skipped like any -- so a failed append never
+    records half an event, nor a whole one behind an error.
     """
     if not payload:
         return
@@ -28,8 +33,28 @@ def append_bytes(path: str, payload: bytes) -> None:
         if size and os.pread(fd, 1, size - 1) != b"\n":
             payload = b"\n" + payload
         view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        done = 0
+        try:
+            while view:
+                written = os.write(fd, view)
+                done += written
+                view = view[written:]
+        except OSError as exc:
+            what = "nothing appended" if _take_back(fd, size, done) else "a torn line is left, which readers skip"
+            raise OSError(exc.errno, f"{exc.strerror}; {what}", path) from None
     finally:
         os.close(fd)
+
+
+def _take_back(fd: int, size: int, done: int) -> bool:
+    """Cut the file back to ``size`` when it holds exactly what this writer added since; whether
+    the file is as it was."""
+    if not done:
+        return True
+    try:
+        if os.fstat(fd).st_size == size + done:
+            os.ftruncate(fd, size)
+            return True
+    except OSError:
+        pass
+    return False  # the torn line stays, reported and skipped by every reader

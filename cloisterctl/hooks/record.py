@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 from cloisterctl.files.appendlog import append_bytes
+from cloisterctl.models.names import is_safe_name
 
 TYPE_CHECKING = False  # annotations only: nothing more to import on a hook's path
 if TYPE_CHECKING:
@@ -16,6 +18,9 @@ if TYPE_CHECKING:
 
 # What this process's hook wrote, so that a failure afterwards can say so.
 WRITTEN: list[str] = []
+# The fields of a hook's line that are names (``models.names``): a payload's session id, a task id
+# from bd, the agent from the environment. "" or none means not known, and is kept.
+NAME_FIELDS = ("id", "agent", "session", "task", "parent")
 
 
 def now_iso() -> str:
@@ -39,8 +44,17 @@ def find_workspace(start: str) -> str | None:
 def append_event(workspace: str, record: Mapping[str, object]) -> None:
     """Append ``record`` as one compact JSON line to the machine-local signal spool: one
     ``O_APPEND`` write, no lock, so a hook never waits for a tick (``files.appendlog``), and never a
-    tracked file (tick moves what must be committed to the ledger: ``ledger.spool``). The record
-    gets this clone's and worktree's origin, as every event does (``ledger.ownership``)."""
+    tracked file (tick moves what must be committed to the ledger: ``ledger.spool``).
+
+    A record naming something by an unsafe name is dropped with a warning on stderr (the schema
+    would skip the line anyway, and every reader would report it again); the hook still exits 0.
+    The record gets this clone's and worktree's origin, as every event does (``ledger.ownership``)."""
+    for key in NAME_FIELDS:
+        value = record.get(key)
+        if value not in (None, "") and not is_safe_name(value):
+            shown = repr(value)[:60]
+            print(f"cloister: {record.get('type')} line dropped: its {key} {shown} is not a safe name", file=sys.stderr)
+            return
     from cloisterctl.errors import WorkspaceError
     from cloisterctl.workspace import origin  # stdlib only
 

@@ -111,7 +111,7 @@ def uninstall_subagents(ws: Workspace) -> InstallReport:
 def _recorded_digest(ws: Workspace) -> str | None:
     try:
         data = json.loads(record_path(ws).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     found = data.get("digest") if isinstance(data, dict) else None
     return found if isinstance(found, str) else None

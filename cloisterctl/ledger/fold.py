@@ -157,6 +157,8 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
             dict(state.outcomes.closed),
             dict(state.outcomes.counts),
             state.outcomes.seq,
+            dict(state.outcomes.verifications),
+            dict(state.outcomes.detection),
             dict(state.outcomes.others),
         ),
         session_context=dict(state.session_context),

@@ -184,12 +184,12 @@ def _read_from(path: Path, offset: int, label: str, limit: str) -> segments.Read
     try:
         with path.open("rb") as handle:
             handle.seek(offset)
-            data = handle.read()
+            result = segments.read_stream(handle, label, horizon=limit)
+            if result.problems and offset:  # number the lines as in the whole file
+                handle.seek(offset)
+                result = segments.read_stream(handle, label, _count_lines(path, offset) + 1, horizon=limit)
     except FileNotFoundError:
         return segments.ReadResult()
-    result = segments.parse_lines(data, label, horizon=limit)
-    if result.problems and offset:  # number the lines as in the whole file
-        result = segments.parse_lines(data, label, _count_lines(path, offset) + 1, horizon=limit)
     return result
 
 
@@ -232,8 +232,12 @@ def _byte_before(path: Path, offset: int) -> bytes:
 
 
 def _count_lines(path: Path, offset: int) -> int:
-    with path.open("rb") as handle:
-        return handle.read(offset).count(b"\n")
+    count = 0
+    with path.open("rb") as handle:  # in chunks: the file may hold a line of gigabytes
+        while offset > 0 and (chunk := handle.read(min(offset, 1 << 20))):
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
 
 
 def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
