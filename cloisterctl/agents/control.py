@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from cloisterctl.agents.status import live_status, runtime_of
+from cloisterctl.agents.status import live_status, runtime_of, teammates
 from cloisterctl.cost.transcripts.locate import session_transcript
 from cloisterctl.errors import CloisterError, ToolError
 from cloisterctl.handoff import machine
@@ -244,4 +244,34 @@ def listing(ctx: Context) -> dict[str, Any]:
         "alive": alive,
         "handoffs": state.handoff_count,
         "cost_usd": cost["total_usd"] if cost else None,
+        "owner": "here",
     }
+
+
+def teammate_rows(ctx: Context, hosted: set[tuple[str, str | None, str | None]]) -> list[dict[str, Any]]:
+    """The other agents this workspace's ledger tells of (``agents.status.teammates``), but not
+    those ``hosted`` here ((agent, clone, worktree) of the covered workspaces: listed as their own)."""
+    rows = []
+    for mate in teammates(ctx.state):
+        if (mate["agent"], mate["clone"], mate["worktree"]) in hosted:
+            continue
+        rows.append(
+            {
+                "agent": mate["agent"],
+                "workspace": None,
+                "status": mate["reported"],
+                "runtime": "elsewhere",
+                "tier": mate["tier"],
+                "model": mate["model"],
+                "role": None,
+                "session": mate["session"],
+                "task": mate["task"],
+                "tmux": None,
+                "alive": None,
+                "handoffs": None,
+                "cost_usd": None,
+                "owner": mate["where"],
+                "since": mate["since"],
+            }
+        )
+    return rows

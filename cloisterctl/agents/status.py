@@ -6,6 +6,12 @@ calls current whose tmux session is gone is ``dead`` here at once, before a tick
 ``stuck`` is the stuck rule's own reading (the one the statusline shows): minutes left until it
 fires. ``waiting`` says why nothing is committed now (a git operation in progress, a detached
 HEAD): commands record locally meanwhile, and the view folds that too.
+
+Only this worktree's agent is asked of the runtime. Every other agent the ledger tells of (a merged
+branch's, another worktree's, a teammate's clone's: ``ledger.ownership``) is a *teammate*
+(``teammates``): shown with where it runs ("on clone C", "in worktree W") and what it last
+reported there, never as dead (its process is not on this machine to ask, or not this worktree's
+to judge), and nothing it recorded is carried out here.
 """
 
 from __future__ import annotations
@@ -62,6 +68,47 @@ def _sync_of(written: dict[str, Any], now: dict[str, Any]) -> str:
     if {k: v for k, v in written.items() if k not in _BOOKKEPT} == {k: v for k, v in now.items() if k not in _BOOKKEPT}:
         return "in sync (cost as of cloisterctl's last commit)"
     return "stale"
+
+
+def where(entry: dict[str, Any], clone: str | None) -> str:
+    """Where a teammate runs, as `status` and `agents` say it."""
+    if not entry.get("clone"):
+        return "elsewhere (a line with no origin)"
+    if entry["clone"] != clone:
+        return f"on clone {entry['clone']}" + (f" ({entry['worktree']})" if entry.get("worktree") else "")
+    return f"in worktree {entry.get('worktree')}"
+
+
+def reported(entry: dict[str, Any]) -> str:
+    """What a teammate last reported, as its own clone recorded it."""
+    if entry.get("exited"):
+        return f"exited ({entry['exited']})"
+    if (entry.get("handoff") or {}).get("step") not in (None, "completed", "failed"):
+        return "handoff-in-progress"
+    return "working" if entry.get("session") else ("routed" if entry.get("tier") else "new")
+
+
+def teammates(state: WorkspaceState) -> list[dict[str, Any]]:
+    """Every other agent the ledger tells of, with where it runs and what it last reported."""
+    rows = []
+    for key, entry in sorted(state.teammates.items(), key=lambda item: (item[1].get("ts") or "", item[0])):
+        rows.append(
+            {
+                "key": key,
+                "agent": entry.get("agent"),
+                "clone": entry.get("clone"),
+                "worktree": entry.get("worktree"),
+                "where": where(entry, state.clone),
+                "reported": reported(entry),
+                "tier": entry.get("tier"),
+                "model": entry.get("model"),
+                "task": entry.get("task"),
+                "session": entry.get("session"),
+                "handoff": entry.get("handoff"),
+                "since": entry.get("ts"),
+            }
+        )
+    return rows
 
 
 def status_view(ctx: Context) -> dict[str, Any]:
@@ -123,4 +170,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "problems": [*repaired, *ctx.problems, *ctx.config.warnings],
         "untrusted_config": list(ctx.config.untrusted),
         "duplicate_decisions": dict(sorted(state.duplicates.items())),
+        "clone": state.clone,
+        "worktree": state.worktree,
+        "teammates": teammates(state),
     }

@@ -77,26 +77,49 @@ def handoff(env: Env, agent: str, target: str, reason: str, no_wait: bool, as_js
 
 
 @click.command()
-@click.option("--all", "every", is_flag=True, help="Every workspace tick --all covers.")
+@click.option(
+    "--all", "every", is_flag=True, help="Every workspace tick --all covers, and every agent their ledgers tell of."
+)
 @json_option
 @pass_env
 def agents(env: Env, every: bool, as_json: bool) -> int:
     """List the agents: status, tier, model, task, tmux session, and whether its process is alive,
-    stopped or dead (asked of tmux now, not taken from the ledger)."""
-    from cloisterctl.agents.control import listing
+    stopped or dead (asked of tmux now, not taken from the ledger). With --all, also every other
+    agent the ledgers tell of (a merged branch's, a teammate's clone's), with its owner and what it
+    last reported there: its process is not this machine's to ask."""
+    from cloisterctl.agents.control import listing, teammate_rows
     from cloisterctl.cli.render import table
     from cloisterctl.ledger.context import Context
     from cloisterctl.workspace.covered import all_workspaces
 
     ctx = env.context()
     targets = all_workspaces(ctx.ws, ctx.config) if every else [ctx.ws]
-    rows = [listing(ctx if target == ctx.ws else Context.for_workspace(target)) for target in targets]
+    contexts = [ctx if target == ctx.ws else Context.for_workspace(target) for target in targets]
+    rows = [listing(each) for each in contexts]
+    if every:
+        hosted = {(each.state.agent, each.state.clone, each.state.worktree) for each in contexts}
+        seen: set[tuple[str, str]] = set()
+        for each in contexts:
+            for row in teammate_rows(each, hosted):
+                if (row["agent"], row["owner"]) not in seen:
+                    seen.add((row["agent"], row["owner"]))
+                    rows.append(row)
 
     def render(items: list[dict[str, Any]]) -> str:
         return table(
-            ["agent", "status", "tier", "model", "task", "process", "tmux", "workspace"],
+            ["agent", "status", "tier", "model", "task", "process", "tmux", "owner", "workspace"],
             [
-                [r["agent"], r["status"], r["tier"], r["model"], r["task"], r["runtime"], r["tmux"], r["workspace"]]
+                [
+                    r["agent"],
+                    r["status"],
+                    r["tier"],
+                    r["model"],
+                    r["task"],
+                    r["runtime"],
+                    r["tmux"],
+                    r["owner"],
+                    r["workspace"],
+                ]
                 for r in items
             ],
         )

@@ -158,6 +158,8 @@ def render_status(view: dict[str, Any]) -> str:
             f"warning: .cloister/config.yaml sets {', '.join(view['untrusted_config'])}, ignored until "
             "`cloisterctl trust` in this clone"
         )
+    for mate in view.get("teammates", ()):
+        lines.append(teammate_line(mate))
     for decision, cause in view.get("duplicate_decisions", {}).items():
         lines.append(f"note: decision {decision} repeats {cause}, decided before it in another clone; ignored")
     if view.get("future_events"):
@@ -175,6 +177,20 @@ def _cost_text(cost: Mapping[str, Any] | None, unpriced: Sequence[str]) -> str:
         return "-"
     text = f"${cost['total_usd']:.2f}, cache hit rate {_percent(cost['cache_hit_rate'])}"
     return f"at least {text}; {undercount(unpriced)} (set cost.prices)" if unpriced else text
+
+
+def teammate_line(mate: Mapping[str, Any]) -> str:
+    """``teammate docs-bot in worktree docs: last reported working (sonnet, task t-2) at TS; ...``."""
+    details = ", ".join(
+        part for part in (mate.get("tier"), f"task {mate['task']}" if mate.get("task") else None) if part
+    )
+    handoff = mate.get("handoff") or {}
+    note = f"; its handoff {handoff.get('id')} at {handoff.get('step')} is not carried out here" if handoff else ""
+    return (
+        f"teammate {mate['agent']} {mate['where']}: last reported {mate['reported']}"
+        + (f" ({details})" if details else "")
+        + f" at {mate['since']}{note}"
+    )
 
 
 def _budget_text(budget: Mapping[str, Any]) -> str:

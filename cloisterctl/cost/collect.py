@@ -31,6 +31,7 @@ from cloisterctl.files.locking import locked
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.ownership import same_place
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
 from cloisterctl.models.names import file_in
@@ -200,7 +201,9 @@ def read_cost(ctx: Context, progress: ProgressFactory | None = None) -> CostData
     # The fold keeps what attribution needs: no need to parse the whole ledger every tick.
     attribution = Attribution.from_state(ctx.state, own_projects(ctx.ws))
     tally = collect(ctx.ws, ctx.config, attribution, progress=progress)
-    cells, _covered = usage_cells(ctx.state.cold.usage_events, attribution, tier_function(ctx.config), tally.sessions)
+    # This worktree's own usage events: another worktree or clone checkpoints its own (``ledger.ownership``).
+    own = [event for event in ctx.state.cold.usage_events if same_place(ctx.state, event)]
+    cells, _covered = usage_cells(own, attribution, tier_function(ctx.config), tally.sessions)
     return CostData(tally, cells)
 
 

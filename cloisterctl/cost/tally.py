@@ -22,6 +22,7 @@ from cloisterctl.cost.attribution import Attribution
 from cloisterctl.errors import CostError
 from cloisterctl.ledger.events import Event, make_event, normalise_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.ownership import elsewhere
 from cloisterctl.ledger.schema import MAX_TOKENS
 from cloisterctl.ledger.state import CHECKPOINT_KEYS
 from cloisterctl.models.prices import Tokens
@@ -237,7 +238,9 @@ def pending_events(
     """The ledger events that bring it up to date with ``tally``: a ``session`` event (``source``
     transcript, ``event`` seen: it never changes the agent's current session) for each session of
     this workspace the ledger does not know yet, and a ``cost`` checkpoint for each session -- and
-    each agent's usage events -- whose numbers changed since its last checkpoint. Pure."""
+    each agent's usage events -- whose numbers changed since its last checkpoint. Only of this
+    worktree: a session the ledger names as started in another worktree or clone (a merged
+    branch's, a teammate's) is reported there (``ledger.ownership.elsewhere``). Pure."""
     events: list[Event] = []
     by_session: dict[str, list[Cell]] = {}
     for cell in tally.cells:
@@ -245,6 +248,8 @@ def pending_events(
     for session, info in sorted(tally.sessions.items(), key=lambda item: (item[1].first, item[0])):
         if info.agent is None:
             continue  # another workspace's session (only read with --all)
+        if elsewhere(state, session):
+            continue  # another worktree's or clone's: it reports its own
         if session not in state.cold.sessions:
             model = (info.main_models or info.models)[0]
             events.append(

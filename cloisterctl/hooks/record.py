@@ -50,13 +50,23 @@ def append_event(workspace: str, record: Mapping[str, object]) -> None:
     tracked file (tick moves what must be committed to the ledger: ``ledger.spool``).
 
     A record naming something by an unsafe name is dropped with a warning on stderr (the schema
-    would skip the line anyway, and every reader would report it again); the hook still exits 0."""
+    would skip the line anyway, and every reader would report it again); the hook still exits 0.
+    The record gets this clone's and worktree's origin, as every event does (``ledger.ownership``)."""
     for key in NAME_FIELDS:
         value = record.get(key)
         if value not in (None, "") and not is_safe_name(value):
             shown = repr(value)[:60]
             print(f"cloister: {record.get('type')} line dropped: its {key} {shown} is not a safe name", file=sys.stderr)
             return
+    from cloisterctl.errors import WorkspaceError
+    from cloisterctl.workspace import origin  # stdlib only
+
+    record = {**record}
+    try:
+        record.setdefault("clone", origin.clone_id(workspace))
+        record.setdefault("worktree", origin.worktree_name(workspace))
+    except (WorkspaceError, OSError):
+        pass  # not a git work tree (a hook run by hand elsewhere): the line has no origin
     directory = os.path.join(workspace, ".cloister", "local")
     os.makedirs(directory, exist_ok=True)
     ts = record.get("ts")

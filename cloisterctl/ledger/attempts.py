@@ -27,6 +27,12 @@ The book also keeps each task's latest verification (pending, pass, fail, or err
 run, no verdict) and, per tier, the failures a verification caught and the accepted closes that
 later failed (missed): ``routing.detection`` estimates the recall from them.
 Values in the book are replaced, never changed in place (``ledger.fold.copy_state`` copies shallowly).
+
+Each agent's attempts are its own: the events of this worktree's agent (``ledger.ownership``)
+begin and end ``current``; another agent's (a merged branch's, another worktree's or clone's)
+begin and end *its* running attempt (``others``, keyed by ``ledger.ownership.teammate``), so a
+merge never ends this agent's attempt and never turns another's success into a failure. A task's
+close, reopen or verification concerns whoever works that task, whichever clone saw it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Any
 
 from cloisterctl.ledger.decisions import PLANNED_MOVES, RAISES_FLAG, fails_attempt
 from cloisterctl.ledger.events import Event
+from cloisterctl.ledger.ownership import teammate, written_here
 from cloisterctl.ledger.state import MICRO, OutcomeBook, WorkspaceState
 
 Attempt = dict[str, Any]
@@ -385,8 +392,55 @@ OBSERVERS: dict[str, Callable[[WorkspaceState, Event], list[Attempt]]] = {
 }
 
 
-def observe(state: WorkspaceState, event: Event) -> list[Attempt]:
+def _ends_a_task(event: Event) -> bool:
+    """A task's close or removal: it ends whoever's attempt works that task, whichever clone saw it."""
+    return event["type"] == "task" and (
+        event.get("status") == "closed" or event.get("event") == "close" or event.get("status") in GONE
+    )
+
+
+def observe(state: WorkspaceState, event: Event, *, mine: bool = True) -> list[Attempt]:
     """Update ``state.outcomes`` for ``event`` (before its reducer runs); the attempts that began,
-    ended or changed (a change is a partial record with the attempt's ``n``)."""
+    ended or changed (a change is a partial record with the attempt's ``n``). ``mine``: the event
+    is this worktree's own (``ledger.ownership.owns``); else another agent's. A task event is
+    about the task, whoever works it; a verification, about the close it checks."""
     observer = OBSERVERS.get(event["type"])
-    return observer(state, event) if observer is not None else []
+    if observer is None:
+        return []
+    if event["type"] == "verification" and event.get("result") == "pending" and not written_here(state, event):
+        return []  # a verification started elsewhere is that clone's to run: never started here
+    if event["type"] in ("task", "reopen", "verification"):
+        found = observer(state, event)
+        if _ends_a_task(event):
+            for key, attempt in sorted(state.outcomes.others.items()):
+                if attempt["task"] == event.get("task"):
+                    found += _as_teammate(state, event, observer, key)
+        return found
+    if mine:
+        return observer(state, event)
+    return _as_teammate(state, event, observer, teammate(event))
+
+
+def _as_teammate(
+    state: WorkspaceState, event: Event, observer: Callable[[WorkspaceState, Event], list[Attempt]], key: str
+) -> list[Attempt]:
+    """Run ``observer`` on another agent's running attempt: for its duration the book's current
+    attempt, and the task and tier that an event without them falls back to, are that agent's."""
+    book = state.outcomes
+    mine = book.current
+    saved = (state.task, state.tier, state.model, state.complexity)
+    theirs = book.others.get(key)
+    book.current = theirs
+    state.task = theirs["task"] if theirs else None
+    state.tier = theirs["tier"] if theirs else None
+    state.model = theirs["model"] if theirs else None
+    state.complexity = None
+    try:
+        return observer(state, event)
+    finally:
+        others = {name: attempt for name, attempt in book.others.items() if name != key}
+        if book.current is not None:
+            others[key] = book.current
+        book.others = others
+        book.current = mine
+        state.task, state.tier, state.model, state.complexity = saved

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloisterctl.files.atomic import atomic_write_bytes
+from cloisterctl.ledger import identity
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.fold_version import fold_version
 from cloisterctl.workspace.layout import Workspace
@@ -55,7 +56,7 @@ class Header:
     through: str  # the last month it covers (YYYY-MM)
     files: dict[str, str]  # path relative to the workspace -> SHA-256
     last: tuple[str, str]  # (ts, id) of the last event it folded
-    agent: str  # the agent the fold started from (the work tree's name, until an init event names one)
+    agent: str  # who folded (``ledger.identity.key``: the agent, clone and worktree the fold started from)
 
 
 @dataclass
@@ -187,7 +188,7 @@ def load_valid(ws: Workspace, refold: Refold) -> Loaded:
     loaded = Loaded(None)
     verdicts = _verdicts(ws)
     for path, header in _usable(ws):
-        if header.agent != ws.default_agent:
+        if header.agent != identity.key(ws):
             continue  # another clone's (its work tree has another name)
         label = relative(ws, path)
         foreign = _foreign(ws, header)
@@ -225,7 +226,7 @@ def current(ws: Workspace, current_month: str) -> tuple[list[Path], bool]:
     names = {relative(ws, path) for path in wanted}
     verdicts = _verdicts(ws)
     for path, header in _usable(ws):
-        if header.agent == ws.default_agent and set(header.files) == names and file_hashes(ws, wanted) == header.files:
+        if header.agent == identity.key(ws) and set(header.files) == names and file_hashes(ws, wanted) == header.files:
             try:  # remembered by (device, inode, size, mtime) like the segments': not read every tick
                 digest = file_hashes(ws, [path])[relative(ws, path)]
             except OSError:

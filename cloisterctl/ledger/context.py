@@ -42,7 +42,7 @@ from cloisterctl.errors import LedgerError, ToolError
 from cloisterctl.files.atomic import check_writable
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import clock as clock_module
-from cloisterctl.ledger import clock_floor, segments, statefile, store
+from cloisterctl.ledger import clock_floor, identity, segments, statefile, store
 from cloisterctl.ledger.bookkeeping import is_bookkeeping
 from cloisterctl.ledger.events import Event, format_ts, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState, extended
@@ -161,7 +161,7 @@ class Context:
             from cloisterctl.ledger.fold import fold
 
             mine = [*self.written, *self._spooled]
-            return fold([*self.snapshot.events, *mine, *events], agent=self.ws.default_agent)
+            return fold([*self.snapshot.events, *mine, *events], start=identity.blank(self.ws))
         return found
 
     @property
@@ -179,7 +179,9 @@ class Context:
 
     def stamp(self, events: Sequence[Event]) -> None:
         """Give events made at the same moment distinct, increasing timestamps, in list order (an
-        event made at another moment, such as a transcript's mtime, keeps its own)."""
+        event made at another moment, such as a transcript's mtime, keeps its own); and this clone's
+        and worktree's origin (``ledger.identity.stamp``)."""
+        identity.stamp(self.ws, events)
         for event in events:
             made = event["ts"]
             if self._stamped is None:

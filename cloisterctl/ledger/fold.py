@@ -15,7 +15,8 @@ from typing import Any
 
 from cloisterctl.ledger.attempts import observe
 from cloisterctl.ledger.events import Event, ordered
-from cloisterctl.ledger.reducers import REDUCERS
+from cloisterctl.ledger.ownership import note_teammate, owns
+from cloisterctl.ledger.reducers import HISTORY_REDUCERS, REDUCERS
 from cloisterctl.ledger.spending import copied
 from cloisterctl.ledger.state import (
     AGENT_SOURCES,
@@ -70,13 +71,17 @@ def apply(
     state: WorkspaceState, events: Iterable[Event], on_outcome: Callable[[list[dict[str, Any]]], None] | None = None
 ) -> None:
     """Apply events, already in ``(ts, id)`` order and after everything folded so far, to ``state``.
-    ``on_outcome`` sees the attempts each event began, ended or changed (``ledger.attempts``)."""
+    ``on_outcome`` sees the attempts each event began, ended or changed (``ledger.attempts``).
+    An event of this worktree's agent changes its situation; any other is history
+    (``ledger.ownership``): it feeds only what is everyone's (``HISTORY_REDUCERS``)."""
     count = 0
     for event in events:
-        attempts = observe(state, event)
+        mine = owns(state, event)
+        attempts = observe(state, event, mine=mine)
         if on_outcome is not None and attempts:
             on_outcome(attempts)
-        function = REDUCERS.get(event["type"])
+        note_teammate(state, event, mine=mine)
+        function = (REDUCERS if mine else HISTORY_REDUCERS).get(event["type"])
         if function is not None:
             function(state, event)
         state.last_event_ts = event["ts"]
@@ -154,10 +159,12 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
             state.outcomes.seq,
             dict(state.outcomes.verifications),
             dict(state.outcomes.detection),
+            dict(state.outcomes.others),
         ),
         session_context=dict(state.session_context),
         idle=dict(state.idle) if state.idle is not None else None,
         exited=dict(state.exited),
+        teammates=dict(state.teammates),
         cold_state=None
         if cold is None
         else ColdState(
@@ -169,12 +176,15 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
             dict(cold.transcripts),
             {agent: list(steps) for agent, steps in cold.task_windows.items()},
             list(cold.usage_events),
+            dict(cold.session_places),
         ),
     )
 
 
-def fold(events: Iterable[Event], agent: str) -> WorkspaceState:
-    """The state after applying ``events`` in ``(ts, id)`` order. Unknown event types are ignored."""
-    state = WorkspaceState(agent=agent)
+def fold(events: Iterable[Event], agent: str = "", *, start: WorkspaceState | None = None) -> WorkspaceState:
+    """The state after applying ``events`` in ``(ts, id)`` order. Unknown event types are ignored.
+    ``start``: an empty state saying who folds (``ledger.identity.blank``: its agent, clone and
+    worktree, ``ledger.ownership``); without it every event is read as the agent's own."""
+    state = copy_state(start) if start is not None else WorkspaceState(agent=agent)
     apply(state, ordered(events))
     return state

@@ -22,6 +22,8 @@ FOLD_MODULES = (
     "cloisterctl.ledger.decisions",
     "cloisterctl.ledger.events",
     "cloisterctl.ledger.fold",
+    "cloisterctl.ledger.identity",
+    "cloisterctl.ledger.ownership",
     "cloisterctl.ledger.reducers",
     "cloisterctl.ledger.schema",
     "cloisterctl.ledger.segments",

@@ -1,5 +1,8 @@
 """`cloisterctl init`: lay down STATE.md and .cloister/ in a git work tree.
 
+``--agent NAME`` makes NAME this worktree's agent: recorded in the worktree's private git
+directory (``workspace.origin.host_agent``) and, as history, by an ``init`` event.
+
 Idempotent and never destructive: a file the user already has is kept as it is (a missing line is
 appended to .gitattributes, nothing else is edited), and a second run changes no byte.
 """
@@ -15,11 +18,12 @@ from cloisterctl.errors import CloisterError
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.files.locking import locked
 from cloisterctl.files.resources import read_resource
-from cloisterctl.ledger import segments, statefile
+from cloisterctl.ledger import identity, segments, statefile
 from cloisterctl.ledger.events import encode, make_event
 from cloisterctl.ledger.projection import front_matter
 from cloisterctl.ledger.store import snapshot
 from cloisterctl.models.names import name_problem
+from cloisterctl.workspace import origin
 from cloisterctl.workspace.layout import Workspace, slug
 
 GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
@@ -84,11 +88,16 @@ def init(ws: Workspace, agent: str | None, now: datetime, timeout: float | None 
         outcome = ensure_gitattributes(ws)
         getattr(report, outcome).append(".gitattributes")
 
-        # The init event names the agent; it is written once, or again only to rename the agent.
+        # The worktree's own record of its agent, which no merge can change (``workspace.origin``);
+        # the init event names the agent in the ledger's history; it is written once, or again only
+        # to rename the agent.
+        if agent_id is not None:
+            origin.host_agent(str(ws.root), agent_id)
         existed = bool(ws.ledger_files())
         if not existed or (agent_id is not None and agent_id != current.agent):
             name = agent_id or current.agent
             event = make_event("init", name, now)
+            identity.stamp(ws, [event])
             segment = ws.segment_for(event["ts"])
             created = not segment.exists()
             segments.append_lines(segment, [encode(event)])

@@ -1,7 +1,10 @@
 """The reducers: how each event type changes the folded state. Pure.
 
 Each reducer sees events in ``(ts, id)`` order (``ledger.fold.apply``) and only events of the right
-shape (``ledger.schema``). Unknown event types have no reducer and change nothing.
+shape (``ledger.schema``). Unknown event types have no reducer and change nothing. ``REDUCERS``
+apply the events of this worktree's agent; ``HISTORY_REDUCERS`` the others' (``ledger.ownership``):
+what is everyone's (task records, cost checkpoints and spending, the per-session aggregates), never
+this agent's situation.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 from cloisterctl.ledger.agent_state import AGENT_REDUCERS, apply_continue, assign, clear_flags, progress
 from cloisterctl.ledger.decisions import RAISES_FLAG, flag_clears
 from cloisterctl.ledger.events import Event, normalise_ts
+from cloisterctl.ledger.ownership import place, same_place
 from cloisterctl.ledger.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.ledger.state import (
     AGENT_SOURCES,
@@ -28,6 +32,7 @@ from cloisterctl.ledger.state import (
 
 Reducer = Callable[[WorkspaceState, Event], None]
 REDUCERS: dict[str, Reducer] = {}
+OWN_COST = "own"  # False on a kept checkpoint of another agent's (history): not in ``cost_totals``
 
 
 def reducer(type_: str) -> Callable[[Reducer], Reducer]:
@@ -53,7 +58,9 @@ def _set_tier(state: WorkspaceState, tier: str | None, model: str | None, ts: st
 
 @reducer("init")
 def _init(state: WorkspaceState, event: Event) -> None:
-    if event.get("agent"):
+    """Names this worktree's agent, unless the worktree recorded its own (``pinned``) or the line
+    was written in another worktree or clone (a merged branch's ``init`` names *its* agent)."""
+    if event.get("agent") and not state.pinned and same_place(state, event):
         state.agent = event["agent"]
 
 
@@ -153,13 +160,16 @@ def _idle(state: WorkspaceState, event: Event) -> None:
     state.idle_signals[key] = max(event["ts"], state.idle_signals.get(key, ""))
 
 
-@reducer("session")
-def _session(state: WorkspaceState, event: Event) -> None:
+def _session_record(state: WorkspaceState, event: Event) -> str | None:
+    """What every session's events feed, whoever's: the per-session aggregates."""
     session = event.get("session")
     if not session:
-        return
+        return None
     cold = state.cold
     cold.sessions[session] = None
+    where = place(event)
+    if where is not None and session not in cold.session_places:
+        cold.session_places[session] = where
     if event.get("agent"):
         (cold.found_agents if event.get("source") == "transcript" else cold.session_agents)[session] = event["agent"]
     if event.get("task"):
@@ -167,6 +177,14 @@ def _session(state: WorkspaceState, event: Event) -> None:
     for key in ("transcript_path", "transcript"):
         if isinstance(event.get(key), str):
             cold.transcripts[event[key]] = None
+    return str(session)
+
+
+@reducer("session")
+def _session(state: WorkspaceState, event: Event) -> None:
+    session = _session_record(state, event)
+    if session is None:
+        return
     if event.get("event") == "end" and session == state.session:
         state.session = None
         return
@@ -174,6 +192,7 @@ def _session(state: WorkspaceState, event: Event) -> None:
         # A session cloisterctl started (spawn) becomes the agent's current one; sessions seen only
         # through hooks are recorded for cost attribution.
         state.session = session
+        state.session_clone = event.get("clone")
         state.spawned = state.spawned or event.get("source") == "spawn"
         state.exited.pop(session, None)  # a resumed session runs again
         assign(state, event.get("task"), event["ts"])
@@ -244,7 +263,9 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
     handoff.fields.update(details)
     if step == "spawned":
         state.handoff_count += 1
-        state.session = event.get("session") or state.session
+        if event.get("session"):
+            state.session = event["session"]
+            state.session_clone = event.get("clone")
         state.role = event.get("role")
         assign(state, event.get("task"), event["ts"])
         progress(state, event["ts"])
@@ -262,18 +283,33 @@ def _handoff(state: WorkspaceState, event: Event) -> None:
 
 @reducer("cost")
 def _cost(state: WorkspaceState, event: Event) -> None:
+    _checkpoint(state, event, own=True)
+
+
+def _history_cost(state: WorkspaceState, event: Event) -> None:
+    _checkpoint(state, event, own=False)  # another place's (or a legacy line of another agent)
+
+
+def _checkpoint(state: WorkspaceState, event: Event, *, own: bool) -> None:
+    """A session's latest cost checkpoint replaces its previous one. Everyone's count in the
+    spending by agent and task; only this agent's own in this workspace's totals (``OWN_COST``
+    marks which of the kept checkpoints are in them)."""
     key = str(event.get("session") or event.get("scope") or "")
     checkpoints = state.cold.cost_checkpoints
     previous = checkpoints.get(key)
     if previous is not None and (event["ts"], event["id"]) < (previous["ts"], previous["id"]):
         return
     current = {name: event[name] for name in CHECKPOINT_KEYS if name in event}
-    _add_to_totals(state.cost_totals, previous, -1)
-    _add_to_totals(state.cost_totals, current, +1)
+    if previous is None or previous.get(OWN_COST, True):
+        _add_to_totals(state.cost_totals, previous, -1)
+    if own:
+        _add_to_totals(state.cost_totals, current, +1)
+    else:
+        current[OWN_COST] = False
     apply_checkpoint(state.spending, previous, current)
     checkpoints[key] = current
     context = current.get("context_tokens")
-    if event.get("session") and isinstance(context, int):
+    if own and event.get("session") and isinstance(context, int):
         state.session_context.pop(event["session"], None)
         state.session_context[event["session"]] = context
         while len(state.session_context) > KEEP_CONTEXTS:
@@ -323,5 +359,27 @@ def _window(state: WorkspaceState, event: Event) -> None:
         steps.append((normalise_ts(event["ts"]), task))  # compared with transcript times, as text
 
 
+def _history_route(state: WorkspaceState, event: Event) -> None:
+    _window(state, event)
+
+
+def _history_handoff(state: WorkspaceState, event: Event) -> None:
+    if event.get("step") == "spawned" and event.get("status", "done") == "done" and event.get("task"):
+        _window(state, event)
+
+
+def _history_session(state: WorkspaceState, event: Event) -> None:
+    _session_record(state, event)
+
+
 REDUCERS.update(AGENT_REDUCERS)
 REDUCERS.update(SPENDING_REDUCERS)
+HISTORY_REDUCERS: dict[str, Reducer] = {
+    "init": _init,
+    "route": _history_route,
+    "handoff": _history_handoff,
+    "session": _history_session,
+    "task": _task,
+    "cost": _history_cost,
+    "usage": _usage,
+}

@@ -98,7 +98,8 @@ OPTIONAL_TEXTS = _optional(_texts)
 OPTIONAL_BOOL = _optional(lambda value: isinstance(value, bool))
 _EXIT_CODE = _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31)
 
-# type -> field -> check. "type", "id", "ts" and "agent" are checked for every event.
+# type -> field -> check. "type", "id", "ts", "agent" and the origin ("clone", "worktree") are
+# checked for every event.
 FIELDS: dict[str, dict[str, Check]] = {
     "init": {},
     "route": {
@@ -303,6 +304,9 @@ def problem(event: Any) -> str | None:
         return "'agent' must be a string"
     if event.get("agent") and not is_safe_name(event["agent"]):  # "" or none: a hook that did not know it
         return f"'agent' {_shown(event['agent'])} is not a safe name"
+    for name in ("clone", "worktree"):  # the origin (``ledger.ownership``): absent on 0.1.0's lines
+        if not OPTIONAL_TEXT(event.get(name)) or len(event.get(name) or "") > 200:
+            return f"{name!r} must be a string (the clone or worktree that wrote the line)"
     fields: Mapping[str, Check] = FIELDS.get(event["type"], {})
     for name, check in fields.items():
         if not check(event.get(name)):

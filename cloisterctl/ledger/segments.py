@@ -150,9 +150,14 @@ def append(path: Path, lock_path: Path, events: Iterable[Event], timeout: float 
 
 def append_segments(ws: Workspace, events: Iterable[Event], timeout: float | None = None) -> None:
     """Append events to the committed ledger, each to the segment of its month, under one lock hold
-    (normally one segment: the current month's)."""
+    (normally one segment: the current month's). Each carries this clone's and worktree's origin
+    (``ledger.identity.stamp``: one that has an origin keeps it)."""
+    from cloisterctl.ledger import identity  # it reads the fold's records; the fold reads segments
+
+    batch = list(events)
+    identity.stamp(ws, batch)
     by_segment: dict[Path, list[str]] = {}
-    for event in events:
+    for event in batch:
         by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
     if not by_segment:
         return

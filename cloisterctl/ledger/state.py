@@ -160,6 +160,9 @@ class OutcomeBook:
     # Per tier of the closing attempt: [failures caught by a verification, accepted closes that
     # later failed (reopened, or failed a later verification)]: what ``routing.detection`` reads.
     detection: dict[str, list[int]] = field(default_factory=dict)
+    # The attempt running now of each other agent the ledger tells of (merged from another branch,
+    # worktree or clone: ``ledger.ownership.teammate``), so that their outcomes count too.
+    others: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,11 +183,21 @@ class ColdState:
     transcripts: dict[str, None] = field(default_factory=dict)
     task_windows: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     usage_events: list[Event] = field(default_factory=list)
+    session_places: dict[str, str] = field(default_factory=dict)  # session -> "clone/worktree" that named it first
 
 
 @dataclass
 class WorkspaceState:
     agent: str
+    # Who folds (``ledger.ownership``): this clone's id and this worktree's name (None: a fold
+    # that knows no origin, which reads every event as its own, as 0.1.0 did), and whether the
+    # agent is the worktree's recorded one (``workspace.origin.hosted_agent``) or may still be
+    # named by an ``init`` event of this worktree.
+    clone: str | None = None
+    worktree: str | None = None
+    pinned: bool = False
+    # The other agents the ledger tells of: teammate key -> what they last reported (history).
+    teammates: dict[str, dict[str, Any]] = field(default_factory=dict)
     tier: str | None = None
     model: str | None = None
     session: str | None = None
@@ -216,6 +229,7 @@ class WorkspaceState:
     idle: dict[str, Any] | None = None  # {"reason", "since", "after"}: no task is ready
     exited: dict[str, str] = field(default_factory=dict)  # session -> when its process was found gone
     spawned: bool = False  # cloisterctl has started a session for this agent (stopped, not new)
+    session_clone: str | None = None  # the clone that started the current session (None: a legacy line)
     brief_pending: str | None = None  # a decision whose effect on the agent is not carried out yet
     progress_at: str | None = None  # the last commit, task change or passing test
     progress_micro_usd: int = 0  # the cost totals at that moment (micro-dollars)

@@ -29,7 +29,7 @@ from typing import Any
 
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.locking import locked
-from cloisterctl.ledger import segments, statefile
+from cloisterctl.ledger import identity, segments, statefile
 from cloisterctl.ledger.events import Event, conflict_report, format_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import ColdState, WorkspaceState, apply, copy_state, fold
 from cloisterctl.ledger.fold_version import fold_version
@@ -118,7 +118,7 @@ def _key(path: Path) -> FileKey | None:
 @dataclass
 class _Cache:
     version: str  # fold_version() of the code that made it
-    agent: str
+    agent: str  # who folded: ``ledger.identity.key``
     keys: dict[str, FileKey | None]  # every ledger file and the signal spool, by path
     state: WorkspaceState
     problems: list[str]
@@ -169,7 +169,7 @@ def _load_cold(ws: Workspace, generation: str, last: tuple[str, str]) -> ColdSta
     except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         pass
     events, _problems, _deferred = read_all(ws, horizon())
-    state = fold([event for event in events if (event["ts"], event["id"]) <= last], agent=ws.default_agent)
+    state = fold([event for event in events if (event["ts"], event["id"]) <= last], start=identity.blank(ws))
     return state.cold
 
 
@@ -195,7 +195,7 @@ def _read_from(path: Path, offset: int, label: str, limit: str) -> segments.Read
 
 def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], limit: str) -> _Cache | None:
     """The cache brought up to date with what was appended since; None when a full fold is needed."""
-    if cache.agent != ws.default_agent or any(ts <= limit for ts in cache.deferred):
+    if cache.agent != identity.key(ws) or any(ts <= limit for ts in cache.deferred):
         return None  # another agent, or an event held back is due now: fold everything again
     new_events: list[Event] = []
     problems = list(cache.problems)
@@ -252,7 +252,7 @@ def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
     if (
         cache is not None
         and cache.keys == keys
-        and cache.agent == ws.default_agent
+        and cache.agent == identity.key(ws)
         and not any(ts <= limit for ts in cache.deferred)
     ):
         updated = cache
@@ -285,14 +285,14 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
     closed_events, problems, deferred = _read_files(ws, closed, limit)
     other = [path for path in ws.ledger_files() if path not in set(closed)]
     rest_events, rest_problems, rest_deferred = _read_files(ws, [*other, ws.signals_path], limit)
-    state = fold(closed_events, agent=ws.default_agent)
+    state = fold(closed_events, start=identity.blank(ws))
     if closed:
         _CANDIDATES[ws.root] = checkpoints.Checkpoint(
             fold_version(),
             _through(closed, current_month()),
             checkpoints.file_hashes(ws, closed),
             state.last_key,
-            ws.default_agent,
+            identity.key(ws),
             copy_state(state),
             list(problems),
             list(deferred),
@@ -302,7 +302,7 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
     ordered([*closed_events, *rest_events], conflicts)
     cache = _Cache(
         fold_version(),
-        ws.default_agent,
+        identity.key(ws),
         keys,
         state,
         [*rejected, *problems, *rest_problems, *conflict_report(conflicts)],
@@ -344,14 +344,14 @@ def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
         base, rest = None, closed  # the new files hold older events: fold them all
         events, problems, deferred = _read_files(ws, rest, horizon())
         in_order = ordered(events)
-    state = copy_state(base.state) if base is not None else WorkspaceState(agent=ws.default_agent)
+    state = copy_state(base.state) if base is not None else identity.blank(ws)
     apply(state, in_order)
     return checkpoints.Checkpoint(
         fold_version(),
         _through(closed, current_month()),
         hashes,
         max((base.last[0], base.last[1]), state.last_key) if base is not None else state.last_key,
-        ws.default_agent,
+        identity.key(ws),
         state,
         [*(base.problems if base else []), *problems],
         [*(base.deferred if base else []), *deferred],
@@ -365,7 +365,7 @@ def refold_checkpoint(ws: Workspace, header: Any) -> Any:
 
     files = [ws.root / name for name in header.files]
     events, problems, deferred = _read_files(ws, files, horizon())
-    state = fold(events, agent=ws.default_agent)
+    state = fold(events, start=identity.blank(ws))
     return checkpoints.Checkpoint(
         fold_version(), header.through, header.files, state.last_key, header.agent, state, problems, deferred
     )
@@ -407,7 +407,7 @@ def _from_checkpoint(ws: Workspace, keys: dict[str, FileKey | None], limit: str)
     ordered([*events, *spooled], conflicts)
     problems = [*loaded.problems, *checkpoint.problems, *problems, *spool_problems, *conflict_report(conflicts)]
     deferred = [*checkpoint.deferred, *deferred, *spool_deferred]
-    return _Cache(fold_version(), ws.default_agent, keys, state, problems, last, deferred), []
+    return _Cache(fold_version(), identity.key(ws), keys, state, problems, last, deferred), []
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:

@@ -10,15 +10,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from cloisterctl.ledger.events import Event, ordered
-from cloisterctl.ledger.fold import WorkspaceState, apply
+from cloisterctl.ledger.fold import WorkspaceState, apply, copy_state
 
 PUBLIC = ("n", "task", "agent", "tier", "model", "level", "role", "start", "end", "sessions", "ending", "trigger")
 
 
-def derive(events: Iterable[Event], agent: str) -> tuple[list[dict[str, Any]], WorkspaceState]:
-    """(every attempt, oldest first; the folded state). An attempt still running is ``open``, or
-    ``abandoned`` when its session stopped and nothing closed its task."""
-    state = WorkspaceState(agent=agent)
+def derive(events: Iterable[Event], start: str | WorkspaceState) -> tuple[list[dict[str, Any]], WorkspaceState]:
+    """(every attempt of every agent, oldest first; the folded state). An attempt still running is
+    ``open``, or ``abandoned`` when its session stopped and nothing closed its task. ``start``: the
+    agent, or the empty state of the workspace (``ledger.identity.blank``: each agent's attempts
+    are then its own, ``ledger.attempts``)."""
+    state = WorkspaceState(agent=start) if isinstance(start, str) else copy_state(start)
     found: dict[int, dict[str, Any]] = {}
 
     def collect(attempts: list[dict[str, Any]]) -> None:
@@ -26,8 +28,10 @@ def derive(events: Iterable[Event], agent: str) -> tuple[list[dict[str, Any]], W
             found[attempt["n"]] = {**found.get(attempt["n"], {}), **attempt}
 
     apply(state, ordered(events), collect)
-    current = state.outcomes.current
-    if current is not None:
+    running = [state.outcomes.current, *state.outcomes.others.values()]
+    for current in running:
+        if current is None:
+            continue
         found[current["n"]] = {**found.get(current["n"], {}), **current}
         if current.get("stopped"):
             found[current["n"]].update(ending="abandoned", end=current["stopped"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloisterctl.errors import CloisterError
+from cloisterctl.ledger import identity
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import make_event
 from cloisterctl.routing.outcome_report import by_task, derive, since
@@ -14,7 +15,7 @@ from cloisterctl.routing.outcome_report import by_task, derive, since
 def outcomes(ctx: Context, start: str | None) -> dict[str, Any]:
     """Every attempt (and per task) since ``start``, from the whole ledger."""
     ctx.ws.require_initialised()
-    attempts, _state = derive(ctx.snapshot.events, ctx.ws.default_agent)
+    attempts, _state = derive(ctx.snapshot.events, identity.blank(ctx.ws))
     shown = since(attempts, start)
     return {"attempts": shown, "tasks": by_task(shown), "problems": list(ctx.problems)}
 

@@ -10,6 +10,7 @@ from typing import Any
 from cloisterctl.config.load import load_config
 from cloisterctl.config.settings import Config
 from cloisterctl.errors import ReplayError
+from cloisterctl.ledger import identity
 from cloisterctl.ledger.context import Context
 from cloisterctl.routing.outcome_report import by_task, derive
 from cloisterctl.routing.replay import Options, replay
@@ -51,7 +52,7 @@ def replay_file(path: Path, config: Config, options: Options, orders: int = 0) -
 def replay_ledger(ctx: Context, config: Config, options: Options, last: int, orders: int = 0) -> dict[str, Any]:
     """The workspace's last ``last`` finished tasks (from the whole ledger), replayed under ``config``."""
     ctx.ws.require_initialised()
-    attempts, state = derive(ctx.snapshot.events, ctx.ws.default_agent)
+    attempts, state = derive(ctx.snapshot.events, identity.blank(ctx.ws))
     rows = by_task(attempts)
     tasks, inferred = from_attempts(rows, state.tasks, default_costs(config, config.prices))
     tasks = tasks[-last:] if last else tasks

@@ -1,4 +1,4 @@
-"""The beads adapter: tasks from the `bd` CLI when it is on PATH, else from `.beads/issues.jsonl`.
+"""The beads adapter: tasks from the `bd` CLI when it is on PATH, else from the main checkout's `.beads/issues.jsonl`.
 
 `bd` contract (v1.0.x): `bd list --all -n 0 --json` prints a JSON array of
 issues; `bd show ID --json` prints an array even for one id; errors under `--json` are
@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cloisterctl.errors import TaskError, ToolError
+from cloisterctl.errors import TaskError, ToolError, WorkspaceError
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.codedigest import source_digest
 from cloisterctl.models.names import name_problem
 from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index
 from cloisterctl.tasks.records import Task, task_from_json
+from cloisterctl.workspace import origin
 
 BD_TIMEOUT_SECONDS = 30
 TASK_CACHE_MODULES = (
@@ -277,10 +278,23 @@ def open_tracker(
     use_cli: str = "auto",
     cache_path: Path | None = None,
 ) -> Tracker:
-    """The tracker for a workspace: `bd` when on PATH (unless ``use_cli`` is "never"), else the JSONL."""
+    """The tracker for a workspace: `bd` when on PATH (unless ``use_cli`` is "never"), else the JSONL
+    of the repository's main checkout (``jsonl_path``)."""
     executable = shutil.which(command) if use_cli != "never" else None
     if executable is not None:
         return BdTracker(executable, root)
     if use_cli == "always":
         raise ToolError(f"`{command}` is not on PATH (beads.use_cli is 'always'); install beads or change the setting")
-    return JsonlTracker(root / jsonl, label=jsonl, cache_path=cache_path)
+    return JsonlTracker(jsonl_path(root, jsonl), label=jsonl, cache_path=cache_path)
+
+
+def jsonl_path(root: Path, jsonl: str = ".beads/issues.jsonl") -> Path:
+    """The beads export every worktree of a repository reads: the main checkout's (a linked
+    worktree's own copy is as old as its branch: a task closed since would look open there), or
+    this work tree's when it is the main checkout or there is none."""
+    try:
+        main = Path(origin.main_work_tree(str(root)))
+    except WorkspaceError:
+        return root / jsonl
+    shared = main / jsonl
+    return shared if main != root and shared.is_file() else root / jsonl

@@ -48,6 +48,7 @@ from cloisterctl.ledger.commit import finish, take_up
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.ownership import started_here
 from cloisterctl.ledger.projection import unpriced_models
 from cloisterctl.ledger.upkeep import upkeep
 from cloisterctl.models.tiers import normalise_model_id
@@ -57,7 +58,7 @@ from cloisterctl.runtime.launch import read_exit_file
 from cloisterctl.runtime.tmux import Tmux
 from cloisterctl.tasks import seen as seen_file
 from cloisterctl.tasks import watch
-from cloisterctl.tasks.beads import JsonlTracker, open_tracker
+from cloisterctl.tasks.beads import JsonlTracker, jsonl_path, open_tracker
 from cloisterctl.tasks.records import Task
 from cloisterctl.testruns import verification, verification_plan
 from cloisterctl.tick import stamp
@@ -139,7 +140,7 @@ def _tracker_stamp(ctx: Context) -> list[int] | None:
     if not isinstance(tracker, JsonlTracker):
         return None  # bd is the source of truth: ask it every time
     try:
-        stat = (ctx.ws.root / beads.jsonl).stat()
+        stat = jsonl_path(ctx.ws.root, beads.jsonl).stat()
     except FileNotFoundError:
         return None
     return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
@@ -284,8 +285,12 @@ def _verification_events(state: WorkspaceState, config: Config, inputs: TickInpu
 
 def _exit_events(state: WorkspaceState, inputs: TickInputs, now: datetime) -> list[Event]:
     """The agent's process is gone while the ledger calls its session current (and no handoff is
-    moving it): record that once, with how it ended, so STATE.md says dead, not working."""
+    moving it): record that once, with how it ended, so STATE.md says dead, not working. Only about
+    a session this clone started (``ledger.ownership.started_here``): another machine's process is
+    not this one's to find gone."""
     if inputs.alive is not False or not state.session or state.handoff_in_flight is not None:
+        return []
+    if not started_here(state):
         return []
     if state.session in state.exited:
         return []

@@ -12,6 +12,10 @@ alone is (the agent it hosts, its task) must live where a merge cannot reach:
   (the directory under ``<common>/worktrees/``): unique within the clone.
 - ``private_dir``: ``<git dir>/cloister/``: this worktree's own, outside the work tree, so no
   checkout, merge, pull or rebase ever changes what is kept there.
+- ``main_work_tree``: the main checkout, where files every worktree shares are read (the tasks).
+- ``hosted_agent`` / ``host_agent``: which agent this worktree hosts (``<private dir>/agent``,
+  written by ``cloisterctl init --agent``): the worktree's identity, which a merge of another
+  branch's ``init`` event cannot change.
 
 Stdlib only and no ``git`` process: the hooks call this on every event, within their start-up
 budget. The ``.git`` entry is read as git itself does (a directory, or a file ``gitdir: PATH``);
@@ -26,6 +30,9 @@ from cloisterctl.errors import WorkspaceError
 
 CLONE_ID_BYTES = 6  # 12 hex digits: unique among a team's clones with room to spare
 _PRIVATE = "cloister"
+AGENT_FILE = "agent"
+AGENT_MAX = 200
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")  # layout.slug's
 
 
 def git_dir(root: str) -> str:
@@ -66,11 +73,49 @@ def worktree_name(root: str) -> str:
     return os.path.basename(os.path.normpath(own))
 
 
+def main_work_tree(root: str) -> str:
+    """The repository's main checkout (what every worktree reads shared files from, such as the
+    beads export): the work tree of the common git dir; ``root`` itself when there is none (a bare
+    repository's worktrees)."""
+    shared = common_dir(root)
+    parent = os.path.dirname(os.path.normpath(shared))
+    if os.path.basename(os.path.normpath(shared)) == ".git" and os.path.isdir(parent):
+        return parent
+    return root
+
+
 def private_dir(root: str) -> str:
     """This worktree's own directory (``<git dir>/cloister``), made when missing."""
     path = os.path.join(git_dir(root), _PRIVATE)
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def hosted_agent(root: str) -> str | None:
+    """The agent this worktree hosts, as ``host_agent`` recorded it; None when it never did (a
+    workspace of 0.1.0, or a worktree not yet given an agent)."""
+    path = os.path.join(git_dir(root), _PRIVATE, AGENT_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            name = handle.read(AGENT_MAX + 2).strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        raise WorkspaceError(f"{path}: unreadable (run `cloisterctl init --agent NAME` to write it again)") from None
+    if not name or len(name) > AGENT_MAX or any(char not in _NAME_CHARS for char in name):
+        raise WorkspaceError(f"{path}: not an agent name (run `cloisterctl init --agent NAME` to write it again)")
+    return name
+
+
+def host_agent(root: str, agent: str) -> None:
+    """Record that this worktree hosts ``agent`` (atomically: a reader sees the old name or the new)."""
+    path = os.path.join(private_dir(root), AGENT_FILE)
+    partial = f"{path}.{os.getpid()}.tmp"
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(agent + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
 
 
 def clone_id(root: str) -> str:

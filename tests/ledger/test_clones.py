@@ -1,5 +1,8 @@
-"""A cause fires once across clones: when two clones decided the same cause before they saw each
-other's ledger, the merged ledger folds to one decision (the first by (ts, id)) in both."""
+"""Each clone decides for its own agent: when two clones decided on the same task before they saw
+each other's ledger, the merged ledger keeps both decisions, each its own clone's, and the other's
+is history (``ledger.ownership``): it changes nothing here and fires nothing again.
+(Two decisions of one cause for one agent, as 0.1.0 could write from two clones, still fold to
+one: ``tests/ledger/test_fold.py``.)"""
 
 from __future__ import annotations
 
@@ -28,9 +31,15 @@ def _clone(remote: Path, path: Path) -> Path:
 
 
 def _decide(clone: Path, minute: int) -> str:
-    """The plan closed as this clone's beads hook saw it; this clone's tick decides on it."""
+    """This clone's agent plans on opus; the plan closed as this clone's beads hook saw it; this
+    clone's tick decides on it."""
     ws = Workspace(clone)
-    closed = make_event("task", "repo", at(f"2026-12-01T10:{minute:02d}:00Z"), task="bd-1", status="closed",
+    agent = snapshot(ws).state.agent  # the clone's own (its work tree's name: the init event is the first clone's)
+    assert agent == clone.name
+    route = make_event("route", agent, at(f"2026-12-01T09:{minute:02d}:00Z"), task="bd-1", tier="opus",
+                       model="claude-opus-4-7")  # fmt: skip
+    segments.append_segments(ws, [route])
+    closed = make_event("task", agent, at(f"2026-12-01T10:{minute:02d}:00Z"), task="bd-1", status="closed",
                         event="close", labels=["planning"], title="Plan the cache layer")  # fmt: skip
     segments.append_segments(ws, [closed])
     report = json.loads(run(clone, "tick", "--json").output)[0]
@@ -41,13 +50,10 @@ def _decide(clone: Path, minute: int) -> str:
     return str(decision["id"])
 
 
-def test_two_clones_deciding_one_cause_fold_to_one_decision(tmp_path: Path, workspace: Path) -> None:
+def test_two_clones_deciding_on_one_task_keep_their_own_decisions(tmp_path: Path, workspace: Path) -> None:
     (workspace / ".beads").mkdir()
     (workspace / ".beads" / "issues.jsonl").write_text(PLAN)
     (workspace / ".cloister" / "config.yaml").write_text("tick:\n  commit: false\n")
-    ws = Workspace(workspace)
-    route = make_event("route", "repo", at("2026-12-01T09:00:00Z"), task="bd-1", tier="opus", model="claude-opus-4-7")
-    segments.append_segments(ws, [route])
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "planning on opus")
     remote = tmp_path / "remote.git"
@@ -60,12 +66,11 @@ def test_two_clones_deciding_one_cause_fold_to_one_decision(tmp_path: Path, work
     git(b, "pull", "-q", "--no-rebase", "origin", "main")
     git(b, "push", "-q", "origin", "main")
     git(a, "pull", "-q", "--no-rebase", "origin", "main")
-    for clone in (a, b):
+    for clone, own, theirs in ((a, first, second), (b, second, first)):
         forget(Workspace(clone))
         state = snapshot(Workspace(clone)).state
-        assert list(state.decisions) == [first]  # the earlier one stands
-        assert state.duplicates == {second: "planning_complete:bd-1"}
-        assert state.tier == "sonnet"  # moved once, by the decision that stands
-        status = run(clone, "status")
-        assert f"note: decision {second} repeats planning_complete:bd-1" in status.output
+        assert list(state.decisions) == [own]  # the other clone's is history
+        assert state.duplicates == {}
+        assert state.tier == "sonnet"  # moved once, by its own decision
+        assert theirs in [entry.get("decision", {}).get("id") for entry in state.teammates.values()]
         assert json.loads(run(clone, "tick", "--json").output)[0]["decisions"] == []  # nothing fires again

@@ -66,3 +66,31 @@ def test_not_a_work_tree(tmp_path: Path) -> None:
         origin.git_dir(str(tmp_path))
     with pytest.raises(WorkspaceError, match="not a git work tree"):
         origin.git_dir(str(tmp_path / "missing"))
+
+
+def test_each_worktree_hosts_its_own_agent_where_no_merge_reaches(repo: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    git(repo, "worktree", "add", "-q", str(docs), "-b", "docs")
+    assert origin.hosted_agent(str(repo)) is None and origin.hosted_agent(str(docs)) is None
+    origin.host_agent(str(repo), "alice-bot")
+    origin.host_agent(str(docs), "docs-bot")
+    origin.host_agent(str(docs), "docs-bot2")  # a rename replaces it
+    assert (origin.hosted_agent(str(repo)), origin.hosted_agent(str(docs))) == ("alice-bot", "docs-bot2")
+    git(repo, "merge", "-q", "docs")
+    assert origin.hosted_agent(str(repo)) == "alice-bot"
+    assert git(repo, "status", "--porcelain") == "" and "agent" not in git(repo, "ls-files")
+    (Path(origin.private_dir(str(repo))) / "agent").write_text("../../x\n")
+    with pytest.raises(WorkspaceError, match="agent: not an agent name"):
+        origin.hosted_agent(str(repo))
+
+
+def test_the_main_checkout_is_where_every_worktree_reads_shared_files(repo: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    git(repo, "worktree", "add", "-q", str(docs), "-b", "docs")
+    assert origin.main_work_tree(str(docs)) == str(repo)
+    assert origin.main_work_tree(str(repo)) == str(repo)
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    linked = tmp_path / "linked"
+    git(bare, "worktree", "add", "-q", str(linked), "-b", "linked")
+    assert origin.main_work_tree(str(linked)) == str(linked)  # a bare repository has no main checkout
