@@ -1,7 +1,10 @@
 """Atomic file writes: a reader sees the old bytes or the new bytes, never a mix.
 
-A symlink is written through to its target (the link stays a link); a file without write
-permission is refused, not replaced behind its owner's back; and every failure names the file.
+A symlink is written through to its target (the link stays a link), except inside a work tree's
+``.cloister/``: there no component is followed (``files.safeopen``), so a committed symlink cannot
+send a write out of the clone, and a symlink or special file at the target is an error. A file
+without write permission is refused, not replaced behind its owner's back; and every failure names
+the file.
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ import stat
 import tempfile
 from pathlib import Path
 
+from cloisterctl.files import safeopen
+
 
 def write_target(path: Path) -> Path:
-    """Where a write to ``path`` lands: the file itself, or the target of a symlink."""
+    """Where a write to ``path`` lands: the file itself, or the target of a symlink (never inside
+    ``.cloister/``, where a symlink is refused when written)."""
+    if safeopen.work_tree_of(str(path)) is not None:
+        return path
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
@@ -40,6 +48,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     check_writable(path)
     target = write_target(path)
     try:
+        parent = safeopen.open_parent(target, make_dirs=True)
+        if parent is not None:
+            try:
+                _replace_at(parent, target, data)
+            finally:
+                os.close(parent)
+            return
         _replace(target, data)
     except OSError as exc:
         if exc.filename is None:  # a full disk says ENOSPC and nothing more: say which file
@@ -70,6 +85,34 @@ def _replace(path: Path, data: bytes) -> None:
     except BaseException:
         try:
             os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _replace_at(dir_fd: int, path: Path, data: bytes) -> None:
+    """``_replace`` inside the directory ``dir_fd`` (reached with no symlink followed): a symlink or
+    special file at ``path`` is refused, and the temp file and the rename never leave the directory."""
+    name = path.name
+    safeopen.refuse_special(name, dir_fd, str(path))
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    temp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            os.fchmod(tmp.fileno(), mode)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(temp, dir_fd=dir_fd)
         except FileNotFoundError:
             pass
         raise

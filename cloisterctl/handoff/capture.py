@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from cloisterctl.errors import CloisterError
+from cloisterctl.errors import CloisterError, StateFileError
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.handoff.packet import HandoffInfo, build, parse_sections
 from cloisterctl.ledger import statefile
@@ -85,8 +85,8 @@ def _state_body(ws: Workspace) -> str:
     """STATE.md's body, for the summary, read by our bounded STATE.md reader; the whole text when
     its front matter is broken (that must not block a handoff), nothing when there is no file."""
     try:
-        text = ws.state_md.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+        text = statefile.read_bytes(ws.state_md).decode("utf-8", errors="replace")
+    except (FileNotFoundError, StateFileError):
         return ""
     try:
         return statefile.parse(text, ws.state_md).body

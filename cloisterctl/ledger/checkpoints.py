@@ -26,6 +26,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cloisterctl.errors import UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.fold_version import fold_version
@@ -87,9 +89,13 @@ def file_hashes(ws: Workspace, paths: list[Path]) -> dict[str, str]:
             found[name] = entry[4]
             continue
         digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        try:
+            with safeopen.open_binary(path) as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except UnsafeFileError:
+            found[name] = "refused"  # a symlink or special file: no checkpoint covering it is valid
+            continue
         found[name] = digest.hexdigest()
         known[name] = [*key, found[name]]
         changed = True
@@ -112,10 +118,10 @@ def _headers(ws: Workspace) -> list[tuple[Path, Header]]:
     found = []
     for path in paths:
         try:
-            with path.open("rb") as handle:
-                first = handle.readline()  # the header line: the state that follows is not read
+            with safeopen.open_binary(path) as handle:
+                first = handle.readline(safeopen.JSON_CAP)  # the header line: the state that follows is not read
             found.append((path, msgspec.json.decode(first, type=Header)))
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        except (OSError, UnsafeFileError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue  # not one of ours, or broken: ignored (tick replaces it)
     return found
 
@@ -139,9 +145,9 @@ def load_valid(ws: Workspace) -> Checkpoint | None:
         if file_hashes(ws, files) != header.files:
             continue
         try:
-            body = path.read_bytes().split(b"\n", 1)[1]
+            body = safeopen.read_capped(path, safeopen.JSON_CAP).split(b"\n", 1)[1]
             checkpoint = msgspec.json.decode(body, type=Checkpoint)
-        except (OSError, IndexError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        except (OSError, UnsafeFileError, IndexError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue
         return checkpoint
     return None

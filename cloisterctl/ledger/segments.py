@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloisterctl.errors import LedgerError
+from cloisterctl.errors import LedgerError, UnsafeFileError
 from cloisterctl.files.appendlog import append_bytes
 from cloisterctl.files.locking import locked
+from cloisterctl.files.safeopen import LEDGER_CAP, read_capped
 from cloisterctl.ledger.events import Event, encode
 from cloisterctl.ledger.schema import problem
 from cloisterctl.workspace.layout import Workspace
@@ -33,9 +34,11 @@ def read_events(path: Path, *, label: str | None = None, horizon: str | None = N
     """Every valid event in ``path`` in file order; bad lines become problems with line numbers."""
     name = label or str(path)
     try:
-        data = path.read_bytes()
+        data = read_capped(path, LEDGER_CAP)  # no symlink, no special file, bounded
     except FileNotFoundError:
         return ReadResult()
+    except UnsafeFileError as exc:
+        return ReadResult(problems=[f"{name}: {exc.reason}"])
     except OSError as exc:
         raise LedgerError(f"{name}: cannot read: {exc.strerror}") from None
     return parse_lines(data, name, horizon=horizon)

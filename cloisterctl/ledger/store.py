@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.errors import UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import segments, statefile
@@ -182,11 +184,11 @@ def _grown(old: FileKey | None, new: FileKey | None) -> bool:
 
 def _read_from(path: Path, offset: int, label: str, limit: str) -> segments.ReadResult:
     try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
+        data = safeopen.read_capped(path, safeopen.LEDGER_CAP, offset=offset)
     except FileNotFoundError:
         return segments.ReadResult()
+    except UnsafeFileError as exc:
+        return segments.ReadResult(problems=[f"{label}: {exc.reason}"])
     result = segments.parse_lines(data, label, horizon=limit)
     if result.problems and offset:  # number the lines as in the whole file
         result = segments.parse_lines(data, label, _count_lines(path, offset) + 1, horizon=limit)
@@ -226,13 +228,13 @@ def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], 
 
 
 def _byte_before(path: Path, offset: int) -> bytes:
-    with path.open("rb") as handle:
+    with safeopen.open_binary(path) as handle:
         handle.seek(offset - 1)
         return handle.read(1)
 
 
 def _count_lines(path: Path, offset: int) -> int:
-    with path.open("rb") as handle:
+    with safeopen.open_binary(path) as handle:
         return handle.read(offset).count(b"\n")
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cloisterctl.errors import TaskError, ToolError
+from cloisterctl.errors import TaskError, ToolError, UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.codedigest import source_digest
 from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index
 from cloisterctl.tasks.records import Task, task_from_json
@@ -48,8 +49,11 @@ class Tracker(Protocol):
 class JsonlTracker:
     """Read-only view of `.beads/issues.jsonl` (the git-tracked export)."""
 
-    def __init__(self, path: Path, label: str | None = None, cache_path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, label: str | None = None, cache_path: Path | None = None, *, root: Path | None = None
+    ) -> None:
         self.path = path
+        self.root = root  # the work tree: no symlink below it is followed (files.safeopen)
         self.describe = label or str(path)
         self.cache_path = cache_path  # parsed tasks, kept machine-locally between runs
         self._cache: tuple[tuple[int, int, int], dict[str, Task]] | None = None
@@ -73,7 +77,11 @@ class JsonlTracker:
 
     def _parse(self) -> dict[str, Task]:
         tasks = TaskIndex()
-        with self.path.open("rb") as handle:
+        try:
+            handle = safeopen.open_binary(self.path, below=self.root)
+        except UnsafeFileError as exc:
+            raise TaskError(f"{self.describe}: {exc.reason}") from None
+        with handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
                     continue
@@ -237,4 +245,4 @@ def open_tracker(
         return BdTracker(executable, root)
     if use_cli == "always":
         raise ToolError(f"`{command}` is not on PATH (beads.use_cli is 'always'); install beads or change the setting")
-    return JsonlTracker(root / jsonl, label=jsonl, cache_path=cache_path)
+    return JsonlTracker(root / jsonl, label=jsonl, cache_path=cache_path, root=root)
