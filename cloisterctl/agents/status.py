@@ -94,5 +94,6 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "future_events": len(future),
         "problems": [*repaired, *ctx.problems, *ctx.config.warnings],
         "untrusted_config": list(ctx.config.untrusted),
+        "untrusted_config_where": ctx.config.untrusted_where,
         "duplicate_decisions": dict(sorted(state.duplicates.items())),
     }

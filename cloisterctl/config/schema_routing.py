@@ -23,6 +23,6 @@ ROUTING = Section(
         "pessimistic_prior": number(0.01, 0.99, default=0.4),
         # A JSON file of counts from other workspaces (`report routing --json` writes the shape),
         # added to this workspace's own; ~ is the home directory. null: none.
-        "history": string("a file path", nullable=True, default=None),
+        "history": string("a file path", nullable=True, default=None, trust=True),  # a path read
     }
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.helpers import DATA, git, run
+from testing.helpers import DATA, git, run, write_config
 
 EVIL = '#!/bin/sh\necho "$0 $*" >> "$HOME/pwned"\nexit 0\n'
 
@@ -49,8 +49,8 @@ def test_nothing_the_config_names_runs_before_trust(strangers_clone: Path, isola
     status = run(strangers_clone, "status")
     assert status.exit_code == 0
     assert (
-        "warning: .cloister/config.yaml sets beads.command, runtime.spawn, runtime.env, runtime.save_request, "
-        "tests.command, ignored until `cloisterctl trust` in this clone"
+        "warning: .cloister/config.yaml sets beads.command (line 3), runtime.spawn (line 6), runtime.env (line 7), "
+        "runtime.save_request (line 8), tests.command (line 10), ignored until `cloisterctl trust` in this clone"
     ) in status.output
     tick = run(strangers_clone, "tick", "--json")
     assert "ignored until you run `cloisterctl trust`" in " ".join(json.loads(tick.output)[0]["problems"])
@@ -67,7 +67,7 @@ def test_nothing_the_config_names_runs_before_trust(strangers_clone: Path, isola
 def test_tick_all_never_runs_an_untrusted_workspace_s_commands(
     strangers_clone: Path, workspace: Path, isolated_env: Path
 ) -> None:
-    (workspace / ".cloister" / "config.yaml").write_text(f"tick:\n  workspaces: [{json.dumps(str(strangers_clone))}]\n")
+    write_config(workspace, f"tick:\n  workspaces: [{json.dumps(str(strangers_clone))}]\n")
     result = run(workspace, "tick", "--all", "--json")
     assert result.exit_code == 0
     assert {Path(r["workspace"]).name for r in json.loads(result.output)} == {workspace.name, "clone"}
