@@ -16,7 +16,8 @@ of the clone. So every file is opened here:
   refused.
 
 A refusal is an ``UnsafeFileError`` (a ``CloisterError``) naming the file and why, in one line;
-a missing file is ``FileNotFoundError`` as usual. Only ``os`` is imported: the hooks use this.
+a missing file is ``FileNotFoundError`` as usual. Only ``os``, ``stat`` and ``errno`` are imported:
+the hooks append through this on every event.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import BinaryIO
 
 from cloisterctl.errors import UnsafeFileError
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost the hooks' start-up
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 CLOISTER_DIR = ".cloister"
 AUTO = "auto"  # below: the work tree, when the path runs through .cloister/; else follow as usual

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 
 from cloisterctl.config.settings import Config
-from cloisterctl.errors import CloisterError
+from cloisterctl.errors import CloisterError, UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.integrations import subagents
 from cloisterctl.integrations.install import InstallReport
@@ -110,8 +111,8 @@ def uninstall_subagents(ws: Workspace) -> InstallReport:
 
 def _recorded_digest(ws: Workspace) -> str | None:
     try:
-        data = json.loads(record_path(ws).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(safeopen.read_capped(record_path(ws), safeopen.JSON_CAP))
+    except (OSError, ValueError, UnsafeFileError):
         return None
     found = data.get("digest") if isinstance(data, dict) else None
     return found if isinstance(found, str) else None

@@ -65,9 +65,12 @@ def resolve_program(name: str, path: str, cwd: Path) -> str | None:
 
 def read_exit_file(path: Path) -> dict[str, Any] | None:
     """What the launcher wrote when the agent exited (``exit_code``, ``output``, ``seconds``), or None."""
+    from cloisterctl.errors import UnsafeFileError
+    from cloisterctl.files import safeopen
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(safeopen.read_capped(path, safeopen.JSON_CAP))
+    except (OSError, ValueError, RecursionError, UnsafeFileError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("exit_code"), int):
         return None

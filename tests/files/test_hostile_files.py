@@ -139,3 +139,12 @@ def test_state_md_may_link_inside_the_work_tree_but_not_out_of_it(clone: Path, t
     result = _answer(clone, "route", "bd-1", "--record")
     assert result.returncode == 1 and "outside the work tree; not followed" in result.stderr
     assert theirs.read_text() == "---\ncloister: {}\n---\nmine\n"
+
+
+def test_a_gitattributes_symlinked_outside_is_not_written_through(repo: Path, tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("their file\n")
+    (repo / ".gitattributes").symlink_to(theirs)
+    result = _answer(repo, "init")
+    assert result.returncode == 1 and ".gitattributes: a symlink; not followed" in result.stderr
+    assert theirs.read_text() == "their file\n"
