@@ -198,7 +198,7 @@ def read_bytes(path: Path) -> bytes:
     file, at most ``STATE_CAP``); FileNotFoundError when missing, StateFileError when refused."""
     try:
         where = target(path)
-        return safeopen.read_capped(where, safeopen.STATE_CAP, below=os.path.realpath(where.parent))
+        return safeopen.read_capped(where, safeopen.STATE_CAP, below=where.parent)
     except UnsafeFileError as exc:
         raise StateFileError(str(exc)) from None
 
