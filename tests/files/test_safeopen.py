@@ -108,6 +108,18 @@ def test_atomic_writes_never_go_through_a_symlink_inside_cloister(tree: Path) ->
     assert fresh.read_bytes() == b"packet" and sorted(p.name for p in fresh.parent.iterdir()) == ["h1.md", "h2.md"]
 
 
+def test_a_lock_file_symlinked_out_is_refused_not_truncated(tree: Path) -> None:
+    from cloisterctl.files.locking import locked
+
+    secret = tree.parent / "outside" / "secret.txt"
+    lock = tree / ".cloister" / "local" / "ledger.lock"
+    lock.parent.mkdir()
+    lock.symlink_to(secret)
+    with pytest.raises(UnsafeFileError, match="ledger.lock: a symlink"), locked(lock, 1):
+        pass
+    assert secret.read_text() == "secret\n"
+
+
 def test_outside_cloister_a_symlink_is_still_written_through(tmp_path: Path) -> None:
     """STATE.md's documented write-through (ledger.statefile keeps it inside the work tree)."""
     target = tmp_path / "notes.md"
