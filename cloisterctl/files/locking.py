@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloisterctl.errors import LockTimeout
-from cloisterctl.files.safeopen import open_write, work_tree_of
+from cloisterctl.files.safeopen import open_write
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -44,10 +44,7 @@ def locked(path: Path, timeout: float | None = None, *, what: str = "the workspa
     from filelock import FileLock, Timeout  # ~70 ms to import; not on the hook fast path
 
     wait = default_timeout() if timeout is None else timeout
-    if work_tree_of(str(path)) is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    else:  # created (with its directories) as a regular file, never through a symlink
-        os.close(open_write(path, os.O_RDWR | os.O_CREAT))
+    os.close(open_write(path, os.O_RDWR | os.O_CREAT))  # a regular file, never through a symlink
     key = str(path)
     lock = _LOCKS.get(key)
     if lock is None:

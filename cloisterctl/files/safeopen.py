@@ -88,11 +88,13 @@ def open_fd(
     The caller closes the descriptor."""
     name = os.fspath(path)
     base = _resolve_below(name, below)
-    if base is None:
-        return os.open(name, flags | _CLOEXEC, mode)
-    relative = os.path.relpath(os.path.abspath(name), os.path.abspath(base))
+    relative = os.path.relpath(os.path.abspath(name), os.path.abspath(base)) if base is not None else os.pardir
     if relative == os.curdir or relative.split(os.sep)[0] == os.pardir:
-        return os.open(name, flags | _CLOEXEC, mode)  # not below it: nothing of the clone's on the way
+        # Nothing of a clone's on the way (the user's own files): opened as given.
+        if make_dirs:
+            os.makedirs(os.path.dirname(os.path.abspath(name)), exist_ok=True)
+        return os.open(name, flags | _CLOEXEC, mode)
+    assert base is not None
     parts = relative.split(os.sep)
     dir_fd = _walk(base, parts[:-1], name, make_dirs)
     try:
