@@ -15,6 +15,7 @@ decides which lines are tasks. (All of it: a change to the `bd` side costs one p
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -81,6 +82,9 @@ class JsonlTracker:
             handle = safeopen.open_binary(self.path, below=self.root)
         except UnsafeFileError as exc:
             raise TaskError(f"{self.describe}: {exc.reason}") from None
+        if os.fstat(handle.fileno()).st_size > safeopen.LEDGER_CAP:
+            handle.close()
+            raise TaskError(f"{self.describe}: larger than {safeopen.LEDGER_CAP // safeopen.MIB} MiB; not read")
         with handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
