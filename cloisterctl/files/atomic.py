@@ -18,10 +18,11 @@ from pathlib import Path
 from cloisterctl.files import safeopen
 
 
-def write_target(path: Path) -> Path:
+def write_target(path: Path, below: str | os.PathLike[str] | None = safeopen.AUTO) -> Path:
     """Where a write to ``path`` lands: the file itself, or the target of a symlink (never inside
-    ``.cloister/``, where a symlink is refused when written)."""
-    if safeopen.work_tree_of(str(path)) is not None:
+    ``.cloister/`` or under ``below``, where a symlink is refused when written)."""
+    no_follow = safeopen.work_tree_of(str(path)) is not None if below == safeopen.AUTO else below is not None
+    if no_follow:
         return path
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
@@ -40,15 +41,16 @@ def check_writable(path: Path) -> None:
         raise PermissionError(errno.EACCES, "the file is read-only; nothing was written", str(path))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, below: str | os.PathLike[str] | None = safeopen.AUTO) -> None:
     """Write ``data`` to ``path`` through a temp file in the same directory and ``os.replace``.
 
-    The file's permission bits are kept when it already exists.
+    The file's permission bits are kept when it already exists. ``below``: the directory under which
+    no symlink is followed (by default the work tree, for a path inside ``.cloister/``).
     """
     check_writable(path)
-    target = write_target(path)
+    target = write_target(path, below)
     try:
-        parent = safeopen.open_parent(target, make_dirs=True)
+        parent = safeopen.open_parent(target, below=below, make_dirs=True)
         if parent is not None:
             try:
                 _replace_at(parent, target, data)
@@ -118,6 +120,6 @@ def _replace_at(dir_fd: int, path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, below: str | os.PathLike[str] | None = safeopen.AUTO) -> None:
     """Like :func:`atomic_write_bytes`; text is written as UTF-8 with newlines untranslated."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), below=below)

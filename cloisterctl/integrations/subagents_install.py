@@ -59,7 +59,20 @@ def _foreign(ws: Workspace, wanted: list[Definition], ours: dict[str, str]) -> l
     return [d.filename for d in wanted if d.filename not in ours and (directory / d.filename).exists()]
 
 
+def _refuse_symlinks(ws: Workspace) -> None:
+    """`.claude/agents` is committed: a symlink there (to your own ~/.claude/agents, say) must not
+    get definitions written, or files removed, outside the clone."""
+    for part in (ws.root / AGENTS_DIR).parents:
+        if part == ws.root:
+            break
+        if part.is_symlink():
+            raise CloisterError(f"{part.relative_to(ws.root)}: a symlink; not followed (nothing written)")
+    if (ws.root / AGENTS_DIR).is_symlink():
+        raise CloisterError(f"{AGENTS_DIR}: a symlink; not followed (nothing written)")
+
+
 def _write(ws: Workspace, wanted: list[Definition], ours: dict[str, str], report: InstallReport) -> None:
+    _refuse_symlinks(ws)
     directory = ws.root / AGENTS_DIR
     for definition in wanted:
         relative = f"{AGENTS_DIR}/{definition.filename}"
@@ -68,8 +81,7 @@ def _write(ws: Workspace, wanted: list[Definition], ours: dict[str, str], report
             continue
         if definition.filename not in ours and (directory / definition.filename).exists():
             continue  # a user's file: never ours to replace (install refuses before this)
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / definition.filename, definition.text())
+        atomic_write_text(directory / definition.filename, definition.text(), below=ws.root)
         report.changed.append(relative)
     names = {definition.filename for definition in wanted}
     for stale in sorted(set(ours) - names):  # a role or tier the config no longer has
@@ -97,6 +109,7 @@ def install_subagents(ws: Workspace, config: Config) -> InstallReport:
 def uninstall_subagents(ws: Workspace) -> InstallReport:
     """Remove cloisterctl's definitions (only those with its marker) and the sync record."""
     report = InstallReport()
+    _refuse_symlinks(ws)
     directory = ws.root / AGENTS_DIR
     for name in sorted(_ours_present(ws)):
         (directory / name).unlink(missing_ok=True)

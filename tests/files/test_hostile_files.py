@@ -148,3 +148,14 @@ def test_a_gitattributes_symlinked_outside_is_not_written_through(repo: Path, tm
     result = _answer(repo, "init")
     assert result.returncode == 1 and ".gitattributes: a symlink; not followed" in result.stderr
     assert theirs.read_text() == "their file\n"
+
+
+def test_a_claude_agents_directory_symlinked_outside_gets_no_definitions(clone: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "outside" / "my-agents"
+    mine.mkdir()
+    (clone / ".claude").mkdir(exist_ok=True)
+    (clone / ".claude" / "agents").symlink_to(mine)
+    result = _answer(clone, "install", "subagents")
+    assert result.returncode == 1 and ".claude/agents: a symlink; not followed" in result.stderr
+    assert list(mine.iterdir()) == []
+    assert _answer(clone, "tick").returncode in (0, 1) and list(mine.iterdir()) == []
