@@ -7,6 +7,7 @@ from cloisterctl.cli.app import CloisterGroup
 from cloisterctl.cli.routing import TokenCount
 from cloisterctl.errors import EXIT_USAGE
 from cloisterctl.ledger.decisions import DECISION_KINDS
+from cloisterctl.routing.detection import detection_rate
 from cloisterctl.routing.economics import Option
 from cloisterctl.tick.run import Report
 from cloisterctl.triggers.names import RULE_TRIGGERS
@@ -27,3 +28,5 @@ Option.per_turn_usd
 Option.saving_per_turn_usd
 Report.cost_usd
 Report.ledger_events
+# The recall of failure detection, exposed for the router (issue 21: the guard at the measured detection).
+detection_rate

@@ -18,7 +18,7 @@ from cloisterctl.agents.status import live_status, runtime_of
 from cloisterctl.cost.transcripts.locate import session_transcript
 from cloisterctl.errors import CloisterError, ToolError
 from cloisterctl.handoff import machine
-from cloisterctl.handoff.capture import write_packet
+from cloisterctl.handoff.capture import in_dir, write_packet
 from cloisterctl.handoff.packet import HandoffInfo
 from cloisterctl.handoff.steps import check_command, exit_file
 from cloisterctl.handoff.steps import spawn as start_session
@@ -127,7 +127,7 @@ def spawn(ctx: Context, task_id: str | None, *, tier: str | None, role: str | No
         packet = write_packet(ctx, state, info, task, None, [])
         ctx.append(_spawn_events(ctx, routed, task, role, session, packet["packet"]))
         ctx.publish()
-        prompt = ctx.ws.handoffs_dir / f"{packet_id}.md"
+        prompt = in_dir(ctx.ws.handoffs_dir, f"{packet_id}.md")
         start_session(ctx, state.agent, session, routed["model"], routed["tier"], prompt, None)
         _watch_start(ctx, state.agent, session)
     return {

@@ -16,7 +16,7 @@ from cloisterctl.ledger import statefile
 from cloisterctl.ledger.agent_state import stuck_reading
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.fold import AWAITING_APPROVAL, DEAD, HANDOFF, WORKING, WorkspaceState
-from cloisterctl.ledger.projection import cost_summary, front_matter
+from cloisterctl.ledger.projection import cost_summary, front_matter, unpriced_models
 from cloisterctl.triggers.budgets import statuses
 
 
@@ -39,6 +39,13 @@ def live_status(state: WorkspaceState, runtime: str) -> str:
     if runtime == "alive" and state.status == DEAD:
         return WORKING
     return state.status
+
+
+def _verification(state: WorkspaceState) -> dict[str, Any] | None:
+    found = state.outcomes.verifications.get(state.task or "")
+    if found is None:
+        return None
+    return {key: found.get(key) for key in ("result", "tier", "attempt", "ts", "note")}
 
 
 def status_view(ctx: Context) -> dict[str, Any]:
@@ -69,7 +76,11 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "role": state.role,
         "complexity": state.complexity,
         "task": state.task,
+        # The latest verification of a close of the task (testruns.verification): its result and evidence.
+        "verification": _verification(state),
         "cost": cost_summary(state),
+        # Models counted at $0 for want of a price: the cost and every budget figure are lower bounds.
+        "unpriced_models": unpriced_models(state),
         # Every budget set, as it stands now (STATE.md keeps the warnings as the last tick recorded them).
         "budgets": [status.as_dict() for status in statuses(state, ctx.config.budgets, now)],
         # The stuck rule's own reading (``ledger.agent_state.stuck_reading``): below zero, it fires.

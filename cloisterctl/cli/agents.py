@@ -6,11 +6,11 @@ from typing import Any
 
 import click
 
-from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.app import Env, emit, json_option, pass_env, safe_name
 
 
 @click.command()
-@click.argument("task", required=False)
+@click.argument("task", required=False, callback=safe_name("task id"))
 @click.option("--tier", metavar="TIER", help="Start on this tier (or model) instead of routing.")
 @click.option("--role", metavar="ROLE", help="Route for a role (planning, test-agent, ...).")
 @json_option
@@ -33,7 +33,7 @@ def spawn(env: Env, task: str | None, tier: str | None, role: str | None, as_jso
 
 
 @click.command()
-@click.argument("agent")
+@click.argument("agent", callback=safe_name("agent name"))
 @json_option
 @pass_env
 def stop(env: Env, agent: str, as_json: bool) -> int:
@@ -47,7 +47,7 @@ def stop(env: Env, agent: str, as_json: bool) -> int:
 
 
 @click.command()
-@click.argument("agent")
+@click.argument("agent", callback=safe_name("agent name"))
 @click.option("--to", "target", required=True, metavar="TIER|MODEL|ROLE", help="Where to move the agent.")
 @click.option("--reason", required=True, metavar="TEXT", help="Why (goes into the packet and the ledger).")
 @click.option("--no-wait", is_flag=True, help="Start the handoff and leave the rest to tick.")
@@ -126,7 +126,7 @@ def flags_list(env: Env, as_json: bool) -> int:
 
 
 @flags.command("clear")
-@click.argument("agent")
+@click.argument("agent", callback=safe_name("agent name"))
 @click.argument("names", nargs=-1, metavar="[FLAG]...")
 @click.option("--reason", metavar="TEXT", help="Why, for the ledger.")
 @json_option

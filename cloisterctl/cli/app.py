@@ -21,7 +21,7 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,11 @@ class Env:
             for problem in problems:
                 click.echo(f"cloisterctl: {problem}", err=True)
 
+    def recorded(self) -> list[str]:
+        """The types of the events this command appended to a ledger: what an error must say is
+        already recorded (a full disk may fail STATE.md after the ledger line was written)."""
+        return [str(event["type"]) for ctx in self.contexts for event in ctx.written]
+
     def optional_workspace(self) -> Any | None:
         """The git work tree here (initialised or not), or None outside one. Loads no config."""
         from cloisterctl.workspace.layout import find_workspace
@@ -133,6 +138,23 @@ def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result (or the error) as JSON.", callback=_remember_json
 )
+
+
+def safe_name(what: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """A click callback that refuses a name that is not safe (``models.names``) before the command
+    runs: a one-line error naming it, exit 1, nothing written. Names are data: a task id, an agent
+    or a decision reaches file names, tmux, commit messages and ``bd``'s argv."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        from cloisterctl.errors import CloisterError
+        from cloisterctl.models.names import name_problem
+
+        wrong = None if value is None else name_problem(what, value)
+        if wrong is not None:
+            raise CloisterError(wrong)
+        return value
+
+    return check
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], str], *, chatter: bool = False) -> int:
@@ -178,9 +200,12 @@ def wants_json(ctx: click.Context) -> bool:
     return "--json" in words and command not in ("test", "hook")
 
 
-def _report(exc: BaseException, directory: Path, *, as_json: bool = False) -> int:
+def _report(exc: BaseException, directory: Path, *, as_json: bool = False, recorded: Sequence[str] = ()) -> int:
     code = errors.exit_code(exc)
     message = errors.describe(exc)
+    if recorded:  # the error came after a ledger write: say it stands, so nobody records it twice
+        kinds = ", ".join(f"{recorded.count(kind)} {kind}" for kind in dict.fromkeys(recorded))
+        message += f" (recorded before it, and kept: {kinds} event(s) in the ledger; the next command catches up)"
     if code == errors.EXIT_INTERNAL:
         log = _error_log(directory)
         try:
@@ -238,7 +263,7 @@ class CloisterGroup(click.Group):
             ctx.exit(exc.exit_code)
         except Exception as exc:  # noqa: BLE001 - the one place an error becomes an exit code
             env = ctx.obj if isinstance(ctx.obj, Env) else Env(Path("."))
-            ctx.exit(_report(exc, env.directory, as_json=wants_json(ctx)))
+            ctx.exit(_report(exc, env.directory, as_json=wants_json(ctx), recorded=env.recorded()))
         if isinstance(result, int) and result:
             ctx.exit(result)
         return result

@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.app import Env, emit, json_option, pass_env, safe_name
 from cloisterctl.cost import report_memo
 from cloisterctl.cost.groupings import GROUPING_NAMES
 from cloisterctl.cost.report_memo import CostOptions
-from cloisterctl.errors import CloisterError
+from cloisterctl.errors import CloisterError, UsageError
 
 
 def progress_bar() -> Any:
@@ -157,11 +157,18 @@ def usage_group() -> None:
 @click.option("--cache-write-5m", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("--cache-write-1h", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("--requests", type=click.IntRange(min=1), default=1, metavar="N", help="How many requests these sum.")
-@click.option("--session", metavar="ID", help="The session the usage belongs to.")
-@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
-@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@click.option("--session", metavar="ID", callback=safe_name("session id"), help="The session the usage belongs to.")
 @click.option(
-    "--usd", type=click.FloatRange(min=0, max=1e9), help="The cost, for a model the price table does not know."
+    "--task", metavar="ID", callback=safe_name("task id"), help="The task (default: the agent's task at the time)."
+)
+@click.option(
+    "--agent", metavar="NAME", callback=safe_name("agent name"), help="The agent (default: this workspace's)."
+)
+@click.option(
+    "--usd",
+    type=click.FloatRange(min=0, max=1e9),
+    callback=lambda _ctx, _param, value: _finite(value),
+    help="The cost, for a model the price table does not know.",
 )
 @click.option(
     "--id",
@@ -208,10 +215,30 @@ def usage_add(
     return emit(result, as_json, render_recorded)
 
 
+def _text_of(data: bytes, name: str) -> str:
+    """``data`` as UTF-8 text; a binary file is a one-line error naming it and the line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"{name}:{line}: not UTF-8 text ({exc.reason}); nothing recorded") from None
+
+
+def _finite(value: float | None) -> float | None:
+    """NaN passes ``FloatRange`` (it compares false with both ends): refuse it like inf."""
+    if value is not None and value != value:
+        raise click.BadParameter(f"{value} is not a number", param_hint="'--usd'")
+    return value
+
+
 @usage_group.command("import")
-@click.argument("result_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
-@click.option("--task", metavar="ID", help="The task (default: the agent's task at the time).")
-@click.option("--agent", metavar="NAME", help="The agent (default: this workspace's).")
+@click.argument("result_file", metavar="FILE", type=click.File("rb"))
+@click.option(
+    "--task", metavar="ID", callback=safe_name("task id"), help="The task (default: the agent's task at the time)."
+)
+@click.option(
+    "--agent", metavar="NAME", callback=safe_name("agent name"), help="The agent (default: this workspace's)."
+)
 @json_option
 @pass_env
 def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None, as_json: bool) -> int:
@@ -220,6 +247,7 @@ def usage_import(env: Env, result_file: Any, task: str | None, agent: str | None
     from cloisterctl.cli.render import render_recorded
     from cloisterctl.cost.collect import import_claude_result
 
-    name = "stdin" if result_file.name == "<stdin>" else result_file.name
-    result = import_claude_result(env.context(), result_file.read(), name, task=task, agent=agent)
+    name = getattr(result_file, "name", "<stdin>")  # binary stdin may have no name
+    name = "stdin" if name in ("<stdin>", 0) else str(name)
+    result = import_claude_result(env.context(), _text_of(result_file.read(), name), name, task=task, agent=agent)
     return emit(result, as_json, render_recorded)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.app import Env, emit, json_option, pass_env, safe_name
 
 
 def render_outcomes(data: dict[str, Any]) -> str:
@@ -52,7 +52,7 @@ def outcomes(click_ctx: click.Context, env: Env, since: str | None, as_json: boo
 
 
 @outcomes.command("verify")
-@click.argument("task")
+@click.argument("task", callback=safe_name("task id"))
 @click.argument("result", type=click.Choice(["pass", "fail"]))
 @click.option("--note", metavar="TEXT", help="Why (recorded with the verdict).")
 @json_option

@@ -12,6 +12,8 @@ from typing import Any
 
 from cloisterctl.cli.style import warning_prefix
 from cloisterctl.cost.reports import money
+from cloisterctl.ledger.projection import undercount
+from cloisterctl.models.tiers import normalise_model_id
 
 
 def dumps(data: Any) -> str:
@@ -77,7 +79,8 @@ def render_report(result: Mapping[str, Any]) -> str:
             f"{result['totals']['long_context_requests']} requests priced at long-context rates (> 200K input)"
         )
     for model, count in result["unpriced_models"].items():
-        lines.append(f"warning: {count} requests of {model} have no price (counted as $0; add cost.prices.{model})")
+        fix = f"add cost.prices.{normalise_model_id(model)}"
+        lines.append(f"warning: {count} requests of {model} have no price (counted as $0; {fix})")
     if result.get("recorded") is not None:
         lines.append(f"recorded {result['recorded']['appended']} ledger events")
     for problem in result["problems"][:10]:
@@ -117,10 +120,7 @@ def render_status(view: dict[str, Any]) -> str:
         ("session", view["session"] or "-"),
         ("complexity", f"{complexity.get('level')} ({complexity.get('source')})" if complexity else "-"),
         ("task", view["task"] or "-"),
-        (
-            "cost",
-            f"${cost['total_usd']:.2f}, cache hit rate {_percent(cost['cache_hit_rate'])}" if cost else "-",
-        ),
+        ("cost", _cost_text(cost, view.get("unpriced_models") or [])),
         ("handoffs", str(view["handoffs"])),
         ("last decision", view["last_decision"] or "-"),
         ("last activity", view["last_activity"] or "-"),
@@ -133,6 +133,10 @@ def render_status(view: dict[str, Any]) -> str:
         rows.append(("handoff", f"{h['id']} at {h['step']} ({h['from']} -> {h['to']})"))
     if view.get("idle_reason"):
         rows.append(("idle", view["idle_reason"]))
+    verification = view.get("verification")
+    if verification:
+        note = f": {verification['note']}" if verification.get("note") else ""
+        rows.append(("verification", f"{verification['result']} (close on {verification['tier'] or '-'}){note}"))
     stuck = view.get("stuck")
     if stuck:
         when = "now" if stuck["minutes_left"] < 0 else f"in {stuck['minutes_left']:g} min"
@@ -163,14 +167,23 @@ def render_status(view: dict[str, Any]) -> str:
     return "\n".join(warning_prefix(line) for line in lines)
 
 
+def _cost_text(cost: Mapping[str, Any] | None, unpriced: Sequence[str]) -> str:
+    """``$1.20, cache hit rate 80.0%``; ``at least $1.20, ...; 1 unpriced model (X) counted as $0``."""
+    if not cost:
+        return "-"
+    text = f"${cost['total_usd']:.2f}, cache hit rate {_percent(cost['cache_hit_rate'])}"
+    return f"at least {text}; {undercount(unpriced)} (set cost.prices)" if unpriced else text
+
+
 def _budget_text(budget: Mapping[str, Any]) -> str:
-    """One budget for `status`: ``task bd-7: $16.50 of $20 (82%): warning``."""
+    """One budget for `status`: ``task bd-7: $16.50 of $20 (82%): warning`` (``at least $16.50``
+    and the count of unpriced models when some are counted as $0)."""
     key = "" if budget["scope"] == "agent" else f" {budget['key']}"
     level = {"ok": "", "warn": ": warning", "over": ": limit reached"}[budget["level"]]
-    return (
-        f"{budget['scope']}{key}: ${budget['spent_usd']:.2f} of ${budget['limit_usd']:g} "
-        f"({budget['share'] * 100:.0f}%){level}"
-    )
+    unpriced = budget.get("unpriced_models") or []
+    spent = f"{'at least ' if unpriced else ''}${budget['spent_usd']:.2f}"
+    share = f"{budget['share'] * 100:.0f}%" + (f"; {len(unpriced)} unpriced" if unpriced else "")
+    return f"{budget['scope']}{key}: {spent} of ${budget['limit_usd']:g} ({share}){level}"
 
 
 def _percent(rate: float | None) -> str:
@@ -231,6 +244,9 @@ def render_tick(reports: list[dict[str, Any]]) -> str:
         parts = []
         for task in report["tasks"]:
             parts.append(f"task {task['task']} is now {task['status']}")
+        for verified in report.get("verifications") or []:
+            word = {"pending": "started", "pass": "passed", "fail": "failed", "error": "failed to run"}
+            parts.append(f"verification of {verified['task']} {word.get(verified['result'], verified['result'])}")
         for decision in report["decisions"]:
             parts.append(
                 f"decision {decision.get('id', '(dry run)')}: {decision.get('summary') or proposal_text(decision)}"

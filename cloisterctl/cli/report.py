@@ -22,7 +22,7 @@ def render_routing(data: dict[str, Any]) -> str:
         return "-" if value is None else f"{value * 100:.0f}%"
 
     if not data["cells"]:
-        return "no finished attempts recorded yet (see `cloisterctl outcomes`)"
+        return "\n".join(["no finished attempts recorded yet (see `cloisterctl outcomes`)", *render_detection(data)])
     rows = [
         [
             c["level"],
@@ -45,7 +45,29 @@ def render_routing(data: dict[str, Any]) -> str:
             )
         if level["recommend"]:
             lines.append(f"  recommend: {level['recommend']}")
-    return "\n".join(lines)
+    return "\n".join([*lines, *render_detection(data)])
+
+
+def render_detection(data: dict[str, Any]) -> list[str]:
+    """The verification results and the recall of failure detection per tier, with its interval."""
+    section = data.get("detection")
+    if not section:
+        return []
+    results = section["results"]
+    counts = ", ".join(
+        f"{results[key]} {word}"
+        for key, word in (("pending", "pending"), ("pass", "passed"), ("fail", "failed"), ("error", "failed to run"))
+    )
+    lines = ["", f"verification: {counts}" if section["configured"] else "verification: not configured"]
+    if not section["rows"]:
+        lines.append("detection: recall unknown (no failure caught or missed yet)")
+    for row in section["rows"]:
+        interval = "" if row["interval"] is None else f" (95% {row['interval'][0]:.2f}-{row['interval'][1]:.2f})"
+        recall = "-" if row["recall"] is None else f"{row['recall']:.2f}"
+        lines.append(
+            f"detection {row['tier']:<6} caught {row['caught']}, missed {row['missed']}: recall {recall}{interval}"
+        )
+    return lines
 
 
 @report.command("routing")

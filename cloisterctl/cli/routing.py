@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.app import Env, emit, json_option, pass_env, safe_name
 from cloisterctl.models.tiers import LEVELS
 
 
@@ -23,7 +23,7 @@ def complexity() -> None:
 
 
 @complexity.command("get")
-@click.argument("task")
+@click.argument("task", callback=safe_name("task id"))
 @json_option
 @pass_env
 def complexity_get(env: Env, task: str, as_json: bool) -> int:
@@ -36,7 +36,7 @@ def complexity_get(env: Env, task: str, as_json: bool) -> int:
 
 
 @complexity.command("set")
-@click.argument("task")
+@click.argument("task", callback=safe_name("task id"))
 @click.argument("level", type=click.Choice(LEVELS))
 @json_option
 @pass_env
@@ -58,7 +58,7 @@ def complexity_set(env: Env, task: str, level: str, as_json: bool) -> int:
 
 
 @click.command()
-@click.argument("task", required=False)
+@click.argument("task", required=False, callback=safe_name("task id"))
 @click.option("--all", "every", is_flag=True, help="Classify every task in the tracker.")
 @json_option
 @pass_env
@@ -88,7 +88,7 @@ def classify(env: Env, task: str | None, every: bool, as_json: bool) -> int:
 
 
 @click.command()
-@click.argument("task")
+@click.argument("task", callback=safe_name("task id"))
 @click.option("--role", metavar="ROLE", help="Route for a role (planning, test-agent, ...) instead of by complexity.")
 @click.option("--record", is_flag=True, help="Write the decision to the ledger and STATE.md.")
 @json_option

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cloisterctl.cli.app import Env, emit, json_option, pass_env
+from cloisterctl.cli.app import Env, emit, json_option, pass_env, safe_name
 
 
 @click.command()
@@ -99,7 +99,7 @@ def _remove_schedule(root: Any, kind: str, as_json: bool) -> int:
 
 
 @click.command()
-@click.argument("decision")
+@click.argument("decision", callback=safe_name("decision id"))
 @json_option
 @pass_env
 def approve(env: Env, decision: str, as_json: bool) -> int:
@@ -118,7 +118,7 @@ def approve(env: Env, decision: str, as_json: bool) -> int:
 
 
 @click.command()
-@click.argument("decision")
+@click.argument("decision", callback=safe_name("decision id"))
 @click.option("--reason", metavar="TEXT", help="Why, for the ledger.")
 @json_option
 @pass_env

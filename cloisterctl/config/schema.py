@@ -13,6 +13,7 @@ from typing import Any
 
 from cloisterctl.config.schema_complexity import COMPLEXITY
 from cloisterctl.config.schema_routing import ROUTING
+from cloisterctl.config.schema_verification import VERIFICATION
 from cloisterctl.config.spec import (
     AnyOf,
     Section,
@@ -121,6 +122,8 @@ _TRIGGERS = Section(
             }
         ),
         "test_failure": Section({"enabled": boolean(default=True), "consecutive_failures": integer(1, default=2)}),
+        # A close that failed its verification (the `verification` section) -> one tier up.
+        "verification_failed": Section({"enabled": boolean(default=True)}),
     }
 )
 
@@ -140,6 +143,7 @@ SCHEMA = Section(
         "roles": Table(_TIER, default={"planning": "opus", "implementation": "sonnet", "test-agent": "haiku"}),
         "complexity": COMPLEXITY,
         "routing": ROUTING,
+        "verification": VERIFICATION,
         "handoffs": Section(
             {
                 "auto_triggers": _TRIGGERS,

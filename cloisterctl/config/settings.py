@@ -105,6 +105,22 @@ class TestSettings:
 
 
 @dataclass(frozen=True)
+class VerificationSettings:
+    """``verification.*``: what a close below ``below_tier`` goes through before it counts."""
+
+    below_tier: str
+    tests: bool
+    commands: Mapping[str, tuple[str, ...]]  # name -> argv (trusted config only)
+    label_prefix: str
+    timeout_seconds: float
+    compare_base: bool
+
+
+def _argv(command: Any) -> tuple[str, ...]:
+    return tuple(shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command])
+
+
+@dataclass(frozen=True)
 class TickSettings:
     commit: bool
     author_name: str
@@ -290,6 +306,24 @@ class Config:
         if spawn_set and not resume_set:
             return ()
         return tuple(str(arg) for arg in self.data["runtime"]["resume"])
+
+    @cached_property
+    def verification(self) -> VerificationSettings:
+        section = self.data["verification"]
+        return VerificationSettings(
+            below_tier=str(section["below_tier"]),
+            tests=bool(section["tests"]),
+            commands={str(name): _argv(command) for name, command in section["commands"].items()},
+            label_prefix=str(section["label_prefix"]),
+            timeout_seconds=float(section["timeout_seconds"]),
+            compare_base=bool(section["compare_base"]),
+        )
+
+    @property
+    def verifies(self) -> bool:
+        """Whether any close could be verified (``tests.command`` with ``verification.tests``, or
+        named commands); otherwise a close counts as it always did and recall is unknown."""
+        return bool((self.verification.tests and self.tests.command) or self.verification.commands)
 
     @cached_property
     def tests(self) -> TestSettings:

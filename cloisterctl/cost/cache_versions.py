@@ -28,6 +28,7 @@ ROW_MODULES = (
     "cloisterctl.cost.usage_cache",
     "cloisterctl.ledger.events",
     "cloisterctl.ledger.schema",
+    "cloisterctl.models.names",  # the schema's check of ids
 )
 TALLY_MODULES = (
     "cloisterctl.cost.attribution",
@@ -36,6 +37,7 @@ TALLY_MODULES = (
     "cloisterctl.cost.tally",
     "cloisterctl.cost.usage",
     "cloisterctl.cost.usage_cache",
+    "cloisterctl.models.names",  # which session ids name a transcript (cost.transcripts.locate)
     "cloisterctl.models.prices",
     "cloisterctl.models.tiers",
 )

@@ -25,6 +25,7 @@ from cloisterctl.cost.reports import CostData, parse_date, report
 from cloisterctl.cost.tally import Tally, pending_events, tier_function, usage_cells, usage_event
 from cloisterctl.cost.transcripts import locate
 from cloisterctl.cost.usage import Response, TranscriptFile
+from cloisterctl.errors import CloisterError
 from cloisterctl.files import memo
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger.context import Context
@@ -32,6 +33,7 @@ from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.projection import cost_summary
 from cloisterctl.ledger.store import counts_from
+from cloisterctl.models.names import file_in
 from cloisterctl.models.prices import Tokens
 from cloisterctl.workspace.layout import Workspace, fold_inputs
 
@@ -55,7 +57,7 @@ def _pricing_digest(config: Config) -> str:
 
 
 def _files_in_scope(
-    config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool, visited: list[str]
+    root: Path, config_dirs: Sequence[Path], attribution: Attribution, all_projects: bool, visited: list[str]
 ) -> list[TranscriptFile]:
     """The transcripts of the scope; ``visited`` collects every directory looked in (or for)."""
     if all_projects:
@@ -64,7 +66,7 @@ def _files_in_scope(
     # Sessions the ledger names may have been started elsewhere (another cwd): find them by id.
     have = {file.key for file in files}
     wanted = set(attribution.session_agents) - {file.session for file in files}
-    named = {Path(path) for path in attribution.transcripts}
+    named = {locate.local_path(path, root, config_dirs) for path in attribution.transcripts}  # as the ledger names them
     if wanted or named:
         for directory in config_dirs:
             try:
@@ -151,7 +153,7 @@ def collect(
 
     config_dirs = locate.claude_config_dirs(environ)
     visited: list[str] = []
-    files = _files_in_scope(config_dirs, attribution, all_projects, visited)
+    files = _files_in_scope(ws.root, config_dirs, attribution, all_projects, visited)
     # Stamped before anything is read: a file that grows during the read makes a memo stale.
     inputs = memo.stamp([*dict.fromkeys(visited), *(str(file.path) for file in files)])
     scope = "all" if all_projects else "workspace"
@@ -415,8 +417,8 @@ def import_claude_result(
 def packet_tokens(ws: Workspace, handoff_id: str) -> int | None:
     """The ``token_estimate`` of ``.cloister/handoffs/ID.json``, for the dashboard's timeline."""
     try:
-        data = json.loads((ws.handoffs_dir / f"{handoff_id}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(file_in(ws.handoffs_dir, f"{handoff_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError, CloisterError):
         return None
     value = data.get("token_estimate") if isinstance(data, dict) else None
     return value if type(value) is int else None

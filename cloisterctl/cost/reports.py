@@ -171,7 +171,8 @@ def report(data: CostData, by: str, prices: PriceTable, *, breakdown: bool = Fal
         "sessions": len(sessions_seen - {NONE}),
         "files": data.tally.files,
         "bytes_read": data.tally.bytes_read,
-        "prices": {"as_of": prices.as_of, "source": prices.source},
+        # The shipped table, by its name in the package (never a machine path), and its date.
+        "prices": {"file": prices.file, "as_of": prices.as_of, "source": prices.source},
         "problems": data.problems + data.tally.problems,
     }
 

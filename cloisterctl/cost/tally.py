@@ -193,6 +193,7 @@ def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bo
     by_task: dict[str, float] = {}
     tokens = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0}
     requests = 0
+    unpriced: dict[str, int] = {}  # model -> requests counted at $0 (no price)
     for cell in cells:
         key = cell.key
         total += cell.usd
@@ -206,7 +207,9 @@ def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bo
         tokens["cache_write"] += cell.cache_write
         tokens["cache_read"] += cell.cache_read
         requests += cell.requests
-    return {
+        if cell.unpriced:
+            unpriced[key.model] = unpriced.get(key.model, 0) + cell.unpriced
+    numbers = {
         "usd": usd(total),
         "by_model": {model: usd(value) for model, value in sorted(by_model.items())},
         "by_tier": {tier: usd(value) for tier, value in sorted(by_tier.items())},
@@ -217,12 +220,15 @@ def checkpoint_fields(cells: Iterable[Cell], models: Sequence[str], switched: bo
         "by_day": {day: usd(value) for day, value in sorted(by_day.items())},
         "by_task": {task: usd(value) for task, value in sorted(by_task.items())},
     }
+    if unpriced:  # only then: a checkpoint of a fully priced session reads as before
+        numbers["unpriced"] = dict(sorted(unpriced.items()))
+    return numbers
 
 
 def _same(checkpoint: Mapping[str, Any] | None, agent: str, numbers: Mapping[str, Any]) -> bool:
     if checkpoint is None or checkpoint.get("agent") != agent:
         return False
-    return all(checkpoint.get(key) == numbers[key] for key in CHECKPOINT_FIELDS)
+    return all(checkpoint.get(key) == numbers.get(key) for key in CHECKPOINT_FIELDS)
 
 
 def pending_events(

@@ -4,9 +4,12 @@ The facts come from ``doctor.probe`` (and the state and engine modules that own 
 merge driver's registration, the ledger's reader, the tick stamp); the verdicts from
 ``doctor.verdicts``. Programs are looked up on the PATH tick will have: the installed schedule's own
 (cron's is /usr/bin:/bin otherwise), or, with none installed, this shell's, which `schedule` would
-write into it. `cloisterctl` itself is looked up on this shell's PATH: git, Claude Code and beads
-call it by name from the user's environment. Nothing is written; a config that does not load is
-one check among the others, never an error of the command.
+write into it. A workspace with no schedule of its own may be covered by another's `tick --all` (a
+worktree by its main checkout's, unless ``tick.worktrees`` is off there): that schedule counts.
+`cloisterctl` itself is looked up on this shell's PATH: git, Claude Code and beads call it by name
+from the user's environment. Nothing is written in the work tree (reading the ledger for the
+prices check may refresh the fold's cache, as `status` does); a config that does not load is one
+check among the others, never an error of the command.
 """
 
 from __future__ import annotations
@@ -26,8 +29,12 @@ from cloisterctl.integrations.install import CLAUDE_EVENTS
 from cloisterctl.integrations.merge_driver import is_registered
 from cloisterctl.integrations.subagents_install import subagents_status
 from cloisterctl.ledger import segments
+from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.init import STATE_LINE, has_line
+from cloisterctl.ledger.projection import unpriced_models
+from cloisterctl.models.tiers import normalise_model_id
 from cloisterctl.tick import stamp
+from cloisterctl.workspace.covered import all_workspaces
 from cloisterctl.workspace.layout import Workspace, find_workspace
 
 SHELL_PATH = "this shell's PATH, which `schedule` would give it"
@@ -42,7 +49,7 @@ def run_doctor(directory: Path, now: float | None = None) -> list[Check]:
     if not ws.is_initialised:
         return checks
     config, config_check = _config(ws)
-    facts = probe.installed_schedule(ws.root)
+    facts, covered_by = _schedule_facts(ws)
     shell_path = os.environ.get("PATH") or os.defpath
     tick_path, origin = (facts.path, f"the {facts.kind} schedule's PATH") if facts.path else (shell_path, SHELL_PATH)
     checks += _tools(ws, config, tick_path, origin)
@@ -50,13 +57,17 @@ def run_doctor(directory: Path, now: float | None = None) -> list[Check]:
     checks += _hooks(ws)
     checks.append(verdicts.subagents(*subagents_status(ws, config)))
     checks.append(verdicts.merge_driver(is_registered(ws), _state_attribute(ws)))
-    checks.append(_schedule(ws, facts, time.time() if now is None else now))
+    checks.append(_schedule(ws, facts, covered_by, time.time() if now is None else now))
     checks.append(config_check)
+    checks.append(
+        verdicts.verification(config.verifies, config.verification.below_tier, sorted(config.verification.commands))
+    )
     user = probe.user_config_files()
     checks.append(verdicts.user_config(user.path, user.exists, user.legacy, user.legacy_exists))
     found, looked_in = probe.transcript_dirs(ws.root)
     checks.append(verdicts.transcripts(found, looked_in))
     checks.append(_ledger(ws))
+    checks.append(_prices(ws, config))
     return checks
 
 
@@ -113,7 +124,28 @@ def _state_attribute(ws: Workspace) -> bool:
     return has_line(text, STATE_LINE)
 
 
-def _schedule(ws: Workspace, facts: probe.ScheduleFacts, now: float) -> Check:
+def _schedule_facts(ws: Workspace) -> tuple[probe.ScheduleFacts, Path | None]:
+    """This workspace's own schedule; else that of another workspace whose `tick --all` covers
+    this one (the main checkout's, for a worktree: ``workspace.covered.all_workspaces``), and that
+    workspace; else no schedule."""
+    own = probe.installed_schedule(ws.root)
+    if own.kind is not None:
+        return own, None
+    here = ws.root.resolve()
+    for root in probe.scheduled_workspaces():
+        if root.resolve() == here or not (root / ".cloister").is_dir():
+            continue
+        other = Workspace(root)
+        try:
+            config = load_config(other.config_path)
+        except CloisterError:
+            continue  # its tick cannot load its config either: it covers nothing
+        if any(covered.root.resolve() == here for covered in all_workspaces(other, config)):
+            return probe.installed_schedule(root), root
+    return own, None
+
+
+def _schedule(ws: Workspace, facts: probe.ScheduleFacts, covered_by: Path | None, now: float) -> Check:
     if facts.argv0 and probe.which(facts.argv0, "") is None:
         return Check(
             "schedule",
@@ -123,7 +155,16 @@ def _schedule(ws: Workspace, facts: probe.ScheduleFacts, now: float) -> Check:
         )
     last = stamp.last_tick(ws)
     age = None if last is None else max(0.0, (now - last) / 60)
-    return verdicts.schedule(facts.kind, facts.every_minutes, age)
+    return verdicts.schedule(facts.kind, facts.every_minutes, age, str(covered_by) if covered_by else None)
+
+
+def _prices(ws: Workspace, config: Config) -> Check:
+    table = config.prices
+    try:
+        state = Context.for_workspace(ws, config).state
+    except (CloisterError, OSError) as exc:
+        return verdicts.prices([], table.file, table.as_of, str(exc))
+    return verdicts.prices([normalise_model_id(model) for model in unpriced_models(state)], table.file, table.as_of)
 
 
 def _ledger(ws: Workspace) -> Check:
@@ -137,7 +178,7 @@ def _ledger(ws: Workspace) -> Check:
         except CloisterError as exc:
             return verdicts.ledger(len(files), events, bad, first, str(exc))
         events += len(read.events)
-        bad += len(read.problems)
+        bad += read.bad_lines
         if read.problems and first is None:
             first = read.problems[0]
     return verdicts.ledger(len(files), events, bad, first, None)

@@ -117,6 +117,28 @@ def installed_schedule(root: Path) -> ScheduleFacts:
     return _cron_facts(root) or _systemd_facts(root) or ScheduleFacts()
 
 
+def scheduled_workspaces() -> list[Path]:
+    """The workspaces whose schedule (a crontab line or systemd units of ours) is installed here:
+    the cron line's ``cd DIR``, the service's ``WorkingDirectory``."""
+    found: list[Path] = []
+    crontab = shutil.which("crontab")
+    listed = subprocess.run([crontab, "-l"], capture_output=True, text=True, check=False) if crontab else None
+    for line in listed.stdout.splitlines() if listed is not None and listed.returncode == 0 else []:
+        if " # cloisterctl-tick-" not in line or line.lstrip().startswith("#"):
+            continue
+        try:
+            words = shlex.split(schedule.cron_command(line), comments=True)
+        except ValueError:
+            continue
+        if len(words) > 1 and words[0] == "cd":
+            found.append(Path(words[1]))
+    for service in sorted(schedule.systemd_dir().glob("cloisterctl-tick-*.service")):
+        for line in service.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("WorkingDirectory="):
+                found.append(Path(line.removeprefix("WorkingDirectory=").strip()))
+    return list(dict.fromkeys(found))
+
+
 def pre_commit_config(root: Path) -> tuple[list[str] | None, str | None]:
     """The cloister hook ids .pre-commit-config.yaml lists (None: no file), and a problem reading it."""
     path = root / ".pre-commit-config.yaml"

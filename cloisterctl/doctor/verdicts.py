@@ -206,8 +206,11 @@ def merge_driver(registered: bool, attribute: bool) -> Check:
     return Check(name, PROBLEM, "; ".join(missing), "cloisterctl install git")
 
 
-def schedule(kind: str | None, every_minutes: int | None, last_tick_age: float | None) -> Check:
-    """``kind``: cron or systemd when this workspace's schedule is installed; ``last_tick_age``: minutes
+def schedule(
+    kind: str | None, every_minutes: int | None, last_tick_age: float | None, covered_by: str | None = None
+) -> Check:
+    """``kind``: cron or systemd when this workspace's schedule is installed, or the schedule of
+    ``covered_by``, another workspace whose `tick --all` covers this one; ``last_tick_age``: minutes
     since tick last ran here (None: never seen)."""
     name = "schedule"
     last = "tick has not run here yet" if last_tick_age is None else f"tick last ran {_ago(last_tick_age)}"
@@ -215,19 +218,22 @@ def schedule(kind: str | None, every_minutes: int | None, last_tick_age: float |
         return Check(
             name,
             PROBLEM,
-            f"no crontab line or systemd timer runs tick here; {last}",
-            "cloisterctl schedule --cron --install (or --systemd --install)",
+            f"no crontab line or systemd timer runs tick here, nor `tick --all` of a workspace that covers this one; "
+            f"{last}",
+            "cloisterctl schedule --cron --install (or --systemd --install; in a worktree: in the main checkout)",
         )
     every = every_minutes or 1
+    when = f"every {every}m" + (f" by `tick --all` in {covered_by}, which covers this workspace" if covered_by else "")
     stale_after = max(STALE_TICK_MINUTES, STALE_TICK_RUNS * every)
     if last_tick_age is None or last_tick_age > stale_after:
+        log = f"{covered_by}/.cloister/local/tick.log" if covered_by else ".cloister/local/tick.log"
         fix = (
-            "see .cloister/local/tick.log; is cron running?"
+            f"see {log}; is cron running?"
             if kind == "cron"
             else "systemctl --user enable --now the timer (`cloisterctl schedule --systemd` prints it)"
         )
-        return Check(name, PROBLEM, f"{kind}, every {every}m, but {last}", fix)
-    return ok(name, f"{kind}, every {every}m; {last}")
+        return Check(name, PROBLEM, f"{kind}, {when}, but {last}", fix)
+    return ok(name, f"{kind}, {when}; {last}")
 
 
 def _ago(minutes: float) -> str:
@@ -300,6 +306,22 @@ def ledger(files: int, events: int, bad_lines: int, first_bad: str | None, unrea
     return ok(name, f"{_count(events, 'event')} in {_count(files, 'file')}, no bad lines")
 
 
+def prices(unpriced: Sequence[str], table: str, as_of: str, problem: str | None = None) -> Check:
+    """The models this workspace's cost counts at $0 for want of a price (from the folded ledger)."""
+    name = "prices"
+    if problem:
+        return Check(name, WARNING, f"cannot tell which models have no price: {problem}", "see the ledger check")
+    if unpriced:
+        models = ", ".join(unpriced)
+        return Check(
+            name,
+            WARNING,
+            f"no price for {models}: counted as $0, so the cost, STATE.md and every budget undercount",
+            f"add cost.prices.{unpriced[0]}: {{input: USD, output: USD}} (per million tokens) to .cloister/config.yaml",
+        )
+    return ok(name, f"every model in this workspace's cost has a price ({table}, as of {as_of})")
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
@@ -311,3 +333,17 @@ def workspace(root: str | None, initialised: bool) -> Check:
     if not initialised:
         return Check(name, PROBLEM, f"{root}: no .cloister/ here", "cloisterctl init")
     return ok(name, root)
+
+
+def verification(configured: bool, below_tier: str, commands: Sequence[str]) -> Check:
+    """Whether closes are verified before they count; without it the recall of failure detection
+    is unknown (a wrong close on a cheap tier is recorded as a success). Optional, so never a warning."""
+    name = "verification"
+    if not configured:
+        return ok(
+            name,
+            f"none configured (optional): a close below {below_tier} counts unchecked and the recall of failure "
+            "detection is unknown; set tests.command (or verification.commands) to verify closes",
+        )
+    named = f" and {len(commands)} named command(s) ({', '.join(commands)})" if commands else ""
+    return ok(name, f"closes below {below_tier} are verified before they count: tests.command{named}")

@@ -5,17 +5,28 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
-from cloisterctl.errors import CloisterError, StateFileError
+from cloisterctl.errors import CloisterError, HandoffError, StateFileError
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.handoff.packet import HandoffInfo, build, parse_sections
 from cloisterctl.ledger import statefile
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.fold import WorkspaceState
 from cloisterctl.ledger.projection import cost_summary
+from cloisterctl.models.names import file_in
 from cloisterctl.workspace import git
 from cloisterctl.workspace.layout import Workspace
+
+
+def in_dir(directory: Path, name: str) -> Path:
+    """``directory/name`` for a file named after a handoff or session id: the schema admits only
+    safe names, and this makes sure the path stays in its directory all the same."""
+    try:
+        return file_in(directory, name)
+    except CloisterError as exc:
+        raise HandoffError(str(exc)) from None
 
 
 def write_packet(
@@ -43,8 +54,8 @@ def write_packet(
         budget_tokens=config.handoffs.budget_tokens,
     )
     ws.handoffs_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(ws.handoffs_dir / f"{info.handoff_id}.json", packet.json_text())
-    atomic_write_text(ws.handoffs_dir / f"{info.handoff_id}.md", packet.prompt)
+    atomic_write_text(in_dir(ws.handoffs_dir, f"{info.handoff_id}.json"), packet.json_text())
+    atomic_write_text(in_dir(ws.handoffs_dir, f"{info.handoff_id}.md"), packet.prompt)
     details: dict[str, Any] = {
         "packet": f".cloister/handoffs/{info.handoff_id}.json",
         "prompt": f".cloister/handoffs/{info.handoff_id}.md",

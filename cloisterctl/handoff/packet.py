@@ -12,13 +12,15 @@ first instruction says so instead of "continue".
 
 Building it is pure (``build``); reading STATE.md and git is the caller's job. The prompt is kept
 under a token budget by trimming, lowest priority first, and the packet says what was trimmed.
-Prior decisions are never trimmed: the new session must not re-decide them.
+Prior decisions are never trimmed: the new session must not re-decide them. A packet is committed,
+so it holds no machine path (``workspace`` is the work tree's directory name).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -225,7 +227,8 @@ def packet_data(
         "previous_task": info.previous_task,
         "created_at": info.created_at,
         "agent": info.agent,
-        "workspace": info.workspace,
+        # The work tree's name: a committed file never holds a machine path.
+        "workspace": posixpath.basename(info.workspace.replace("\\", "/").rstrip("/")),
         "task_id": task_id,
         "parent_task_id": task.parent if task else None,
         "task_description": description,

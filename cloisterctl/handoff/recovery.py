@@ -20,6 +20,7 @@ from typing import Any
 
 from cloisterctl.errors import CloisterError
 from cloisterctl.files.atomic import atomic_write_text
+from cloisterctl.handoff.capture import in_dir
 from cloisterctl.handoff.steps import check_command, exit_file, spawn
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import Event, make_event
@@ -50,14 +51,14 @@ def failure_fields(ctx: Context, handoff: Handoff, step: str, reason: str) -> di
 
 
 def _restart_prompt(ctx: Context, handoff: Handoff, reason: str) -> str:
-    packet = ctx.ws.handoffs_dir / f"{handoff.id}.md"
+    packet = in_dir(ctx.ws.handoffs_dir, f"{handoff.id}.md")
     task = handoff.fields.get("task") or "the work"
     text = (
         f"cloisterctl: the handoff of this work to {handoff.fields.get('to_model')} failed ({reason}), so you "
         f"continue on {handoff.fields.get('from_model')}. Read STATE.md, then continue {task}"
         + (f"; the brief your successor was to get is {packet.relative_to(ctx.ws.root)}." if packet.exists() else ".")
     )
-    path = ctx.ws.handoffs_dir / f"{handoff.id}-restart.md"
+    path = in_dir(ctx.ws.handoffs_dir, f"{handoff.id}-restart.md")
     ctx.ws.handoffs_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text + "\n")
     return str(path)

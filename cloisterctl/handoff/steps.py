@@ -22,7 +22,7 @@ from typing import Any
 from cloisterctl.cost.transcripts.locate import session_transcript
 from cloisterctl.errors import HandoffError
 from cloisterctl.files.atomic import atomic_write_text
-from cloisterctl.handoff.capture import body_digest, write_packet
+from cloisterctl.handoff.capture import body_digest, in_dir, write_packet
 from cloisterctl.handoff.packet import HandoffInfo
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import format_ts, parse_ts
@@ -47,7 +47,7 @@ def _save_requested(ctx: Context, state: WorkspaceState, handoff: Handoff) -> St
     if not ctx.tmux.alive(name):
         return {"sent": False, "note": "the agent is not running; nothing to ask"}
     text = ctx.config.runtime.save_request
-    request = ctx.ws.local_dir / f"save-request-{handoff.id}.txt"
+    request = in_dir(ctx.ws.local_dir, f"save-request-{handoff.id}.txt")
     atomic_write_text(request, text + "\n")
     before = body_digest(ctx.ws)  # taken first: a quick agent may update STATE.md as the text lands
     ctx.tmux.send_text(name, text)
@@ -99,7 +99,7 @@ def check_command(ctx: Context, template: Sequence[str], key: str = "runtime.spa
 def session_file(ctx: Context, kind: str, session: str) -> Path:
     """``.cloister/local/KIND-SESSION.json``, the session id reduced to characters that make one
     file name (``layout.slug``): a merged ledger line may name any session, ``../..`` included."""
-    return ctx.ws.local_dir / f"{kind}-{slug(session)}.json"
+    return in_dir(ctx.ws.local_dir, f"{kind}-{slug(session)}.json")
 
 
 def exit_file(ctx: Context, session: str) -> Path:
@@ -188,7 +188,7 @@ def _spawned(ctx: Context, state: WorkspaceState, handoff: Handoff) -> StepResul
                 f"tmux session {name} is running another session ({running}); refusing to start a second agent"
             )
     else:
-        prompt_path = ctx.ws.handoffs_dir / f"{handoff.id}.md"
+        prompt_path = in_dir(ctx.ws.handoffs_dir, f"{handoff.id}.md")
         if not prompt_path.exists():
             raise HandoffError(f"{prompt_path}: the handoff packet is missing; never spawning without one")
         spawn(ctx, state.agent, session, str(begun["model"]), str(handoff.to_tier), prompt_path, handoff.id)

@@ -26,7 +26,7 @@ def beads_hook(args: list[str]) -> int:
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     try:
         issue = json.loads(raw) if raw.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's recursion limit
         issue = {}
     if isinstance(issue, list):  # some callers pass `bd show --json` output, an array
         issue = issue[0] if issue and isinstance(issue[0], dict) else {}

@@ -1,7 +1,8 @@
 """`cloisterctl hook claude`: Claude Code's hooks (SessionStart, PostToolUse, Stop, SubagentStop).
 
 Reads the hook's JSON from stdin and records: the agent's session id (SessionStart, committed, for
-cost attribution), activity (every event, machine-local), idleness (Stop), and test runs (a Bash
+cost attribution; its transcript's path only relative to the Claude config dir or the work tree,
+never a machine path), activity (every event, machine-local), idleness (Stop), and test runs (a Bash
 command matching ``tests.patterns``, with the outcome read from the tool's response). Always exits
 0: a non-zero exit would get in the agent's way.
 """
@@ -53,7 +54,7 @@ def claude_hook(args: list[str]) -> int:
             source="hook",
             event="start",
             model=payload.get("model") if isinstance(payload.get("model"), str) else None,
-            transcript=payload.get("transcript_path"),
+            transcript=_portable(payload.get("transcript_path"), workspace),
         )
         append_event(workspace, started)
     elif name == "PostToolUse":
@@ -66,6 +67,19 @@ def claude_hook(args: list[str]) -> int:
         append_event(workspace, event("idle", session=session, source="agent"))
     append_event(workspace, activity)
     return 0
+
+
+def _portable(path: Any, workspace: str) -> str | None:
+    """The transcript's path as a teammate's clone can read it (``claude:...`` or relative to the
+    work tree); None for a path elsewhere on this machine, which is never committed (the session
+    id finds its transcript anyway)."""
+    if not isinstance(path, str) or not path:
+        return None
+    from pathlib import Path
+
+    from cloisterctl.cost.transcripts.locate import portable_path
+
+    return portable_path(path, Path(workspace))
 
 
 def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -> None:

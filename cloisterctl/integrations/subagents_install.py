@@ -125,7 +125,7 @@ def uninstall_subagents(ws: Workspace) -> InstallReport:
 def _recorded_digest(ws: Workspace) -> str | None:
     try:
         data = json.loads(safeopen.read_capped(record_path(ws), safeopen.JSON_CAP))
-    except (OSError, ValueError, UnsafeFileError):
+    except (OSError, ValueError, RecursionError, UnsafeFileError):
         return None
     found = data.get("digest") if isinstance(data, dict) else None
     return found if isinstance(found, str) else None

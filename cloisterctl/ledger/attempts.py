@@ -6,7 +6,8 @@ task, and it ends
 
 - ``closed``: the task was closed while the attempt ran (a success unless the attempt was flagged
   by a trigger whose flag fails it, as its decision recorded (``ledger.decisions.fails_attempt``:
-  ``stuck``, ``test_failure``, ``bleed``); or the test-agent stage's ``verification`` failed);
+  ``stuck``, ``test_failure``, ``bleed``); or the test-agent stage's ``verification`` failed:
+  `outcomes verify`, or the tick's verification of that close, whose event names the attempt);
 - ``escalated``: an escalation decision moved the task up a tier (its trigger says why);
 - ``handed_off``: a planned move (a role or tier change that is not an escalation);
 - ``abandoned``: the task was deleted, or the agent moved to another task, with no close;
@@ -19,6 +20,11 @@ reducer, and keeps ``WorkspaceState.outcomes`` (``OutcomeBook``): the running at
 that closed each task (so a reopen can take its success back), and the counts per
 ``level/tier`` that the adaptive router reads in O(1). It returns the attempts that ended or
 changed, which ``routing.outcome_report`` collects for the `outcomes` report; the fold drops them.
+While the tick's verification of a successful close is pending, the close is held out of the
+counts' successes (it counts when it passes, or ends with no verdict; a failure when it fails).
+The book also keeps each task's latest verification (pending, pass, fail, or error: failed to
+run, no verdict) and, per tier, the failures a verification caught and the accepted closes that
+later failed (missed): ``routing.detection`` estimates the recall from them.
 Values in the book are replaced, never changed in place (``ledger.fold.copy_state`` copies shallowly).
 """
 
@@ -29,7 +35,7 @@ from typing import Any
 
 from cloisterctl.ledger.decisions import PLANNED_MOVES, RAISES_FLAG, fails_attempt
 from cloisterctl.ledger.events import Event
-from cloisterctl.ledger.state import MICRO, WorkspaceState
+from cloisterctl.ledger.state import MICRO, OutcomeBook, WorkspaceState
 
 Attempt = dict[str, Any]
 # The counts per "level/tier": [attempts ended, successes, failures, escalations, micro-USD, costed]
@@ -127,6 +133,9 @@ def _end(state: WorkspaceState, ts: str, ending: str, trigger: str | None = None
                 "key": count_key(attempt["level"], attempt["tier"]) if counted else None,
                 "success": success,
                 "reopened": False,
+                "tier": attempt["tier"],
+                "verified": current.get("verified"),
+                "start": attempt["start"],
             },
         }
     return attempt
@@ -136,6 +145,7 @@ def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, 
     """A closed task's close did not hold (reopened) or its verification failed: the attempt
     that closed it is no longer a success."""
     book = state.outcomes
+    _release(book, task)
     entry = book.closed.get(task)
     if entry is None or entry["reopened"]:
         return []
@@ -145,6 +155,7 @@ def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, 
     if verified:
         change["verified"] = verified
     was_success = bool(entry["success"])
+    _detected(book, entry, was_success=was_success, verified=verified)
     if was_success and verified != "pass":
         change["success"] = False
         if entry["key"]:
@@ -153,9 +164,45 @@ def _undo_success(state: WorkspaceState, task: str, ts: str, *, reopened: bool, 
             row[FAILURES] += 1
             book.counts = {**book.counts, entry["key"]: row}
     if verified == "pass":
+        book.closed = {**book.closed, task: {**entry, "verified": "pass"}}
         return [change]
     book.closed = {**book.closed, task: {**entry, "success": False, "reopened": reopened}}
     return [change]
+
+
+def _shift_success(book: OutcomeBook, task: str, entry: dict[str, Any], *, held: bool) -> None:
+    if entry["key"]:
+        row = list(book.counts[entry["key"]])
+        row[SUCCESSES] += -1 if held else 1
+        book.counts = {**book.counts, entry["key"]: row}
+    book.closed = {**book.closed, task: {**entry, "held": held}}
+
+
+def _hold(book: OutcomeBook, task: str) -> None:
+    """A successful close whose verification started does not count as a success until it ends."""
+    entry = book.closed.get(task)
+    if entry is not None and entry["success"] and not entry["reopened"] and not entry.get("held"):
+        _shift_success(book, task, entry, held=True)
+
+
+def _release(book: OutcomeBook, task: str) -> None:
+    """The close held by its verification counts again (its verdict, a reopen, or no verdict decides next)."""
+    entry = book.closed.get(task)
+    if entry is not None and entry.get("held"):
+        _shift_success(book, task, entry, held=False)
+
+
+def _detected(book: OutcomeBook, entry: dict[str, Any], *, was_success: bool, verified: str | None) -> None:
+    """Count what the verification stage caught and what it let through, per tier of the close:
+    a failed verification of a close not yet accepted by one is caught; an accepted close (a
+    success) that is reopened or fails a later verification was missed."""
+    tier = entry.get("tier")
+    if not tier or not was_success or verified == "pass":
+        return
+    caught = verified == "fail" and entry.get("verified") != "pass"
+    row = list(book.detection.get(tier, [0, 0]))
+    row[0 if caught else 1] += 1
+    book.detection = {**book.detection, tier: row}
 
 
 def _route(state: WorkspaceState, event: Event) -> list[Attempt]:
@@ -272,6 +319,36 @@ def _reopen(state: WorkspaceState, event: Event) -> list[Attempt]:
 
 def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
     task, result = str(event["task"]), str(event["result"])
+    book = state.outcomes
+    closing = book.closed.get(task)
+    attempt = event.get("attempt")
+    book.verifications = {
+        **book.verifications,
+        task: {
+            "result": result,
+            "attempt": attempt if isinstance(attempt, int) else (closing or {}).get("n"),
+            "tier": event.get("tier") or (closing or {}).get("tier"),
+            "ts": event["ts"],
+            "id": event["id"],
+            "note": event.get("note"),
+            "source": event.get("source"),
+            # The last lines of a failed check's output, for the escalation's packet (the last few).
+            "output": (event.get("output") or [])[-10:] if result == "fail" else None,
+            "commands": event.get("commands") if result == "pending" else None,  # what it runs
+        },
+    }
+    if isinstance(attempt, int):  # the tick's verification: of one close
+        if closing is None or closing["n"] != attempt:
+            return []  # of an earlier close of the task (it was closed again since)
+        if result == "pending":
+            _hold(book, task)
+            return []
+        _release(book, task)
+        if result == "error":
+            return []  # failed to run: no verdict, the close counts as it stands
+        return _undo_success(state, task, event["ts"], reopened=False, verified=result)
+    if result not in ("pass", "fail"):
+        return []
     current = state.outcomes.current
     if current is not None and current["task"] == task:
         state.outcomes.current = {**current, "verified": result}

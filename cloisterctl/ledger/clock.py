@@ -6,6 +6,10 @@ pinned clock (``require_real``): pinned timestamps in the committed ledger would
 after every real event for good. Tests that need another time give a ``Context`` their own clock;
 the context makes whatever clock it has strictly increasing (``ledger.context``), and the ledger
 never gets an event dated past the real clock plus ``ledger.store.CLOCK_SKEW``.
+
+The floor (``ledger.clock_floor``): every writer of this clone, hooks included, dates an event
+after the last one this clone wrote, so a clock stepped back does not date the next event before
+the last.
 """
 
 from __future__ import annotations

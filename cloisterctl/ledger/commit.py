@@ -12,6 +12,9 @@ with them), or only STATE.md refreshed from the ledger -- amends cloisterctl's o
 commit when that is HEAD and no remote-tracking branch has it yet; otherwise it is a new commit,
 which later bookkeeping amends in turn. A pushed commit is never rewritten, and nothing but
 bookkeeping is ever amended.
+
+Every line of a message is one line of text (``models.names.one_line``): what a merged event
+says cannot add a line, a trailer or a control character to a commit.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from cloisterctl.errors import ToolError
 from cloisterctl.ledger import spool
 from cloisterctl.ledger.context import Context
 from cloisterctl.ledger.events import Event
+from cloisterctl.models.names import one_line
 from cloisterctl.workspace import git
 from cloisterctl.workspace.layout import Workspace
 
@@ -73,6 +77,9 @@ def commit_message(events: Sequence[Event]) -> str:
     lines: list[str] = []
     for event in sorted(events, key=lambda e: _RANK.get(e["type"], 4)):
         line = _line(event, steps)
+        # A reason or a title from a merged line is text: one line, no control characters, so it
+        # cannot start a trailer (``Cloister-Commit: bookkeeping`` would let a later commit amend it).
+        line = None if line is None else one_line(line)
         if line is not None and line not in lines:
             lines.append(line)
     subject = lines[0] if lines else "record activity"

@@ -12,7 +12,8 @@ Every operation that reads or changes a workspace goes through a ``Context``:
   and the statusline's summary (``ledger.statusline_file``) from the same state.
 - ``tick_lock`` is held by every command that can start or advance a handoff (tick, handoff,
   approve, spawn, stop), so two of them never act on one agent at once.
-- ``clock`` is strictly increasing and never earlier than what is folded (``MonotonicClock``), and
+- ``clock`` is strictly increasing and never earlier than what is folded or than the last event
+  this clone wrote (``MonotonicClock``, ``clock_floor``: a clock stepped back too), and
   events of one batch made at the same moment get distinct timestamps in the order they are
   listed (``stamp``): ``(ts, id)`` order is the order things happened, even with a fixed test
   clock. Nothing is recorded under a pinned clock (``CLOISTER_NOW``), and no event dated past the
@@ -35,7 +36,7 @@ from cloisterctl.errors import LedgerError
 from cloisterctl.files.atomic import check_writable
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import clock as clock_module
-from cloisterctl.ledger import segments, statefile, store
+from cloisterctl.ledger import clock_floor, segments, statefile, store
 from cloisterctl.ledger.events import Event, format_ts, parse_ts
 from cloisterctl.ledger.fold import WorkspaceState, extended
 from cloisterctl.runtime.tmux import Tmux, session_name
@@ -79,16 +80,19 @@ class Context:
     _stamped: tuple[str, str] | None = field(default=None, repr=False)  # (as made, as written) ts of the last event
     state_md_changed: bool = False  # whether publish changed STATE.md (what the commit point commits)
     committed: bool = False  # whether the commit point ran (``ledger.commit.finish``): once per context
+    _floor: str | None = field(default=None, repr=False)  # the last ts this clone wrote, once read
 
     def __post_init__(self) -> None:
         self.clock = MonotonicClock(self.clock, self._folded_until)
 
     def _folded_until(self) -> str | None:
-        """The last folded event's ts, when the state is read already (reading it just for the
-        clock would cost commands that never need it a fold)."""
-        if self._state is None and self._snapshot is None:
-            return None
-        return self.state.last_event_ts
+        """The latest of the last folded event's ts, when the state is read already (reading it
+        just for the clock would cost commands that never need it a fold), and the last ts this
+        clone wrote (``clock_floor``: read once, a small machine-local file)."""
+        if self._floor is None:
+            self._floor = clock_floor.read_floor(str(self.ws.local_dir)) or ""
+        folded = self.state.last_event_ts if self._state is not None or self._snapshot is not None else None
+        return max(folded or "", self._floor) or None
 
     @classmethod
     def for_workspace(
@@ -189,6 +193,9 @@ class Context:
             segments.append(self.ws.signals_path, self.ws.lock_path, events, self.config.lock_timeout)
         else:
             segments.append_segments(self.ws, events, self.config.lock_timeout)
+        latest = max(event["ts"] for event in events)
+        clock_floor.raise_floor(str(self.ws.local_dir), latest)
+        self._floor = max(self._floor or "", latest)
         (self._spooled if local else self.written).extend(events)
         self._state = folded if folded is not None else self.with_events(events)
 

@@ -3,11 +3,14 @@
 An event is one JSON object with ``id`` (unique), ``ts`` (UTC ISO 8601 with microseconds and a
 ``Z``, so text order is time order), ``type`` and ``agent``, plus fields of its type. Readers order
 events by ``(ts, id)`` and drop duplicate ids: two branches' ledgers joined by a union merge read the
-same as one linear history.
+same as one linear history. Two lines with one id and different content (a forged or edited copy)
+are a conflict: the one whose canonical JSON has the smaller SHA-256 is kept, whatever the order
+the lines were read in, and the reader reports the id (``conflicts``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -47,12 +50,37 @@ def encode(event: Mapping[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False, sort_keys=False, default=str)
 
 
-def ordered(events: Iterable[Event]) -> list[Event]:
-    """Events sorted by ``(ts, id)`` with duplicate ids (from a union merge) dropped."""
+def ordered(events: Iterable[Event], conflicts: set[str] | None = None) -> list[Event]:
+    """Events sorted by ``(ts, id)`` with duplicate ids (from a union merge) dropped. Of copies of
+    one id that differ, the one with the smallest ``content_digest`` is kept (so the order the
+    files were read in does not matter), and the id is added to ``conflicts``."""
     unique: dict[str, Event] = {}
     for event in events:
-        unique.setdefault(event["id"], event)
+        seen = unique.setdefault(event["id"], event)
+        if seen is not event and seen != event:
+            if conflicts is not None:
+                conflicts.add(event["id"])
+            if content_digest(event) < content_digest(seen):
+                unique[event["id"]] = event
     return sorted(unique.values(), key=lambda e: (e["ts"], e["id"]))
+
+
+def content_digest(event: Mapping[str, Any]) -> str:
+    """SHA-256 of the event's canonical JSON (keys sorted): the same for equal events, whatever
+    their key order or spacing on disk."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def conflict_report(ids: set[str], shown: int = 5) -> list[str]:
+    """One problem line summarising the ids held with different content in two places."""
+    if not ids:
+        return []
+    names = ", ".join(sorted(ids)[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+    return [
+        f"ledger: {len(ids)} event id(s) appear twice with different content: {names} "
+        "(the copy with the smaller content digest is used; find the lines with `git log -S ID`)"
+    ]
 
 
 def normalise_ts(text: str) -> str:

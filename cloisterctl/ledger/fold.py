@@ -152,6 +152,8 @@ def copy_state(state: WorkspaceState) -> WorkspaceState:
             dict(state.outcomes.closed),
             dict(state.outcomes.counts),
             state.outcomes.seq,
+            dict(state.outcomes.verifications),
+            dict(state.outcomes.detection),
         ),
         session_context=dict(state.session_context),
         idle=dict(state.idle) if state.idle is not None else None,

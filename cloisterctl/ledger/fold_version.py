@@ -5,8 +5,8 @@ trusted; none is ever bumped by hand.
 
 ``FOLD_MODULES`` are the state and its records, the reducers and everything the fold calls, and
 what decides which lines of the ledger are events at all (the segment reader and the event
-schema): every module ``ledger.fold`` and ``ledger.segments`` import, inside this package
-(``tests/ledger/test_cache_versions.py`` holds that). Left out: the modules that only keep a
+schema, and the safe-name check it uses): every module ``ledger.fold`` and ``ledger.segments``
+import, inside this package (``tests/ledger/test_cache_versions.py`` holds that). Left out: the modules that only keep a
 state (``store``, ``checkpoints``: their own records are checked by shape when decoded, and a
 change in how a cache is kept must not throw away every committed checkpoint), and
 ``cloisterctl.errors`` (exception classes: no data).
@@ -27,6 +27,7 @@ FOLD_MODULES = (
     "cloisterctl.ledger.segments",
     "cloisterctl.ledger.spending",
     "cloisterctl.ledger.state",
+    "cloisterctl.models.names",  # the safe-name check the schema makes of every id
 )
 
 

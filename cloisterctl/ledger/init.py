@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from cloisterctl.errors import CloisterError
 from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.files.locking import locked
@@ -19,6 +20,7 @@ from cloisterctl.ledger import segments, statefile
 from cloisterctl.ledger.events import encode, make_event
 from cloisterctl.ledger.projection import front_matter
 from cloisterctl.ledger.store import snapshot
+from cloisterctl.models.names import name_problem
 from cloisterctl.workspace.layout import Workspace, slug
 
 GITATTRIBUTES_LINE = ".cloister/ledger.jsonl merge=union"  # the single-file ledger of earlier versions
@@ -70,6 +72,9 @@ def ensure_gitattributes(ws: Workspace) -> str:
 
 def init(ws: Workspace, agent: str | None, now: datetime, timeout: float | None = None) -> InitReport:
     agent_id = slug(agent) if agent else None
+    wrong = None if agent_id is None else name_problem("agent name", agent_id)
+    if wrong is not None:  # slug keeps only safe characters; a name may still be too long
+        raise CloisterError(wrong)
     with locked(ws.lock_path, timeout, what="the workspace"):
         current = snapshot(ws).state
         report = InitReport(str(ws.root), agent_id or current.agent)

@@ -4,6 +4,7 @@ cost summary. Pure and deterministic, so a second tick with nothing new writes i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cloisterctl.ledger.state import MICRO, WorkspaceState
@@ -28,6 +29,17 @@ def cost_summary(state: WorkspaceState) -> dict[str, Any] | None:
     if totals.switches:
         summary["mid_session_switches"] = totals.switches
     return summary
+
+
+def unpriced_models(state: WorkspaceState) -> list[str]:
+    """The models this workspace's cost includes with no price (counted at $0, so every total and
+    budget figure is a lower bound), sorted; empty when every request was priced."""
+    return sorted(state.cost_totals.unpriced)
+
+
+def undercount(models: Sequence[str]) -> str:
+    """What unpriced models do to a figure: ``1 unpriced model (claude-x) counted as $0``."""
+    return f"{len(models)} unpriced model{'s' if len(models) != 1 else ''} ({', '.join(models)}) counted as $0"
 
 
 def budget_warnings(state: WorkspaceState) -> dict[str, Any]:
@@ -61,10 +73,16 @@ def front_matter(state: WorkspaceState) -> dict[str, Any]:
         block["complexity"] = {k: state.complexity[k] for k in ("level", "source") if k in state.complexity}
     if state.task:
         block["task"] = state.task
+        verification = state.outcomes.verifications.get(state.task)
+        if verification is not None:  # the latest verification of a close of it: pending, pass, fail, error
+            block["verification"] = verification["result"]
     block["handoffs"] = state.handoff_count
     cost = cost_summary(state)
     if cost is not None:
         block["cost"] = cost
+    unpriced = unpriced_models(state)
+    if unpriced:  # the cost above leaves these out (add them under cost.prices in the config)
+        block["unpriced_models"] = unpriced
     if state.budgets:
         block["budgets"] = budget_warnings(state)
     if state.last_decision:

@@ -290,16 +290,24 @@ def _add_to_totals(totals: CostTotals, checkpoint: dict[str, Any] | None, sign: 
     totals.micro_usd += sign * _micro(checkpoint.get("usd"))
     for name, table in (("by_model", totals.by_model), ("by_tier", totals.by_tier)):
         for key, usd in (checkpoint.get(name) or {}).items():
-            micro, refs = table.get(key, (0, 0))
-            if refs + sign:
-                table[key] = [micro + sign * _micro(usd), refs + sign]
-            else:
-                table.pop(key, None)
+            _count(table, key, sign * _micro(usd), sign)
+    for model, requests in (checkpoint.get("unpriced") or {}).items():
+        _count(totals.unpriced, model, sign * int(requests), sign)
     tokens = checkpoint.get("tokens") or {}
     for kind in TOKEN_KINDS:
         totals.tokens[kind] = totals.tokens.get(kind, 0) + sign * int(tokens.get(kind, 0))
     totals.switches += sign * int(bool(checkpoint.get("mid_session_switch")))
     totals.checkpoints += sign
+
+
+def _count(table: dict[str, list[int]], key: str, amount: int, sign: int) -> None:
+    """Add ``amount`` to ``key``'s figure and ``sign`` to how many checkpoints name it; a key no
+    checkpoint names any more is dropped."""
+    figure, refs = table.get(key, (0, 0))
+    if refs + sign:
+        table[key] = [figure + amount, refs + sign]
+    else:
+        table.pop(key, None)
 
 
 @reducer("usage")

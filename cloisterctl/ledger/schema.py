@@ -7,7 +7,10 @@ attribution, reports) only ever sees events of the right shape.
 
 Fields not listed are allowed (a newer cloisterctl may add some); a listed field of the wrong type
 is not. Numbers must be finite and of a sane size: a cost of 1e25 USD or 10**30 tokens is a
-corrupt line, not a fact.
+corrupt line, not a fact. Names are data: every id that may reach a file name, a tmux name, a
+commit message or an argv (the event's ``id`` and ``agent``, and its task, session, handoff and
+decision fields) must be a safe name (``models.names``), so ``../../x``, a NUL, a newline or a
+leading ``-`` makes the line bad, like any other wrong shape.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+
+from cloisterctl.models.names import is_safe_name
 
 MAX_NUMBER = 1e12  # USD, seconds, counts: anything larger is corrupt
 MAX_TOKENS = 10**12
@@ -83,6 +88,8 @@ def _flag(value: Any) -> bool:
 
 
 TEXT = _text
+NAME = is_safe_name
+OPTIONAL_NAME = _optional(is_safe_name)
 OPTIONAL_TEXT = _optional(_text)
 OPTIONAL_MAPPING = _optional(_mapping)
 OPTIONAL_NUMBER = _optional(_number)
@@ -95,7 +102,7 @@ _EXIT_CODE = _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) 
 FIELDS: dict[str, dict[str, Check]] = {
     "init": {},
     "route": {
-        "task": OPTIONAL_TEXT,
+        "task": OPTIONAL_NAME,
         "tier": OPTIONAL_TEXT,
         "model": OPTIONAL_TEXT,
         "rule": OPTIONAL_TEXT,
@@ -104,7 +111,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "complexity": OPTIONAL_MAPPING,
         "economics": OPTIONAL_MAPPING,
         "hint": OPTIONAL_MAPPING,
-        "decision": OPTIONAL_TEXT,
+        "decision": OPTIONAL_NAME,
         # The adaptive policy's figures per tier (p, c, E, the sample sizes): why it chose.
         "policy": OPTIONAL_TEXT,
         "adaptive": OPTIONAL_MAPPING,
@@ -115,12 +122,12 @@ FIELDS: dict[str, dict[str, Check]] = {
         "kind": TEXT,
         "status": TEXT,
         "reason": OPTIONAL_TEXT,
-        "task": OPTIONAL_TEXT,
+        "task": OPTIONAL_NAME,
         "from_tier": OPTIONAL_TEXT,
         "to_tier": OPTIONAL_TEXT,
         "to_model": OPTIONAL_TEXT,
         "to_role": OPTIONAL_TEXT,
-        "next_task": OPTIONAL_TEXT,
+        "next_task": OPTIONAL_NAME,
         "economics": OPTIONAL_MAPPING,
         "reasons": OPTIONAL_TEXTS,
         "complexity": OPTIONAL_MAPPING,  # of the next task, when the decision moves the agent to one
@@ -129,23 +136,23 @@ FIELDS: dict[str, dict[str, Check]] = {
         "flag_clears": OPTIONAL_TEXTS,
         "fails_attempt": OPTIONAL_BOOL,
     },
-    "decision_status": {"decision": TEXT, "status": TEXT, "reason": OPTIONAL_TEXT, "handoff": OPTIONAL_TEXT},
+    "decision_status": {"decision": NAME, "status": TEXT, "reason": OPTIONAL_TEXT, "handoff": OPTIONAL_NAME},
     "activity": {
         "source": OPTIONAL_TEXT,
-        "session": OPTIONAL_TEXT,
+        "session": OPTIONAL_NAME,
         "hook": OPTIONAL_TEXT,
         "tool": OPTIONAL_TEXT,
         "commit": OPTIONAL_TEXT,
     },
     "idle": {"session": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
     "session": {
-        "session": OPTIONAL_TEXT,  # a hook may not know it; the fold ignores such a line
+        "session": OPTIONAL_NAME,  # a hook may not know it; the fold ignores such a line
         "event": OPTIONAL_TEXT,
         "source": OPTIONAL_TEXT,
         "model": OPTIONAL_TEXT,
         "tier": OPTIONAL_TEXT,
         "role": OPTIONAL_TEXT,
-        "task": OPTIONAL_TEXT,
+        "task": OPTIONAL_NAME,
         "tmux": OPTIONAL_TEXT,
         "transcript": OPTIONAL_TEXT,
         "transcript_path": OPTIONAL_TEXT,
@@ -154,13 +161,13 @@ FIELDS: dict[str, dict[str, Check]] = {
         "packet": OPTIONAL_TEXT,
     },
     "task": {
-        "task": TEXT,
+        "task": NAME,
         "event": OPTIONAL_TEXT,
         "status": OPTIONAL_TEXT,
         "title": OPTIONAL_TEXT,
         "labels": OPTIONAL_TEXTS,
         "issue_type": OPTIONAL_TEXT,
-        "parent": OPTIONAL_TEXT,
+        "parent": OPTIONAL_NAME,
         "source": OPTIONAL_TEXT,
     },
     "test_run": {
@@ -170,35 +177,35 @@ FIELDS: dict[str, dict[str, Check]] = {
         "counts": _optional(_count_map),
         "tier": OPTIONAL_TEXT,
         "source": OPTIONAL_TEXT,
-        "session": OPTIONAL_TEXT,
+        "session": OPTIONAL_NAME,
         "seconds": OPTIONAL_NUMBER,
     },
     "handoff": {
-        "handoff": TEXT,
+        "handoff": NAME,
         "step": TEXT,
         "status": _optional(lambda v: v in ("begin", "done")),
         "from_tier": OPTIONAL_TEXT,
         "to_tier": OPTIONAL_TEXT,
-        "decision": OPTIONAL_TEXT,
-        "session": OPTIONAL_TEXT,
+        "decision": OPTIONAL_NAME,
+        "session": OPTIONAL_NAME,
         "model": OPTIONAL_TEXT,
-        "task": OPTIONAL_TEXT,
+        "task": OPTIONAL_NAME,
         "role": OPTIONAL_TEXT,
         "reason": OPTIONAL_TEXT,
         "trigger": OPTIONAL_TEXT,
         "from_model": OPTIONAL_TEXT,
         "to_model": OPTIONAL_TEXT,
         "to_role": OPTIONAL_TEXT,
-        "from_session": OPTIONAL_TEXT,  # the session a restart resumes, and whose files it names
-        "from_task": OPTIONAL_TEXT,  # the agent's task when the handoff began (it may move on to another)
+        "from_session": OPTIONAL_NAME,  # the session a restart resumes, and whose files it names
+        "from_task": OPTIONAL_NAME,  # the agent's task when the handoff began (it may move on to another)
         "complexity": OPTIONAL_MAPPING,
         "exit_code": _EXIT_CODE,
         "output": OPTIONAL_TEXTS,  # the last lines a dead agent printed
         "restarted": _optional(_flag),
-        "restart_session": OPTIONAL_TEXT,
+        "restart_session": OPTIONAL_NAME,
     },
     "cost": {
-        "session": OPTIONAL_TEXT,
+        "session": OPTIONAL_NAME,
         "scope": OPTIONAL_TEXT,
         "usd": lambda v: _number(v) and v >= 0,
         "by_model": _optional(_money_map),
@@ -210,6 +217,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "context_tokens": OPTIONAL_COUNT,
         "by_day": _optional(_day_money_map),  # UTC day -> USD (what budgets.day_usd measures)
         "by_task": _optional(_money_map),  # task -> USD (budgets.task_usd)
+        "unpriced": _optional(_count_map),  # model -> requests with no price (counted at $0)
     },
     "usage": {
         "model": TEXT,
@@ -219,27 +227,36 @@ FIELDS: dict[str, dict[str, Check]] = {
         "requests": OPTIONAL_COUNT,
         "usd": lambda v: _number(v) and v >= 0,
         "priced_by": OPTIONAL_TEXT,
-        "session": OPTIONAL_TEXT,
-        "task": OPTIONAL_TEXT,
+        "session": OPTIONAL_NAME,
+        "task": OPTIONAL_NAME,
         "reported_usd": OPTIONAL_NUMBER,
     },
     "complexity": {"task": TEXT, "level": TEXT, "via": OPTIONAL_TEXT},
     # A task seen closed came back open in the beads sync: the attempt that closed it did not succeed.
     "reopen": {"task": TEXT, "status": OPTIONAL_TEXT, "source": OPTIONAL_TEXT},
-    # The test-agent stage's verdict on a task's work (`cloisterctl outcomes verify TASK pass|fail`).
+    # The test-agent stage's verdict on a task's work (`cloisterctl outcomes verify TASK pass|fail`),
+    # or the tick's verification of a close (``testruns.verification``): started (pending), its
+    # verdict, or failed to run (error), with its evidence and the closing attempt's ``n``.
     "verification": {
-        "task": TEXT,
-        "result": lambda v: v in ("pass", "fail"),
+        "task": NAME,
+        "result": lambda v: v in ("pending", "pass", "fail", "error"),
         "tier": OPTIONAL_TEXT,
         "note": OPTIONAL_TEXT,
         "source": OPTIONAL_TEXT,
+        "attempt": OPTIONAL_COUNT,
+        "commands": OPTIONAL_TEXTS,
+        "exit_code": _EXIT_CODE,
+        "new_failures": OPTIONAL_TEXTS,
+        "output": OPTIONAL_TEXTS,
+        "base": OPTIONAL_TEXT,
+        "seconds": OPTIONAL_NUMBER,
     },
     # A decision that changes no tier, carried out on the running agent: its next task's brief,
     # the news that nothing is ready, or a stop (the cost-bleed guard).
     "brief": {
-        "decision": TEXT,
+        "decision": NAME,
         "action": TEXT,
-        "task": OPTIONAL_TEXT,
+        "task": OPTIONAL_NAME,
         "sent": _optional(_flag),
         "packet": OPTIONAL_TEXT,
         "how": OPTIONAL_TEXT,
@@ -276,16 +293,23 @@ def problem(event: Any) -> str | None:
     """What is wrong with a decoded ledger line; None when it is a well-formed event."""
     if not isinstance(event, dict) or not all(isinstance(event.get(key), str) for key in ("id", "ts", "type")):
         return "not a ledger event (needs string id, ts, type)"
-    if not event["id"] or not event["type"] or len(event["id"]) > 200:
-        return "not a ledger event (its id or type is empty or too long)"
+    if not event["type"] or len(event["type"]) > 200:
+        return "not a ledger event (its type is empty or too long)"
+    if not is_safe_name(event["id"]):
+        return f"not a ledger event (its id {_shown(event['id'])} is not a safe name)"
     if not valid_ts(event.get("ts")):
         return f"'ts' is not a UTC time like 2026-12-01T10:00:00.000000Z: {str(event.get('ts'))[:40]!r}"
     if not OPTIONAL_TEXT(event.get("agent")):
         return "'agent' must be a string"
+    if event.get("agent") and not is_safe_name(event["agent"]):  # "" or none: a hook that did not know it
+        return f"'agent' {_shown(event['agent'])} is not a safe name"
     fields: Mapping[str, Check] = FIELDS.get(event["type"], {})
     for name, check in fields.items():
         if not check(event.get(name)):
-            shown = repr(event.get(name))
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            return f"{event['type']} event: field {name!r} has the wrong shape ({shown})"
+            return f"{event['type']} event: field {name!r} has the wrong shape ({_shown(event.get(name))})"
     return None
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."

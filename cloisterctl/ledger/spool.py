@@ -10,9 +10,14 @@ order-dependent event lingers in it behind a checkpoint.
 
 Hooks append without a lock (one ``O_APPEND`` write each), so the spool is never rewritten in
 place: it is renamed aside (new hook lines start a new spool at once), read, and what is kept is
-appended to the new one. A hook that opened the old file just before the rename still lands its
-line there: the old file is read again after the move, and the rest is taken too. A crash leaves
-the renamed file, which the next ``promote`` finishes first; an event promoted twice is one event
+appended to the new one. A hook writes under a shared ``flock`` and only while the spool's name
+still points at the file it opened (``files.appendlog.append_to_spool``); the promotion reads the
+renamed file under an exclusive one, so a hook that opened it before the rename has written its
+line by then, and one that opens it later writes to the new spool. The whole of
+it -- the check for a file left by a crash, the rename, the appends and the removal -- runs under
+the ledger lock, so two commands promoting at once take turns: the second finds the work done (or
+a new spool), never a work file renamed over another's or removed under it. A crash leaves the
+renamed file, which the next ``promote`` finishes first; an event promoted twice is one event
 (readers drop repeated ids). Lines that are not events are kept as they were, so they are still
 reported where they are.
 """
@@ -23,7 +28,7 @@ import os
 from pathlib import Path
 
 from cloisterctl.errors import UnsafeFileError
-from cloisterctl.files.appendlog import append_bytes
+from cloisterctl.files.appendlog import append_to_spool, taken
 from cloisterctl.files.locking import locked
 from cloisterctl.files.safeopen import LEDGER_CAP, open_binary, read_capped
 from cloisterctl.ledger import segments
@@ -75,29 +80,52 @@ def promote(ws: Workspace, timeout: float | None = None) -> list[Event]:
     moved. Cheap when there is nothing to move (one read of a small file)."""
     spool = ws.signals_path
     work = spool.with_name(WORK_NAME)
-    if not work.exists():
-        if not _worth_it(spool):
-            return []
-        try:
-            os.rename(spool, work)
-        except FileNotFoundError:
-            return []
+    if not work.exists() and not _worth_it(spool):
+        return []  # the common case, told without the lock; told again under it
     with locked(ws.lock_path, timeout, what="the ledger"):
-        events, unreadable = _split(_read_all(work), horizon())
-        durable = [event for event in events if event["type"] in DURABLE]
-        by_segment: dict[Path, list[str]] = {}
-        for event in durable:
-            by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
-        for path, lines in by_segment.items():
-            segments.append_lines(path, lines)
-        rest = _latest([event for event in events if event["type"] not in DURABLE])
-        kept = b"".join(encode(event).encode() + b"\n" for event in rest) + b"".join(
-            line + b"\n" for line in unreadable
-        )
-        if kept:
-            append_bytes(str(spool), kept)
-        work.unlink()
+        resumed = work.exists()  # a promotion cut short: some of its lines may be in the ledger
+        if not resumed:
+            if not _worth_it(spool):
+                return []  # another command promoted it meanwhile
+            try:
+                os.rename(spool, work)
+            except FileNotFoundError:
+                return []
+        holder = taken(str(work))  # the hooks that opened it before the rename have written
+        try:
+            moved = _promote_taken(ws, work, resumed)
+        finally:
+            os.close(holder)
+    return moved
+
+
+def _promote_taken(ws: Workspace, work: Path, resumed: bool) -> list[Event]:
+    """Move what the renamed spool ``work`` holds (see ``promote``); the caller holds the lock."""
+    spool = ws.signals_path
+    events, unreadable = _split(_read_all(work), horizon())
+    durable = [event for event in events if event["type"] in DURABLE]
+    if resumed:
+        durable = _not_yet_in(ws, durable)
+    by_segment: dict[Path, list[str]] = {}
+    for event in durable:
+        by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))
+    for path, lines in by_segment.items():
+        segments.append_lines(path, lines)
+    rest = _latest([event for event in events if event["type"] not in DURABLE])
+    kept = b"".join(encode(event).encode() + b"\n" for event in rest) + b"".join(line + b"\n" for line in unreadable)
+    if kept:
+        append_to_spool(str(spool), kept)
+    work.unlink()
     return durable
+
+
+def _not_yet_in(ws: Workspace, durable: list[Event]) -> list[Event]:
+    """The events of ``durable`` that their segment does not hold already (read only when a crashed
+    promotion is finished: readers drop repeated ids anyway, but the ledger stays without them)."""
+    there: set[str] = set()
+    for path in {ws.segment_for(event["ts"]) for event in durable}:
+        there |= {event["id"] for event in segments.read_events(path).events}
+    return [event for event in durable if event["id"] not in there]
 
 
 def _split(data: bytes, limit: str) -> tuple[list[Event], list[bytes]]:

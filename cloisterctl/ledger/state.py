@@ -60,6 +60,7 @@ CHECKPOINT_KEYS = (
     "context_tokens",
     "by_day",
     "by_task",
+    "unpriced",
 )
 
 
@@ -121,6 +122,9 @@ class CostTotals:
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
     switches: int = 0  # sessions whose own transcript shows two models
     checkpoints: int = 0
+    # model -> [requests counted at $0, how many checkpoints name it]: the models with no price,
+    # whose cost every total here leaves out (a total is then a lower bound)
+    unpriced: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,6 +154,12 @@ class OutcomeBook:
     closed: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, list[int]] = field(default_factory=dict)
     seq: int = 0  # attempts begun: each attempt's ``n``
+    # The latest verification of each task's close: {"result" (pending, pass, fail, error),
+    # "attempt" (the closing attempt's n), "tier", "ts", "id"}.
+    verifications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per tier of the closing attempt: [failures caught by a verification, accepted closes that
+    # later failed (reopened, or failed a later verification)]: what ``routing.detection`` reads.
+    detection: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import segments, statefile
-from cloisterctl.ledger.events import Event, format_ts, ordered, parse_ts
+from cloisterctl.ledger.events import Event, conflict_report, format_ts, ordered, parse_ts
 from cloisterctl.ledger.fold import ColdState, WorkspaceState, apply, copy_state, fold
 from cloisterctl.ledger.fold_version import fold_version
 from cloisterctl.ledger.projection import front_matter
@@ -184,14 +184,16 @@ def _grown(old: FileKey | None, new: FileKey | None) -> bool:
 
 def _read_from(path: Path, offset: int, label: str, limit: str) -> segments.ReadResult:
     try:
-        data = safeopen.read_capped(path, safeopen.LEDGER_CAP, offset=offset)
+        with safeopen.open_binary(path) as handle:
+            handle.seek(offset)
+            result = segments.read_stream(handle, label, horizon=limit)
+            if result.problems and offset:  # number the lines as in the whole file
+                handle.seek(offset)
+                result = segments.read_stream(handle, label, _count_lines(path, offset) + 1, horizon=limit)
     except FileNotFoundError:
         return segments.ReadResult()
     except UnsafeFileError as exc:
         return segments.ReadResult(problems=[f"{label}: {exc.reason}"])
-    result = segments.parse_lines(data, label, horizon=limit)
-    if result.problems and offset:  # number the lines as in the whole file
-        result = segments.parse_lines(data, label, _count_lines(path, offset) + 1, horizon=limit)
     return result
 
 
@@ -234,8 +236,12 @@ def _byte_before(path: Path, offset: int) -> bytes:
 
 
 def _count_lines(path: Path, offset: int) -> int:
-    with safeopen.open_binary(path) as handle:
-        return handle.read(offset).count(b"\n")
+    count = 0
+    with safeopen.open_binary(path) as handle:  # in chunks: the file may hold a line of gigabytes
+        while offset > 0 and (chunk := handle.read(min(offset, 1 << 20))):
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
 
 
 def snapshot(ws: Workspace, *, store_cache: bool = False) -> Snapshot:
@@ -274,7 +280,7 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
     Folding from nothing, the closed files (``checkpoints.closed_files``) are folded first and that
     state is kept as a checkpoint candidate (``checkpoint_of``), so that tick can write the
     checkpoint without folding them a second time."""
-    folded = _from_checkpoint(ws, keys, limit)
+    folded, rejected = _from_checkpoint(ws, keys, limit)
     if folded is not None:
         return folded, None
     from cloisterctl.ledger import checkpoints
@@ -296,12 +302,14 @@ def _full_fold(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tu
             list(deferred),
         )
     apply(state, ordered(rest_events))
+    conflicts: set[str] = set()
+    ordered([*closed_events, *rest_events], conflicts)
     cache = _Cache(
         fold_version(),
         ws.default_agent,
         keys,
         state,
-        [*problems, *rest_problems],
+        [*rejected, *problems, *rest_problems, *conflict_report(conflicts)],
         state.last_key,
         [*deferred, *rest_deferred],
     )
@@ -323,14 +331,14 @@ def _through(closed: list[Path], current_month: str) -> str:
 
 def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
     """The checkpoint of exactly the files ``closed`` (``ledger.checkpoints``): the candidate a full
-    fold left, or the newest valid checkpoint with the newly closed files folded on top of it."""
+    fold left, or the newest believed checkpoint with the newly closed files folded on top of it."""
     from cloisterctl.ledger import checkpoints
 
     hashes = checkpoints.file_hashes(ws, closed)
     candidate = _CANDIDATES.get(ws.root)
     if isinstance(candidate, checkpoints.Checkpoint) and candidate.files == hashes:
         return candidate
-    base = checkpoints.load_valid(ws)
+    base = checkpoints.load_valid(ws, functools.partial(refold_checkpoint, ws)).checkpoint
     if base is not None and not set(base.files) <= set(hashes):
         base = None
     rest = [path for path in closed if checkpoints.relative(ws, path) not in (base.files if base else {})]
@@ -354,6 +362,19 @@ def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
     )
 
 
+def refold_checkpoint(ws: Workspace, header: Any) -> Any:
+    """The checkpoint an honest writer would have made of the files ``header`` (a
+    ``checkpoints.Header``) lists: what a committed checkpoint is checked against."""
+    from cloisterctl.ledger import checkpoints
+
+    files = [ws.root / name for name in header.files]
+    events, problems, deferred = _read_files(ws, files, horizon())
+    state = fold(events, agent=ws.default_agent)
+    return checkpoints.Checkpoint(
+        fold_version(), header.through, header.files, state.last_key, header.agent, state, problems, deferred
+    )
+
+
 # Types whose reducers give the same state whatever their order among other events: the signal
 # spool's (machine-local, not in any checkpoint) may be older than a checkpoint's last event.
 # One approximation: a commit folded after later cost events sets the cost-bleed guard's baseline
@@ -361,31 +382,36 @@ def checkpoint_of(ws: Workspace, closed: list[Path]) -> Any:
 ORDER_FREE = frozenset({"activity", "idle"})
 
 
-def _from_checkpoint(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> _Cache | None:
+def _from_checkpoint(ws: Workspace, keys: dict[str, FileKey | None], limit: str) -> tuple[_Cache | None, list[str]]:
+    """The fold from the newest believed checkpoint, or None; and what was wrong with the
+    checkpoints not believed (``checkpoints.load_valid``)."""
     from cloisterctl.ledger import checkpoints
 
-    checkpoint = checkpoints.load_valid(ws)
+    loaded = checkpoints.load_valid(ws, functools.partial(refold_checkpoint, ws))
+    checkpoint = loaded.checkpoint
     if checkpoint is None:
-        return None
+        return None, loaded.problems
     covered = {ws.root / name for name in checkpoint.files}
     rest = [path for path in ws.ledger_files() if path not in covered]
     events, problems, deferred = _read_files(ws, rest, limit)
     spooled, spool_problems, spool_deferred = _read_files(ws, [ws.signals_path], limit)
     later = ordered(events)
     if later and (later[0]["ts"], later[0]["id"]) <= tuple(checkpoint.last):
-        return None  # an uncovered file holds an event the checkpoint should have: fold it all
+        return None, loaded.problems  # an uncovered file holds an event the checkpoint should have: fold it all
     boundary = (checkpoint.last[0], checkpoint.last[1])
     early = [event for event in ordered(spooled) if (event["ts"], event["id"]) <= boundary]
     if any(event["type"] not in ORDER_FREE for event in early):
-        return None
+        return None, loaded.problems
     early_ids = {event["id"] for event in early}
     state = checkpoint.state
     apply(state, early)
     apply(state, ordered([*later, *(event for event in spooled if event["id"] not in early_ids)]))
     last = max(boundary, state.last_key)
-    problems = [*checkpoint.problems, *problems, *spool_problems]
+    conflicts: set[str] = set()
+    ordered([*events, *spooled], conflicts)
+    problems = [*loaded.problems, *checkpoint.problems, *problems, *spool_problems, *conflict_report(conflicts)]
     deferred = [*checkpoint.deferred, *deferred, *spool_deferred]
-    return _Cache(fold_version(), ws.default_agent, keys, state, problems, last, deferred)
+    return _Cache(fold_version(), ws.default_agent, keys, state, problems, last, deferred), []
 
 
 def _store(ws: Workspace, cache: _Cache) -> None:
@@ -406,10 +432,16 @@ def _store(ws: Workspace, cache: _Cache) -> None:
     _ON_DISK[ws.root] = cache.keys
 
 
-def forget(ws: Workspace) -> None:
-    """Drop the in-process copy (tests, and processes that handle many workspaces over time)."""
+def forget(ws: Workspace, *, on_disk: bool = False) -> None:
+    """Drop the in-process copy (tests, and processes that handle many workspaces over time); with
+    ``on_disk`` the cache file too (a new checkpoint: what was reported about the old ones goes)."""
     _MEMORY.pop(ws.root, None)
     _ON_DISK.pop(ws.root, None)
+    if on_disk:
+        try:
+            (ws.cache_dir / CACHE_FILE).unlink()
+        except OSError:
+            pass  # none, or the next fold finds it of the old files anyway
 
 
 # ------------------------------------------------------------------------------------ writes

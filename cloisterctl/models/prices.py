@@ -5,6 +5,13 @@ TTL) and cache reads 0.1x input unless a model's entry says otherwise. Models wi
 rates use them for the *whole* request when its input side (input + cache writes + cache reads)
 exceeds the threshold. Models with fast-mode rates (``usage.speed == "fast"``) use them for a fast
 request.
+
+A model id is priced by the table entry it names (``PriceTable.resolve``): the id as written, or
+with the wrappers providers and Claude Code put around it taken off (``anthropic/``,
+``bedrock/``, ``us.``/``global.anthropic.``, ``-v1:0``, ``@20251101``, ``[1m]``:
+``models.tiers.normalise_model_id``), its date, a ``-latest`` or ``-0`` alias suffix, ``.`` for
+``-``, or without ``claude-``. A model that names no entry has no price: callers count it at $0
+and say so (``cost --json`` ``unpriced_models``; the fold's ``CostTotals.unpriced``).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from typing import Any
 from cloisterctl.models.tiers import normalise_model_id
 
 PER_MILLION = 1_000_000
+# The price table as the package ships it: the name cited (relative to the package's parent
+# directory, never a machine path) wherever a price's source is shown.
+PRICE_FILE = "cloisterctl/models/prices.json"
 
 
 @dataclass(frozen=True)
@@ -87,17 +97,29 @@ class PriceTable:
     as_of: str
     source: str
     prices: Mapping[str, Price]
+    file: str = PRICE_FILE  # the shipped table (relative to the package's parent directory)
+
+    def resolve(self, model: str) -> str | None:
+        """The table id ``model`` names: the exact id, its normalised form (``[1m]``, provider
+        prefixes and version suffixes off), then one id in the table it names without its date, a
+        ``-latest`` or ``-0`` alias suffix, ``claude-`` or with ``.`` for ``-`` (``claude-opus-4-5``,
+        ``opus-4.5``, ``claude-opus-4-5@20251101`` for ``claude-opus-4-5-20251101``;
+        ``claude-opus-4-7-20260416`` for ``claude-opus-4-7``); None when it names none."""
+        if model in self.prices:
+            return model
+        bare = normalise_model_id(model)
+        if bare in self.prices:
+            return bare
+        for spelling in _spellings(bare):
+            alias = _alias_of(spelling, self.prices)
+            if alias:
+                return alias
+        return None
 
     def lookup(self, model: str) -> Price | None:
-        """The price of ``model``: the exact id, its normalised form, then an alias of one id in the
-        table (``claude-opus-4-5`` or ``opus-4.5`` for ``claude-opus-4-5-20251101``); None when unknown."""
-        found = self.prices.get(model)
-        if found is None:
-            found = self.prices.get(normalise_model_id(model))
-        if found is None:
-            alias = _alias_of(normalise_model_id(model), self.prices)
-            found = self.prices.get(alias) if alias else None
-        return found
+        """The price of ``model`` (``resolve``); None when unknown."""
+        found = self.resolve(model)
+        return None if found is None else self.prices[found]
 
     def cost(self, model: str, tokens: Tokens, *, fast: bool = False) -> float | None:
         price = self.lookup(model)
@@ -108,6 +130,16 @@ def _undated(model_id: str) -> str:
     """``model_id`` without a ``-YYYYMMDD`` suffix (no ``re``: this module loads on lean paths)."""
     head, dash, tail = model_id.rpartition("-")
     return head if dash and len(tail) == 8 and tail.isascii() and tail.isdigit() else model_id
+
+
+def _spellings(bare: str) -> list[str]:
+    """``bare`` and what it names with a date, ``-latest`` or a ``-0`` alias suffix taken off
+    (``claude-3-5-haiku-latest``, ``claude-opus-4-0``: the API's aliases of a dated id)."""
+    found = [bare, _undated(bare)]
+    for suffix in ("-latest", "-0"):
+        if bare.endswith(suffix):
+            found.append(bare.removesuffix(suffix))
+    return list(dict.fromkeys(found))
 
 
 def _alias_of(model: str, prices: Mapping[str, Price]) -> str | None:
@@ -175,5 +207,5 @@ def price_table(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Pri
                 merged[nested] = {**entries[model][nested], **entry[nested]}
         entries[model] = merged
     prices = {model: _price(model, entry, multipliers) for model, entry in entries.items() if "input" in entry}
-    source = data["source"] + (" + cost.prices in config" if overrides else "")
+    source = f"{PRICE_FILE} ({data['as_of']}): {data['source']}" + (" + cost.prices in config" if overrides else "")
     return PriceTable(str(data["as_of"]), source, prices)

@@ -21,6 +21,8 @@ def read_history(path: Path) -> dict[str, list[int]]:
         return {}
     except (OSError, ValueError, UnsafeFileError) as exc:
         raise ConfigError(f"{path}: not a routing history file (routing.history): {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a routing history file (routing.history): JSON nested too deeply") from None
     counts = data.get("counts") if isinstance(data, dict) else None
     if not isinstance(counts, dict):
         raise ConfigError(f"{path}: not a routing history file (routing.history): no 'counts' object")

@@ -107,6 +107,8 @@ def parse_lines(lines: Iterable[str], name: str) -> list[ReplayTask]:
             data = json.loads(text)
         except ValueError as exc:
             raise ReplayError(f"{where}: not JSON ({exc})") from None
+        except RecursionError:  # nested past Python's recursion limit: bad input, not a bug
+            raise ReplayError(f"{where}: JSON nested too deeply") from None
         if not isinstance(data, dict):
             raise ReplayError(f"{where}: not a JSON object")
         fields = _fields(data, where)

@@ -10,7 +10,6 @@ config line that would make the static policy route there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,21 +17,10 @@ from cloisterctl.config.settings import Config
 from cloisterctl.models.prices import PriceTable
 from cloisterctl.models.tiers import LEVELS, TIERS
 from cloisterctl.routing.adaptive import choose
+from cloisterctl.routing.intervals import wilson
 from cloisterctl.routing.router import default_costs
 
 MICRO = 1_000_000
-Z95 = 1.959964
-
-
-def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
-    """The Wilson score interval of a success rate; None with no trials."""
-    if trials <= 0:
-        return None
-    rate = successes / trials
-    centre = rate + z * z / (2 * trials)
-    margin = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
-    scale = 1 + z * z / trials
-    return (max(0.0, (centre - margin) / scale), min(1.0, (centre + margin) / scale))
 
 
 def _cell(level: str, tier: str, row: Sequence[int]) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.workspace.layout import without_machine_paths
+
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # One argv element may hold at most this many bytes on Linux (MAX_ARG_STRLEN); a prompt must fit.
 MAX_ARGUMENT_BYTES = 128 * 1024 - 1
@@ -64,7 +66,9 @@ def resolve_program(name: str, path: str, cwd: Path) -> str | None:
 
 
 def read_exit_file(path: Path) -> dict[str, Any] | None:
-    """What the launcher wrote when the agent exited (``exit_code``, ``output``, ``seconds``), or None."""
+    """What the launcher wrote when the agent exited (``exit_code``, ``output``, ``seconds``), or None.
+    The output is bound for the committed ledger: the work tree's path (the file is in its
+    ``.cloister/local/``) is written ``.`` and the home directory ``~`` (``without_machine_paths``)."""
     from cloisterctl.errors import UnsafeFileError
     from cloisterctl.files import safeopen
 
@@ -75,7 +79,9 @@ def read_exit_file(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("exit_code"), int):
         return None
     output = data.get("output")
-    lines = [str(line)[:TAIL_WIDTH] for line in output][-TAIL_LINES:] if isinstance(output, list) else []
+    root = str(path.parent.parent.parent)
+    lines = [without_machine_paths(str(line), root)[:TAIL_WIDTH] for line in output] if isinstance(output, list) else []
+    lines = lines[-TAIL_LINES:]
     return {"exit_code": data["exit_code"], "output": lines}
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloisterctl.errors import ToolError
+from cloisterctl.models.names import is_safe_name
 from cloisterctl.runtime.launch import fill_template
 
 __all__ = ["SOCKET_ENV", "Tmux", "fill_template", "session_name"]
@@ -31,8 +32,10 @@ SOCKET_ENV = "CLOISTER_TMUX_SOCKET"
 def session_name(prefix: str, agent: str, workspace: Path) -> str:
     """tmux session for an agent: readable, and unique per workspace (two repos may share agent names).
 
-    tmux forbids '.' and ':' in session names.
+    tmux forbids '.' and ':' in session names. ``agent`` must be a safe name (``models.names``).
     """
+    if not is_safe_name(agent):
+        raise ToolError(f"agent name {agent[:60]!r} is not a safe name; refusing to make a tmux session of it")
     digest = hashlib.sha1(str(workspace.resolve()).encode()).hexdigest()[:6]
     return f"{prefix}{agent}-{digest}".replace(".", "_").replace(":", "_")
 

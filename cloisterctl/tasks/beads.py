@@ -25,12 +25,19 @@ from typing import Any, Protocol
 
 from cloisterctl.errors import TaskError, ToolError, UnsafeFileError
 from cloisterctl.files import safeopen
+from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.codedigest import source_digest
+from cloisterctl.models.names import name_problem
 from cloisterctl.tasks.graph import TaskIndex, blocked_ids, index
 from cloisterctl.tasks.records import Task, task_from_json
 
 BD_TIMEOUT_SECONDS = 30
-TASK_CACHE_MODULES = ("cloisterctl.tasks.beads", "cloisterctl.tasks.graph", "cloisterctl.tasks.records")
+TASK_CACHE_MODULES = (
+    "cloisterctl.tasks.beads",
+    "cloisterctl.tasks.graph",
+    "cloisterctl.tasks.records",
+    "cloisterctl.models.names",  # which issue ids the records accept
+)
 
 
 class Tracker(Protocol):
@@ -45,6 +52,8 @@ class Tracker(Protocol):
     def write_metadata(
         self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
     ) -> None: ...
+
+    def reopen(self, task_id: str) -> None: ...
 
 
 class JsonlTracker:
@@ -116,6 +125,31 @@ class JsonlTracker:
         self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
     ) -> None:
         raise TaskError(f"{self.describe}: cannot write task metadata without `bd`")
+
+    def reopen(self, task_id: str) -> None:
+        """The task's status set back to open in the export (its line rewritten, the others kept
+        byte for byte; the file replaced atomically): a close that failed its verification."""
+        try:
+            lines = self.path.read_bytes().splitlines(keepends=True)
+        except FileNotFoundError:
+            raise TaskError(f"{self.describe}: no beads tracker here") from None
+        for number, raw in enumerate(lines):
+            try:
+                data = json.loads(raw) if raw.strip() else None
+            except (ValueError, RecursionError):
+                continue  # reading the tasks reports it
+            if isinstance(data, dict) and data.get("id") == task_id and data.get("_type", "issue") == "issue":
+                if data.get("status") == "open":
+                    return  # open already: nothing to write
+                data["status"] = "open"
+                data.pop("closed_at", None)
+                data.pop("close_reason", None)
+                ending = b"\r\n" if raw.endswith(b"\r\n") else b"\n"
+                lines[number] = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + ending
+                atomic_write_bytes(self.path, b"".join(lines))
+                self._cache = None
+                return
+        raise TaskError(f"unknown task {task_id!r} (not in {self.describe})")
 
 
 def _cache_version() -> str:
@@ -203,25 +237,37 @@ class BdTracker:
 
     def show(self, task_id: str) -> Task:
         try:
-            found = self._tasks(self._run("show", task_id, "--json"), f"bd show {task_id} --json")
+            found = self._tasks(self._run("show", "--json", "--", _safe(task_id)), f"bd show --json -- {task_id}")
         except ToolError as exc:
             if "not found" in str(exc).lower():
                 raise TaskError(f"unknown task {task_id!r} ({exc})") from None
             raise
         if not found:
-            raise TaskError(f"unknown task {task_id!r} (`bd show {task_id} --json` returned nothing)")
+            raise TaskError(f"unknown task {task_id!r} (`bd show --json -- {task_id}` returned nothing)")
         return found[0]
 
     def write_metadata(
         self, task_id: str, key: str, value: str, add_labels: Sequence[str], remove_labels: Sequence[str]
     ) -> None:
-        args = ["update", task_id, "--set-metadata", f"{key}={value}"]
+        args = ["update", "--set-metadata", f"{key}={value}"]
         for label in remove_labels:
             args += ["--remove-label", label]
         for label in add_labels:
             args += ["--add-label", label]
-        self._run(*args, "--json")
+        self._run(*args, "--json", "--", _safe(task_id))  # after `--`, an id is never read as a flag
         self._all = None
+
+    def reopen(self, task_id: str) -> None:
+        self._run("update", task_id, "--status", "open", "--json")
+        self._all = None
+
+
+def _safe(task_id: str) -> str:
+    """``task_id``, refused unless it is a safe name (``models.names``): names are data."""
+    wrong = name_problem("task id", task_id)
+    if wrong is not None:
+        raise TaskError(wrong)
+    return task_id
 
 
 def _bd_error(stderr: str) -> str:

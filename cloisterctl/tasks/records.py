@@ -1,5 +1,9 @@
 """Tasks as records: a beads issue and its dependencies, read from any of the JSON shapes beads has
 written. Stdlib only; where tasks come from is ``cloisterctl.tasks.beads``.
+
+Task ids are names (``models.names``): they reach ``bd``'s argv, commit messages and the ledger.
+An issue whose id is not a safe name is refused (its reader reports the line); a parent or
+dependency naming one is left out.
 """
 
 from __future__ import annotations
@@ -8,6 +12,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from cloisterctl.models.names import is_safe_name, name_problem
 
 BLOCKING_TYPES = frozenset({"blocks", "conditional-blocks", "waits-for"})
 PARENT_TYPE = "parent-child"
@@ -50,13 +56,16 @@ def task_from_json(data: Mapping[str, Any]) -> Task:
     issue_id = data.get("id")
     if not isinstance(issue_id, str) or not issue_id:
         raise ValueError("issue has no string 'id'")
+    wrong = name_problem("issue id", issue_id)
+    if wrong is not None:
+        raise ValueError(wrong)
     dependencies = []
-    parent = data.get("parent") if isinstance(data.get("parent"), str) else None
+    parent = data.get("parent") if is_safe_name(data.get("parent")) else None
     for dep in data.get("dependencies") or []:
         if not isinstance(dep, Mapping):
             continue
         target = dep.get("depends_on_id")
-        if not isinstance(target, str):
+        if not isinstance(target, str) or not is_safe_name(target):
             continue
         # Some exports list edges of other issues too; only this issue's own edges matter.
         if dep.get("issue_id") not in (None, issue_id):
@@ -69,7 +78,7 @@ def task_from_json(data: Mapping[str, Any]) -> Task:
     if isinstance(metadata, str):  # older exports store it as a JSON string
         try:
             metadata = json.loads(metadata) if metadata.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             metadata = {}
     minutes = data.get("estimated_minutes")
     priority = data.get("priority")

@@ -30,7 +30,7 @@ def junit_counts(path: Path) -> dict[str, int] | None:
     return counts
 
 
-def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+def report_stamp(path: Path | None) -> tuple[int, int, int] | None:
     try:
         stat = path.stat() if path is not None else None
     except FileNotFoundError:
@@ -49,11 +49,11 @@ def run_tests(argv: list[str], cwd: Path, junit: Path | None) -> TestRun:
     """Run ``argv`` in ``cwd`` with the terminal's stdin and stdout; only a report this run wrote counts."""
     if not argv:
         raise ToolError("no test command given")
-    before = _stamp(junit)
+    before = report_stamp(junit)
     started = time.monotonic()
     try:
         code = subprocess.run(argv, cwd=cwd, check=False).returncode
     except FileNotFoundError:
         raise ToolError(f"`{argv[0]}`: command not found") from None
-    counts = junit_counts(junit) if junit is not None and _stamp(junit) not in (None, before) else None
+    counts = junit_counts(junit) if junit is not None and report_stamp(junit) not in (None, before) else None
     return TestRun(code, round(time.monotonic() - started, 2), counts)

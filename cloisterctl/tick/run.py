@@ -4,11 +4,15 @@ A tick is a pipeline, under the workspace's tick lock (a second tick waits ``tic
 then leaves, saying so):
 
 1. **read** (``read_inputs``): the folded ledger once, what is new in the transcripts, the task
-   tracker (only when it changed or a rule could need it), the agent's liveness;
+   tracker (only when it changed or a rule could need it), the agent's liveness, the results of
+   the verifications under way (``testruns.verification``);
 2. **decide** (``decide``, no I/O): cost checkpoints, task changes the hooks missed, transcript
-   activity, the triggers' (and budgets') decisions through the guards, the events that carry them
+   activity, the verdicts of verifications that ended and the start of the verification of the
+   agent's task's close (``testruns.verification_plan``), the triggers' (and budgets') decisions
+   through the guards, the events that carry them
    out, and the budget warnings whose level changed, all folded into a draft state;
-3. **apply** (``apply_plan``): one ledger batch and one signal batch, what a decision tells the
+3. **apply** (``apply_plan``): one ledger batch and one signal batch, the verifications recorded
+   as started started (detached) and failed closes reopened in the tracker, what a decision tells the
    running agent (its next task's brief, that nothing is ready; ``followups``), the handoff in flight
    advanced as far as it goes without waiting, STATE.md written once, and one commit of what it
    decided (only STATE.md and .cloister/, as cloisterctl, naming the decision).
@@ -26,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloisterctl.config.load import load_config
+from cloisterctl.config.settings import Config
 from cloisterctl.cost import collect
 from cloisterctl.cost.reports import CostData
 from cloisterctl.cost.transcripts.locate import session_transcript
@@ -39,7 +44,9 @@ from cloisterctl.ledger.commit import finish
 from cloisterctl.ledger.context import Context, Draft
 from cloisterctl.ledger.events import Event, format_ts, make_event
 from cloisterctl.ledger.fold import WorkspaceState
+from cloisterctl.ledger.projection import unpriced_models
 from cloisterctl.ledger.upkeep import upkeep
+from cloisterctl.models.tiers import normalise_model_id
 from cloisterctl.routing.overrides import read_overrides
 from cloisterctl.routing.route import tracker_for
 from cloisterctl.runtime.launch import read_exit_file
@@ -48,6 +55,7 @@ from cloisterctl.tasks import seen as seen_file
 from cloisterctl.tasks import watch
 from cloisterctl.tasks.beads import JsonlTracker, open_tracker
 from cloisterctl.tasks.records import Task
+from cloisterctl.testruns import verification, verification_plan
 from cloisterctl.tick import stamp
 from cloisterctl.triggers import decisions
 from cloisterctl.triggers.budgets import warning_events
@@ -75,6 +83,8 @@ class Report:
     ledger_events: dict[str, int] = field(default_factory=dict)
     signals: int = 0
     subagents: list[str] = field(default_factory=list)  # definitions rewritten because the config changed
+    # Verifications of closes (testruns.verification): {"task", "result"} started (pending) or ended.
+    verifications: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +110,7 @@ class TickInputs:
     alive: bool | None
     state_md_ok: bool  # STATE.md can be updated (valid front matter, not read-only)
     ended: dict[str, Any] | None = None  # how the current session's process ended, when it is gone
+    verified: list[dict[str, Any]] = field(default_factory=list)  # verifications that ended (event fields)
 
 
 def _tasks(ctx: Context, problems: list[str]) -> dict[str, Task]:
@@ -180,6 +191,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
         alive=alive,
         state_md_ok=state_md_ok,
         ended=ended,
+        verified=[] if dry_run else verification.finished(ctx, verification_plan.pending(state)),
     )
 
 
@@ -219,6 +231,7 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
     draft.add([make_event("reopen", state.agent, now, **fields) for fields in watch.reopens(changes, state.tasks)])
     draft.add(inputs.activity, local=True)
     draft.add(_exit_events(state, inputs, now))
+    draft.add(_verification_events(draft.state, ctx.config, inputs, now))
 
     config = ctx.config
     observed = draft.state
@@ -239,6 +252,29 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
             started = started or begun
     draft.add(warning_events(draft.state, config.budgets, now))  # a budget's level changed
     return Plan(draft, proposals, [event["id"] for event in made], changes, now_seen, started)
+
+
+def _verification_events(state: WorkspaceState, config: Config, inputs: TickInputs, now: datetime) -> list[Event]:
+    """The verdicts of verifications that ended, and the start of the current task's close's own."""
+    events = [make_event("verification", state.agent, now, **fields) for fields in inputs.verified]
+    plan = verification_plan.to_verify(state, config)
+    if plan is not None:
+        unknown = ", ".join(plan.unknown)
+        events.append(
+            make_event(
+                "verification",
+                state.agent,
+                now,
+                task=plan.task,
+                result="pending",
+                attempt=plan.attempt,
+                tier=plan.tier,
+                commands=list(plan.commands),
+                source="tick",
+                note=f"labels name commands verification.commands does not define: {unknown}" if unknown else None,
+            )
+        )
+    return events
 
 
 def _exit_events(state: WorkspaceState, inputs: TickInputs, now: datetime) -> list[Event]:
@@ -269,6 +305,7 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
     plan.draft.write()
     if plan.started is not None:
         ctx.maybe_crash("requested", "done")
+    _carry_out_verifications(ctx, plan, report)
     if plan.seen != inputs.seen or inputs.stamp != inputs.seen_stamp:
         if plan.seen is not None:
             seen_file.write_seen(ctx.ws, plan.seen, inputs.stamp)
@@ -289,7 +326,7 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
         report.state_md_changed = ctx.publish(store_cache=True)
     else:
         ctx.refresh(store_cache=True)
-    maintained = upkeep(ctx)
+    maintained = upkeep(ctx, report.problems)
     report.ledger = maintained
     # After the upkeep: a first checkpoint creates its directory in the ledger's, which the
     # cost memo is stamped with.
@@ -299,6 +336,35 @@ def apply_plan(ctx: Context, inputs: TickInputs, plan: Plan, report: Report) -> 
             report.cost_usd = refreshed.get("total_usd")
     report.commit, troubles = finish(ctx, extra=maintained)
     report.problems += troubles
+
+
+def _newly_unpriced(before: WorkspaceState, after: WorkspaceState) -> list[str]:
+    """A warning for each model this tick's cost counts at $0 that the cost named no price for
+    before: said once, when it first appears (STATE.md and `status` keep saying it)."""
+    known = set(unpriced_models(before))
+    return [
+        f"cost: model {model} has no price, so it counts as $0 and every cost and budget figure is a lower bound "
+        f"(add cost.prices.{normalise_model_id(model)} to the config)"
+        for model in unpriced_models(after)
+        if model not in known
+    ]
+
+
+def _carry_out_verifications(ctx: Context, plan: Plan, report: Report) -> None:
+    """A failed close reopened in the tracker; the verifications recorded as started (now, or by
+    a tick that stopped before it started them) started, or started again once after a crash."""
+    for event in plan.draft.committed:
+        if event["type"] == "verification" and event.get("source") == "tick":
+            report.verifications.append({"task": event["task"], "result": event["result"]})
+    for task in verification_plan.to_reopen(ctx.state):
+        try:
+            tracker_for(ctx.ws, ctx.config).reopen(task)
+        except CloisterError as exc:
+            report.problems.append(f"verification failed, but {task} was not reopened: {exc}")
+    try:
+        verification.resume(ctx, verification_plan.pending(ctx.state))
+    except OSError as exc:
+        report.problems.append(f"verification not started: {exc}")
 
 
 def _sync_subagents(ctx: Context, report: Report) -> None:
@@ -324,6 +390,7 @@ def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None
                 ctx.written.extend(spool.promote(ctx.ws, ctx.config.lock_timeout))
             inputs = read_inputs(ctx, report, live, dry_run=dry_run)
             plan = decide(ctx, inputs)
+            report.problems += _newly_unpriced(ctx.state, plan.draft.state)
             report.tasks = [{"task": change["task"], "status": change["status"]} for change in plan.task_changes]
             if dry_run:
                 report.decisions = [

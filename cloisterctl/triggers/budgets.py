@@ -10,6 +10,10 @@ STATE.md shows the warning without reading the clock; at ``over`` the limit's ru
 one trigger per limit: ``budget_agent``, ``budget_task``, ``budget_day``) decides a flag or, with
 ``budgets.action: stop``, a stop, once per limit reached (its cause names the task or day and the
 limit).
+
+A model with no price is counted at $0 (``ledger.projection.unpriced_models``): while the
+workspace's cost names one, every figure is a lower bound, and says so ("at least $X; N unpriced
+models").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from cloisterctl.config.settings import Budgets
 from cloisterctl.ledger.events import Event, make_event
+from cloisterctl.ledger.projection import undercount, unpriced_models
 from cloisterctl.ledger.spending import SCOPES, spent_micro
 from cloisterctl.ledger.state import MICRO, WorkspaceState
 from cloisterctl.triggers.cause import Cause
@@ -37,6 +42,7 @@ class BudgetStatus:
     spent_usd: float
     limit_usd: float
     level: str  # ok, warn or over
+    unpriced: tuple[str, ...] = ()  # models counted at $0: ``spent_usd`` is a lower bound
 
     @property
     def share(self) -> float:
@@ -44,7 +50,9 @@ class BudgetStatus:
 
     def describe(self) -> str:
         what = WHAT[self.scope].format(key=self.key)
-        return f"{what} ${self.spent_usd:.2f} of budgets.{self.scope}_usd ${self.limit_usd:g} ({self.share:.0%})"
+        spent = f"at least ${self.spent_usd:.2f}" if self.unpriced else f"${self.spent_usd:.2f}"
+        text = f"{what} {spent} of budgets.{self.scope}_usd ${self.limit_usd:g} ({self.share:.0%})"
+        return text + (f"; {undercount(self.unpriced)}" if self.unpriced else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +62,7 @@ class BudgetStatus:
             "limit_usd": self.limit_usd,
             "share": round(self.share, 4),
             "level": self.level,
+            "unpriced_models": list(self.unpriced),
         }
 
 
@@ -66,6 +75,7 @@ def level_of(spent_usd: float, limit_usd: float, warn_at: float) -> str:
 def statuses(state: WorkspaceState, budgets: Budgets, now: datetime) -> list[BudgetStatus]:
     """Every budget that is set and applies now (the task budget only while the agent has a task)."""
     found = []
+    unpriced = tuple(unpriced_models(state))
     for scope in SCOPES:
         limit = budgets.limits.get(scope)
         if not limit:
@@ -74,7 +84,7 @@ def statuses(state: WorkspaceState, budgets: Budgets, now: datetime) -> list[Bud
         if key is None:
             continue
         spent = spent_micro(state, scope, key) / MICRO
-        found.append(BudgetStatus(scope, key, spent, limit, level_of(spent, limit, budgets.warn_at)))
+        found.append(BudgetStatus(scope, key, spent, limit, level_of(spent, limit, budgets.warn_at), unpriced))
     return found
 
 

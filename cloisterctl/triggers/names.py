@@ -13,6 +13,7 @@ RuleTrigger = Literal[
     "implementation_complete",
     "task_completed",
     "test_failure",
+    "verification_failed",
     "stuck",
     "bleed",
     "budget_agent",

@@ -14,6 +14,10 @@ All three hand the agent the next ready task of the same tree (``routing.success
 carries it, or the session it keeps is told about it. When nothing is ready the decision is
 ``idle``: no tier change, and the agent is told to stop.
 - test_failures: N failed test runs in a row on the current tier -> one tier up (opus: flagged).
+- verification_failed: the verification of the agent's current task's close failed
+  (``testruns.verification_plan``) -> one tier up, the failure's evidence in the reason (and so in
+  the handoff packet). While a close's verification is pending or failed, the three triggers
+  above do not act on that close.
 - stuck: no progress for longer than the current tier's threshold (haiku 10 min -> sonnet,
   sonnet 20 min -> opus; opus is flagged after ``opus_flag_minutes``, never escalated). An idle
   agent (nothing ready) is not stuck.
@@ -45,6 +49,7 @@ from cloisterctl.models.tiers import tier_above, tier_rank
 from cloisterctl.routing.economics import downgrade_whatif, warm_context
 from cloisterctl.routing.succession import NextTask, next_task
 from cloisterctl.tasks.records import Task
+from cloisterctl.testruns.verification_plan import failed_verification, holds
 from cloisterctl.triggers.cause import Cause
 from cloisterctl.triggers.names import TriggerName
 
@@ -129,11 +134,12 @@ def _matches(task_id: str, inputs: Inputs, spec: KindTrigger) -> bool:
 
 
 def _closed(inputs: Inputs, since: str | None = None) -> list[tuple[str, str]]:
-    """(closed ts, task id) of tasks the ledger has seen close (since ``since``), oldest first."""
+    """(closed ts, task id) of tasks the ledger has seen close (since ``since``), oldest first;
+    not a close whose verification is running or failed (it does not count yet)."""
     found = [
         (str(info["closed"]), task_id)
         for task_id, info in inputs.state.tasks.items()
-        if info.get("closed") and (since is None or str(info["closed"]) >= since)
+        if info.get("closed") and (since is None or str(info["closed"]) >= since) and not holds(inputs.state, task_id)
     ]
     return sorted(found)
 
@@ -263,7 +269,7 @@ def task_completed(inputs: Inputs) -> list[Proposal]:
     if not inputs.config.trigger_enabled("task_completed") or not state.task:
         return []
     info = state.tasks.get(state.task, {})
-    if not info.get("closed"):
+    if not info.get("closed") or holds(state, state.task):
         return []
     closed_task = state.task
     cause = Cause("task_completed", about=closed_task).format()
@@ -310,6 +316,24 @@ def test_failures(inputs: Inputs) -> list[Proposal]:
     cause = Cause("test_failure", tier=state.tier, since=state.tier_since or "").format()
     reason = f"{state.test_failures_in_a_row} failed test runs in a row on {state.tier}"
     return [_one_up(inputs, "test_failure", cause, reason)]
+
+
+def verification_failed(inputs: Inputs) -> list[Proposal]:
+    state = inputs.state
+    task = state.task
+    if not inputs.config.trigger_enabled("verification_failed") or task is None or state.tier is None:
+        return []
+    latest = failed_verification(state, task)
+    if latest is None:
+        return []
+    cause = Cause("verification_failed", about=task, since=str(latest["ts"])).format()
+    if cause in state.causes:
+        return []
+    evidence = f": {latest['note']}" if latest.get("note") else ""
+    if latest.get("output"):
+        evidence += "\noutput (last lines):\n" + "\n".join(str(line) for line in latest["output"])
+    reason = f"the verification of {task}'s close on {latest.get('tier') or state.tier} failed{evidence}"
+    return [_one_up(inputs, "verification_failed", cause, reason)]
 
 
 def stuck(inputs: Inputs) -> list[Proposal]:
@@ -393,4 +417,6 @@ def implementation_needs_tasks(state: WorkspaceState) -> bool:
 
 def task_completed_needs_tasks(state: WorkspaceState) -> bool:
     current = state.tasks.get(state.task or "", {})
-    return bool(current.get("closed")) and Cause("task_completed", about=state.task).format() not in state.causes
+    if not current.get("closed") or holds(state, state.task or ""):
+        return False
+    return Cause("task_completed", about=state.task).format() not in state.causes

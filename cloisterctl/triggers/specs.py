@@ -93,6 +93,14 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         rules.test_failures,
         flag=Flag(frozenset({"task_change", "passing_test"}), fails_attempt=True),
     ),
+    # The close's verification failed: the verification event already failed the attempt.
+    TriggerSpec(
+        "verification_failed",
+        f"{_TRIGGERS}.verification_failed",
+        _ONE_UP,
+        rules.verification_failed,
+        flag=Flag(frozenset({"task_change", "tier_change"})),
+    ),
     TriggerSpec(
         "stuck",
         f"{_TRIGGERS}.stuck",

@@ -121,8 +121,9 @@ class Workspace:
 
     @property
     def default_agent(self) -> str:
-        """The agent id used when nothing else names one: the work tree's directory name."""
-        return slug(self.root.name)
+        """The agent id used when nothing else names one: the work tree's directory name (at most
+        128 characters of it, so it is a safe name: ``models.names``)."""
+        return slug(self.root.name)[:128]
 
     def require_initialised(self) -> None:
         if not self.is_initialised:
@@ -171,6 +172,15 @@ def work_tree_root(start: str) -> str | None:
         if parent == current:
             return None
         current = parent
+
+
+def without_machine_paths(text: str, root: str) -> str:
+    """``text`` with the work tree's path written ``.`` and the home directory ``~``: what a line
+    bound for a committed file (an agent's last output) may say of this machine."""
+    for path, name in ((root, "."), (os.path.realpath(root), "."), (os.path.expanduser("~"), "~")):
+        if len(path) > 1:  # never "/" itself
+            text = text.replace(path.rstrip("/"), name)
+    return text
 
 
 def cache_dir_of(root: str) -> str:

@@ -156,7 +156,7 @@ def dashboard_workspace(workspace: Path, home: Path) -> None:
     ws = Workspace(workspace)
     events = [
         make_event("route", "repo", at("2026-11-01T09:00:00Z"), task="bd-plan", tier="opus", rule="r"),
-        make_event("route", "repo", at("2026-11-01T09:15:00Z"), task="<img src=x onerror=alert(1)>", rule="r"),
+        make_event("route", "repo", at("2026-11-01T09:15:00Z"), task="bd-x", rule="r"),
         make_event(
             "decision",
             "repo",
@@ -166,14 +166,16 @@ def dashboard_workspace(workspace: Path, home: Path) -> None:
             from_tier="opus",
             to_tier="sonnet",
             kind="downgrade",
-            reason="plan closed",
+            reason="<img src=x onerror=alert(1)>",
             status="applied",
         ),
     ]
     steps = ["requested", "save_requested", "idle", "captured", "stopped", "spawned", "completed"]
     for minute, step in enumerate(steps):
         fields: dict[str, Any] = {"handoff": "h-1", "step": step, "from_tier": "opus", "to_tier": "sonnet"}
-        fields |= {"trigger": "planning_complete", "reason": "plan closed"} if step == "requested" else {}
+        fields |= (
+            {"trigger": "planning_complete", "reason": "<img src=x onerror=alert(1)>"} if step == "requested" else {}
+        )
         fields |= {"task": "bd-impl"} if step == "spawned" else {}
         events.append(make_event("handoff", "repo", at(f"2026-11-01T10:{minute:02d}:00Z"), **fields))
     for minute, step in enumerate(["requested", "failed"]):
@@ -221,7 +223,7 @@ def test_the_dashboard_renders_in_chromium(workspace: Path, isolated_env: Path, 
     dom.feed(dom_text)
     assert dom.find("body", data_rendered="yes"), "the page's script did not run to the end"
     assert not dom.find("img"), "a label was rendered as markup"
-    assert "<img src=x onerror=alert(1)>" in dom.texts  # ... it is text in the task chart and table
+    assert "<img src=x onerror=alert(1)>" in dom.texts  # ... it is text in the handoff timeline
 
     def bars(chart: str) -> dict[str, tuple[float, float]]:
         found = {}
@@ -239,7 +241,7 @@ def test_the_dashboard_renders_in_chromium(workspace: Path, isolated_env: Path, 
     assert tier_bars["opus"][0] / tier_bars["sonnet"][0] == pytest.approx(2.0, rel=0.02)  # $2.40 vs $1.20
     assert set(bars("chart-model")) == {"claude-opus-4-5-20251101", "claude-sonnet-4-6"}
     assert set(bars("chart-day")) == {"2026-11-01", "2026-11-02"}
-    assert set(bars("chart-task")) == {"bd-plan", "<img src=x onerror=alert(1)>", "bd-impl"}
+    assert set(bars("chart-task")) == {"bd-plan", "bd-x", "bd-impl"}
     hit_rates = bars("chart-hit-rate")
     assert hit_rates["sonnet"][0] > 0 and hit_rates["opus"][0] == 0  # 100% and 0% of the same scale
     steps = dom.find("circle", **{"class": "step"})

@@ -63,6 +63,15 @@ def test_a_healthy_workspace_is_all_ok(healthy: Path) -> None:
     assert run(healthy, "-q", "doctor").output == "all ok\n"
 
 
+def test_without_verification_the_recall_is_unknown(healthy: Path) -> None:
+    _, checks = _checks(healthy)
+    assert checks["verification"]["level"] == "ok"
+    assert "recall of failure detection is unknown" in checks["verification"]["detail"]
+    write_config(healthy, standin_config() + f"tests:\n  command: [{sys.executable}, -c, 'pass']\n")
+    _, checks = _checks(healthy)
+    assert checks["verification"]["detail"] == "closes below opus are verified before they count: tests.command"
+
+
 def _broken(ws: Path, name: str, level: str = "problem") -> dict[str, str]:
     code, checks = _checks(ws)
     check = checks[name]
@@ -235,3 +244,22 @@ def test_outside_a_workspace(tmp_path: Path, repo: Path) -> None:
     assert code == 1 and checks["workspace"]["fix"].startswith("cd into your repository")
     code, checks = _checks(repo)
     assert code == 1 and checks["workspace"]["fix"] == "cloisterctl init"
+
+
+def test_a_worktree_is_covered_by_the_main_checkouts_schedule(healthy: Path, tmp_path: Path) -> None:
+    worktree = tmp_path / "docs-worktree"
+    # (without the hooks: the fixture's pre-commit config names a repository that cannot be fetched)
+    git(healthy, "-c", "core.hooksPath=/dev/null", "worktree", "add", "-q", "-b", "docs", str(worktree))
+    assert run(worktree, "init", "--agent", "docs-bot").exit_code == 0
+    assert run(healthy, "tick", "--all").exit_code == 0  # the main checkout's schedule runs this
+    code, checks = _checks(worktree)
+    assert checks["schedule"]["level"] == "ok"
+    assert checks["schedule"]["detail"] == (
+        f"systemd, every 1m by `tick --all` in {healthy}, which covers this workspace; "
+        "tick last ran less than a minute ago"
+    )
+    # The main checkout's tick leaves its worktrees alone: nothing runs tick in this one.
+    write_config(healthy, standin_config() + "tick:\n  worktrees: false\n")
+    check = _checks(worktree)[1]["schedule"]
+    assert check["level"] == "problem"
+    assert check["detail"].startswith("no crontab line or systemd timer runs tick here, nor `tick --all` of a")

@@ -188,6 +188,28 @@ def test_claude_hook_exits_zero_on_garbage(workspace: Path) -> None:
     assert result.returncode == 0 and "cloister: claude hook:" in result.stderr
 
 
+@pytest.mark.parametrize("session", ["s\x001", "../../etc/passwd", "-x", "a\nCloister-Commit: bookkeeping"])
+def test_a_session_id_that_is_not_a_safe_name_is_dropped_and_the_next_tick_works(workspace: Path, session: str) -> None:
+    for event in ("SessionStart", "PostToolUse", "Stop"):
+        result = claude(workspace, hook_event_name=event, session_id=session, tool_name="Edit")
+        assert result.returncode == 0  # a hook never gets in the agent's way
+        assert "line dropped: its session" in result.stderr and "is not a safe name" in result.stderr
+    assert not Workspace(workspace).signals_path.exists() or signals(workspace) == []
+    tick = subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "tick"], capture_output=True, text=True, timeout=120
+    )
+    assert tick.returncode == 0, tick.stderr
+    assert git(workspace, "diff", "--cached", "--name-only") == ""  # nothing left staged
+
+
+def test_a_beads_hook_with_an_unsafe_task_id_records_nothing(workspace: Path) -> None:
+    result = hook(workspace, "beads", "--status", "update", stdin=json.dumps({**ISSUE, "id": "--status"}))
+    assert result.returncode == 0 and "its task '--status' is not a safe name" in result.stderr
+    deep = hook(workspace, "beads", "bd-9", "update", stdin="[" * 300_000 + "]" * 300_000)
+    assert deep.returncode == 0 and "Traceback" not in deep.stderr
+    assert [e["task"] for e in signals(workspace)] == ["bd-9"]  # the deep payload reads as no issue data
+
+
 # ----------------------------------------------------------------------------------------- check
 
 

@@ -4,6 +4,7 @@ of the closed months give the same state as folding every event."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def test_the_fold_cache_and_a_checkpoint_keep_the_agents_state(workspace: Path) 
     checkpoints.write(ws, store.checkpoint_of(ws, files))
     store.forget(ws)
     (ws.cache_dir / store.CACHE_FILE).unlink()
-    written = checkpoints.load_valid(ws)
+    written = checkpoints.load_valid(ws, functools.partial(store.refold_checkpoint, ws)).checkpoint
     assert written is not None  # the closed month's state, decoded from the committed file:
     assert _agent_state(written.state) == _agent_state(fold(closed, agent="repo"))
     assert written.state.exited == {"s1": closed[3]["ts"]} and written.state.progress_at == closed[2]["ts"]

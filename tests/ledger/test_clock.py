@@ -105,3 +105,31 @@ def test_a_handoff_under_a_clock_that_stands_still_runs_each_step_once(
     assert len(set(stamps)) == len(stamps)
     block = statefile.read(agent_ws / "STATE.md").cloister
     assert (block["tier"], block["model"], block["handoffs"]) == ("haiku", "claude-haiku-4-5-20251001", 1)
+
+
+def _route(ws: Workspace, clock: datetime, task: str) -> dict[str, object]:
+    """Record a route to ``task`` as a command does, with its own clock, in a process that has
+    folded nothing yet, and refresh STATE.md."""
+    ctx = Context.for_workspace(ws, clock=lambda: clock)
+    event = make_event("route", "repo", ctx.clock(), task=task, tier="haiku", model="claude-haiku-4-5", rule="r")
+    ctx.append([event])
+    ctx.publish()
+    return event
+
+
+def test_a_clock_stepped_back_never_dates_an_event_before_the_last_one_written(workspace: Path) -> None:
+    from cloisterctl.ledger import store
+
+    ws = Workspace(workspace)
+    now = datetime.now(UTC)
+    first = _route(ws, now + timedelta(minutes=5), "bd-1")  # then the clock steps back five minutes
+    store.forget(ws)
+    second = _route(ws, now, "bd-2")
+    assert second["ts"] > first["ts"]
+    # The hooks' fast writer folds nothing: it takes the floor from .cloister/local too.
+    hook = cli(workspace, "hook", "git", "post-commit")
+    assert hook.returncode == 0, hook.stderr
+    [activity] = [e for e in segments.read_events(ws.signals_path).events if e["type"] == "activity"]
+    assert activity["ts"] > second["ts"]
+    status = json.loads(cli(workspace, "status", "--json").stdout)
+    assert status["task"] == "bd-2" == statefile.read(ws.state_md).front_matter["cloister"]["task"]

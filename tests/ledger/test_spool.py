@@ -79,9 +79,78 @@ def test_a_promotion_cut_short_is_finished_by_the_next_and_nothing_counts_twice(
         handle.write(encode(task) + "\n")
     write_spool(ws, [encode(later)])  # and a hook wrote on since
 
-    assert [e["id"] for e in spool.promote(ws)] == [task["id"]]  # the leftover first
+    assert spool.promote(ws) == []  # the leftover first: its line is in the ledger already
     assert [e["id"] for e in spool.promote(ws)] == [later["id"]]
     ids = [e["id"] for e in ledger_events(workspace) if e["type"] == "task"]
-    assert ids.count(task["id"]) == 2  # on disk twice ...
+    assert ids.count(task["id"]) == 1  # not appended again ...
     assert set(snapshot(ws).state.tasks) >= {"bd-2", "bd-3"}  # ... one event to every reader
     assert [e["id"] for e in ordered(snapshot(ws).events) if e["type"] == "task"] == [task["id"], later["id"]]
+
+
+# One hook process: runs `cloisterctl hook claude` SessionStart for sessions NAME-0 .. NAME-(COUNT-1).
+HOOKS = """
+import json, subprocess, sys
+name, count = sys.argv[1], int(sys.argv[2])
+for n in range(count):
+    payload = {"hook_event_name": "SessionStart", "source": "startup", "session_id": f"{name}-{n}"}
+    done = subprocess.run([sys.executable, "-m", "cloisterctl", "hook", "claude"], input=json.dumps(payload),
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode:
+        sys.exit(f"hook failed: {done.stderr}")
+"""
+
+# One promoting process: commands of KIND until the file STOP exists, each promoting the spool
+# (``usage add``: its commit point; ``promote``: the bare promotion, back to back, as often as it can).
+PROMOTERS = """
+import os, subprocess, sys
+from pathlib import Path
+kind, name, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+if kind == "promote":
+    from cloisterctl.ledger import spool
+    from cloisterctl.workspace.layout import find_workspace
+    ws = find_workspace(Path.cwd())
+n = 0
+while not os.path.exists(stop):
+    n += 1
+    if kind == "promote":
+        spool.promote(ws)
+        continue
+    args = ["usage", "add", "--model", "claude-haiku-4-5", "--input", "10", "--output", "1", "--id", f"{name}-{n}"]
+    done = subprocess.run([sys.executable, "-m", "cloisterctl", *args], capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        sys.exit(f"{args[0]} failed ({done.returncode}): {done.stdout} {done.stderr}")
+"""
+
+
+def test_racing_hooks_and_promoting_commands_lose_and_repeat_nothing(workspace: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from testing.helpers import git
+
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "init")
+    stop = tmp_path / "stop"
+    promoters = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROMOTERS, kind, f"p{n}", str(stop)],
+            cwd=workspace,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n, kind in enumerate(["promote", "promote", "promote", "usage", "usage"])
+    ]
+    hooks = [
+        subprocess.Popen([sys.executable, "-c", HOOKS, f"h{n}", "5"], cwd=workspace, stderr=subprocess.PIPE, text=True)
+        for n in range(8)
+    ]
+    failures = [process.communicate(timeout=300)[1] for process in hooks if process.wait(timeout=300)]
+    stop.touch()
+    failures += [process.communicate(timeout=300)[1] for process in promoters if process.wait(timeout=300)]
+    assert failures == []
+    spool.promote(Workspace(workspace))  # what the hooks wrote after the last promotion
+    expected = {f"h{n}-{i}" for n in range(8) for i in range(5)}
+    started = [e["session"] for e in ledger_events(workspace) if e["type"] == "session" and e["session"] in expected]
+    left = Workspace(workspace).signals_path.read_text() if Workspace(workspace).signals_path.exists() else ""
+    assert sorted(started) == sorted(expected), left  # each exactly once
+    assert not (Workspace(workspace).local_dir / spool.WORK_NAME).exists()

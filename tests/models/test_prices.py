@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import cloisterctl
 from cloisterctl.models.prices import Tokens, price_table
 
 
 def test_builtin_table_has_date_source_and_every_fixture_model() -> None:
     table = price_table()
     assert table.as_of == "2026-11-01"
-    assert "fixtures/claude-code/README.md" in table.source
+    # The source cited is the table the package ships, by a name relative to the package's parent.
+    assert table.file == "cloisterctl/models/prices.json"
+    assert (Path(cloisterctl.__file__).parent.parent / table.file).is_file()
+    assert table.source.startswith("cloisterctl/models/prices.json (2026-11-01): Anthropic list prices")
     assert set(table.prices) == {
         "claude-opus-4-20250514",
         "claude-opus-4-1-20250805",
@@ -52,6 +58,47 @@ def test_wrapped_ids_find_their_price_and_unknown_ids_have_none() -> None:
     table = price_table()
     assert table.lookup("us.anthropic.claude-haiku-4-5-20251001-v1:0") is table.lookup("claude-haiku-4-5-20251001")
     assert table.cost("gpt-4o", Tokens(input=1)) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "entry"),
+    [
+        # Claude Code's context suffix, on a full id (what a transcript or ANTHROPIC_MODEL holds)
+        ("claude-opus-4-7[1m]", "claude-opus-4-7"),
+        ("claude-sonnet-4-5-20250929[1m]", "claude-sonnet-4-5-20250929"),
+        ("claude-sonnet-4-6[1M]", "claude-sonnet-4-6"),
+        # Bedrock: model ids, region and global inference profiles, a foundation-model ARN
+        ("anthropic.claude-opus-4-6-v1", "claude-opus-4-6"),
+        ("anthropic.claude-3-5-haiku-20241022-v1:0", "claude-3-5-haiku-20241022"),
+        ("us.anthropic.claude-opus-4-1-20250805-v1:0", "claude-opus-4-1-20250805"),
+        ("global.anthropic.claude-opus-4-5-20251101-v1:0", "claude-opus-4-5-20251101"),
+        ("eu.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5-20251001"),
+        ("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-opus-4-7", "claude-opus-4-7"),
+        # Vertex AI (`@` before the date), gateways' provider prefixes
+        ("claude-opus-4-5@20251101", "claude-opus-4-5-20251101"),
+        ("vertex_ai/claude-opus-4-5@20251101", "claude-opus-4-5-20251101"),
+        ("anthropic/claude-opus-4-7", "claude-opus-4-7"),
+        ("bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5-20250929"),
+        ("openrouter/anthropic/claude-sonnet-4.5", "claude-sonnet-4-5-20250929"),
+        # the API's aliases, and a dated snapshot of an id the table holds undated
+        ("claude-opus-4-0", "claude-opus-4-20250514"),
+        ("claude-sonnet-4-0", "claude-sonnet-4-20250514"),
+        ("claude-3-5-haiku-latest", "claude-3-5-haiku-20241022"),
+        ("claude-haiku-4-5", "claude-haiku-4-5-20251001"),
+        ("claude-opus-4-7-20260416", "claude-opus-4-7"),
+    ],
+)
+def test_model_id_forms_resolve_to_their_entry(model: str, entry: str) -> None:
+    table = price_table()
+    assert table.resolve(model) == entry
+    assert table.lookup(model) is table.prices[entry]
+
+
+@pytest.mark.parametrize("model", ["claude-opus-4-8[1m]", "opus[1m]", "claude-opus-5", "gpt-4o", "claude-opus"])
+def test_a_model_the_table_does_not_name_has_no_price(model: str) -> None:
+    # A model of the same tier is not priced like its neighbour: that is a guess, and a new model's
+    # price is set with cost.prices (the caller says the total undercounts).
+    assert price_table().resolve(model) is None
 
 
 def test_config_overrides_lay_over_the_builtin_table() -> None:

@@ -101,10 +101,9 @@ def test_bd_cli_contract(tmp_path: Path, bd_on_path: Path) -> None:
         tracker.show("nope")
     tracker.write_metadata("myapp-a3f2", "complexity", "complex", ["complexity:complex"], ["complexity:simple"])
     calls = [json.loads(line) for line in bd_on_path.read_text().splitlines()]
-    assert calls[:2] == [["list", "--all", "-n", "0", "--json"], ["show", "myapp-9k1x", "--json"]]
+    assert calls[:2] == [["list", "--all", "-n", "0", "--json"], ["show", "--json", "--", "myapp-9k1x"]]
     assert calls[-1] == [
         "update",
-        "myapp-a3f2",
         "--set-metadata",
         "complexity=complex",
         "--remove-label",
@@ -112,12 +111,65 @@ def test_bd_cli_contract(tmp_path: Path, bd_on_path: Path) -> None:
         "--add-label",
         "complexity:complex",
         "--json",
+        "--",
+        "myapp-a3f2",
     ]
     updated = tracker.show("myapp-a3f2")
     assert updated.metadata["complexity"] == "complex" and "complexity:complex" in updated.labels
+
+
+def test_a_task_id_never_reaches_bd_as_a_flag(tmp_path: Path, bd_on_path: Path) -> None:
+    root = beads_repo(tmp_path / "ws")
+    tracker = open_tracker(root)
+    for bad in ("--status=closed", "-x", "a\nb", "../x"):
+        with pytest.raises(TaskError, match="is not a safe name"):
+            tracker.show(bad)
+        with pytest.raises(TaskError, match="is not a safe name"):
+            tracker.write_metadata(bad, "complexity", "simple", [], [])
+    assert not bd_on_path.exists()  # bd was never called with one
+    tracker.show("myapp-a3f2")
+    assert [json.loads(line) for line in bd_on_path.read_text().splitlines()] == [
+        ["show", "--json", "--", "myapp-a3f2"]
+    ]
+
+
+def test_an_issue_with_an_unsafe_id_is_a_bad_line(tmp_path: Path) -> None:
+    root = beads_repo(tmp_path / "ws")
+    path = root / ".beads" / "issues.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, json.dumps({"id": "-rf", "title": "x", "status": "open"})]) + "\n")
+    with pytest.raises(TaskError, match=rf"\.beads/issues\.jsonl:{len(lines) + 1}: issue id '-rf' is not a safe name"):
+        JsonlTracker(path, ".beads/issues.jsonl").all_tasks()
 
 
 def test_a_failing_bd_names_the_command(tmp_path: Path, bd_on_path: Path) -> None:
     tracker = open_tracker(tmp_path)  # no .beads here: the stand-in fails like bd does
     with pytest.raises(ToolError, match=r"`bd list --all -n 0 --json` failed \(exit 1\): no beads database found"):
         tracker.all_tasks()
+
+
+def test_a_close_that_failed_verification_is_reopened_by_bd_or_in_the_export(tmp_path: Path, bd_on_path: Path) -> None:
+    lines = [
+        '{"id":"v-1","title":"One","status":"closed","closed_at":"2026-12-01T10:00:00Z"}',
+        '{ "id": "v-2", "title": "Two, spaced as someone wrote it", "status": "closed" }',
+    ]
+    export = tmp_path / "jsonl" / ".beads" / "issues.jsonl"
+    export.parent.mkdir(parents=True)
+    export.write_text("\r\n".join(lines) + "\r\n")
+    tracker = JsonlTracker(export, ".beads/issues.jsonl")
+    assert tracker.all_tasks()["v-1"].is_closed
+    tracker.reopen("v-1")
+    first = json.loads(export.read_bytes().split(b"\r\n")[0])
+    assert not tracker.all_tasks()["v-1"].is_closed and first["status"] == "open" and "closed_at" not in first
+    assert export.read_bytes().endswith(f"\r\n{lines[1]}\r\n".encode())  # the other line, byte for byte
+    with pytest.raises(TaskError, match="unknown task 'nope'"):
+        tracker.reopen("nope")
+
+    root = tmp_path / "bd"
+    (root / ".beads").mkdir(parents=True)
+    (root / ".beads" / "issues.jsonl").write_text(lines[0] + "\n")
+    bd = open_tracker(root)
+    assert isinstance(bd, BdTracker)
+    bd.reopen("v-1")
+    assert json.loads(bd_on_path.read_text().splitlines()[-1]) == ["update", "v-1", "--status", "open", "--json"]
+    assert not bd.show("v-1").is_closed

@@ -65,7 +65,9 @@ def test_a_spec_has_a_flag_exactly_when_its_rule_can_raise_one() -> None:
     for spec in TRIGGERS:
         assert (spec.flag is not None) == bool(spec.kinds & set(RAISES_FLAG)), spec.name
     # What 0.1.0's decisions (written without their flag's rules) mean is what the specs say now.
-    assert dict(LEGACY_FLAGS) == {spec.name: spec.flag for spec in TRIGGERS if spec.flag is not None}
+    # (A trigger added since, verification_failed, writes its flag's rules into its decisions.)
+    legacy = {spec.name: spec.flag for spec in TRIGGERS if spec.flag is not None and spec.name != "verification_failed"}
+    assert dict(LEGACY_FLAGS) == legacy
 
 
 def test_every_tier_change_a_trigger_proposes_can_be_named_in_require_approval() -> None:

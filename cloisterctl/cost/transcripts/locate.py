@@ -3,16 +3,22 @@
 Claude Code writes ``<config>/projects/<project dir>/<session>.jsonl`` (and
 ``<session>/subagents/agent-*.jsonl`` for subagents), where the config dirs are ``CLAUDE_CONFIG_DIR``
 (comma-separated) or ``~/.config/claude`` and ``~/.claude``.
+
+A transcript's path is recorded in the committed ledger only in a form every clone can read
+(``portable_path``): relative to a Claude config dir (``claude:projects/<project>/<session>.jsonl``)
+or to the work tree (``notes/x.jsonl``), never as a machine path; each clone resolves it against
+its own dirs (``local_path``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from cloisterctl.cost.usage import TranscriptFile
+from cloisterctl.models.names import is_safe_name
 
 # Names longer than this are cut and suffixed with a hash (Claude Code's rule).
 MAX_PROJECT_NAME = 200
@@ -38,6 +44,41 @@ def claude_config_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
             seen.add(key)
             dirs.append(candidate)
     return dirs
+
+
+CLAUDE_PREFIX = "claude:"  # a path relative to a Claude Code config dir (whichever of them holds it)
+
+
+def _relative(path: Path, base: Path) -> str | None:
+    for candidate in (base, base.resolve()):
+        for target in (path, path.resolve()):
+            if target.is_relative_to(candidate):
+                return target.relative_to(candidate).as_posix()
+    return None
+
+
+def portable_path(path: str, root: Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """``path`` as the committed ledger holds it: ``claude:`` and the path under a Claude config
+    dir, or the path relative to the work tree ``root``; a form already portable as it is. None for
+    a path elsewhere on this machine: a fact only this machine can use, never committed."""
+    if path.startswith(CLAUDE_PREFIX) or not os.path.isabs(path):
+        return path
+    for directory in claude_config_dirs(environ):
+        inside = _relative(Path(path), directory)
+        if inside is not None:
+            return CLAUDE_PREFIX + inside
+    return _relative(Path(path), root)
+
+
+def local_path(recorded: str, root: Path, dirs: Sequence[Path]) -> Path:
+    """Where a path the ledger holds (``portable_path``; an absolute one from an earlier version as
+    it is) is on this machine: under the first Claude config dir of ``dirs`` that has it (the first
+    when none has), or under the work tree ``root``."""
+    if recorded.startswith(CLAUDE_PREFIX):
+        inside = recorded.removeprefix(CLAUDE_PREFIX)
+        found = [directory / inside for directory in dirs if (directory / inside).exists()]
+        return (found or [directory / inside for directory in dirs] or [root / inside])[0]
+    return Path(recorded) if os.path.isabs(recorded) else root / recorded
 
 
 def _js_hash(text: str) -> int:
@@ -158,7 +199,7 @@ def _project_files(project_dir: Path, project: str, visited: list[str]) -> list[
 
 def session_transcript(root: Path, session: str | None, environ: Mapping[str, str] | None = None) -> Path | None:
     """The main transcript of ``session`` for an agent started at ``root``, if Claude Code wrote one."""
-    if not session:
+    if not is_safe_name(session):  # a session id is a name (``models.names``), never a path
         return None
     name = project_dir_name(root)
     for directory in claude_config_dirs(environ):
