@@ -51,6 +51,16 @@ class LockTimeout(CloisterError):
         self.path = path  # the lock file, so a caller can tell which lock it was
 
 
+class UnsafeFileError(CloisterError):
+    """A workspace file that is a symlink where none is followed, not a regular file (a device, a
+    FIFO), or over its size cap (``files.safeopen``); nothing was read or written through it."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason  # without the path, for a caller that names the file its own way
+
+
 class ToolError(CloisterError):
     """An external tool (git, bd, tmux, an agent CLI) is missing or failed."""
 
@@ -113,6 +123,7 @@ def error_code(exc: BaseException) -> str:
         (ConfigError, "config"),
         (StateFileError, "state_file"),
         (LedgerError, "ledger"),
+        (UnsafeFileError, "unsafe_file"),
         (ToolError, "tool"),
         (TaskError, "task"),
         (UnknownModelError, "unknown_model"),

@@ -169,6 +169,7 @@ def status_view(ctx: Context) -> dict[str, Any]:
         "future_events": len(future),
         "problems": [*repaired, *ctx.problems, *ctx.config.warnings],
         "untrusted_config": list(ctx.config.untrusted),
+        "untrusted_config_where": ctx.config.untrusted_where,
         "duplicate_decisions": dict(sorted(state.duplicates.items())),
         "clone": state.clone,
         "worktree": state.worktree,

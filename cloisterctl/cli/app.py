@@ -209,12 +209,14 @@ def _report(exc: BaseException, directory: Path, *, as_json: bool = False, recor
     if code == errors.EXIT_INTERNAL:
         log = _error_log(directory)
         try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a", encoding="utf-8") as handle:
+            from cloisterctl.files.safeopen import open_write  # never appended through a symlink
+
+            descriptor = open_write(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
                 handle.write(f"--- {datetime.now(UTC).isoformat()} cloisterctl {' '.join(sys.argv[1:])}\n")
                 handle.write("".join(traceback.format_exception(exc)))
             message += f" (a bug: the traceback is in {log})"
-        except OSError:
+        except (OSError, errors.CloisterError):
             message += " (a bug; the traceback could not be written)"
     if as_json:
         import json

@@ -155,7 +155,7 @@ def render_status(view: dict[str, Any]) -> str:
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     if view.get("untrusted_config"):
         lines.append(
-            f"warning: .cloister/config.yaml sets {', '.join(view['untrusted_config'])}, ignored until "
+            f"warning: .cloister/config.yaml sets {view['untrusted_config_where']}, ignored until "
             "`cloisterctl trust` in this clone"
         )
     for mate in view.get("teammates", ()):

@@ -2,6 +2,12 @@
 environment) with the line of every key, and merging them (later wins: mappings merge key by key,
 lists and single values replace).
 
+Files are read with ``files.safeopen``: the workspace's ``.cloister/config.yaml`` must be a regular
+file there, not a symlink (a symlinked, special or oversized file is read as absent, with a
+warning naming it, so it is never trusted either); the user's own file may be a symlink (dotfiles
+often are) but must lead to a regular file. ``Layer.digest`` is the SHA-256 of the bytes parsed,
+which is what trust is checked against (``config.load``), so the file is read once.
+
 A file that uses a key's old name (``RENAMED``) is read as if it used the new one, with a warning
 (``Layer.warnings``: `config validate`, `status`, `tick` and `doctor` show them); a file that sets
 both names is an error.
@@ -10,6 +16,7 @@ both names is an error.
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -19,8 +26,8 @@ from typing import Any
 
 from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.config.spec import KeyPath, describe, dotted
-from cloisterctl.errors import ConfigError
-from cloisterctl.files import yamltext
+from cloisterctl.errors import ConfigError, UnsafeFileError
+from cloisterctl.files import safeopen, yamltext
 
 
 def _parse_bool(raw: str) -> bool:
@@ -79,6 +86,7 @@ class Layer:
     data: dict[str, Any]
     lines: dict[KeyPath, int] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # what it may still do, but should not (old names)
+    digest: str | None = None  # SHA-256 of the file's bytes, for a layer read from a file
 
     def line_of(self, path: KeyPath) -> int | None:
         # A problem inside a list item or deeper than recorded points at the nearest known key.
@@ -162,17 +170,27 @@ def _record_lines(node: Any, path: KeyPath, lines: dict[KeyPath, int], source: s
             _record_lines(item, child, lines, source, problems)
 
 
+# Past yamltext's own 1 MiB bound, so that bound reports an oversized file (with its line).
+READ_CAP = 4 * safeopen.MIB
+
+
 def read_file_layer(path: Path, label: str | None = None) -> tuple[Layer | None, list[Problem]]:
     source = label or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = safeopen.read_capped(path, READ_CAP)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return None, []
+    except UnsafeFileError as exc:
+        return Layer(source, {}, warnings=[Problem(source, None, "", f"{exc.reason}: read as absent")]), []
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read: {exc}") from None
+    digest = hashlib.sha256(raw).hexdigest()
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
-        return Layer(source, {}), []  # comments only (as `init` writes it): nothing to parse
-    return parse_yaml_layer(text, source)
+        return Layer(source, {}, digest=digest), []  # comments only (as `init` writes it): nothing to parse
+    layer, problems = parse_yaml_layer(text, source)
+    layer.digest = digest
+    return layer, problems
 
 
 def env_layer(environ: Mapping[str, str]) -> tuple[Layer, list[Problem]]:

@@ -15,6 +15,7 @@ from typing import Any
 from cloisterctl.config import trust
 from cloisterctl.config.layers import (
     ENV_OVERRIDES,
+    READ_CAP,
     Layer,
     collect_layers,
     merge_layers,
@@ -23,7 +24,8 @@ from cloisterctl.config.layers import (
 )
 from cloisterctl.config.settings import Config
 from cloisterctl.config.validate import validate_layers
-from cloisterctl.errors import ConfigError
+from cloisterctl.errors import ConfigError, UnsafeFileError
+from cloisterctl.files import safeopen
 
 _LOADED: dict[tuple[Any, ...], Config] = {}
 
@@ -34,8 +36,8 @@ def _inputs_key(workspace_config: Path | None, environ: Mapping[str, str]) -> tu
 
     def content(path: Path | None) -> bytes | None:
         try:
-            return path.read_bytes() if path is not None else None
-        except OSError:
+            return safeopen.read_capped(path, READ_CAP) if path is not None else None
+        except (OSError, UnsafeFileError):
             return None
 
     label = relative_label(workspace_config) if workspace_config is not None else None
@@ -62,29 +64,31 @@ def load_config(workspace_config: Path | None, environ: Mapping[str, str] | None
         raise ConfigError(f"{problems[0]}{more}")
     warnings = tuple(str(warning) for layer in layers for warning in layer.warnings)
     layers, untrusted = _apply_trust(layers, workspace_config, env)
-    config = Config(*merge_layers(layers), untrusted=tuple(untrusted), warnings=warnings)
+    config = Config(
+        *merge_layers(layers),
+        untrusted=tuple(key for key, _line in untrusted),
+        untrusted_lines=tuple(line for _key, line in untrusted),
+        warnings=warnings,
+    )
     _LOADED[key] = config
     return config
 
 
 def _apply_trust(
     layers: list[Layer], workspace_config: Path | None, environ: Mapping[str, str]
-) -> tuple[list[Layer], list[str]]:
-    """The layers with the workspace file's command keys dropped unless this clone trusts it."""
+) -> tuple[list[Layer], list[tuple[str, int | None]]]:
+    """The layers with the workspace file's trust-needing keys dropped unless this clone trusts the
+    bytes that were parsed (``Layer.digest``) at this place; each ignored key with its line."""
     if workspace_config is None:
         return layers, []
     label = relative_label(workspace_config)
     kept: list[Layer] = []
-    ignored: list[str] = []
+    ignored: list[tuple[str, int | None]] = []
     for layer in layers:
-        keys = trust.command_keys(layer.data) if layer.source == label else []
-        if keys:
-            try:
-                content = workspace_config.read_bytes()
-            except OSError:
-                content = b""
-            if not trust.is_trusted(workspace_config, content, environ):
-                ignored += keys
-                layer = Layer(layer.source, trust.without_command_keys(layer.data), layer.lines)
+        paths = trust.command_paths(layer.data) if layer.source == label else []
+        if paths and not trust.is_trusted_digest(workspace_config, layer.digest, environ):
+            found = [(".".join(path), layer.lines.get(path)) for path in paths]
+            ignored += sorted(found, key=lambda item: item[1] or 0)  # in the file's order
+            layer = Layer(layer.source, trust.without_command_keys(layer.data), layer.lines, layer.warnings)
         kept.append(layer)
     return kept, ignored

@@ -1,7 +1,8 @@
 """The config schema: every key, what it may hold, and its built-in default, declared side by side.
 
 ``DEFAULTS`` (the built-in layer) is computed from the schema; there is no second tree of
-defaults to keep in step. ``cloisterctl config show`` prints the effective value of every key and
+defaults to keep in step. ``trust=True`` marks the program-like keys a repository's config sets
+only once trusted (``config.trust``). ``cloisterctl config show`` prints the effective value of every key and
 where it came from.
 """
 
@@ -178,19 +179,23 @@ SCHEMA = Section(
                     string(),
                     name="a list of arguments",
                     default=["claude", "--model", "{model}", "--session-id", "{session_id}", "{prompt}"],
+                    trust=True,
                 ),
                 # How a previous session is started again when the handoff that replaced it failed.
-                "resume": Seq(string(), name="a list of arguments", default=RESUME),
-                "exit_text": string(default="/exit"),
-                "save_request": string(default=SAVE_REQUEST),
+                "resume": Seq(string(), name="a list of arguments", default=RESUME, trust=True),
+                # Typed into the agent's terminal (Claude Code runs a line starting with "!").
+                "exit_text": string(default="/exit", trust=True),
+                "save_request": string(default=SAVE_REQUEST, trust=True),
                 "stop_timeout_seconds": number(0, 3600, default=10),
-                "env": Table(string(), default={}),
+                "env": Table(string(), default={}, trust=True),
             }
         ),
         "tests": Section(
             {
-                "command": replace(_ARGV, default=[]),
-                "patterns": strings(default=TEST_PATTERNS),
+                "command": replace(_ARGV, default=[], trust=True),
+                # Regular expressions: run with a bounded matcher (testruns.outcome), and set by a
+                # repository only once trusted.
+                "patterns": strings(default=TEST_PATTERNS, trust=True),
                 "junit_xml": string(nullable=True, default=None),
             }
         ),
@@ -209,17 +214,18 @@ SCHEMA = Section(
         "tick": Section(
             {
                 "commit": boolean(default=True),
-                "author_name": string(default="cloisterctl"),
-                "author_email": string(default="cloisterctl@localhost"),
-                "workspaces": strings(default=[]),
+                # The identity on your commits, and other repositories tick --all acts on.
+                "author_name": string(default="cloisterctl", trust=True),
+                "author_email": string(default="cloisterctl@localhost", trust=True),
+                "workspaces": strings(default=[], trust=True),
                 "worktrees": boolean(default=True),
                 "wait_seconds": number(0, 3600, default=3),
             }
         ),
         "beads": Section(
             {
-                "command": string(default="bd"),
-                "jsonl": string(default=".beads/issues.jsonl"),
+                "command": string(default="bd", trust=True),
+                "jsonl": string(default=".beads/issues.jsonl", trust=True),  # a path read
                 "use_cli": string(choices=("auto", "always", "never"), default="auto"),
             }
         ),

@@ -100,7 +100,8 @@ COMPLEXITY = Section(
         "difficulty_bands": Table(LEVEL, default=DIFFICULTY_BANDS, doc="a difficulty band -> level"),
         "weak_signals": strings(default=WEAK_SIGNALS),
         "labels": Table(LEVEL, default=LABELS, doc="label -> level (the highest mapped level votes)"),
-        "keywords": Table(strings(), keys=LEVELS, default=KEYWORDS, doc="words and phrases per level"),
+        # Patterns (a trailing * matches any ending): set by a repository only once trusted.
+        "keywords": Table(strings(), keys=LEVELS, default=KEYWORDS, doc="words and phrases per level", trust=True),
         "issue_types": Table(
             Scalar((str,), name="a complexity level", choices=LEVELS, nullable=True),
             default=ISSUE_TYPES,

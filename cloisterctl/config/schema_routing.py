@@ -28,6 +28,6 @@ ROUTING = Section(
         "explore_share": number(0, 1, default=0.2),
         # A JSON file of counts from other workspaces (`report routing --json` writes the shape),
         # added to this workspace's own; ~ is the home directory. null: none.
-        "history": string("a file path", nullable=True, default=None),
+        "history": string("a file path", nullable=True, default=None, trust=True),  # a path read
     }
 )

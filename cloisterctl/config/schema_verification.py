@@ -22,7 +22,7 @@ VERIFICATION = Section(
         # Run tests.command (and the same at the attempt's base commit, to blame only new failures).
         "tests": boolean(default=True),
         # Per-task commands by name, for a task labelled verify:NAME (never a command from the tracker).
-        "commands": Table(_ARGV, default={}),
+        "commands": Table(_ARGV, default={}, trust=True),
         "label_prefix": string(default="verify:"),
         # A verification running longer is killed and recorded as failed to run (no verdict).
         "timeout_seconds": number(1, 86400, default=900),

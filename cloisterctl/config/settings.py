@@ -160,6 +160,7 @@ class Config:
     # Command-bearing keys the workspace file sets but this clone has not trusted (config.trust):
     # ignored, and reported by status and tick.
     untrusted: tuple[str, ...] = ()
+    untrusted_lines: tuple[int | None, ...] = ()  # the line of each, in .cloister/config.yaml
     # What the files may still do but should not (an old key name, ``config.layers.RENAMED``), one
     # line each naming the file: reported by status, tick and doctor.
     warnings: tuple[str, ...] = ()
@@ -386,8 +387,16 @@ class Config:
         if not self.untrusted:
             return None
         return (
-            f".cloister/config.yaml sets {', '.join(self.untrusted)}, ignored until you run "
+            f".cloister/config.yaml sets {self.untrusted_where}, ignored until you run "
             "`cloisterctl trust` in this clone (the built-in or your own values are used)"
+        )
+
+    @property
+    def untrusted_where(self) -> str:
+        """The ignored keys, each with its line: ``tests.patterns (line 4), ...``."""
+        lines = self.untrusted_lines or (None,) * len(self.untrusted)
+        return ", ".join(
+            f"{key} (line {line})" if line else key for key, line in zip(self.untrusted, lines, strict=True)
         )
 
     # ------------------------------------------------------------------ provenance

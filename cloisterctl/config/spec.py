@@ -3,7 +3,9 @@
 A ``Spec`` reports problems through ``emit(key path, message)`` and never raises. Its ``default``
 is declared beside it (``MISSING`` when the key has none); ``defaults()`` of a ``Section`` is the
 mapping of its keys' defaults, so the built-in config is derived from the schema, never written
-twice.
+twice. Likewise ``trust=True`` beside a key marks it program-like (it names a program, a path read
+or written, an identity, or a regular expression): a repository's config sets it only once trusted
+(``config.trust``), and ``trusted_paths`` lists those keys from the schema.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Spec:
     name = "value"
     default: Any = MISSING
     doc: str = ""
+    trust: bool = False  # program-like: a repository's config sets it only once trusted
 
     def check(self, value: Any, path: KeyPath, emit: Emit) -> None:
         raise NotImplementedError
@@ -55,6 +58,7 @@ class Scalar(Spec):
     nullable: bool = False
     default: Any = MISSING
     doc: str = ""
+    trust: bool = False
 
     def check(self, value: Any, path: KeyPath, emit: Emit) -> None:
         if value is None and self.nullable:
@@ -84,6 +88,7 @@ class Seq(Spec):
     name: str = "a list"
     default: Any = MISSING
     doc: str = ""
+    trust: bool = False
 
     def check(self, value: Any, path: KeyPath, emit: Emit) -> None:
         if not isinstance(value, list):
@@ -129,6 +134,7 @@ class Table(Spec):
     name: str = "a mapping"
     default: Any = MISSING
     doc: str = ""
+    trust: bool = False
 
     def check(self, value: Any, path: KeyPath, emit: Emit) -> None:
         if not isinstance(value, dict):
@@ -150,6 +156,7 @@ class AnyOf(Spec):
     name: str = "value"
     default: Any = MISSING
     doc: str = ""
+    trust: bool = False
 
     def check(self, value: Any, path: KeyPath, emit: Emit) -> None:
         for option in self.options:
@@ -162,6 +169,16 @@ class AnyOf(Spec):
             if not problems:
                 return
         emit(path, f"expected {self.name}, got {describe(value)}")
+
+
+def trusted_paths(spec: Spec, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The key paths marked ``trust=True`` under ``spec``, in schema order (a marked key's own
+    keys are not listed again)."""
+    if spec.trust:
+        return [path]
+    if isinstance(spec, Section):
+        return [found for key, item in spec.fields.items() for found in trusted_paths(item, (*path, key))]
+    return []
 
 
 def string(name: str = "a string", **kw: Any) -> Scalar:

@@ -23,7 +23,8 @@ from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.config.settings import Config
 from cloisterctl.doctor import probe, verdicts
 from cloisterctl.doctor.verdicts import Check
-from cloisterctl.errors import CloisterError, WorkspaceError
+from cloisterctl.errors import CloisterError, UnsafeFileError, WorkspaceError
+from cloisterctl.files import safeopen
 from cloisterctl.integrations.install import CLAUDE_EVENTS
 from cloisterctl.integrations.merge_driver import is_registered
 from cloisterctl.integrations.subagents_install import subagents_status
@@ -117,8 +118,8 @@ def _hooks(ws: Workspace) -> list[Check]:
 
 def _state_attribute(ws: Workspace) -> bool:
     try:
-        text = (ws.root / ".gitattributes").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = safeopen.read_capped(ws.root / ".gitattributes", safeopen.CONFIG_CAP, below=ws.root).decode("utf-8")
+    except (OSError, UnicodeDecodeError, UnsafeFileError):
         return False
     return has_line(text, STATE_LINE)
 

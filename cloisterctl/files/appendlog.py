@@ -3,7 +3,8 @@ nothing but ``os``.
 
 Shared by the ledger and by the hooks' hot path (which must not pay for importing ``pathlib`` or
 ``filelock``). The kernel appends each write whole at the end of the file, so writers need no lock
-to keep their lines apart: hooks append without one and never wait behind a long tick.
+to keep their lines apart: hooks append without one and never wait behind a long tick. Inside
+``.cloister/`` no symlink is followed and only a regular file is appended to (``files.safeopen``).
 cloisterctl's own commands still append under the ledger lock, which orders their
 read-compare-append steps (cost checkpoints) and their STATE.md writes.
 """
@@ -11,6 +12,8 @@ read-compare-append steps (cost checkpoints) and their STATE.md writes.
 from __future__ import annotations
 
 import os
+
+from cloisterctl.files.safeopen import open_write
 
 
 def append_bytes(path: str, payload: bytes) -> None:
@@ -27,7 +30,7 @@ def append_bytes(path: str, payload: bytes) -> None:
     """
     if not payload:
         return
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = open_write(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)  # no symlink followed inside .cloister/
     try:
         _write_lines(fd, payload, path)
     finally:

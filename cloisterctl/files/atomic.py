@@ -1,7 +1,10 @@
 """Atomic file writes: a reader sees the old bytes or the new bytes, never a mix.
 
-A symlink is written through to its target (the link stays a link); a file without write
-permission is refused, not replaced behind its owner's back; and every failure names the file.
+A symlink is written through to its target (the link stays a link), except inside a work tree's
+``.cloister/``: there no component is followed (``files.safeopen``), so a committed symlink cannot
+send a write out of the clone, and a symlink or special file at the target is an error. A file
+without write permission is refused, not replaced behind its owner's back; and every failure names
+the file.
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ import stat
 import tempfile
 from pathlib import Path
 
+from cloisterctl.files import safeopen
 
-def write_target(path: Path) -> Path:
-    """Where a write to ``path`` lands: the file itself, or the target of a symlink."""
+
+def write_target(path: Path, below: str | os.PathLike[str] | None = safeopen.AUTO) -> Path:
+    """Where a write to ``path`` lands: the file itself, or the target of a symlink (never inside
+    ``.cloister/`` or under ``below``, where a symlink is refused when written)."""
+    no_follow = safeopen.work_tree_of(str(path)) is not None if below == safeopen.AUTO else below is not None
+    if no_follow:
+        return path
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
@@ -32,14 +41,22 @@ def check_writable(path: Path) -> None:
         raise PermissionError(errno.EACCES, "the file is read-only; nothing was written", str(path))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, below: str | os.PathLike[str] | None = safeopen.AUTO) -> None:
     """Write ``data`` to ``path`` through a temp file in the same directory and ``os.replace``.
 
-    The file's permission bits are kept when it already exists.
+    The file's permission bits are kept when it already exists. ``below``: the directory under which
+    no symlink is followed (by default the work tree, for a path inside ``.cloister/``).
     """
     check_writable(path)
-    target = write_target(path)
+    target = write_target(path, below)
     try:
+        parent = safeopen.open_parent(target, below=below, make_dirs=True)
+        if parent is not None:
+            try:
+                _replace_at(parent, target, data)
+            finally:
+                os.close(parent)
+            return
         _replace(target, data)
     except OSError as exc:
         if exc.filename is None:  # a full disk says ENOSPC and nothing more: say which file
@@ -75,6 +92,34 @@ def _replace(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def _replace_at(dir_fd: int, path: Path, data: bytes) -> None:
+    """``_replace`` inside the directory ``dir_fd`` (reached with no symlink followed): a symlink or
+    special file at ``path`` is refused, and the temp file and the rename never leave the directory."""
+    name = path.name
+    safeopen.refuse_special(name, dir_fd, str(path))
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    temp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            os.fchmod(tmp.fileno(), mode)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(temp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str, *, below: str | os.PathLike[str] | None = safeopen.AUTO) -> None:
     """Like :func:`atomic_write_bytes`; text is written as UTF-8 with newlines untranslated."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), below=below)

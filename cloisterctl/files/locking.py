@@ -1,4 +1,7 @@
-"""Locks with timeouts. A timeout is a CloisterError naming the lock file, never a hang."""
+"""Locks with timeouts. A timeout is a CloisterError naming the lock file, never a hang.
+
+A lock file inside ``.cloister/`` is created (or checked) through ``files.safeopen`` first: filelock
+opens it with ``O_TRUNC``, so a committed symlink there would empty the file it points at."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloisterctl.errors import LockTimeout
+from cloisterctl.files.safeopen import open_write
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -40,7 +44,7 @@ def locked(path: Path, timeout: float | None = None, *, what: str = "the workspa
     from filelock import FileLock, Timeout  # ~70 ms to import; not on the hook fast path
 
     wait = default_timeout() if timeout is None else timeout
-    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(open_write(path, os.O_RDWR | os.O_CREAT))  # a regular file, never through a symlink
     key = str(path)
     lock = _LOCKS.get(key)
     if lock is None:

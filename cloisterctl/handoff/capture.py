@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.errors import CloisterError, HandoffError
+from cloisterctl.errors import CloisterError, HandoffError, StateFileError
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.handoff.packet import HandoffInfo, build, parse_sections
 from cloisterctl.ledger import statefile
@@ -96,8 +96,8 @@ def _state_body(ws: Workspace) -> str:
     """STATE.md's body, for the summary, read by our bounded STATE.md reader; the whole text when
     its front matter is broken (that must not block a handoff), nothing when there is no file."""
     try:
-        text = ws.state_md.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+        text = statefile.read_bytes(ws.state_md).decode("utf-8", errors="replace")
+    except (FileNotFoundError, StateFileError):
         return ""
     try:
         return statefile.parse(text, ws.state_md).body

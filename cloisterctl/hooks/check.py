@@ -29,6 +29,9 @@ def check_hook(files: list[str]) -> int:
         try:
             layers, found = collect_layers(root / ".cloister" / "config.yaml", environ={})
             problems += [str(p) for p in found + validate_layers(layers)]
+            for layer in layers:  # a symlinked or special config is read as absent: say so
+                for warning in layer.warnings:
+                    print(f"cloister-check: warning: {warning}", file=sys.stderr)
         except CloisterError as exc:
             problems.append(str(exc))
     for problem in problems:

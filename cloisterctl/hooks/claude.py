@@ -16,7 +16,6 @@ from typing import Any
 
 from cloisterctl.hooks.record import append_event, event, find_workspace
 
-SELF_RECORDING = r"(^|[\s;&|(])cloisterctl test(\s|$)"
 # Claude Code's hook events; anything else is not a hook input, and records nothing.
 EVENTS = frozenset(
     {
@@ -87,7 +86,7 @@ def _maybe_test_run(workspace: str, command: str, response: Any, session: Any) -
     from pathlib import Path
 
     from cloisterctl.config.load import load_config
-    from cloisterctl.testruns.outcome import is_test_command, outcome_from_tool_response
+    from cloisterctl.testruns.outcome import SELF_RECORDING, is_test_command, outcome_from_tool_response
 
     if is_test_command(command, [SELF_RECORDING]):
         return  # `cloisterctl test` records its own run; counting it here too would double it

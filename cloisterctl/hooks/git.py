@@ -95,10 +95,12 @@ def git_hook(args: list[str]) -> int:
 
 
 def _has_conflict_markers(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
+    from cloisterctl.errors import CloisterError
+    from cloisterctl.files.safeopen import STATE_CAP, read_capped
+
+    try:  # a symlink, a special file or a huge one is not repaired here: the tick says what it is
+        data = read_capped(path, STATE_CAP, below=os.path.dirname(path))
+    except (OSError, CloisterError):
         return False
     return data.startswith(b"<<<<<<< ") or b"\n<<<<<<< " in data
 

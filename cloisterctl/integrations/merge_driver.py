@@ -21,7 +21,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from cloisterctl.errors import CloisterError
+from cloisterctl.errors import CloisterError, StateFileError
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.locking import locked
 from cloisterctl.integrations.install import InstallReport
@@ -86,8 +86,8 @@ def repair(ctx: Context) -> list[str]:
     (each a line naming STATE.md and, for what is left, the line)."""
     path = ctx.ws.state_md
     try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = statefile.read_bytes(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError, StateFileError):
         return []  # missing or unreadable: the usual checks say so
     if not statemerge.has_markers(text):
         return []

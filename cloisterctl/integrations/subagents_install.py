@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 
 from cloisterctl.config.settings import Config
-from cloisterctl.errors import CloisterError
+from cloisterctl.errors import CloisterError, UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.integrations import subagents
 from cloisterctl.integrations.install import InstallReport
@@ -58,7 +59,20 @@ def _foreign(ws: Workspace, wanted: list[Definition], ours: dict[str, str]) -> l
     return [d.filename for d in wanted if d.filename not in ours and (directory / d.filename).exists()]
 
 
+def _refuse_symlinks(ws: Workspace) -> None:
+    """`.claude/agents` is committed: a symlink there (to your own ~/.claude/agents, say) must not
+    get definitions written, or files removed, outside the clone."""
+    for part in (ws.root / AGENTS_DIR).parents:
+        if part == ws.root:
+            break
+        if part.is_symlink():
+            raise CloisterError(f"{part.relative_to(ws.root)}: a symlink; not followed (nothing written)")
+    if (ws.root / AGENTS_DIR).is_symlink():
+        raise CloisterError(f"{AGENTS_DIR}: a symlink; not followed (nothing written)")
+
+
 def _write(ws: Workspace, wanted: list[Definition], ours: dict[str, str], report: InstallReport) -> None:
+    _refuse_symlinks(ws)
     directory = ws.root / AGENTS_DIR
     for definition in wanted:
         relative = f"{AGENTS_DIR}/{definition.filename}"
@@ -67,8 +81,7 @@ def _write(ws: Workspace, wanted: list[Definition], ours: dict[str, str], report
             continue
         if definition.filename not in ours and (directory / definition.filename).exists():
             continue  # a user's file: never ours to replace (install refuses before this)
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / definition.filename, definition.text())
+        atomic_write_text(directory / definition.filename, definition.text(), below=ws.root)
         report.changed.append(relative)
     names = {definition.filename for definition in wanted}
     for stale in sorted(set(ours) - names):  # a role or tier the config no longer has
@@ -96,6 +109,7 @@ def install_subagents(ws: Workspace, config: Config) -> InstallReport:
 def uninstall_subagents(ws: Workspace) -> InstallReport:
     """Remove cloisterctl's definitions (only those with its marker) and the sync record."""
     report = InstallReport()
+    _refuse_symlinks(ws)
     directory = ws.root / AGENTS_DIR
     for name in sorted(_ours_present(ws)):
         (directory / name).unlink(missing_ok=True)
@@ -110,8 +124,8 @@ def uninstall_subagents(ws: Workspace) -> InstallReport:
 
 def _recorded_digest(ws: Workspace) -> str | None:
     try:
-        data = json.loads(record_path(ws).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(safeopen.read_capped(record_path(ws), safeopen.JSON_CAP))
+    except (OSError, ValueError, RecursionError, UnsafeFileError):
         return None
     found = data.get("digest") if isinstance(data, dict) else None
     return found if isinstance(found, str) else None

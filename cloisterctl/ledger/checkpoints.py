@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cloisterctl.errors import UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.ledger import identity
 from cloisterctl.ledger.fold import WorkspaceState
@@ -101,9 +103,13 @@ def file_hashes(ws: Workspace, paths: list[Path]) -> dict[str, str]:
             found[name] = entry[4]
             continue
         digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        try:
+            with safeopen.open_binary(path) as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except UnsafeFileError:
+            found[name] = "refused"  # a symlink or special file: no checkpoint covering it is valid
+            continue
         found[name] = digest.hexdigest()
         known[name] = [*key, found[name]]
         changed = True
@@ -128,10 +134,10 @@ def _headers(ws: Workspace) -> list[tuple[Path, Header]]:
         if path.is_symlink() or not path.is_file():
             continue  # a checkpoint is a regular file written here or committed as one
         try:
-            with path.open("rb") as handle:
+            with safeopen.open_binary(path) as handle:
                 first = handle.readline(HEADER_CAP)  # the header line: the state that follows is not read
             found.append((path, msgspec.json.decode(first, type=Header)))
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        except (OSError, UnsafeFileError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue  # not one of ours, or broken: ignored (tick replaces it)
     return found
 
@@ -199,9 +205,9 @@ def load_valid(ws: Workspace, refold: Refold) -> Loaded:
         if not all(file.is_file() for file in files) or file_hashes(ws, files) != header.files:
             continue
         try:
-            data = path.read_bytes()
+            data = safeopen.read_capped(path, safeopen.JSON_CAP)
             checkpoint = msgspec.json.decode(data.split(b"\n", 1)[1], type=Checkpoint)
-        except (OSError, IndexError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        except (OSError, UnsafeFileError, IndexError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue
         digest = hashlib.sha256(data).hexdigest()
         held = verdicts.get(digest)

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cloisterctl.errors import CloisterError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.files.locking import locked
 from cloisterctl.files.resources import read_resource
@@ -59,10 +60,11 @@ def ensure_gitattributes(ws: Workspace) -> str:
     Other lines stay as they are."""
     wanted = [SEGMENTS_LINE, STATE_LINE] + ([GITATTRIBUTES_LINE] if ws.ledger_path.exists() else [])
     attributes = ws.root / ".gitattributes"
-    if not attributes.exists():
+    try:  # committed, so never followed out of the clone, and never read forever
+        text = safeopen.read_capped(attributes, safeopen.CONFIG_CAP, below=ws.root).decode("utf-8")
+    except FileNotFoundError:
         atomic_write_text(attributes, "".join(line + "\n" for line in wanted))
         return "created"
-    text = attributes.read_text(encoding="utf-8")
     missing = [line for line in wanted if not has_line(text, line)]
     if not missing:
         return "kept"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from cloisterctl.errors import LedgerError
+from cloisterctl.errors import LedgerError, UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.appendlog import append_bytes
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger.events import Event, encode
@@ -48,10 +49,12 @@ def read_events(path: Path, *, label: str | None = None, horizon: str | None = N
     """Every valid event in ``path`` in file order; bad lines become problems with line numbers."""
     name = label or str(path)
     try:
-        with path.open("rb") as handle:
+        with safeopen.open_binary(path) as handle:  # no symlink, no special file
             return read_stream(handle, name, horizon=horizon)
     except FileNotFoundError:
         return ReadResult()
+    except UnsafeFileError as exc:
+        return ReadResult(problems=[f"{name}: {exc.reason}"])
     except OSError as exc:
         raise LedgerError(f"{name}: cannot read: {exc.strerror}") from None
 

@@ -28,8 +28,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cloisterctl.errors import UnsafeFileError
 from cloisterctl.files.appendlog import append_to_spool, taken
 from cloisterctl.files.locking import locked
+from cloisterctl.files.safeopen import LEDGER_CAP, open_binary, read_capped
 from cloisterctl.ledger import segments
 from cloisterctl.ledger.events import Event, encode
 from cloisterctl.ledger.schema import FIELDS
@@ -50,8 +52,8 @@ WORK_NAME = "signals.promoting.jsonl"
 
 def _worth_it(spool: Path) -> bool:
     try:
-        data = spool.read_bytes()
-    except FileNotFoundError:
+        data = read_capped(spool, LEDGER_CAP)
+    except (FileNotFoundError, UnsafeFileError):  # a symlink or special file is never promoted
         return False
     return len(data) >= COMPACT_BYTES or any(needle in data for needle in _DURABLE_NEEDLES)
 
@@ -71,7 +73,7 @@ def _read_all(work: Path) -> bytes:
     """The renamed spool, read until it stops growing (a hook that opened it before the rename)."""
     data = b""
     while True:
-        with work.open("rb") as handle:
+        with open_binary(work) as handle:
             handle.seek(len(data))
             more = handle.read()
         if not more:

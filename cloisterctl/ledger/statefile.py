@@ -5,17 +5,23 @@ body, the final newline, CRLF line ends, a BOM -- is carried over byte for byte.
 ``cloister`` data equals what is already there writes nothing at all. The YAML is read within
 bounds (``files.yamltext``). (No front-matter library is used: python-frontmatter's dump sorts
 keys, strips the body and drops the final newline, and its YAML loading has no bounds.)
+
+STATE.md may be a symlink: it is read and written through to its target only when the target is
+inside the work tree (and outside ``.cloister/``); anything else (another project's file,
+``/dev/zero``, a FIFO, a file over ``STATE_CAP``) is an error naming it, and nothing is read or
+written through it (``files.safeopen``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloisterctl.errors import StateFileError
-from cloisterctl.files import atomic, yamltext
+from cloisterctl.errors import StateFileError, UnsafeFileError
+from cloisterctl.files import atomic, safeopen, yamltext
 from cloisterctl.files.atomic import atomic_write_bytes
 
 KEY = "cloister"
@@ -174,9 +180,32 @@ def with_cloister(doc: StateDoc, cloister: dict[str, Any]) -> str:
     return f"{bom}---{doc.newline}{block}---{doc.newline}{rest}"
 
 
+def target(path: Path) -> Path:
+    """Where STATE.md's bytes are: the file, or its symlink's target when that is inside the work
+    tree (the documented write-through); any other symlink is a StateFileError."""
+    if not path.is_symlink():
+        return path
+    root = os.path.realpath(path.parent)
+    resolved = os.path.realpath(path)
+    inside = os.path.commonpath([root, resolved]) == root and resolved != root
+    if not inside or safeopen.work_tree_of(resolved) is not None:
+        raise StateFileError(f"{path}: a symlink to {resolved}, outside the work tree; not followed")
+    return Path(resolved)
+
+
+def read_bytes(path: Path) -> bytes:
+    """STATE.md's bytes, read as ``read`` does (a symlink only to inside the work tree, a regular
+    file, at most ``STATE_CAP``); FileNotFoundError when missing, StateFileError when refused."""
+    try:
+        where = target(path)
+        return safeopen.read_capped(where, safeopen.STATE_CAP, below=where.parent)
+    except UnsafeFileError as exc:
+        raise StateFileError(str(exc)) from None
+
+
 def read(path: Path) -> StateDoc:
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
     except FileNotFoundError:
         raise StateFileError(f"{path}: no such file (run `cloisterctl init`)") from None
     except OSError as exc:
@@ -210,5 +239,5 @@ def write_cloister(path: Path, cloister: dict[str, Any]) -> bool:
         return False
     if parse(new_text, path).front_matter.get(KEY) != cloister:  # never write what we cannot read back
         raise StateFileError(f"{path}: refusing to write: the updated front matter does not read back")
-    atomic_write_bytes(path, new_text.encode("utf-8"))
+    atomic_write_bytes(target(path), new_text.encode("utf-8"))
     return True

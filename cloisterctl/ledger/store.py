@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cloisterctl.errors import UnsafeFileError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import identity, segments, statefile
@@ -182,7 +184,7 @@ def _grown(old: FileKey | None, new: FileKey | None) -> bool:
 
 def _read_from(path: Path, offset: int, label: str, limit: str) -> segments.ReadResult:
     try:
-        with path.open("rb") as handle:
+        with safeopen.open_binary(path) as handle:
             handle.seek(offset)
             result = segments.read_stream(handle, label, horizon=limit)
             if result.problems and offset:  # number the lines as in the whole file
@@ -190,6 +192,8 @@ def _read_from(path: Path, offset: int, label: str, limit: str) -> segments.Read
                 result = segments.read_stream(handle, label, _count_lines(path, offset) + 1, horizon=limit)
     except FileNotFoundError:
         return segments.ReadResult()
+    except UnsafeFileError as exc:
+        return segments.ReadResult(problems=[f"{label}: {exc.reason}"])
     return result
 
 
@@ -226,14 +230,14 @@ def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], 
 
 
 def _byte_before(path: Path, offset: int) -> bytes:
-    with path.open("rb") as handle:
+    with safeopen.open_binary(path) as handle:
         handle.seek(offset - 1)
         return handle.read(1)
 
 
 def _count_lines(path: Path, offset: int) -> int:
     count = 0
-    with path.open("rb") as handle:  # in chunks: the file may hold a line of gigabytes
+    with safeopen.open_binary(path) as handle:  # in chunks: the file may hold a line of gigabytes
         while offset > 0 and (chunk := handle.read(min(offset, 1 << 20))):
             count += chunk.count(b"\n")
             offset -= len(chunk)

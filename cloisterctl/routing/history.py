@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cloisterctl.errors import ConfigError
+from cloisterctl.errors import ConfigError, UnsafeFileError
+from cloisterctl.files.safeopen import JSON_CAP, read_capped
 
 ROW = 6  # attempts, successes, failures, escalations, micro-USD, costed
 
@@ -14,11 +15,11 @@ ROW = 6  # attempts, successes, failures, escalations, micro-USD, costed
 def read_history(path: Path) -> dict[str, list[int]]:
     """The counts in ``path``; nothing when the file does not exist; an error naming the file
     when it is not such a file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+    try:  # followed if a symlink (it is the user's, or trusted), but a regular file, and bounded
+        data = json.loads(read_capped(path, JSON_CAP, below=None))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, UnsafeFileError) as exc:
         raise ConfigError(f"{path}: not a routing history file (routing.history): {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not a routing history file (routing.history): JSON nested too deeply") from None

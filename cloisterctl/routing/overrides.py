@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cloisterctl.errors import CloisterError
+from cloisterctl.errors import CloisterError, UnsafeFileError
 from cloisterctl.files import yamltext
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.files.locking import locked
+from cloisterctl.files.safeopen import CONFIG_CAP, read_capped
 from cloisterctl.workspace.layout import Workspace
 
 OVERRIDES_HEADER = (
@@ -23,12 +24,16 @@ def overrides_path(ws: Workspace) -> Path:
 
 def read_overrides(ws: Workspace) -> dict[str, str]:
     path = overrides_path(ws)
-    if not path.exists():
-        return {}
     import yaml
 
     try:
-        _node, data = yamltext.load(path.read_text(encoding="utf-8"))
+        _node, data = yamltext.load(read_capped(path, CONFIG_CAP * 4).decode("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except UnsafeFileError as exc:
+        raise CloisterError(f".cloister/complexity.yaml: {exc.reason}") from None
+    except UnicodeDecodeError:
+        raise CloisterError(".cloister/complexity.yaml: not UTF-8 text") from None
     except yamltext.YamlLimit as exc:
         where = f":{exc.line}" if exc.line else ""
         raise CloisterError(f".cloister/complexity.yaml{where}: {exc}") from None

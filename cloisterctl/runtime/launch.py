@@ -69,9 +69,12 @@ def read_exit_file(path: Path) -> dict[str, Any] | None:
     """What the launcher wrote when the agent exited (``exit_code``, ``output``, ``seconds``), or None.
     The output is bound for the committed ledger: the work tree's path (the file is in its
     ``.cloister/local/``) is written ``.`` and the home directory ``~`` (``without_machine_paths``)."""
+    from cloisterctl.errors import UnsafeFileError
+    from cloisterctl.files import safeopen
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(safeopen.read_capped(path, safeopen.JSON_CAP))
+    except (OSError, ValueError, RecursionError, UnsafeFileError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("exit_code"), int):
         return None

@@ -15,6 +15,7 @@ decides which lines are tasks. (All of it: a change to the `bd` side costs one p
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cloisterctl.errors import TaskError, ToolError, WorkspaceError
+from cloisterctl.errors import TaskError, ToolError, UnsafeFileError, WorkspaceError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_bytes
 from cloisterctl.files.codedigest import source_digest
 from cloisterctl.models.names import name_problem
@@ -58,8 +60,11 @@ class Tracker(Protocol):
 class JsonlTracker:
     """Read-only view of `.beads/issues.jsonl` (the git-tracked export)."""
 
-    def __init__(self, path: Path, label: str | None = None, cache_path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, label: str | None = None, cache_path: Path | None = None, *, root: Path | None = None
+    ) -> None:
         self.path = path
+        self.root = root  # the work tree: no symlink below it is followed (files.safeopen)
         self.describe = label or str(path)
         self.cache_path = cache_path  # parsed tasks, kept machine-locally between runs
         self._cache: tuple[tuple[int, int, int], dict[str, Task]] | None = None
@@ -83,7 +88,14 @@ class JsonlTracker:
 
     def _parse(self) -> dict[str, Task]:
         tasks = TaskIndex()
-        with self.path.open("rb") as handle:
+        try:
+            handle = safeopen.open_binary(self.path, below=self.root)
+        except UnsafeFileError as exc:
+            raise TaskError(f"{self.describe}: {exc.reason}") from None
+        if os.fstat(handle.fileno()).st_size > safeopen.LEDGER_CAP:
+            handle.close()
+            raise TaskError(f"{self.describe}: larger than {safeopen.LEDGER_CAP // safeopen.MIB} MiB; not read")
+        with handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
                     continue
@@ -285,16 +297,22 @@ def open_tracker(
         return BdTracker(executable, root)
     if use_cli == "always":
         raise ToolError(f"`{command}` is not on PATH (beads.use_cli is 'always'); install beads or change the setting")
-    return JsonlTracker(jsonl_path(root, jsonl), label=jsonl, cache_path=cache_path)
+    tree = jsonl_work_tree(root, jsonl)
+    return JsonlTracker(tree / jsonl, label=jsonl, cache_path=cache_path, root=tree)
 
 
 def jsonl_path(root: Path, jsonl: str = ".beads/issues.jsonl") -> Path:
-    """The beads export every worktree of a repository reads: the main checkout's (a linked
-    worktree's own copy is as old as its branch: a task closed since would look open there), or
-    this work tree's when it is the main checkout or there is none."""
+    """The beads export every worktree of a repository reads (``jsonl_work_tree``)."""
+    return jsonl_work_tree(root, jsonl) / jsonl
+
+
+def jsonl_work_tree(root: Path, jsonl: str = ".beads/issues.jsonl") -> Path:
+    """The work tree whose beads export every worktree of a repository reads: the main checkout
+    (a linked worktree's own copy is as old as its branch: a task closed since would look open
+    there), or this one when it is the main checkout or the main checkout has none. The export is
+    opened below it (``files.safeopen``): no symlink in its path is followed."""
     try:
         main = Path(origin.main_work_tree(str(root)))
     except WorkspaceError:
-        return root / jsonl
-    shared = main / jsonl
-    return shared if main != root and shared.is_file() else root / jsonl
+        return root
+    return main if main != root and (main / jsonl).is_file() else root

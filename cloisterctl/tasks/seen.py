@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from cloisterctl.errors import UnsafeFileError
 from cloisterctl.files.atomic import atomic_write_text
+from cloisterctl.files.safeopen import JSON_CAP, read_capped
 from cloisterctl.workspace.layout import Workspace
 
 SEEN_FILE = "tasks-seen.json"
@@ -14,8 +16,8 @@ SEEN_FILE = "tasks-seen.json"
 def read_seen(ws: Workspace) -> tuple[dict[str, str] | None, list[int] | None]:
     """The statuses seen last time, and the identity of the export they were read from."""
     try:
-        data = json.loads((ws.local_dir / SEEN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(read_capped(ws.local_dir / SEEN_FILE, JSON_CAP))
+    except (OSError, ValueError, RecursionError, UnsafeFileError):
         return None, None
     statuses = data.get("statuses") if isinstance(data, dict) else None
     if not isinstance(statuses, dict):

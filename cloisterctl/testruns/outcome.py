@@ -1,10 +1,24 @@
-"""Telling a test run from an agent's Bash command, and its outcome from the tool's output. Pure."""
+"""Telling a test run from an agent's Bash command, and its outcome from the tool's output. Pure.
+
+``tests.patterns`` are regular expressions, and one such as ``^(a|aa)+$`` backtracks for ages on
+a long enough command. The built-in patterns (ours, written not to) run with ``re``; any other
+pattern runs with the ``regex`` package and a time limit (``MATCH_SECONDS``): a pattern that takes
+longer counts as no match. ``regex`` is imported only when such a pattern is there, so the agent's
+hook pays nothing for it by default.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from cloisterctl.config.schema import TEST_PATTERNS
+
+# `cloisterctl test` in an agent's Bash command: it records its own run.
+SELF_RECORDING = r"(^|[\s;&|(])cloisterctl test(\s|$)"
+BUILT_IN = frozenset({*TEST_PATTERNS, SELF_RECORDING})
+MATCH_SECONDS = 0.05  # per pattern; regex checks its clock coarsely, so a runaway stops within ~0.2 s
 
 _FAILED = re.compile(
     r"\b[1-9]\d* (?:failed|failing|errors?)\b|^FAILED\b|^FAIL\b|--- FAIL:|test result: FAILED|"
@@ -19,7 +33,19 @@ _PASSED = re.compile(
 
 
 def is_test_command(command: str, patterns: Sequence[str]) -> bool:
-    return any(re.search(pattern, command) for pattern in patterns)
+    return any(_search(pattern, command) for pattern in patterns)
+
+
+def _search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches in ``text``: ours with ``re``, any other one bounded in time."""
+    if pattern in BUILT_IN:
+        return re.search(pattern, text) is not None
+    import regex  # a bounded matcher (its timeout); ~25 ms to import, so only for others' patterns
+
+    try:
+        return regex.search(pattern, text, timeout=MATCH_SECONDS) is not None
+    except (TimeoutError, regex.error):
+        return False  # too slow (or not valid here: `config validate` reports it)
 
 
 def outcome_from_tool_response(response: Any) -> bool | None:

@@ -22,7 +22,7 @@ def set_trust(ws: Workspace, *, trusted: bool) -> dict[str, Any]:
         keys = trust.command_keys(layer.data) if layer is not None else []
     store, text = trust.with_trust(path, trusted=trusted)
     atomic_write_text(store, text)
-    content = path.read_bytes() if path.exists() else b""
+    content = trust.config_bytes(path) if trusted else b""
     return {
         "config": str(path),
         "trusted": trusted,

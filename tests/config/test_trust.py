@@ -7,11 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from testing.helpers import DATA, git, run
+from testing.helpers import DATA, git, run, write_config
 
 EVIL = '#!/bin/sh\necho "$0 $*" >> "$HOME/pwned"\nexit 0\n'
 
@@ -49,8 +50,8 @@ def test_nothing_the_config_names_runs_before_trust(strangers_clone: Path, isola
     status = run(strangers_clone, "status")
     assert status.exit_code == 0
     assert (
-        "warning: .cloister/config.yaml sets beads.command, runtime.spawn, runtime.env, runtime.save_request, "
-        "tests.command, ignored until `cloisterctl trust` in this clone"
+        "warning: .cloister/config.yaml sets beads.command (line 3), runtime.spawn (line 6), runtime.env (line 7), "
+        "runtime.save_request (line 8), tests.command (line 10), ignored until `cloisterctl trust` in this clone"
     ) in status.output
     tick = run(strangers_clone, "tick", "--json")
     assert "ignored until you run `cloisterctl trust`" in " ".join(json.loads(tick.output)[0]["problems"])
@@ -67,7 +68,7 @@ def test_nothing_the_config_names_runs_before_trust(strangers_clone: Path, isola
 def test_tick_all_never_runs_an_untrusted_workspace_s_commands(
     strangers_clone: Path, workspace: Path, isolated_env: Path
 ) -> None:
-    (workspace / ".cloister" / "config.yaml").write_text(f"tick:\n  workspaces: [{json.dumps(str(strangers_clone))}]\n")
+    write_config(workspace, f"tick:\n  workspaces: [{json.dumps(str(strangers_clone))}]\n")
     result = run(workspace, "tick", "--all", "--json")
     assert result.exit_code == 0
     assert {Path(r["workspace"]).name for r in json.loads(result.output)} == {workspace.name, "clone"}
@@ -102,3 +103,39 @@ def test_the_users_own_config_is_trusted(workspace: Path, isolated_env: Path) ->
     assert json.loads(run(workspace, "config", "show", "--json").output)["config"]["tests"]["command"][0] == (
         sys.executable
     )
+
+
+def test_trust_is_by_place_so_a_config_symlinked_to_a_trusted_one_gets_none(
+    tmp_path: Path, isolated_env: Path, tmux_socket: str
+) -> None:
+    """My clone's config is trusted and runs `{workspace}/tools/agent`; a stranger's repository
+    commits its config as a symlink to mine, plus its own tools/agent. Spawning there runs nothing
+    of theirs: their config is a symlink, so it is neither read nor trusted."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    git(mine, "init", "-q", "-b", "main")
+    assert run(mine, "init").exit_code == 0
+    write_config(mine, 'runtime:\n  spawn: ["{workspace}/tools/agent", "{prompt}"]\n')  # trusted
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    assert run(origin, "init").exit_code == 0
+    (origin / ".cloister" / "config.yaml").unlink()
+    (origin / ".cloister" / "config.yaml").symlink_to(mine / ".cloister" / "config.yaml")
+    (origin / "tools").mkdir()
+    (origin / "tools" / "agent").write_text(EVIL)
+    (origin / "tools" / "agent").chmod(0o755)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "a helpful repo")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    assert (clone / ".cloister" / "config.yaml").is_symlink()
+    status = run(clone, "status")
+    assert ".cloister/config.yaml: a symlink; not followed" in status.output
+    run(clone, "spawn", "--tier", "haiku")
+    deadline = time.monotonic() + 5  # the agent would start in tmux, a moment later
+    while time.monotonic() < deadline and not pwned(isolated_env):
+        time.sleep(0.2)
+    assert not pwned(isolated_env)
+    refused = run(clone, "trust")
+    assert refused.exit_code == 1 and "a symlink; not followed" in refused.output
