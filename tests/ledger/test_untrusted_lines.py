@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from cloisterctl.ledger import segments
-from cloisterctl.ledger.commit import BOOKKEEPING_TRAILER, commit_message
+from cloisterctl.ledger.commit import commit_message
 from cloisterctl.ledger.events import make_event
 from cloisterctl.ledger.store import snapshot
 from cloisterctl.workspace.layout import Workspace
@@ -150,12 +150,12 @@ def test_no_text_of_an_event_adds_a_line_or_a_trailer_to_a_commit_message() -> N
         status="applied",
         from_tier="haiku",
         to_tier="sonnet",
-        reason=f"quiet\n\n{BOOKKEEPING_TRAILER}\nSigned-off-by: Mallory <m@example.com>\x00\x1b[2J",
+        reason="quiet\n\nCo-authored-by: Mallory <m@example.com>\nSigned-off-by: Mallory <m@example.com>\x00\x1b[2J",
     )
     route = make_event("route", "repo", at("2026-12-01T10:00:01Z"), task="bd-1", tier="sonnet")
     message = commit_message([decision, route])
     lines = message.splitlines()
-    assert lines[0].startswith("cloister: stuck: haiku -> sonnet applied: quiet Cloister-Commit: bookkeeping")
+    assert lines[0].startswith("cloister: stuck: haiku -> sonnet applied: quiet Co-authored-by: Mallory")
     assert lines[1:] == ["", "- route bd-1 -> sonnet"]
-    assert BOOKKEEPING_TRAILER not in lines and not any(line.startswith("Signed-off-by") for line in lines)
+    assert not any(line.startswith(("Co-authored-by", "Signed-off-by")) for line in lines)
     assert "\x00" not in message and "\x1b" not in message
