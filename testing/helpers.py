@@ -66,14 +66,16 @@ def standin_config(quiet: bool = False, turn: float = 0.5, extra: str = "") -> s
 
 
 def cli(
-    ws: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+    ws: Path, *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
+    """``cloisterctl -C ws ARGS`` as its own process (the installed copy); a hang past ``timeout``
+    seconds fails the test."""
     result = subprocess.run(
         [sys.executable, "-m", "cloisterctl", "-C", str(ws), *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(

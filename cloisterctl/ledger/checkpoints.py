@@ -194,13 +194,13 @@ def load_valid(ws: Workspace, refold: Refold) -> Loaded:
     loaded = Loaded(None)
     verdicts = _verdicts(ws)
     for path, header in _usable(ws):
-        if header.agent != identity.key(ws):
-            continue  # another clone's (its work tree has another name)
         label = relative(ws, path)
         foreign = _foreign(ws, header)
-        if foreign is not None:
+        if foreign is not None:  # whoever it claims to be from: a header no honest writer makes
             loaded.problems.append(f"{label}: lists {foreign[:80]!r}, not a file of this ledger (ignored)")
             continue
+        if header.agent != identity.key(ws):
+            continue  # another place's (agent, clone, worktree): only its own writer reads it
         files = [ws.root / name for name in header.files]
         if not all(file.is_file() for file in files) or file_hashes(ws, files) != header.files:
             continue

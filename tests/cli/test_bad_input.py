@@ -3,33 +3,21 @@ internal error), and nothing is written (issue 20)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from testing.helpers import DATA, tree_digest
+from testing.helpers import DATA, cli, tree_digest
 
 BINARY = DATA / "bad" / "usage-import-binary.bin"
 TIMEOUT = 60  # seconds; a command that hangs on bad input fails the test
-
-
-def cloisterctl(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cloisterctl", "-C", str(ws), *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 def _refused(ws: Path, *args: str) -> str:
     """Run a command that must refuse its input: exit 1 or 2, no traceback, nothing written in the
     clone; returns its error output."""
     before = tree_digest(ws)
-    result = cloisterctl(ws, *args)
+    result = cli(ws, *args, check=False, timeout=TIMEOUT)
     assert result.returncode in (1, 2), (args, result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert result.stdout == ""

@@ -17,7 +17,9 @@ from testing.transcripts import assistant, usage_of, write_lines
 
 SESSION = "44444444-4444-4444-8444-444444444444"
 OPUS_47 = (5 * 1_000 + 25 * 1_000) / 1e6  # 1K input + 1K output at $5 / $25 per million
-CONFIG = "budgets:\n  agent_usd: 0.1\n"
+# With tick.commit off every command writes STATE.md in the tree; with it on, cost is bookkeeping and
+# STATE.md shows it with cloisterctl's next commit (tests/ledger/test_commit_policy.py).
+CONFIG = "budgets:\n  agent_usd: 0.1\ntick:\n  commit: false\n"
 
 
 def _json(root: Path, *args: str) -> Any:

@@ -14,20 +14,10 @@ from cloisterctl.ledger.commit import commit_message
 from cloisterctl.ledger.events import make_event
 from cloisterctl.ledger.store import snapshot
 from cloisterctl.workspace.layout import Workspace
-from testing.helpers import DATA, at, git, tree_digest
+from testing.helpers import DATA, at, cli, git, tree_digest
 
 UNSAFE_NAMES = DATA / "bad" / "ledger-unsafe-names.jsonl"
 TIMEOUT = 120  # seconds any one command may take here; a hang fails the test
-
-
-def cloisterctl(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cloisterctl", "-C", str(ws), *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 def _pulled(ws: Path, data: bytes) -> Path:
@@ -55,7 +45,7 @@ def test_every_unsafe_name_is_a_bad_line_reported_and_skipped(workspace: Path) -
     lines = UNSAFE_NAMES.read_bytes()
     path = _pulled(workspace, lines)
     count = len(lines.splitlines())
-    result = cloisterctl(workspace, "status", "--json")
+    result = cli(workspace, "status", "--json", check=False, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     name = path.relative_to(workspace).as_posix()
     problems = [p for p in json.loads(result.stdout)["problems"] if p.startswith(f"{name}:")]
@@ -74,7 +64,7 @@ def test_a_forged_handoff_id_is_refused_and_nothing_is_written_outside_the_clone
     path = _pulled(agent_ws, forged + b"\n")
     number = len(path.read_bytes().splitlines())
     for _ in range(2):
-        result = cloisterctl(agent_ws, "tick", "--json")
+        result = cli(agent_ws, "tick", "--json", check=False, timeout=TIMEOUT)
         assert result.returncode == 0, result.stderr
         [report] = json.loads(result.stdout)
         label = path.relative_to(agent_ws).as_posix()
@@ -114,19 +104,19 @@ def test_a_huge_line_is_skipped_by_its_length_without_being_read_whole(workspace
     assert int(grown_kib) < 16 * 1024, f"peak RSS grew by {int(grown_kib) // 1024} MiB reading a 50 MiB line"
     assert int(events) == 3  # the init event and the two routes around the huge line
     assert "longer than 1,048,576 (skipped unread)" in problems and problems.startswith("L:3: line of 52,428,")
-    status = cloisterctl(workspace, "status")
+    status = cli(workspace, "status", check=False, timeout=TIMEOUT)
     assert status.returncode == 0 and "longer than 1,048,576 (skipped unread)" in status.stdout + status.stderr
 
 
 def test_a_million_bad_lines_print_a_few_dozen_warnings(workspace: Path) -> None:
     path = _pulled(workspace, b"not json\n" * 1_000_000)
-    result = cloisterctl(workspace, "status")
+    result = cli(workspace, "status", check=False, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     name = path.relative_to(workspace).as_posix()
     warnings = [line for line in (result.stdout + result.stderr).splitlines() if name in line]
     assert 20 <= len(warnings) <= 30, len(warnings)
     assert f"{name}: ... and 999,980 more bad lines (skipped)" in result.stdout + result.stderr
-    doctor = cloisterctl(workspace, "doctor")  # counts them all
+    doctor = cli(workspace, "doctor", check=False, timeout=TIMEOUT)  # counts them all
     assert "1,000,000 bad lines skipped by every reader" in doctor.stdout
 
 
@@ -134,7 +124,7 @@ def test_a_line_nested_300000_deep_is_one_bad_line(workspace: Path) -> None:
     path = _pulled(workspace, b"[" * 300_000 + b"]" * 300_000 + b"\n")
     number = len(path.read_bytes().splitlines())
     for command in ("status", "tick"):
-        result = cloisterctl(workspace, command)
+        result = cli(workspace, command, check=False, timeout=TIMEOUT)
         assert result.returncode == 0, result.stderr
         assert f"{number}: JSON nested too deeply (skipped)" in result.stdout + result.stderr
 
