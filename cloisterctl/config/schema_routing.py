@@ -22,8 +22,9 @@ ROUTING = Section(
         "prior_strength": number(0.01, 1000, default=4),
         "optimistic_prior": number(0.01, 0.99, default=0.8),
         "pessimistic_prior": number(0.01, 0.99, default=0.4),
-        # Bounded exploration: a tier with fewer than explore_min outcomes at a level is tried while
-        # its starts stay within explore_share of the level's.
+        # Exploration: each tier that may start gets explore_min costed starts at a level first (a
+        # price is not a cost); then a tier that could still be the choice, with fewer than
+        # explore_min outcomes, is tried while its starts stay within explore_share of the level's.
         "explore_min": integer(0, 1000, default=3),
         "explore_share": number(0, 1, default=0.2),
         # A JSON file of counts from other workspaces (`report routing --json` writes the shape),

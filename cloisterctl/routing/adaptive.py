@@ -30,27 +30,38 @@ the same task, i.e. escalations):
 Doubt: a tier at or above the static one that has start outcomes at the level has its p credited
 with ``GUARD_SD`` standard deviations of its Beta in its own ladder's S and C (a dearer tier left
 on a few bad draws comes back until its outcomes settle it: only money is at stake); a tier below
-the static one gets no such credit (a cheaper tier must show it is not worse). The guard judges
-the whole ladder: a start whose S trails the best start's S (without credit) by more than
-``min_success`` is not allowed. With ``detection=None`` (unknown) no rescue is
-counted (d = 0): each start is judged alone, as if nothing noticed its failures. Of the allowed
-tiers the least C/S (cost per success) wins, unless an allowed start of higher S has a C/S that
-the recorded spend cannot tell apart from it: then success decides (quality first, money only
-where the difference is real). An attempt's cost is taken to vary about as much as its mean, so a
-mean over n recorded attempts is known to within 1/sqrt(n + 1) of itself; price-based costs
-(nothing recorded) are never "the same". Ties go up.
+the static one is judged at its lower bound, p minus ``GUARD_SD`` sd of its Beta with the prior
+counted as evidence (a cheaper tier must show it is not worse). The guard judges the whole ladder:
+a start whose S trails the best start's S by more than ``min_success`` is not allowed, the best
+judged at the lower bound of each tried tier (a few lucky outcomes on a tier do not raise the bar
+for the others). With ``detection=None`` (unknown) no rescue is counted (d = 0): each start is
+judged alone, as if nothing noticed its failures.
 
-Exploration is bounded: a tier with fewer than ``explore_min`` start outcomes at the level is
-tried (guard or not) only while its starts stay within ``explore_share`` of the level's starts,
-so at most ``explore_min`` attempts per tier and level are spent learning, spread out. Tiers below
-the static one are explored only when a failure there can be rescued (escalations allowed and a
-known detection rate above 0): exploring up risks money, exploring down risks the task. The rest of
-the time the estimates decide. Every figure is in the result, so the decision that records it
-explains itself.
+Prices are not costs. Dominance: once ``explore_min`` starts on each of two tiers are costed at
+the level, the cheaper-ranked one is dominated while the dearer one's recorded spend per start is
+no more than its own x (1 + 1/sqrt(n + 1)), n the dearer tier's costed starts (an attempt's cost
+taken to vary about as much as its mean), and its p is no better than the dearer tier's optimistic
+bound (p plus ``GUARD_SD`` sd, the prior counted as evidence): where opus costs what sonnet does,
+sonnet is not a start. The tolerance shrinks with the dearer tier's own record, so a tier dominated
+on a few unlucky draws of its own comes back once the dearer tier's cost is pinned. Of the allowed
+starts that are not dominated, the least C/S (cost per success) wins; ties go up.
+
+Exploration. Cold start: with no start outcomes at the level the choice is the static tier. Then
+cost discovery: every tier that may start (from the static one up; every tier when a failure can
+be rescued: escalations allowed and a known detection rate above 0) gets ``explore_min`` costed
+starts, the fewest first and the dearest on ties, since a price is not a cost and a handful of
+attempts pin a mean cost far sooner than a success rate. After that a tier is explored only while
+it could still be the choice at its optimistic bound (within the guard, and a lower C/S than the
+pick's, or a higher S at a cost the recorded spend cannot tell from the pick's: one sd of the
+difference of the means), with fewer than ``explore_min`` start outcomes, and while its starts
+stay within ``explore_share`` of the level's: elimination, not a fixed share, so exploration
+shrinks as evidence grows. Every figure is in the result, so the decision that records it explains
+itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,6 +92,7 @@ class TierEstimate:
     success: float  # S: the ladder's success from this start
     cost: float  # C: the ladder's expected cost from this start
     allowed: bool
+    dominated: bool = False  # a dearer tier costs as much and is no worse
 
     @property
     def e(self) -> float:
@@ -101,6 +113,7 @@ class TierEstimate:
             "C": round(self.cost, 6),
             "E": round(self.e, 6) if self.success > 0 else None,
             "allowed": self.allowed,
+            "dominated": self.dominated,
         }
 
 
@@ -123,14 +136,9 @@ class Choice:
         guarded = [e.tier for e in self.estimates if not e.allowed]
         guard = f"; guard excludes {', '.join(guarded)}" if guarded else ""
         seen = "unknown detection" if self.detection is None else f"detection {self.detection:.2f}"
-        least = min(e.e for e in self.estimates if e.allowed) if any(e.allowed for e in self.estimates) else mine.e
-        why = (
-            "explores (bounded)"
-            if self.explore
-            else f"has the least cost per success ({mine.e:.3g}; {moved})"
-            if mine.e <= least
-            else f"solves most at a cost per success the spend cannot tell from the least ({mine.e:.3g}; {moved})"
-        )
+        dominated = [e.tier for e in self.estimates if e.dominated]
+        guard += f"; {', '.join(dominated)} dominated (a dearer tier costs as much)" if dominated else ""
+        why = "explores (bounded)" if self.explore else f"has the least cost per success ({mine.e:.3g}; {moved})"
         return f"adaptive {self.level}: {self.tier} {why}{guard}, {seen}: {figures}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -225,51 +233,129 @@ def _after_cost(counts: Mapping[str, Sequence[int]], level: str, tier: str, pool
     return row[COST] / row[COSTED] / MICRO if row[COSTED] > 0 else pooled
 
 
-def _explore(counts: Mapping[str, Sequence[int]], level: str, policy: Policy, lowest: int) -> str | None:
-    """The tier to learn on now, within the exploration budget (module docstring); None: none.
-    Only tiers from rank ``lowest`` up are explored."""
+def _explore(
+    counts: Mapping[str, Sequence[int]], level: str, policy: Policy, lowest: int, could: Mapping[str, bool]
+) -> str | None:
+    """The tier to learn on now (module docstring); None: none. Of the tiers from rank ``lowest``
+    up that ``could`` still be the choice: one with fewer than ``explore_min`` costed starts at
+    the level (cost discovery: the fewest first, dearest on ties), else one with fewer than
+    ``explore_min`` start outcomes while its starts stay within ``explore_share``."""
     starts = {tier: _starts(counts, level, tier) for tier in TIERS if tier_rank(tier) >= lowest}
+    unpriced = [t for t, row in starts.items() if row[COSTED] < policy.explore_min]
+    if unpriced:
+        return min(unpriced, key=lambda t: (starts[t][COSTED], -tier_rank(t)))
+    starts = {tier: row for tier, row in starts.items() if could[tier]}
     outcomes = {tier: row[SUCCESSES] + row[FAILURES] for tier, row in starts.items()}
-    total = sum(row[0] for row in starts.values())
+    total = sum(_starts(counts, level, tier)[0] for tier in TIERS)
     due = [
         t for t in starts if outcomes[t] < policy.explore_min and starts[t][0] + 1 <= policy.explore_share * (total + 1)
     ]
     return min(due, key=lambda t: (outcomes[t], -tier_rank(t))) if due else None
 
 
+def _apart(one: TierEstimate, other: TierEstimate) -> float:
+    """One sd of the difference of two tiers' mean costs, an attempt's cost varying about as much
+    as its mean: less than this apart, the recorded spend cannot tell them apart."""
+    return math.sqrt(one.c**2 / (one.c_n + 1) + other.c**2 / (other.c_n + 1))
+
+
+def _dominated(estimates: Mapping[str, TierEstimate], upper: Mapping[str, float], known: int) -> dict[str, bool]:
+    """Per tier: whether a dearer tier's recorded start spend cannot be told above its own (one sd
+    of the difference of the means, an attempt's cost varying about as much as its mean) while its
+    p is no better than the dearer tier's optimistic bound ``upper``: prices are not costs."""
+    found = {}
+    for tier in TIERS:
+        mine = estimates[tier]
+        found[tier] = any(
+            mine.c_from == other.c_from == "level"
+            and min(mine.c_n, other.c_n) >= known
+            and other.c <= mine.c * (1 + 1 / math.sqrt(other.c_n + 1))
+            and mine.p <= upper[other.tier]
+            for other in estimates.values()
+            if tier_rank(other.tier) > tier_rank(tier)
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What every judgement of the starts at a level shares: the rungs' rescue rates and costs
+    after a failure below, the ladder's shape, the guard's margin."""
+
+    q: Mapping[str, float]
+    q_n: Mapping[str, int]
+    n: Mapping[str, int]
+    c_after: Mapping[str, float]
+    steps: int
+    d: float
+    h: float
+    min_success: float
+    known: int  # recorded costed starts that make a tier's cost known
+
+    def ladders(self, p: Mapping[str, float], c: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+        return _ladders(p, self.q, c, self.c_after, self.steps, self.d, self.h)
+
+
+def _judge(
+    frame: _Frame,
+    p: Mapping[str, float],
+    hopeful: Mapping[str, float],
+    upper: Mapping[str, float],
+    cost: Mapping[str, tuple[float, int, str]],
+    lower: Mapping[str, float],
+) -> tuple[tuple[TierEstimate, ...], str]:
+    """The estimates per tier and the start they choose: the guard, dominance, then ``_pick``."""
+    prices = {t: cost[t][0] for t in TIERS}
+    # The reference is what a start surely reaches: a few lucky outcomes do not raise it.
+    sure = {t: lower[t] if frame.n[t] else p[t] for t in TIERS}
+    best = max(s for s, _ in frame.ladders(sure, prices).values())
+    ladders = frame.ladders(hopeful, prices)
+    allowed = {t: ladders[t][0] >= best - frame.min_success - 1e-12 for t in TIERS}
+    estimates = tuple(
+        TierEstimate(t, p[t], frame.n[t], frame.q[t], frame.q_n[t], *cost[t], *ladders[t], allowed[t]) for t in TIERS
+    )
+    dominated = _dominated({e.tier: e for e in estimates}, upper, frame.known)
+    estimates = tuple(dataclasses.replace(e, dominated=dominated[e.tier]) for e in estimates)
+    fits = {t: allowed[t] and not dominated[t] for t in TIERS}
+    return estimates, _pick({e.tier: e for e in estimates}, fits if any(fits.values()) else allowed)
+
+
+def _could(
+    frame: _Frame, upper: Mapping[str, float], by_tier: Mapping[str, TierEstimate], picked: str
+) -> dict[str, bool]:
+    """Per tier: whether, at its optimistic success bound, it could still be the choice over
+    ``picked`` (module docstring): within the guard, and a lower cost per success, or a higher
+    success at a cost the recorded spend cannot tell from the pick's. Once it cannot, it is
+    eliminated: exploration shrinks as evidence grows."""
+    prices = {t: by_tier[t].c for t in TIERS}
+    plain = frame.ladders({t: by_tier[t].p for t in TIERS}, prices)
+    best = max(s for s, _ in plain.values())
+    bounds = frame.ladders(upper, prices)
+    mine, chosen = plain[picked], by_tier[picked]
+    found = {}
+    for tier in TIERS:
+        success, cost = bounds[tier]
+        other = by_tier[tier]
+        same = other.c_n == 0 or chosen.c_n == 0 or other.c - chosen.c <= _apart(other, chosen)
+        found[tier] = tier == picked or (
+            success >= best - frame.min_success - 1e-12
+            and (cost / success < mine[1] / mine[0] or (success > mine[0] and same))
+        )
+    return found
+
+
 def _pick(by_tier: Mapping[str, TierEstimate], allowed: Mapping[str, bool]) -> str:
-    """Of the allowed starts, the least cost per success, unless a start of higher success costs no
-    more per success than the recorded spend can tell apart (module docstring); ties go up."""
+    """Of the allowed starts, the least cost per success; ties go up."""
     fits = [t for t in TIERS if allowed[t]]
-    least = min(fits, key=lambda t: (by_tier[t].e, -tier_rank(t)))
-    # An attempt's cost varies about as much as its mean (coefficient of variation ~1), so a mean
-    # over n attempts is known to within 1/sqrt(n + 1) of itself. Price-based costs are not spend.
-    slack = 1 + 1 / math.sqrt(by_tier[least].c_n + 1)
-    bound = by_tier[least].e * slack if by_tier[least].c_n > 0 else -1.0
-    near = [t for t in fits if t == least or (by_tier[t].c_n > 0 and by_tier[t].e <= bound)]
-    return max(near, key=lambda t: (by_tier[t].success, tier_rank(t)))
+    return min(fits, key=lambda t: (by_tier[t].e, -tier_rank(t)))
 
 
-def choose(
-    level: str,
-    static_tier: str,
-    counts: Mapping[str, Sequence[int]],
-    default_costs: Mapping[str, float],
-    policy: Policy,
-    *,
-    detection: float | None = None,
-    escalations: int = 2,
-    handoff: float | None = None,
-) -> Choice:
-    """The adaptive start tier for a task of ``level`` (see the module docstring). ``detection``:
-    the measured share of failures noticed (None: unknown); ``escalations``: how many escalations
-    may follow a start (0: none); ``handoff``: the cost of one, in the costs' unit (None: the
-    policy's ``handoff_usd``)."""
-    static_rank = tier_rank(static_tier)
+def _rates(
+    counts: Mapping[str, Sequence[int]], level: str, static_rank: int, policy: Policy, detection: float | None
+) -> tuple[dict[str, float], dict[str, int], dict[str, float]]:
+    """Per tier: p (a start's success), the start outcomes behind it, and the sd of doubt credited
+    to it (module docstring)."""
     strength = policy.prior_strength
-    # A start below the static tier risks the task unless a noticed failure can still move up.
-    rescued = escalations > 0 and detection is not None and detection > 0
-    lowest = 0 if rescued else static_rank
     rates = []
     for tier in TIERS:
         wins, losses = _outcomes(_starts(counts, level, tier), detection)
@@ -293,6 +379,30 @@ def choose(
         # show it is not worse; an untried one is learned by exploration.
         doubt = n[tier] > 0 and tier_rank(tier) >= static_rank
         sd[tier] = math.sqrt(p[tier] * (1 - p[tier]) / (strength + n[tier] + 1)) if doubt else 0.0
+    return p, n, sd
+
+
+def choose(
+    level: str,
+    static_tier: str,
+    counts: Mapping[str, Sequence[int]],
+    default_costs: Mapping[str, float],
+    policy: Policy,
+    *,
+    detection: float | None = None,
+    escalations: int = 2,
+    handoff: float | None = None,
+) -> Choice:
+    """The adaptive start tier for a task of ``level`` (see the module docstring). ``detection``:
+    the measured share of failures noticed (None: unknown); ``escalations``: how many escalations
+    may follow a start (0: none); ``handoff``: the cost of one, in the costs' unit (None: the
+    policy's ``handoff_usd``)."""
+    static_rank = tier_rank(static_tier)
+    strength = policy.prior_strength
+    # A start below the static tier risks the task unless a noticed failure can still move up.
+    rescued = escalations > 0 and detection is not None and detection > 0
+    lowest = 0 if rescued else static_rank
+    p, n, sd = _rates(counts, level, static_rank, policy, detection)
     q: dict[str, float] = {}
     q_n: dict[str, int] = {}
     for rank, tier in enumerate(TIERS):
@@ -302,23 +412,30 @@ def choose(
         q[tier] = _beta(nested, strength, *_outcomes(after, detection))
         q_n[tier] = after[SUCCESSES] + after[FAILURES]
     cost = learned_costs(counts, level, default_costs)
-    noticed = 0.0 if detection is None else detection
-    h = policy.handoff_usd if handoff is None else handoff
-    prices = {t: cost[t][0] for t in TIERS}
-    after_prices = {t: _after_cost(counts, level, t, prices[t]) for t in TIERS}
-    steps = max(0, escalations)
-    best = max(s for s, _ in _ladders(p, q, prices, after_prices, steps, noticed, h).values())
-    hopeful = {t: min(1 - FLOOR, p[t] + GUARD_SD * sd[t]) for t in TIERS}
-    ladders = _ladders(hopeful, q, prices, after_prices, steps, noticed, h)
-    allowed = {t: ladders[t][0] >= best - policy.min_success - 1e-12 for t in TIERS}
-    estimates = tuple(TierEstimate(t, p[t], n[t], q[t], q_n[t], *cost[t], *ladders[t], allowed[t]) for t in TIERS)
-    by_tier = {e.tier: e for e in estimates}
-    explored = _explore(counts, level, policy, lowest)
+    frame = _Frame(
+        q,
+        q_n,
+        n,
+        {t: _after_cost(counts, level, t, cost[t][0]) for t in TIERS},
+        max(0, escalations),
+        0.0 if detection is None else detection,
+        policy.handoff_usd if handoff is None else handoff,
+        policy.min_success,
+        max(1, policy.explore_min),
+    )
+    spread = {t: GUARD_SD * math.sqrt(p[t] * (1 - p[t]) / (policy.prior_strength + n[t] + 1)) for t in TIERS}
+    lower = {t: max(FLOOR, p[t] - spread[t]) for t in TIERS}
+    # A tier at or above the static one is judged with its doubt credited, one below at its lower
+    # bound: a cheaper tier must show it is not worse.
+    hopeful = {t: min(1 - FLOOR, p[t] + GUARD_SD * sd[t]) if tier_rank(t) >= static_rank else lower[t] for t in TIERS}
+    # Every tier's optimistic bound, its prior counted as evidence: what it could still turn out to be.
+    upper = {t: min(1 - FLOOR, p[t] + spread[t]) for t in TIERS}
+    estimates, picked = _judge(frame, p, hopeful, upper, cost, lower)
     if not any(n.values()):
-        chosen = static_tier  # nothing learned at this level yet: cold start = static
-    else:
-        chosen = explored or _pick(by_tier, allowed)
-    return Choice(level, chosen, static_tier, estimates, explored is not None, detection)
+        return Choice(level, static_tier, static_tier, estimates, False, detection)  # cold start = static
+    could = _could(frame, upper, {e.tier: e for e in estimates}, picked)
+    explored = _explore(counts, level, policy, lowest, could)
+    return Choice(level, explored or picked, static_tier, estimates, explored is not None, detection)
 
 
 def add_counts(*tables: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:

@@ -29,8 +29,11 @@ def test_a_tier_that_fails_often_is_left_and_one_that_succeeds_cheaply_is_taken(
     choice = choose("simple", "haiku", failing, COSTS, SETTLED, detection=1.0, escalations=0)
     assert choice.tier == "sonnet"
     assert not by_tier(choice)["haiku"].allowed  # type: ignore[attr-defined]
-    good = {"simple/haiku": row(19, 1), "simple/sonnet": row(9, 1)}
+    # a cheaper tier is judged at its lower bound: it must show it is not worse
+    good = {"simple/haiku": row(95, 5), "simple/sonnet": row(9, 1)}
     assert choose("simple", "sonnet", good, COSTS, SETTLED, detection=1.0, escalations=0).tier == "haiku"
+    few = {"simple/haiku": row(19, 1), "simple/sonnet": row(9, 1)}
+    assert choose("simple", "sonnet", few, COSTS, SETTLED, detection=1.0, escalations=0).tier == "sonnet"
 
 
 def test_an_untried_tier_looks_no_better_than_the_level_has_done() -> None:
@@ -42,13 +45,19 @@ def test_an_untried_tier_looks_no_better_than_the_level_has_done() -> None:
     assert tiers["opus"].p <= tiers["sonnet"].p + 0.1  # type: ignore[attr-defined]
 
 
-def test_exploration_is_bounded_by_share_and_count() -> None:
+def test_costs_are_discovered_first_then_exploration_is_bounded_by_share_and_count() -> None:
     policy = Policy(explore_min=3, explore_share=0.2)
-    counts = {"medium/sonnet": row(3, 0)}
-    assert choose("medium", "sonnet", counts, COSTS, policy).explore is False  # 4 starts x 0.2 < 1
-    counts = {"medium/sonnet": row(4, 0)}
-    assert choose("medium", "sonnet", counts, COSTS, policy).explore is True  # the 5th start learns
-    done = {"medium/sonnet": row(40, 0), "medium/opus": row(3, 0), "medium/haiku": row(0, 3)}
+    # no spend recorded on opus at the level: a price is not a cost, so it is tried at once
+    counts = {"medium/sonnet": row(3, 0, 3_000_000, 3)}
+    choice = choose("medium", "sonnet", counts, COSTS, policy)
+    assert (choice.tier, choice.explore) == ("opus", True)
+    # every tier that may start has its 3 costed starts: the estimates decide until the share allows
+    known = {"medium/sonnet": row(3, 0, 3_000_000, 3), "medium/opus": row(2, 1, 9_000_000, 3)}
+    assert choose("medium", "sonnet", known, COSTS, policy).explore is False
+    # tiers below the static one are not tried when nothing could rescue their failures
+    assert choose("medium", "sonnet", known, COSTS, policy, detection=0.8, escalations=0).tier == "sonnet"
+    assert choose("medium", "sonnet", known, COSTS, policy, detection=0.8, escalations=2).tier == "haiku"
+    done = {"medium/sonnet": row(40, 0, 40_000_000, 40), "medium/opus": row(3, 0, 9_000_000, 3)}
     assert choose("medium", "sonnet", done, COSTS, policy).explore is False  # every tier has its 3
 
 
@@ -89,17 +98,21 @@ def test_history_counts_add_up() -> None:
     }
 
 
-def test_success_decides_between_starts_whose_spend_cannot_be_told_apart() -> None:
-    # 10 recorded attempts each: a mean cost known to about 1/sqrt(11) of itself. Opus solves more
-    # and costs a little more per success than sonnet: the difference is not real, success decides.
-    close = {"m/sonnet": row(5, 5, 4_000_000, 10), "m/opus": row(7, 3, 5_500_000, 10)}
+def test_a_tier_that_costs_as_much_as_a_dearer_one_is_dominated() -> None:
+    # sonnet solves no more than opus and its recorded spend per start is opus's: dominated, even
+    # though sonnet's cost per success is the lower on these few outcomes
+    close = {"m/sonnet": row(6, 4, 5_000_000, 10), "m/opus": row(5, 5, 5_200_000, 10)}
     choice = choose("m", "sonnet", close, COSTS, SETTLED, detection=1.0, escalations=0)
-    opus, sonnet = by_tier(choice)["opus"], by_tier(choice)["sonnet"]
-    assert opus.e > sonnet.e  # type: ignore[attr-defined]
-    assert choice.tier == "opus"
-    # three times the spend is real: the cheaper start within the guard wins
-    dear = {"m/sonnet": row(5, 5, 4_000_000, 10), "m/opus": row(6, 4, 12_000_000, 10)}
-    assert choose("m", "sonnet", dear, COSTS, SETTLED, detection=1.0, escalations=0).tier == "sonnet"
+    sonnet = by_tier(choice)["sonnet"]
+    assert sonnet.dominated and sonnet.e < by_tier(choice)["opus"].e  # type: ignore[attr-defined]
+    assert choice.tier == "opus" and "dominated" in choice.reason
+    # three times the spend is real: nothing is dominated, the cheaper start within the guard wins
+    dear = {"m/sonnet": row(6, 4, 4_000_000, 10), "m/opus": row(6, 4, 12_000_000, 10)}
+    choice = choose("m", "sonnet", dear, COSTS, SETTLED, detection=1.0, escalations=0)
+    assert choice.tier == "sonnet" and not any(e.dominated for e in choice.estimates)
+    # a tier dominated on a few dear draws of its own comes back once the dearer tier's cost is pinned
+    stuck = {"m/sonnet": row(2, 1, 2_400_000, 3), "m/opus": row(30, 10, 120_000_000, 40)}
+    assert choose("m", "sonnet", stuck, COSTS, SETTLED, detection=1.0, escalations=0).tier == "sonnet"
 
 
 def test_a_start_is_costed_by_starts_and_the_next_rung_by_what_it_cost_after_a_failure() -> None:

@@ -25,7 +25,10 @@ def test_no_escalation_on_verified_reaches_all_opus_success_at_a_third_of_its_co
     summary = over_orders(verified_without_estimates(), config, config.prices, Options(None, "none", 0.8), 10)
     assert summary["success_pct"]["mean"] >= 98.0
     assert summary["cost_pct"]["mean"] <= 35.0
-    assert max(run["cost_pct"] for run in summary["runs"]) < 50  # no order locks into opus
+    # no order locks into opus: not on a few lucky opus outcomes (the guard's bar is what a tried
+    # tier surely reaches), nor on a few dear sonnet draws (dominance's tolerance shrinks with
+    # opus's own record); before, one order in ten paid about 45%
+    assert max(run["cost_pct"] for run in summary["runs"]) < 36
 
 
 def test_cost_at_parity_and_success_at_sonnet_budget_follow_their_definitions() -> None:
@@ -40,12 +43,12 @@ def test_cost_at_parity_and_success_at_sonnet_budget_follow_their_definitions() 
     assert figures["success_at_sonnet_budget"] == figures["success_pct"]
 
 
-def test_no_escalation_on_terminal_bench_trials_keeps_all_opus_success() -> None:
-    # bench/routing_replay.py's third target row, its success half (>= 97% of all-opus, failures
-    # noticed at 0.8, 10 seeded orders): opus costs what sonnet does per task there and solves more,
-    # so recorded spend, not list price, must send the tasks to it (95.5% when the least cost per
-    # success alone decided between starts the spend could not tell apart).
+def test_no_escalation_on_terminal_bench_trials_costs_no_more_than_all_opus() -> None:
+    # bench/routing_replay.py's third target row, its cost half (<= 105% of all-opus's cost,
+    # failures noticed at 0.8, 10 seeded orders): sonnet costs what opus does per task there, so
+    # once a few starts have costed both, sonnet is dominated and every sonnet start saved is a
+    # success kept at no cost (111.4% before dominance and cost discovery).
     config = load_config(None, environ={})
     tasks = parse_lines((ROUTING_DATA / "terminal_bench_trials_dev.jsonl").read_text().splitlines(), "terminal")
     summary = over_orders(tasks, config, config.prices, Options(None, "none", 0.8, 0, 0.05), 10)
-    assert summary["success_pct"]["mean"] >= 97.0
+    assert summary["cost_pct"]["mean"] <= 105.0
