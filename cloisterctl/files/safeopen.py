@@ -183,7 +183,11 @@ def check_regular(fd: int, name: str) -> os.stat_result:
 def open_read(path: str | os.PathLike[str], *, below: str | os.PathLike[str] | None = AUTO) -> int:
     """A descriptor open for reading on a regular file (see the module doc); the caller closes it."""
     name = os.fspath(path)
-    fd = open_fd(name, os.O_RDONLY | _NONBLOCK, below=below)
+    return _regular(open_fd(name, os.O_RDONLY | _NONBLOCK, below=below), name)
+
+
+def _regular(fd: int, name: str) -> int:
+    """``fd`` once it is known to be a regular file, made blocking again; closed and refused otherwise."""
     try:
         check_regular(fd, name)
         if _NONBLOCK:
@@ -234,15 +238,7 @@ def open_write(
     """A descriptor open for writing on a regular file, creating missing directories below
     ``below``; never through a symlink there (see the module doc). The caller closes it."""
     name = os.fspath(path)
-    fd = open_fd(name, flags | _NONBLOCK, mode, below=below, make_dirs=True)
-    try:
-        check_regular(fd, name)
-        if _NONBLOCK:
-            os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return _regular(open_fd(name, flags | _NONBLOCK, mode, below=below, make_dirs=True), name)
 
 
 def _size(count: int) -> str:
