@@ -123,6 +123,13 @@ def test_a_detached_head_records_locally_until_a_branch_is_checked_out(workspace
     git(ws, "checkout", "-q", "--detach")
     head = git(ws, "rev-parse", "HEAD")
 
+    # The complexity override file is tracked: without bd, `complexity set` refuses and writes nothing.
+    refused = cli(ws, "complexity", "set", "e-1", "simple", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        "cloisterctl: error: HEAD is detached: complexity set writes .cloister/complexity.yaml, a tracked file; "
+        "nothing written, run it again once the operation finishes"
+    )
+    assert not (ws / ".cloister" / "complexity.yaml").exists()
     cli(ws, "route", "e-1", "--record")
     report = json.loads(cli(ws, "tick", "--json").stdout)[0]
     assert report["held"] == "HEAD is detached" and report["commit"] is None
