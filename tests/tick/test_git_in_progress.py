@@ -78,6 +78,10 @@ def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: 
 
     ticked = cli(ws, "tick", "--json")
     assert json.loads(ticked.stdout)[0]["held"] == "a rebase is in progress"
+    renamed = json.loads(cli(ws, "init", "--agent", "zed", "--json").stdout)  # the agent's name, too
+    assert renamed["problems"] == [
+        "a rebase is in progress: recorded locally (.cloister/local/); the next tick after it finishes commits it"
+    ]
     routed = cli(ws, "route", "e-1", "--record")
     assert "recorded locally" in routed.stdout
     # Every warning is one whole sentence, never cut.
@@ -111,6 +115,7 @@ def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: 
     assert report["held"] is None and report["commit"]
     assert _committed(ws)[0] == "cloister: route e-1 -> sonnet"
     assert [e["task"] for e in ledger_events(ws) if e["type"] == "route"] == ["e-1"]
+    assert [e["agent"] for e in ledger_events(ws) if e["type"] == "init"][-1] == "zed"
     assert not [e for e in spooled_events(ws) if e["type"] == "route"]
     assert _porcelain(ws) == []
 
