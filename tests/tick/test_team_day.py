@@ -173,6 +173,10 @@ def test_a_day_of_two_developers_with_merges_both_ways(team: Team) -> None:
     assert held["held"] == "a rebase is in progress" and held["commit"] is None
     routed = b.run("route", "app-plan", "--record")
     assert "recorded locally" in routed.stdout
+    assert routed.stderr.strip() == (  # one whole sentence, never cut
+        "cloisterctl: a rebase is in progress: recorded locally (.cloister/local/); "
+        "the next tick after it finishes commits it"
+    )
     assert b.git("status", "--porcelain").stdout.splitlines() == ["UU notes.txt"]
     assert b.json("status")["waiting"].startswith("a rebase is in progress")
     (b.root / "notes.txt").write_text("alice and bob\n")
