@@ -25,7 +25,7 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
 
     require_real("init")
     ctx = env.context(initialised=False)
-    report = run_init(ctx.ws, agent, ctx.clock(), timeout=ctx.config.lock_timeout)
+    report = run_init(ctx.ws, agent, ctx.clock(), timeout=ctx.config.lock_timeout, config=ctx.config)
     from cloisterctl.integrations.merge_driver import install_git
 
     registered = install_git(ctx.ws)  # this clone's STATE.md merge driver
@@ -38,6 +38,8 @@ def init(env: Env, agent: str | None, as_json: bool) -> int:
         lines += [f"  created {name}" for name in data["created"]]
         lines += [f"  updated {name}" for name in data["updated"]]
         lines += [f"  kept    {name}" for name in data["kept"]]
+        lines += [f"  committed {data['commit']}"] if data["commit"] else []
+        lines += [f"  note: {problem}" for problem in data["problems"]]
         return "\n".join(lines)
 
     return emit(asdict(report), as_json, render, chatter=True)

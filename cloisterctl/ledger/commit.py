@@ -60,6 +60,8 @@ def _line(event: Event, steps: dict[str, list[str]]) -> str | None:
         return f"task {event.get('task')} {event.get('status')}"
     if kind == "complexity":
         return f"task {event.get('task')} complexity {event.get('level')}"
+    if kind == "init":
+        return f"init {event.get('agent')}"
     if kind == "test_run":
         return f"test run {'passed' if event.get('passed') else 'failed'}"
     if kind == "usage":

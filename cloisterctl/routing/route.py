@@ -139,6 +139,13 @@ def set_complexity(ctx: Context, tracker: Tracker, task_id: str, level: str) -> 
         tracker.write_metadata(task.id, "complexity", level, add_labels=[f"complexity:{level}"], remove_labels=stale)
         via = "bd"
     else:
+        if ctx.ws.is_initialised and ctx.held is not None:
+            # The override file is tracked: written now, it would stop the operation (or be left
+            # behind by the next checkout). Nothing is written; the user sets it once git is done.
+            raise CloisterError(
+                f"{ctx.held}: complexity set writes .cloister/complexity.yaml, a tracked file; "
+                "nothing written, run it again once the operation finishes"
+            )
         write_override(ctx.ws, task.id, level, ctx.config.lock_timeout)
         via = "override"
         winner, _ignored = explicit_level(task, None)

@@ -154,6 +154,11 @@ def changed(root: Path, paths: Sequence[str]) -> bool:
     return bool(_run(root, "status", "--porcelain", "--untracked-files=no", "--", *paths).strip())
 
 
+def tracked(root: Path, paths: Sequence[str]) -> bool:
+    """Whether git tracks any file under ``paths`` (in the index)."""
+    return bool(_run(root, "ls-files", "--", *paths).strip())
+
+
 def self_env(name: str, email: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(

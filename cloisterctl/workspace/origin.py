@@ -110,7 +110,7 @@ def hosted_agent(root: str) -> str | None:
 def host_agent(root: str, agent: str) -> None:
     """Record that this worktree hosts ``agent`` (atomically: a reader sees the old name or the new)."""
     path = os.path.join(private_dir(root), AGENT_FILE)
-    partial = f"{path}.{os.getpid()}.tmp"
+    partial = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"  # threads of a process share a pid
     with open(partial, "w", encoding="utf-8") as handle:
         handle.write(agent + "\n")
         handle.flush()
@@ -128,7 +128,7 @@ def clone_id(root: str) -> str:
         return existing
     os.makedirs(directory, exist_ok=True)
     made = os.urandom(CLONE_ID_BYTES).hex()
-    partial = f"{path}.{os.getpid()}.tmp"
+    partial = f"{path}.{os.getpid()}.{made}.tmp"  # this maker's own: threads of a process share a pid
     with open(partial, "w", encoding="ascii") as handle:
         handle.write(made + "\n")
     try:

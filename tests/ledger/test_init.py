@@ -72,6 +72,21 @@ def test_init_names_the_agent_once(repo: Path) -> None:
     assert tree_digest(repo) == before
 
 
+def test_naming_the_agent_of_a_committed_workspace_is_a_commit_of_its_own(repo: Path) -> None:
+    """A clone or a worktree whose ledger is in git: `init --agent` commits what it recorded, saying
+    so, and leaves the tree clean; the first init leaves its files for the user to commit."""
+    first = json.loads(run(repo, "init", "--json").output)
+    assert first["commit"] is None and git(repo, "log", "--format=%s").splitlines() == ["initial"]
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "cloister")
+    (repo / "work.txt").write_text("staged, the user's\n")
+    git(repo, "add", "work.txt")
+    named = json.loads(run(repo, "init", "--agent", "bob-bot", "--json").output)
+    assert named["commit"] and git(repo, "log", "-1", "--format=%s").strip() == "cloister: init bob-bot"
+    assert git(repo, "status", "--porcelain") == "A  work.txt\n"  # the user's staged file stays theirs
+    assert json.loads(run(repo, "init", "--agent", "bob-bot", "--json").output)["commit"] is None
+
+
 def test_init_outside_git_is_a_one_line_error(tmp_path: Path) -> None:
     result = run(tmp_path, "init")
     assert result.exit_code == 1

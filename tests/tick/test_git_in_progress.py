@@ -78,6 +78,10 @@ def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: 
 
     ticked = cli(ws, "tick", "--json")
     assert json.loads(ticked.stdout)[0]["held"] == "a rebase is in progress"
+    renamed = json.loads(cli(ws, "init", "--agent", "zed", "--json").stdout)  # the agent's name, too
+    assert renamed["problems"] == [
+        "a rebase is in progress: recorded locally (.cloister/local/); the next tick after it finishes commits it"
+    ]
     routed = cli(ws, "route", "e-1", "--record")
     assert "recorded locally" in routed.stdout
     # Every warning is one whole sentence, never cut.
@@ -111,6 +115,7 @@ def test_a_rebase_stopped_on_a_conflict_is_left_alone_and_continues(conflicted: 
     assert report["held"] is None and report["commit"]
     assert _committed(ws)[0] == "cloister: route e-1 -> sonnet"
     assert [e["task"] for e in ledger_events(ws) if e["type"] == "route"] == ["e-1"]
+    assert [e["agent"] for e in ledger_events(ws) if e["type"] == "init"][-1] == "zed"
     assert not [e for e in spooled_events(ws) if e["type"] == "route"]
     assert _porcelain(ws) == []
 
@@ -123,6 +128,13 @@ def test_a_detached_head_records_locally_until_a_branch_is_checked_out(workspace
     git(ws, "checkout", "-q", "--detach")
     head = git(ws, "rev-parse", "HEAD")
 
+    # The complexity override file is tracked: without bd, `complexity set` refuses and writes nothing.
+    refused = cli(ws, "complexity", "set", "e-1", "simple", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        "cloisterctl: error: HEAD is detached: complexity set writes .cloister/complexity.yaml, a tracked file; "
+        "nothing written, run it again once the operation finishes"
+    )
+    assert not (ws / ".cloister" / "complexity.yaml").exists()
     cli(ws, "route", "e-1", "--record")
     report = json.loads(cli(ws, "tick", "--json").stdout)[0]
     assert report["held"] == "HEAD is detached" and report["commit"] is None

@@ -9,46 +9,20 @@ Real git and a bare remote, two private tmux servers, two HOMEs, stand-in agents
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cloisterctl.workspace import origin
-from testing.helpers import TASKS, cli, events, git, standin_config, write_config, write_tasks
-
-
-class Machine:
-    def __init__(self, root: Path, home: Path) -> None:
-        self.root = root
-        self.socket = f"cloister-test-{uuid.uuid4().hex[:8]}"
-        home.mkdir(parents=True, exist_ok=True)
-        self.env = {
-            "HOME": str(home),
-            "CLOISTER_TMUX_SOCKET": self.socket,
-            "CLAUDE_CONFIG_DIR": str(home / "claude"),
-        }
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return cli(self.root, *args, env=self.env, check=check)
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--json").stdout)
-
-    def commit(self, message: str) -> None:
-        git(self.root, "add", "-A")
-        git(self.root, "commit", "-q", "--allow-empty", "-m", message)
+from testing.helpers import TASKS, events, git, standin_config, write_config, write_tasks
+from testing.team import Machine, bare_remote
 
 
 @pytest.fixture
 def machines(workspace: Path, tmp_path: Path) -> Iterator[tuple[Machine, Machine]]:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    remote = bare_remote(tmp_path)
     a = Machine(workspace, tmp_path / "home-a")
     write_config(a.root, standin_config(), trusted=False)
     write_tasks(a.root, TASKS)
@@ -63,7 +37,7 @@ def machines(workspace: Path, tmp_path: Path) -> Iterator[tuple[Machine, Machine
         yield a, b
     finally:
         for machine in (a, b):
-            subprocess.run(["tmux", "-L", machine.socket, "kill-server"], capture_output=True, check=False)
+            machine.kill_tmux()
 
 
 def test_each_clone_speaks_only_of_the_agents_it_started(machines: tuple[Machine, Machine]) -> None:
