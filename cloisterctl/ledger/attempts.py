@@ -355,6 +355,8 @@ def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
             "id": event["id"],
             "note": event.get("note"),
             "source": event.get("source"),
+            # Recorded by this clone and worktree: only such a verdict reopens the task from here.
+            "here": written_here(state, event),
             # The last lines of a failed check's output, for the escalation's packet (the last few).
             "output": (event.get("output") or [])[-10:] if result == "fail" else None,
             "commands": event.get("commands") if result == "pending" else None,  # what it runs

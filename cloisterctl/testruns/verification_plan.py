@@ -114,13 +114,14 @@ def pending(state: WorkspaceState) -> list[Plan]:
 
 
 def to_reopen(state: WorkspaceState) -> list[str]:
-    """Tasks whose verified close failed and that the tracker still shows closed by that close
+    """Tasks whose verified close failed here and that the tracker still shows closed by that close
     (a later close, by a person say, is theirs to keep): reopened by every tick until the tracker
-    says open, so a tick that stopped between the verdict and the reopen loses nothing."""
+    says open, so a tick that stopped between the verdict and the reopen loses nothing. A verdict
+    another clone or worktree recorded is that place's to act on: never reopened from here."""
     found = []
     for task in sorted(state.outcomes.verifications):
         failed = failed_verification(state, task)
         closed = state.tasks.get(task, {}).get("closed")
-        if failed is not None and closed and str(closed) <= str(failed["ts"]):
+        if failed is not None and failed.get("here") and closed and str(closed) <= str(failed["ts"]):
             found.append(task)
     return found

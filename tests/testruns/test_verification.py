@@ -124,3 +124,29 @@ def test_a_failed_close_is_reopened_until_the_tracker_says_so_and_a_later_close_
     tick_json(workspace)
     assert export.read_text() == closed_by_hand  # a person's close after the failed one is theirs
     assert tick_json(workspace)[0]["verifications"] == []
+
+
+def test_a_teammates_failed_verdict_never_reopens_the_task_from_here(workspace: Path) -> None:
+    """A verdict another clone recorded is that clone's to act on (issue 20: nothing another clone
+    wrote acts here by itself): this tick shows it, and leaves the shared tracker alone."""
+    _closed_and_pending(workspace, f"[{sys.executable}, -c, 'import time; time.sleep(60)']")
+    assert tick_json(workspace)[0]["verifications"] == [{"task": "w-1", "result": "pending"}]
+    [pending] = [e for e in events(workspace, "verification") if e["result"] == "pending"]
+    forged = {
+        **pending,
+        "id": "feedfacefeedface",
+        "ts": pending["ts"][:-7] + "999999Z",  # later in the same second
+        "result": "fail",
+        "clone": "0123456789ab",  # a teammate's clone
+        "output": ["FAILED test_w"],
+    }
+    segment = next(iter(sorted((workspace / ".cloister" / "ledger").glob("*.jsonl"))))
+    with segment.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(forged) + "\n")
+    export = workspace / ".beads" / "issues.jsonl"
+    before = export.read_bytes()
+    tick_json(workspace)
+    tick_json(workspace)
+    assert export.read_bytes() == before  # still closed: not reopened from here
+    status = json.loads(cli(workspace, "status", "--json").stdout)
+    assert status["verification"]["result"] == "fail"  # shown, as history
