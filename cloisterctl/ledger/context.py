@@ -219,6 +219,7 @@ class Context:
         local = local or kept
         self._check_dates(events, local=local)
         if local:
+            identity.prove(self.ws, events)
             segments.append(self.ws.signals_path, self.ws.lock_path, events, self.config.lock_timeout)
         else:
             segments.append_segments(self.ws, events, self.config.lock_timeout)

@@ -8,14 +8,24 @@
 - ``stamp``: the origin every event this clone records carries (``clone``, ``worktree``).
 - ``key``: what a fold made for this identity is cached under (a cache or checkpoint of another
   is refolded).
+- ``prove`` and ``vouch``: the clone id is in every committed event, so anyone can write a line
+  that claims it. An order (``ledger.ownership.ORDERS``: a decision, its approval, a handoff) this
+  clone records carries ``proof``, an HMAC of the line under the clone's secret
+  (``workspace.origin.clone_secret``, never committed); a reader that meets an order claiming this
+  clone without a valid proof reads it as another's (``clone`` becomes ``unproven``) and reports
+  it, so a forged order is history to show, never carried out here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
 
 from cloisterctl.errors import WorkspaceError
 from cloisterctl.ledger.events import Event
+from cloisterctl.ledger.ownership import ORDERS
 from cloisterctl.ledger.state import WorkspaceState
 from cloisterctl.workspace import origin
 from cloisterctl.workspace.layout import Workspace
@@ -48,3 +58,55 @@ def stamp(ws: Workspace, events: Iterable[Event]) -> None:
     for event in events:
         for name, value in found.items():
             event.setdefault(name, value)
+
+
+UNPROVEN = "unproven"  # the clone of an order that claimed this one without its proof
+
+
+def _proof(secret: bytes, event: Event) -> str:
+    body = {name: value for name, value in event.items() if name != "proof"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def _mine(ws: Workspace) -> tuple[str, bytes] | None:
+    try:
+        root = str(ws.root)
+        return origin.clone_id(root), origin.clone_secret(root)
+    except (WorkspaceError, OSError):
+        return None
+
+
+def prove(ws: Workspace, events: Iterable[Event]) -> None:
+    """Sign each order of this clone in ``events`` (its final form: call it just before writing)."""
+    batch = [event for event in events if event.get("type") in ORDERS]
+    found = _mine(ws) if batch else None
+    if found is None:
+        return
+    clone, secret = found
+    for event in batch:
+        if event.get("clone") == clone:
+            event["proof"] = _proof(secret, event)
+
+
+def vouch(ws: Workspace, events: Sequence[Event]) -> list[str]:
+    """Read every order in ``events`` that claims this clone without a valid proof as another's
+    (in place); one problem line naming them, or none."""
+    claims = [event for event in events if event.get("type") in ORDERS and event.get("clone")]
+    found = _mine(ws) if claims else None
+    if found is None:
+        return []
+    clone, secret = found
+    forged = [
+        event
+        for event in claims
+        if event["clone"] == clone and not hmac.compare_digest(str(event.get("proof") or ""), _proof(secret, event))
+    ]
+    for event in forged:
+        event["clone"] = UNPROVEN
+    if not forged:
+        return []
+    shown = ", ".join(str(event["id"]) for event in forged[:5]) + (" ..." if len(forged) > 5 else "")
+    return [
+        f"{len(forged)} order(s) claim this clone without its proof (read as another's, never carried out): {shown}"
+    ]

@@ -159,6 +159,7 @@ def append_segments(ws: Workspace, events: Iterable[Event], timeout: float | Non
 
     batch = list(events)
     identity.stamp(ws, batch)
+    identity.prove(ws, batch)
     by_segment: dict[Path, list[str]] = {}
     for event in batch:
         by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))

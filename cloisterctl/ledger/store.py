@@ -101,7 +101,7 @@ def _read_files(ws: Workspace, paths: list[Path], limit: str | None) -> tuple[li
         events += result.events
         problems += result.problems
         deferred += result.deferred
-    return events, problems, deferred
+    return events, [*problems, *identity.vouch(ws, events)], deferred
 
 
 # ------------------------------------------------------------------------------------ fold cache
@@ -218,7 +218,7 @@ def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], 
             return None  # the earlier read ended mid-line: the line is complete now
         result = _read_from(path, offset, _label(ws, path), limit)
         new_events += result.events
-        problems += result.problems
+        problems += [*result.problems, *identity.vouch(ws, result.events)]
         deferred += result.deferred
     fresh = ordered(new_events)  # sorted, duplicates among the new lines dropped
     if fresh and (fresh[0]["ts"], fresh[0]["id"]) <= cache.last:

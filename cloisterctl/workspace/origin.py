@@ -29,6 +29,7 @@ import os
 from cloisterctl.errors import WorkspaceError
 
 CLONE_ID_BYTES = 6  # 12 hex digits: unique among a team's clones with room to spare
+SECRET_BYTES = 32
 _PRIVATE = "cloister"
 AGENT_FILE = "agent"
 AGENT_MAX = 200
@@ -121,15 +122,29 @@ def host_agent(root: str, agent: str) -> None:
 def clone_id(root: str) -> str:
     """This clone's id, made on first use. Two processes making it at once agree: the first
     ``O_EXCL`` create wins and the other reads it."""
+    return _made_once(root, "clone-id", CLONE_ID_BYTES, "clone id")
+
+
+def clone_secret(root: str) -> bytes:
+    """This clone's secret, made on first use beside its id and never written anywhere else: what
+    proves that an order in the shared ledger was recorded here (``ledger.identity.prove``). The id
+    is in every committed event, so anyone can copy it; the secret never leaves the machine."""
+    return bytes.fromhex(_made_once(root, "clone-secret", SECRET_BYTES, "clone secret"))
+
+
+def _made_once(root: str, name: str, size: int, what: str) -> str:
+    """The hex value kept in ``<common>/cloister/NAME``, made (``size`` random bytes) when missing;
+    two makers at once agree: the first link wins and the other reads it."""
     directory = os.path.join(common_dir(root), _PRIVATE)
-    path = os.path.join(directory, "clone-id")
-    existing = _read_id(path)
+    path = os.path.join(directory, name)
+    existing = _read_hex(path, size, what)
     if existing is not None:
         return existing
     os.makedirs(directory, exist_ok=True)
-    made = os.urandom(CLONE_ID_BYTES).hex()
-    partial = f"{path}.{os.getpid()}.{made}.tmp"  # this maker's own: threads of a process share a pid
-    with open(partial, "w", encoding="ascii") as handle:
+    made = os.urandom(size).hex()
+    partial = f"{path}.{os.getpid()}.{os.urandom(8).hex()}.tmp"  # this maker's own: threads share a pid
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(made + "\n")
     try:
         os.link(partial, path)  # atomic, and fails when another process made it first
@@ -137,20 +152,20 @@ def clone_id(root: str) -> str:
         pass
     finally:
         os.unlink(partial)
-    found = _read_id(path)
+    found = _read_hex(path, size, what)
     if found is None:
-        raise WorkspaceError(f"{path}: not a clone id (delete it to make a new one)")
+        raise WorkspaceError(f"{path}: not a {what} (delete it to make a new one)")
     return found
 
 
-def _read_id(path: str) -> str | None:
+def _read_hex(path: str, size: int, what: str) -> str | None:
     try:
         with open(path, encoding="ascii") as handle:
-            text = handle.read(64).strip()
+            text = handle.read(4 * size + 8).strip()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError):
-        raise WorkspaceError(f"{path}: unreadable clone id (delete it to make a new one)") from None
-    if len(text) != 2 * CLONE_ID_BYTES or any(char not in "0123456789abcdef" for char in text):
-        raise WorkspaceError(f"{path}: not a clone id (delete it to make a new one)")
+        raise WorkspaceError(f"{path}: unreadable {what} (delete it to make a new one)") from None
+    if len(text) != 2 * size or any(char not in "0123456789abcdef" for char in text):
+        raise WorkspaceError(f"{path}: not a {what} (delete it to make a new one)")
     return text

@@ -159,6 +159,9 @@ def test_plan_implement_test_each_session_gets_the_next_task(
 def test_a_same_tier_successor_is_briefed_in_the_session_it_keeps(
     agent_ws: Path, tmux_socket: str, tmp_path: Path
 ) -> None:
+    # No cost discovery here (routing.explore_min: 0): the next task routes to its static tier.
+    config = agent_ws / ".cloister" / "config.yaml"
+    write_config(agent_ws, config.read_text() + "routing:\n  explore_min: 0\n")
     write_tasks(
         agent_ws,
         [

@@ -43,10 +43,20 @@ def _files_under(path: Path) -> set[str]:
     return {name for name in names if not name.startswith(".cache/cloisterctl/")}
 
 
-@pytest.mark.parametrize("origin_fields", [{"clone": TEAMMATE, "worktree": "main"}, {}], ids=["teammate", "no-origin"])
+MINE = "mine"  # this clone's own id (every committed event shows it), with no proof
+
+
+@pytest.mark.parametrize(
+    "origin_fields",
+    [{"clone": TEAMMATE, "worktree": "main"}, {}, {"clone": MINE, "worktree": "main"}],
+    ids=["teammate", "no-origin", "claims-my-clone"],
+)
 def test_a_forged_handoff_from_a_pull_is_history_not_an_order(
     agent_ws: Path, tmux_socket: str, isolated_env: Path, origin_fields: dict[str, str]
 ) -> None:
+    claims_mine = origin_fields.get("clone") == MINE
+    if claims_mine:
+        origin_fields = {**origin_fields, "clone": origin.clone_id(str(agent_ws))}
     write_config(
         agent_ws,
         standin_config() + "handoffs:\n  idle_seconds: 1\n  guards: {require_approval: true, cooldown_minutes: 600}\n",
@@ -72,10 +82,13 @@ def test_a_forged_handoff_from_a_pull_is_history_not_an_order(
     assert _files_under(isolated_env) == home_before  # nothing written under HOME
     handoffs = agent_ws / ".cloister" / "handoffs"
     assert not handoffs.exists() or not [name for name in os.listdir(handoffs) if "h-x" in name]
-    assert [e for e in events(agent_ws, "handoff") if e.get("clone") == origin.clone_id(str(agent_ws))] == []
+    mine = [e for e in events(agent_ws, "handoff") if e.get("clone") == origin.clone_id(str(agent_ws))]
+    assert [e["handoff"] for e in mine] == (["h-x"] if claims_mine else [])  # the forged line only
     status = json.loads(cli(agent_ws, "status", "--json").stdout)
     assert status["session"] == started["session"] and status["tier"] == "haiku"
     assert status["handoff_in_flight"] is None and status["pending_approvals"] == []
+    if claims_mine:
+        assert any("3 order(s) claim this clone without its proof" in p for p in status["problems"])
     [mate] = [m for m in status["teammates"] if (m["handoff"] or {}).get("id") == "h-x"]
     assert mate["agent"] == agent and "carried out here" not in mate["where"]
     text = cli(agent_ws, "status").stdout

@@ -94,3 +94,16 @@ def test_the_main_checkout_is_where_every_worktree_reads_shared_files(repo: Path
     linked = tmp_path / "linked"
     git(bare, "worktree", "add", "-q", str(linked), "-b", "linked")
     assert origin.main_work_tree(str(linked)) == str(linked)  # a bare repository has no main checkout
+
+
+def test_the_secret_is_made_once_kept_private_and_never_committed(repo: Path, tmp_path: Path) -> None:
+    secret = origin.clone_secret(str(repo))
+    assert len(secret) == origin.SECRET_BYTES and secret == origin.clone_secret(str(repo))
+    path = repo / ".git" / "cloister" / "clone-secret"
+    assert path.stat().st_mode & 0o077 == 0  # readable by its owner only
+    git(repo, "worktree", "add", "-q", str(tmp_path / "docs"), "-b", "docs")
+    assert origin.clone_secret(str(tmp_path / "docs")) == secret  # one clone, one secret
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(repo), str(other)], check=True)
+    assert origin.clone_secret(str(other)) != secret
+    assert "clone-secret" not in git(repo, "ls-files")
