@@ -72,3 +72,11 @@ def bare_remote(parent: Path) -> Path:
     remote = parent / "remote.git"
     git(parent, "init", "-q", "--bare", "-b", "main", str(remote))
     return remote
+
+
+def push_to_bare_remote(ws: Path, parent: Path) -> Path:
+    """``ws``'s main pushed to a new bare remote under ``parent`` (its ``origin``): the remote."""
+    remote = bare_remote(parent)
+    git(ws, "remote", "add", "origin", str(remote))
+    git(ws, "push", "-q", "-u", "origin", "main")
+    return remote

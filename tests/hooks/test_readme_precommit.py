@@ -20,6 +20,7 @@ from testing.helpers import (
     spooled_events,
     write_config,
 )
+from testing.team import push_to_bare_remote
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +33,7 @@ def _published(workspace: Path, tmp_path: Path, config: str) -> tuple[Path, Path
     (workspace / "test_ok.py").write_text("def test_ok():\n    assert 1 + 1 == 2\n")
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "cloister and pre-commit")
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    git(workspace, "remote", "add", "origin", str(remote))
-    git(workspace, "push", "-q", "-u", "origin", "main")
+    remote = push_to_bare_remote(workspace, tmp_path)
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(remote), str(clone))
     return remote, clone

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from testing.helpers import TASKS, cli, git, readme_block, readme_pre_commit_config, write_tasks
+from testing.team import push_to_bare_remote
 
 pytestmark = pytest.mark.slow
 
@@ -38,10 +39,7 @@ def test_the_readme_s_team_steps_work_verbatim_in_a_fresh_clone(
     (workspace / ".pre-commit-config.yaml").write_text(readme_pre_commit_config())
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "cloister, tasks and the hooks")
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    git(workspace, "remote", "add", "origin", str(remote))
-    git(workspace, "push", "-q", "-u", "origin", "main")
+    remote = push_to_bare_remote(workspace, tmp_path)
 
     steps = readme_block("cloisterctl install git", "sh")
     assert steps.splitlines()[0].startswith("git clone URL ")
