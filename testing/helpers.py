@@ -266,3 +266,22 @@ def projected(root: Path) -> dict[str, Any]:
 
     block: dict[str, Any] = front_matter(snapshot(Workspace(root)).state)
     return block
+
+
+_EVENT_NUMBER = iter(range(1, 10**9))
+
+
+def minute_event(type_: str, minute: int, **fields: Any) -> dict[str, Any]:
+    """A well-formed ledger event of agent ``a`` at minute ``minute`` of 2026-12-01 10:00 UTC, with
+    increasing ids (events of one minute keep the order they were made in)."""
+    from cloisterctl.ledger.schema import problem
+
+    event = {
+        "id": f"e{next(_EVENT_NUMBER):06d}",
+        "ts": f"2026-12-01T10:{minute:02d}:00.000000Z",
+        "type": type_,
+        "agent": "a",
+        **fields,
+    }
+    assert problem(event) is None, event
+    return event

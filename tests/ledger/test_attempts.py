@@ -4,37 +4,28 @@ from typing import Any
 
 from cloisterctl.ledger.attempts import ATTEMPTS, COST, ESCALATIONS, FAILURES, SUCCESSES, after_key
 from cloisterctl.ledger.fold import copy_state, fold
-from cloisterctl.ledger.schema import problem
 from cloisterctl.routing.outcome_report import by_task, derive
-
-N = 0
-
-
-def ev(type_: str, minute: int, **fields: Any) -> dict[str, Any]:
-    global N
-    N += 1
-    event = {"id": f"e{N:04d}", "ts": f"2026-12-01T10:{minute:02d}:00.000000Z", "type": type_, "agent": "a"}
-    event.update(fields)
-    assert problem(event) is None, event
-    return event
+from testing.helpers import minute_event
 
 
 def route(minute: int, task: str, tier: str, level: str) -> dict[str, Any]:
-    return ev("route", minute, task=task, tier=tier, model=f"claude-{tier}", rule="r", complexity={"level": level})
+    return minute_event(
+        "route", minute, task=task, tier=tier, model=f"claude-{tier}", rule="r", complexity={"level": level}
+    )
 
 
 def cost(minute: int, task: str, usd: float, session: str = "s1") -> dict[str, Any]:
-    return ev("cost", minute, session=session, usd=usd, by_task={task: usd})
+    return minute_event("cost", minute, session=session, usd=usd, by_task={task: usd})
 
 
 def test_closed_escalated_reopened_and_verified_attempts_are_counted_per_level_and_tier() -> None:
     events = [
         route(0, "t1", "haiku", "simple"),
-        ev("session", 1, session="s1", task="t1", tier="haiku", model="claude-haiku", source="spawn"),
+        minute_event("session", 1, session="s1", task="t1", tier="haiku", model="claude-haiku", source="spawn"),
         cost(2, "t1", 0.25),
-        ev("task", 3, task="t1", status="closed"),
+        minute_event("task", 3, task="t1", status="closed"),
         route(4, "t2", "haiku", "simple"),
-        ev(
+        minute_event(
             "decision",
             5,
             trigger="stuck",
@@ -45,12 +36,14 @@ def test_closed_escalated_reopened_and_verified_attempts_are_counted_per_level_a
             from_tier="haiku",
             to_tier="sonnet",
         ),
-        ev("handoff", 6, handoff="h1", step="spawned", status="done", task="t2", session="s2", to_tier="sonnet"),
-        ev("task", 7, task="t2", status="closed"),
-        ev("task", 8, task="t1", status="open"),  # t1 reopened: its haiku close did not hold
+        minute_event(
+            "handoff", 6, handoff="h1", step="spawned", status="done", task="t2", session="s2", to_tier="sonnet"
+        ),
+        minute_event("task", 7, task="t2", status="closed"),
+        minute_event("task", 8, task="t1", status="open"),  # t1 reopened: its haiku close did not hold
         route(9, "t3", "sonnet", "simple"),
-        ev("task", 10, task="t3", status="closed"),
-        ev("verification", 11, task="t3", result="fail"),
+        minute_event("task", 10, task="t3", status="closed"),
+        minute_event("verification", 11, task="t3", result="fail"),
         route(12, "t4", "sonnet", "medium"),
     ]
     state = fold(events, "a")
@@ -78,11 +71,11 @@ def test_closed_escalated_reopened_and_verified_attempts_are_counted_per_level_a
 
 
 def test_a_reopen_event_after_a_close_counts_once_and_copies_do_not_share_the_book() -> None:
-    events = [route(0, "t1", "haiku", "trivial"), ev("task", 1, task="t1", status="closed")]
+    events = [route(0, "t1", "haiku", "trivial"), minute_event("task", 1, task="t1", status="closed")]
     state = fold(events, "a")
     assert state.outcomes.counts["trivial/haiku"][SUCCESSES] == 1
     copy = copy_state(state)
-    later = [ev("reopen", 2, task="t1", status="open"), ev("task", 3, task="t1", status="open")]
+    later = [minute_event("reopen", 2, task="t1", status="open"), minute_event("task", 3, task="t1", status="open")]
     from cloisterctl.ledger.fold import apply
 
     apply(copy, later)
@@ -95,8 +88,8 @@ def test_moving_to_another_task_without_a_close_abandons_and_a_stopped_session_s
     events = [
         route(0, "t1", "sonnet", "medium"),
         route(1, "t2", "sonnet", "medium"),
-        ev("session", 2, session="s9", task="t2", tier="sonnet", source="spawn"),
-        ev("session", 3, session="s9", event="end"),
+        minute_event("session", 2, session="s9", task="t2", tier="sonnet", source="spawn"),
+        minute_event("session", 3, session="s9", event="end"),
     ]
     attempts, state = derive(events, "a")
     assert [a["ending"] for a in attempts] == ["abandoned", "abandoned"]
