@@ -163,9 +163,11 @@ def test_a_tick_killed_at_any_step_resumes_and_completes_exactly_once(
     assert len(packets) == 1
     assert statefile.read(agent_ws / "STATE.md").cloister["tier"] == "opus"
     # And a further tick decides nothing (the new agent works on, so only cost and activity move).
-    count = len(events(agent_ws))
+    # Compared by id: a cost event carries its transcript line's time, so it may sort before older events.
+    before = {e["id"] for e in events(agent_ws)}
     cli(agent_ws, "tick")
-    assert [e["type"] for e in events(agent_ws)[count:] if e["type"] not in ("cost", "activity")] == []
+    added = [e for e in events(agent_ws) if e["id"] not in before]
+    assert [e["type"] for e in added if e["type"] not in ("cost", "activity")] == []
 
 
 def test_spawn_refuses_a_second_live_session(agent_ws: Path, tmux_socket: str) -> None:
