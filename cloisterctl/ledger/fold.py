@@ -15,7 +15,7 @@ from typing import Any
 
 from cloisterctl.ledger.attempts import observe
 from cloisterctl.ledger.events import Event, ordered
-from cloisterctl.ledger.ownership import note_teammate, owns
+from cloisterctl.ledger.ownership import has_origin, note_teammate, owns
 from cloisterctl.ledger.reducers import HISTORY_REDUCERS, REDUCERS
 from cloisterctl.ledger.spending import copied
 from cloisterctl.ledger.state import (
@@ -77,6 +77,8 @@ def apply(
     count = 0
     for event in events:
         mine = owns(state, event)
+        if mine and state.clone is not None and has_origin(event):
+            state.stamped = True
         attempts = observe(state, event, mine=mine)
         if on_outcome is not None and attempts:
             on_outcome(attempts)

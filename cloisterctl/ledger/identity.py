@@ -9,11 +9,15 @@
 - ``key``: what a fold made for this identity is cached under (a cache or checkpoint of another
   is refolded).
 - ``prove`` and ``vouch``: the clone id is in every committed event, so anyone can write a line
-  that claims it. An order (``ledger.ownership.ORDERS``: a decision, its approval, a handoff) this
-  clone records carries ``proof``, an HMAC of the line under the clone's secret
-  (``workspace.origin.clone_secret``, never committed); a reader that meets an order claiming this
-  clone without a valid proof reads it as another's (``clone`` becomes ``unproven``) and reports
-  it, so a forged order is history to show, never carried out here.
+  that claims it. Every line this clone commits carries ``proof``, an HMAC of the line under the
+  clone's secret (``workspace.origin.clone_secret``, never committed): an order (a decision, its
+  approval, a handoff) and every fact a rule reads (a test run, an exit, a session, activity, a
+  verification). A reader that meets a committed line claiming this clone without a valid proof
+  reads it as another's (``clone`` becomes ``unproven``) and reports it, so a forged line is
+  history to show: it neither is carried out here nor drives this agent's triggers. The spool
+  (``.cloister/local/``, never committed) is not vouched for: only this machine writes it, and the
+  hooks, which must stay light, write it unsigned; its lines are signed when promoted to the
+  ledger (``ledger.spool``).
 """
 
 from __future__ import annotations
@@ -78,8 +82,8 @@ def _mine(ws: Workspace) -> tuple[str, bytes] | None:
 
 
 def prove(ws: Workspace, events: Iterable[Event]) -> None:
-    """Sign each order of this clone in ``events`` (its final form: call it just before writing)."""
-    batch = [event for event in events if event.get("type") in ORDERS]
+    """Sign each line of this clone in ``events`` (its final form: call it just before writing)."""
+    batch = [event for event in events if event.get("clone")]
     found = _mine(ws) if batch else None
     if found is None:
         return
@@ -90,9 +94,9 @@ def prove(ws: Workspace, events: Iterable[Event]) -> None:
 
 
 def vouch(ws: Workspace, events: Sequence[Event]) -> list[str]:
-    """Read every order in ``events`` that claims this clone without a valid proof as another's
-    (in place); one problem line naming them, or none."""
-    claims = [event for event in events if event.get("type") in ORDERS and event.get("clone")]
+    """Read every line of ``events`` (committed lines) that claims this clone without a valid proof
+    as another's (in place); one problem line naming them, or none."""
+    claims = [event for event in events if event.get("clone")]
     found = _mine(ws) if claims else None
     if found is None:
         return []
@@ -107,6 +111,6 @@ def vouch(ws: Workspace, events: Sequence[Event]) -> list[str]:
     if not forged:
         return []
     shown = ", ".join(str(event["id"]) for event in forged[:5]) + (" ..." if len(forged) > 5 else "")
-    return [
-        f"{len(forged)} order(s) claim this clone without its proof (read as another's, never carried out): {shown}"
-    ]
+    orders = sum(event.get("type") in ORDERS for event in forged)
+    which = f"{len(forged)} line(s)" + (f", {orders} of them order(s)," if orders else "")
+    return [f"{which} claim this clone without its proof (read as another's: never acted on here): {shown}"]

@@ -113,6 +113,7 @@ def init(
             name = agent_id or current.agent
             event = make_event("init", name, now)
             identity.stamp(ws, [event])
+            identity.prove(ws, [event])
             segment = ws.segment_for(event["ts"]) if held is None else ws.signals_path
             created = not segment.exists()
             segments.append_lines(segment, [encode(event)])

@@ -15,7 +15,9 @@ worktree (``WorkspaceState.clone``/``worktree``/``agent``) and reads each event 
   `status` and `agents`, "on <clone>", never as dead).
 
 **Legacy lines** (written before events carried an origin, by 0.1.0) are read as this worktree's
-own when they name its agent (or none), so a 0.1.0 workspace keeps working after the upgrade.
+own when they name its agent (or none), so a 0.1.0 workspace keeps working after the upgrade --
+but only those dated before the first line this worktree recorded with an origin: once it has
+written one, a line without is another's (forged or a 0.1.0 teammate's), history.
 The exception is what *acts* (``ORDERS``: decisions, their approvals and handoffs): those are
 carried out only when this clone and worktree recorded them, so a line with no origin, or
 another clone's, is history to show, never an order. A fold with no origin (``clone`` None:
@@ -52,15 +54,23 @@ def same_place(state: WorkspaceState, event: dict[str, Any]) -> bool:
     return not has_origin(event) or written_here(state, event)
 
 
+def legacy_is_mine(state: WorkspaceState, event: dict[str, Any]) -> bool:
+    """A line with no origin may be this worktree's own only until the fold meets the first line
+    this clone and worktree recorded with one (``WorkspaceState.stamped``): after the upgrade,
+    every line this worktree writes has an origin, so a later one without is someone else's."""
+    return not has_origin(event) and not state.stamped
+
+
 def owns(state: WorkspaceState, event: dict[str, Any]) -> bool:
     """Whether ``event`` is this worktree's own and may change its agent's situation: written in
     this clone and worktree (whatever agent it names: a helper session in this work tree, the agent
-    before a rename); or a legacy line naming this agent (or none) that is not an order."""
+    before a rename); or a legacy line naming this agent (or none), not an order, dated before
+    this worktree's first line with an origin (``legacy_is_mine``)."""
     if state.clone is None:
         return True
     if has_origin(event):
         return written_here(state, event)
-    if event.get("type") in ORDERS:
+    if event.get("type") in ORDERS or not legacy_is_mine(state, event):
         return False
     agent = event.get("agent") or ""
     return not agent or agent == state.agent

@@ -15,7 +15,7 @@ from typing import Any
 from cloisterctl.ledger.agent_state import AGENT_REDUCERS, apply_continue, assign, clear_flags, progress
 from cloisterctl.ledger.decisions import RAISES_FLAG, flag_clears
 from cloisterctl.ledger.events import Event, normalise_ts
-from cloisterctl.ledger.ownership import place, same_place
+from cloisterctl.ledger.ownership import legacy_is_mine, place, written_here
 from cloisterctl.ledger.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.ledger.state import (
     AGENT_SOURCES,
@@ -59,8 +59,9 @@ def _set_tier(state: WorkspaceState, tier: str | None, model: str | None, ts: st
 @reducer("init")
 def _init(state: WorkspaceState, event: Event) -> None:
     """Names this worktree's agent, unless the worktree recorded its own (``pinned``) or the line
-    was written in another worktree or clone (a merged branch's ``init`` names *its* agent)."""
-    if event.get("agent") and not state.pinned and same_place(state, event):
+    was written in another worktree or clone (a merged branch's ``init`` names *its* agent), or
+    has no origin and comes after this worktree's first line with one (``legacy_is_mine``)."""
+    if event.get("agent") and not state.pinned and (written_here(state, event) or legacy_is_mine(state, event)):
         state.agent = event["agent"]
 
 

@@ -32,7 +32,7 @@ from cloisterctl.errors import UnsafeFileError
 from cloisterctl.files.appendlog import append_to_spool, taken
 from cloisterctl.files.locking import locked
 from cloisterctl.files.safeopen import LEDGER_CAP, open_binary, read_capped
-from cloisterctl.ledger import segments
+from cloisterctl.ledger import identity, segments
 from cloisterctl.ledger.events import Event, encode
 from cloisterctl.ledger.schema import FIELDS
 from cloisterctl.ledger.store import horizon
@@ -112,6 +112,7 @@ def _promote_taken(ws: Workspace, work: Path, resumed: bool) -> list[Event]:
     durable = [event for event in events if event["type"] in DURABLE]
     if resumed:
         durable = _not_yet_in(ws, durable)
+    identity.prove(ws, durable)  # the hooks write unsigned; what is committed carries its proof
     by_segment: dict[Path, list[str]] = {}
     for event in durable:
         by_segment.setdefault(ws.segment_for(event["ts"]), []).append(encode(event))

@@ -196,6 +196,9 @@ class WorkspaceState:
     clone: str | None = None
     worktree: str | None = None
     pinned: bool = False
+    # Whether an event this clone and worktree recorded (with an origin) has been folded: from then
+    # on a line with no origin is not this worktree's own (``ledger.ownership.owns``).
+    stamped: bool = False
     # The other agents the ledger tells of: teammate key -> what they last reported (history).
     teammates: dict[str, dict[str, Any]] = field(default_factory=dict)
     tier: str | None = None

@@ -94,14 +94,17 @@ def read_all(ws: Workspace, limit: str | None = None) -> tuple[list[Event], list
 
 def _read_files(ws: Workspace, paths: list[Path], limit: str | None) -> tuple[list[Event], list[str], list[str]]:
     events: list[Event] = []
+    committed: list[Event] = []
     problems: list[str] = []
     deferred: list[str] = []
     for path in paths:
         result = segments.read_events(path, label=_label(ws, path), horizon=limit)
         events += result.events
+        if path != ws.signals_path:  # only this machine writes the spool (``ledger.identity``)
+            committed += result.events
         problems += result.problems
         deferred += result.deferred
-    return events, [*problems, *identity.vouch(ws, events)], deferred
+    return events, [*problems, *identity.vouch(ws, committed)], deferred
 
 
 # ------------------------------------------------------------------------------------ fold cache
@@ -218,7 +221,7 @@ def _incremental(ws: Workspace, cache: _Cache, keys: dict[str, FileKey | None], 
             return None  # the earlier read ended mid-line: the line is complete now
         result = _read_from(path, offset, _label(ws, path), limit)
         new_events += result.events
-        problems += [*result.problems, *identity.vouch(ws, result.events)]
+        problems += [*result.problems, *(identity.vouch(ws, result.events) if path != ws.signals_path else [])]
         deferred += result.deferred
     fresh = ordered(new_events)  # sorted, duplicates among the new lines dropped
     if fresh and (fresh[0]["ts"], fresh[0]["id"]) <= cache.last:

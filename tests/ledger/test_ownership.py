@@ -105,3 +105,21 @@ def test_every_writer_stamps_this_clones_origin(workspace: Path) -> None:
     assert written and all({key: event.get(key) for key in want} == want for event in written)
     assert origin.hosted_agent(str(workspace)) == "alice-bot"
     assert identity.blank(ws).agent == "alice-bot" and identity.blank(ws).pinned
+
+
+def test_a_line_without_origin_is_mine_only_before_my_first_line_with_one() -> None:
+    """A 0.1.0 workspace keeps its state after the upgrade; a line without an origin dated after
+    this worktree's first line with one (a forgery, a 0.1.0 teammate's hook) is history."""
+    events = [
+        _event(0, "session", "alice-bot", None, session="s-old", **SPAWN),  # 0.1.0's
+        _event(1, "test_run", "alice-bot", None, passed=False, command="pytest"),
+        _event(2, "cost", "alice-bot", ME, session="s-old", usd=1.0),  # the upgrade: the first line with one
+        _event(3, "test_run", "alice-bot", None, passed=False, command="pytest"),
+        _event(4, "session", "alice-bot", None, session="s-forged", **SPAWN),
+        _event(5, "init", "mallory-bot", None),
+    ]
+    state = fold(events, start=_mine(pinned=False))
+    assert (state.agent, state.session, state.test_failures_in_a_row) == ("alice-bot", "s-old", 1)
+    assert state.stamped
+    before = fold(events[:2], start=_mine(pinned=False))
+    assert not before.stamped and before.session == "s-old" and before.test_failures_in_a_row == 1

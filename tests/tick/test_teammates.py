@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def test_a_forged_handoff_from_a_pull_is_history_not_an_order(
     assert status["session"] == started["session"] and status["tier"] == "haiku"
     assert status["handoff_in_flight"] is None and status["pending_approvals"] == []
     if claims_mine:
-        assert any("3 order(s) claim this clone without its proof" in p for p in status["problems"])
+        assert any("3 line(s), 3 of them order(s), claim this clone without its proof" in p for p in status["problems"])
     [mate] = [m for m in status["teammates"] if (m["handoff"] or {}).get("id") == "h-x"]
     assert mate["agent"] == agent and "carried out here" not in mate["where"]
     text = cli(agent_ws, "status").stdout
@@ -131,3 +132,33 @@ def test_a_teammates_exit_claim_does_not_kill_my_agent_and_my_tick_says_nothing_
     listed = json.loads(cli(agent_ws, "agents", "--all", "--json").stdout)
     [row] = [r for r in listed if r["agent"] == "bob-bot"]
     assert row["status"] == "working" and row["owner"].startswith("on clone") and row["runtime"] == "elsewhere"
+
+
+@pytest.mark.parametrize(
+    "origin_fields",
+    [{"clone": MINE, "worktree": "main"}, {}],
+    ids=["claims-my-clone", "no-origin-after-the-upgrade"],
+)
+def test_forged_failing_test_runs_do_not_escalate_my_agent(
+    agent_ws: Path, tmux_socket: str, origin_fields: dict[str, str]
+) -> None:
+    """Facts are proven like orders: two failed test runs escalate a haiku agent when this clone
+    recorded them (tests/tick/test_tick.py), never when a pull brings lines that only claim so."""
+    if origin_fields:
+        origin_fields = {**origin_fields, "clone": origin.clone_id(str(agent_ws))}
+    started = json.loads(cli(agent_ws, "spawn", "--tier", "haiku", "--json").stdout)
+    agent = json.loads(cli(agent_ws, "status", "--json").stdout)["agent"]
+    failed = {"passed": False, "command": "pytest", "exit_code": 1, "session": started["session"]}
+    _append_raw(agent_ws, *(_forged(agent, "test_run", **failed, **origin_fields) for _ in range(3)))
+    for _ in range(2):
+        assert tick_json(agent_ws)[0]["decisions"] == []
+    status = json.loads(cli(agent_ws, "status", "--json").stdout)
+    assert status["tier"] == "haiku" and status["session"] == started["session"]
+    assert "test_failure" not in status["flags"]
+    if origin_fields:
+        assert any("3 line(s) claim this clone without its proof" in p for p in status["problems"])
+    # The same two failures, recorded here, do escalate: the lines above were refused, not ignored.
+    for _ in range(2):
+        assert cli(agent_ws, "test", "--", sys.executable, "-c", "raise SystemExit(1)", check=False).returncode == 1
+    [decision] = tick_json(agent_ws)[0]["decisions"]
+    assert decision["summary"].startswith("test_failure: haiku -> sonnet")
