@@ -306,6 +306,20 @@ def ledger(files: int, events: int, bad_lines: int, first_bad: str | None, unrea
     return ok(name, f"{_count(events, 'event')} in {_count(files, 'file')}, no bad lines")
 
 
+def local_state(tracked: Sequence[str]) -> Check:
+    """Whether git tracks a file of ``.cloister/local/`` (this machine's own, never committed)."""
+    name = "machine-local state"
+    if tracked:
+        shown = ", ".join(tracked[:3]) + (" ..." if len(tracked) > 3 else "")
+        return Check(
+            name,
+            PROBLEM,
+            f"git tracks {shown}: a clone committed it; tick and every recording command refuse to run",
+            f"git rm -r --cached {tracked[0].rsplit('/', 1)[0]} and commit, then check what it held",
+        )
+    return ok(name, ".cloister/local/ is not tracked")
+
+
 def prices(unpriced: Sequence[str], table: str, as_of: str, problem: str | None = None) -> Check:
     """The models this workspace's cost counts at $0 for want of a price (from the folded ledger)."""
     name = "prices"

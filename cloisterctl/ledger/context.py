@@ -38,7 +38,7 @@ from pathlib import Path
 
 from cloisterctl.config.load import load_config
 from cloisterctl.config.settings import Config
-from cloisterctl.errors import LedgerError, ToolError
+from cloisterctl.errors import LedgerError, ToolError, WorkspaceError
 from cloisterctl.files.atomic import check_writable
 from cloisterctl.files.locking import locked
 from cloisterctl.ledger import clock as clock_module
@@ -90,6 +90,7 @@ class Context:
     committed: bool = False  # whether the commit point ran (``ledger.commit.finish``): once per context
     _floor: str | None = field(default=None, repr=False)  # the last ts this clone wrote, once read
     _operation: str | None = field(default=None, repr=False)  # git's operation in progress ("": none), asked once
+    _private_checked: bool = field(default=False, repr=False)  # ``require_private`` asked git once
     kept_local: list[Event] = field(default_factory=list)  # ledger events spooled instead (``append``)
     catch_up: bool = False  # commit what an earlier command left uncommitted (``ledger.commit.take_up``)
 
@@ -231,9 +232,30 @@ class Context:
             self.kept_local.extend(events)
         self._state = folded if folded is not None else self.with_events(events)
 
+    def require_private(self) -> None:
+        """Raise when git tracks a file under ``.cloister/local/``: the spool, the clock floor and
+        the offsets there are this machine's own, read without proof (``ledger.identity``), so one
+        a clone committed (``git add -f``) and a pull brought must not act here. Asked of git once
+        per context; no git here: nothing can be tracked."""
+        if self._private_checked:
+            return
+        try:
+            found = git.tracked_files(self.ws.root, [self.ws.local_dir.relative_to(self.ws.root).as_posix()])
+        except (ToolError, ValueError):
+            found = []
+        if found:
+            shown = ", ".join(found[:3]) + (" ..." if len(found) > 3 else "")
+            raise WorkspaceError(
+                f"{shown}: git tracks machine-local state (committed by a clone, brought by a pull); "
+                f"nothing was read from it or recorded: run `git rm -r --cached {found[0].rsplit('/', 1)[0]}` "
+                "and commit, then check what it held"
+            )
+        self._private_checked = True
+
     def preflight(self) -> None:
         """Before a command's first write: raise (naming the file) if what it must write at the end
         cannot be written, so that a failure leaves nothing half-recorded."""
+        self.require_private()
         clock_module.require_real("this command")
         statefile.check_writable(self.ws.state_md)
         for path in self.ws.ledger_files()[-1:]:

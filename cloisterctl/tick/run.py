@@ -392,6 +392,7 @@ def _sync_subagents(ctx: Context, report: Report) -> None:
 def tick_workspace(ctx: Context, *, dry_run: bool = False, live: set[str] | None = None) -> Report:
     report = Report(str(ctx.ws.root))
     ctx.ws.require_initialised()
+    ctx.require_private()
     if live is None:
         live = live_sessions(ctx.tmux)
     try:

@@ -156,7 +156,12 @@ def changed(root: Path, paths: Sequence[str]) -> bool:
 
 def tracked(root: Path, paths: Sequence[str]) -> bool:
     """Whether git tracks any file under ``paths`` (in the index)."""
-    return bool(_run(root, "ls-files", "--", *paths).strip())
+    return bool(tracked_files(root, paths))
+
+
+def tracked_files(root: Path, paths: Sequence[str]) -> list[str]:
+    """The files under ``paths`` git tracks (in the index), relative to ``root``."""
+    return _run(root, "ls-files", "--", *paths).splitlines()
 
 
 def self_env(name: str, email: str) -> dict[str, str]:

@@ -162,3 +162,34 @@ def test_forged_failing_test_runs_do_not_escalate_my_agent(
         assert cli(agent_ws, "test", "--", sys.executable, "-c", "raise SystemExit(1)", check=False).returncode == 1
     [decision] = tick_json(agent_ws)[0]["decisions"]
     assert decision["summary"].startswith("test_failure: haiku -> sonnet")
+
+
+def test_a_committed_spool_is_refused_not_read(agent_ws: Path, tmux_socket: str) -> None:
+    """The spool is read without proof because only this machine writes it; one a clone committed
+    (``git add -f``) and a pull brought is refused by tick and every recording command, and doctor
+    names it, until it is untracked."""
+    from testing.helpers import git
+
+    started = json.loads(cli(agent_ws, "spawn", "--tier", "haiku", "--json").stdout)
+    agent = json.loads(cli(agent_ws, "status", "--json").stdout)["agent"]
+    spool = agent_ws / ".cloister" / "local" / "signals.jsonl"
+    failed = {"passed": False, "command": "pytest", "exit_code": 1, "session": started["session"]}
+    with spool.open("a", encoding="utf-8") as handle:
+        for _ in range(3):
+            handle.write(encode(_forged(agent, "test_run", **failed)) + "\n")
+    git(agent_ws, "add", "-f", ".cloister/local/signals.jsonl")
+    git(agent_ws, "commit", "-q", "-m", "a clone's machine-local state")
+    ledger = {p.name: p.read_bytes() for p in (agent_ws / ".cloister" / "ledger").iterdir()}
+    refused = cli(agent_ws, "tick", "--json", check=False)
+    assert refused.returncode != 0 and ".cloister/local/signals.jsonl: git tracks machine-local state" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    stopped = cli(agent_ws, "stop", agent, check=False)  # a recording command refuses too, before acting
+    assert stopped.returncode != 0 and "git tracks machine-local state" in stopped.stderr
+    assert tmux_sessions(tmux_socket) == [started["tmux"]]
+    assert {p.name: p.read_bytes() for p in (agent_ws / ".cloister" / "ledger").iterdir()} == ledger
+    doctor = json.loads(cli(agent_ws, "doctor", "--json", check=False).stdout)
+    [check] = [c for c in doctor["checks"] if c["name"] == "machine-local state"]
+    assert check["level"] == "problem" and check["fix"].startswith("git rm -r --cached .cloister/local")
+    git(agent_ws, "rm", "-q", "-r", "--cached", ".cloister/local")
+    git(agent_ws, "commit", "-q", "-m", "untrack it")
+    assert cli(agent_ws, "tick", "--json").returncode == 0
