@@ -22,6 +22,7 @@ import yaml
 from cloisterctl.config.layers import legacy_user_config_path, user_config_path
 from cloisterctl.cost.transcripts.locate import claude_config_dirs, project_dir_name
 from cloisterctl.errors import CloisterError
+from cloisterctl.files import safeopen
 from cloisterctl.integrations import schedule
 from cloisterctl.integrations.install import BEADS_EVENTS, BEGIN, CLAUDE_EVENTS, LOCAL_SETTINGS, SHARED_SETTINGS
 from cloisterctl.integrations.install import _is_ours as is_our_claude_hook
@@ -142,11 +143,11 @@ def scheduled_workspaces() -> list[Path]:
 def pre_commit_config(root: Path) -> tuple[list[str] | None, str | None]:
     """The cloister hook ids .pre-commit-config.yaml lists (None: no file), and a problem reading it."""
     path = root / ".pre-commit-config.yaml"
-    if not path.is_file():
+    try:  # committed by anyone: no symlink followed, regular files only, bounded
+        data = yaml.safe_load(safeopen.read_capped(path, safeopen.CONFIG_CAP, below=root).decode("utf-8"))
+    except FileNotFoundError:
         return None, None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, CloisterError) as exc:
         return None, f".pre-commit-config.yaml: cannot be read ({str(exc).splitlines()[0]})"
     repos = data.get("repos") if isinstance(data, dict) else None
     ids: list[str] = []
@@ -200,9 +201,9 @@ def beads_hooks_missing(root: Path) -> list[str]:
     missing = []
     for name in BEADS_EVENTS:
         path = root / ".beads" / "hooks" / name
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        try:  # committed by anyone: no symlink followed, regular files only, bounded
+            text = safeopen.read_capped(path, safeopen.CONFIG_CAP, below=root).decode("utf-8", errors="replace")
+        except (OSError, CloisterError):
             text = ""
         if BEGIN not in text:
             missing.append(name)
@@ -222,7 +223,7 @@ def claude_settings(root: Path) -> ClaudeSettingsFacts:
     facts = ClaudeSettingsFacts()
     for name in (LOCAL_SETTINGS, SHARED_SETTINGS):
         try:
-            settings = load_settings(root / name)
+            settings = load_settings(root / name, root)
         except CloisterError as exc:
             facts.problem = str(exc)
             continue

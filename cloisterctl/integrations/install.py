@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cloisterctl.errors import CloisterError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.files.resources import read_resource
 from cloisterctl.workspace.layout import Workspace
@@ -83,8 +84,15 @@ def _is_shell(text: str) -> bool:
     return os.path.basename(program) in SHELLS
 
 
-def _write_executable(path: Path, text: str) -> None:
-    atomic_write_text(path, text)
+def _read_text(path: Path, root: Path) -> str:
+    """A work-tree file a clone may have committed: no symlink below ``root`` followed, regular
+    files only, bounded (``files.safeopen``)."""
+    data = safeopen.read_capped(path, safeopen.CONFIG_CAP, below=root)
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _write_executable(path: Path, text: str, root: Path) -> None:
+    atomic_write_text(path, text, below=root)  # never through a committed symlink
     path.chmod(path.stat().st_mode | 0o755)
 
 
@@ -96,13 +104,13 @@ def install_beads(ws: Workspace) -> InstallReport:
         path = directory / name
         chained = directory / f"{name}.chained"
         if not path.exists():
-            _write_executable(path, "#!/bin/sh\n" + beads_section())
+            _write_executable(path, "#!/bin/sh\n" + beads_section(), ws.root)
             report.changed.append(str(path.relative_to(ws.root)))
             continue
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        text = _read_text(path, ws.root)
         if BEGIN not in text and not _is_shell(text):
             os.replace(path, chained)
-            _write_executable(path, "#!/bin/sh\n" + beads_section(chained.name))
+            _write_executable(path, "#!/bin/sh\n" + beads_section(chained.name), ws.root)
             report.changed.append(str(path.relative_to(ws.root)))
             continue
         wanted_section = beads_section(chained.name if chained.exists() else None)
@@ -115,7 +123,7 @@ def install_beads(ws: Workspace) -> InstallReport:
         if new == text:
             report.unchanged.append(str(path.relative_to(ws.root)))
         else:
-            _write_executable(path, new)
+            _write_executable(path, new, ws.root)
             report.changed.append(str(path.relative_to(ws.root)))
     return report
 
@@ -128,7 +136,7 @@ def uninstall_beads(ws: Workspace) -> InstallReport:
         chained = directory / f"{name}.chained"
         if not path.exists():
             continue
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        text = _read_text(path, ws.root)
         if BEGIN not in text:
             report.unchanged.append(str(path.relative_to(ws.root)))
             continue
@@ -141,7 +149,7 @@ def uninstall_beads(ws: Workspace) -> InstallReport:
             path.unlink()
             report.removed.append(str(path.relative_to(ws.root)))
         else:
-            atomic_write_text(path, rest)
+            atomic_write_text(path, rest, below=ws.root)
             report.changed.append(str(path.relative_to(ws.root)))
     return report
 
@@ -157,11 +165,13 @@ def _is_ours(hook: Any) -> bool:
     return isinstance(hook, dict) and "cloisterctl hook claude" in str(hook.get("command", ""))
 
 
-def _load_settings(path: Path) -> dict[str, Any]:
-    if not path.exists():
+def _load_settings(path: Path, root: Path) -> dict[str, Any]:
+    try:
+        text = _read_text(path, root)
+    except FileNotFoundError:
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+        data = json.loads(text or "{}")
     except (ValueError, RecursionError) as exc:
         raise CloisterError(f"{path}: not valid JSON ({exc}); fix it before installing hooks") from None
     if not isinstance(data, dict):
@@ -169,9 +179,8 @@ def _load_settings(path: Path) -> dict[str, Any]:
     return data
 
 
-def _save_settings(path: Path, settings: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+def _save_settings(path: Path, settings: dict[str, Any], root: Path) -> None:
+    atomic_write_text(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n", below=root)
 
 
 def _with_ours(settings: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -245,20 +254,20 @@ def install_claude(ws: Workspace, *, shared: bool = False) -> InstallReport:
     report = InstallReport()
     target, other = (SHARED_SETTINGS, LOCAL_SETTINGS) if shared else (LOCAL_SETTINGS, SHARED_SETTINGS)
     path = ws.root / target
-    settings = _load_settings(path)
+    settings = _load_settings(path, ws.root)
     before = json.dumps(settings, sort_keys=True)
     if json.dumps(_with_ours(settings, path), sort_keys=True) == before:
         report.unchanged.append(target)
     else:
-        _save_settings(path, settings)
+        _save_settings(path, settings, ws.root)
         report.changed.append(target)
     if not shared:
         _keep_local_out_of_git(ws)
     other_path = ws.root / other
     if other_path.exists():
-        other_settings = _load_settings(other_path)
+        other_settings = _load_settings(other_path, ws.root)
         if _without_ours(other_settings):
-            _save_settings(other_path, other_settings)
+            _save_settings(other_path, other_settings, ws.root)
             report.removed.append(other)
     return report
 
@@ -270,9 +279,9 @@ def uninstall_claude(ws: Workspace) -> InstallReport:
         path = ws.root / name
         if not path.exists():
             continue
-        settings = _load_settings(path)
+        settings = _load_settings(path, ws.root)
         if _without_ours(settings):
-            _save_settings(path, settings)
+            _save_settings(path, settings, ws.root)
             report.changed.append(name)
         else:
             report.unchanged.append(name)

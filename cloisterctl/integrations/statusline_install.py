@@ -39,13 +39,13 @@ def _remove_ours(ws: Workspace, name: str, report: InstallReport) -> None:
     path = ws.root / name
     if not path.exists():
         return
-    settings = _load_settings(path)
+    settings = _load_settings(path, ws.root)
     if not is_ours(settings.get("statusLine")):
         report.unchanged.append(name)
         return
     del settings["statusLine"]
     if settings:
-        _save_settings(path, settings)
+        _save_settings(path, settings, ws.root)
         report.changed.append(name)
     else:  # nothing but ours was in it
         path.unlink()
@@ -56,7 +56,7 @@ def install_statusline(ws: Workspace, *, shared: bool = False, replace: bool = F
     report = InstallReport()
     name, other = (SHARED_SETTINGS, LOCAL_SETTINGS) if shared else (LOCAL_SETTINGS, SHARED_SETTINGS)
     path = ws.root / name
-    settings = _load_settings(path)
+    settings = _load_settings(path, ws.root)
     present = settings.get("statusLine")
     if present is not None and not is_ours(present) and not replace:
         shown = present.get("command") if isinstance(present, dict) else present
@@ -71,7 +71,7 @@ def install_statusline(ws: Workspace, *, shared: bool = False, replace: bool = F
         report.unchanged.append(name)
     else:
         settings["statusLine"] = wanted
-        _save_settings(path, settings)
+        _save_settings(path, settings, ws.root)
         report.changed.append(name)
     if not shared:
         _keep_local_out_of_git(ws)

@@ -131,7 +131,7 @@ class JsonlTracker:
         """The task's status set back to open in the export (its line rewritten, the others kept
         byte for byte; the file replaced atomically): a close that failed its verification."""
         try:
-            lines = self.path.read_bytes().splitlines(keepends=True)
+            lines = safeopen.read_capped(self.path, safeopen.LEDGER_CAP, below=self.root).splitlines(keepends=True)
         except FileNotFoundError:
             raise TaskError(f"{self.describe}: no beads tracker here") from None
         for number, raw in enumerate(lines):
@@ -147,7 +147,7 @@ class JsonlTracker:
                 data.pop("close_reason", None)
                 ending = b"\r\n" if raw.endswith(b"\r\n") else b"\n"
                 lines[number] = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + ending
-                atomic_write_bytes(self.path, b"".join(lines))
+                atomic_write_bytes(self.path, b"".join(lines), below=self.root)
                 self._cache = None
                 return
         raise TaskError(f"unknown task {task_id!r} (not in {self.describe})")

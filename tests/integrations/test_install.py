@@ -172,3 +172,35 @@ def test_broken_settings_are_an_error_and_left_alone(workspace: Path) -> None:
     result = run(workspace, "install", "agent-hooks")
     assert result.exit_code == 1 and "settings.json: not valid JSON" in result.output
     assert settings.read_text() == "{ not json"
+
+
+def test_committed_symlinks_and_fifos_are_never_followed_by_install_or_doctor(workspace: Path, tmp_path: Path) -> None:
+    """A clone can commit `.claude/settings.json`, a beads hook or `.pre-commit-config.yaml` as a
+    symlink out of the work tree, or a FIFO: installing writes nothing through it, doctor does not
+    hang on it, and each says which file it refused."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("someone else's file\n")
+    settings = workspace / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.symlink_to(outside)
+    hooks = workspace / ".beads" / "hooks"
+    hooks.mkdir(parents=True)
+    (hooks / "on_create").symlink_to(outside)
+    os.mkfifo(workspace / ".pre-commit-config.yaml")
+
+    shared = run(workspace, "install", "agent-hooks", "--shared")
+    assert shared.exit_code == 1 and ".claude/settings.json" in shared.output and "symlink" in shared.output
+    beads = run(workspace, "install", "beads-hooks")
+    assert beads.exit_code == 1 and ".beads/hooks/on_create" in beads.output
+    assert outside.read_text() == "someone else's file\n"
+    assert settings.is_symlink() and (hooks / "on_create").is_symlink()
+
+    doctor = subprocess.run(
+        [sys.executable, "-m", "cloisterctl", "-C", str(workspace), "doctor", "--json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["pre-commit hooks"]["level"] == "problem", checks["pre-commit hooks"]
+    assert ".pre-commit-config.yaml: cannot be read" in checks["pre-commit hooks"]["detail"]
+    assert "settings.json" in checks["agent hooks"]["detail"] + str(checks["agent hooks"]["fix"])
+    assert outside.read_text() == "someone else's file\n"
