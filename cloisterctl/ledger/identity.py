@@ -22,13 +22,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Sequence
 
+import msgspec
+
 from cloisterctl.errors import WorkspaceError
-from cloisterctl.ledger.events import Event
+from cloisterctl.ledger.events import Event, encode
 from cloisterctl.ledger.ownership import ORDERS
 from cloisterctl.ledger.state import WorkspaceState
 from cloisterctl.workspace import origin
@@ -64,13 +65,30 @@ def stamp(ws: Workspace, events: Iterable[Event]) -> None:
             event.setdefault(name, value)
 
 
-UNPROVEN = "unproven"  # the clone of an order that claimed this one without its proof
+UNPROVEN = "unproven"  # the clone of a line that claimed this one without its proof
+_CANONICAL = msgspec.json.Encoder(order="sorted")  # keys sorted: the bytes of equal events agree
 
 
 def _proof(secret: bytes, event: Event) -> str:
+    """The HMAC of the line's canonical bytes without its proof; "" when it has none (a string no
+    encoding can carry). Every reader's full refold checks one per line of this clone, hence
+    msgspec (half the time of ``json.dumps``) on the line as read back (``_as_read``)."""
     body = {name: value for name, value in event.items() if name != "proof"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    try:
+        return hmac.digest(secret, _CANONICAL.encode(body), "sha256").hex()[:32]
+    except (msgspec.EncodeError, UnicodeEncodeError, TypeError, OverflowError):
+        return ""
+
+
+def _proven(secret: bytes, event: Event) -> bool:
+    expected = _proof(secret, event)
+    return bool(expected) and hmac.compare_digest(str(event.get("proof") or ""), expected)
+
+
+def _as_read(event: Event) -> Event:
+    """The event as a reader will parse it from its line (a datetime or tuple made plain)."""
+    parsed: Event = json.loads(encode(event))
+    return parsed
 
 
 def _mine(ws: Workspace) -> tuple[str, bytes] | None:
@@ -90,7 +108,7 @@ def prove(ws: Workspace, events: Iterable[Event]) -> None:
     clone, secret = found
     for event in batch:
         if event.get("clone") == clone:
-            event["proof"] = _proof(secret, event)
+            event["proof"] = _proof(secret, _as_read(event))
 
 
 def vouch(ws: Workspace, events: Sequence[Event]) -> list[str]:
@@ -101,11 +119,7 @@ def vouch(ws: Workspace, events: Sequence[Event]) -> list[str]:
     if found is None:
         return []
     clone, secret = found
-    forged = [
-        event
-        for event in claims
-        if event["clone"] == clone and not hmac.compare_digest(str(event.get("proof") or ""), _proof(secret, event))
-    ]
+    forged = [event for event in claims if event["clone"] == clone and not _proven(secret, event)]
     for event in forged:
         event["clone"] = UNPROVEN
     if not forged:
