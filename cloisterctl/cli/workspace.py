@@ -86,14 +86,17 @@ def config_validate(env: Env, files: tuple[Path, ...], as_json: bool) -> int:
     (and every warning: a key under its old name still works, but should be renamed)."""
     from cloisterctl.config.layers import collect_layers, defaults_layer, parse_yaml_layer
     from cloisterctl.config.validate import validate_layers
+    from cloisterctl.files import safeopen
 
     problems: list[Any]
     if files:
         problems = []
         layers = []
         for path in files:
-            try:
-                text = path.read_text(encoding="utf-8")
+            try:  # a regular file, bounded: a FIFO or /dev/zero named here is one line, never a hang
+                text = safeopen.read_capped(path, safeopen.CONFIG_CAP, below=None).decode("utf-8")
+            except UnicodeDecodeError:
+                raise CloisterError(f"{path}: not UTF-8 text") from None
             except OSError as exc:
                 raise CloisterError(f"{path}: cannot read: {exc.strerror}") from None
             layer, found = parse_yaml_layer(text, str(path))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,17 @@ def test_validate_named_files(tmp_path: Path) -> None:
     result = run(tmp_path, "config", "validate", str(good), str(bad))
     assert result.exit_code == 1
     assert f"{bad}:3: handoffs.guards.require_approval: expected true, false, or a list of" in result.output
+
+
+def test_validate_refuses_a_fifo_a_device_and_binary_in_one_line(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    for path, why in ((fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"), (binary, "not UTF-8")):
+        result = run(tmp_path, "config", "validate", str(path))
+        assert result.exit_code == 1 and f"{path}: {why}" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
 
 
 def test_require_approval_accepts_the_spec_list(tmp_path: Path) -> None:
