@@ -88,6 +88,7 @@ def test_recorded_failures_move_the_start_tier_and_the_ledger_and_report_say_why
     assert run(workspace, "report", "routing", "--html", str(page)).exit_code == 0
     html = page.read_text()
     assert "best start sonnet" in html and "<script" not in html and "http" not in html.split("<body>")[1]
+    assert "Learned cost of an attempt" in html and "Verification and failure detection" in html
 
     # The same history replayed under another config: what static routing would have done.
     alt = tmp_path / "alt.yaml"

@@ -80,7 +80,9 @@ def _attempts(ws: Path) -> list[dict[str, Any]]:
     return [row for row in data["attempts"] if row["task"] == "app-1"]
 
 
-def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(agent_ws: Path, tmux_socket: str) -> None:
+def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(
+    agent_ws: Path, tmux_socket: str, tmp_path: Path
+) -> None:
     _set_up(agent_ws, legacy_broken=False)
     _agent_closes(agent_ws, "broken")
     first = tick_json(agent_ws)[0]
@@ -125,6 +127,11 @@ def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(agent
         "recall": 1.0,
         "interval": routing["detection"]["rows"][0]["interval"],
     }
+    page = tmp_path / "routing.html"
+    cli(agent_ws, "report", "routing", "--html", str(page))
+    html = page.read_text()
+    assert "verification: 0 pending, 0 passed, 1 failed, 0 failed to run" in html
+    assert "<td>haiku</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">100.0%</td>" in html
 
 
 def test_a_passing_close_counts_and_an_older_failure_is_not_blamed(agent_ws: Path, tmux_socket: str) -> None:
