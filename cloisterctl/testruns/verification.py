@@ -37,6 +37,7 @@ from typing import Any
 from cloisterctl.config.load import load_config
 from cloisterctl.config.settings import Config
 from cloisterctl.errors import CloisterError
+from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.ledger.context import Context
 from cloisterctl.models.names import file_in
@@ -68,9 +69,9 @@ def result_path(ws: Workspace, task: str) -> Path:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # inside .cloister/: no symlink followed, a regular file, bounded (``files.safeopen``)
+        data = json.loads(safeopen.read_capped(path, safeopen.JSON_CAP))
+    except (OSError, ValueError, RecursionError, CloisterError):
         return None
     return data if isinstance(data, dict) else None
 
