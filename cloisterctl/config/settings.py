@@ -116,6 +116,9 @@ class VerificationSettings:
     label_prefix: str
     timeout_seconds: float
     compare_base: bool
+    reviewer: str | None  # the tier of the reviewer session a close must also pass (None: none)
+    review_timeout_seconds: float
+    review_diff_chars: int
 
 
 def _argv(command: Any) -> tuple[str, ...]:
@@ -321,13 +324,17 @@ class Config:
             label_prefix=str(section["label_prefix"]),
             timeout_seconds=float(section["timeout_seconds"]),
             compare_base=bool(section["compare_base"]),
+            reviewer=None if section["reviewer"] is None else str(section["reviewer"]),
+            review_timeout_seconds=float(section["review_timeout_seconds"]),
+            review_diff_chars=int(section["review_diff_chars"]),
         )
 
     @property
     def verifies(self) -> bool:
         """Whether any close could be verified (``tests.command`` with ``verification.tests``, or
         named commands); otherwise a close counts as it always did and recall is unknown."""
-        return bool((self.verification.tests and self.tests.command) or self.verification.commands)
+        settings = self.verification
+        return bool((settings.tests and self.tests.command) or settings.commands or settings.reviewer)
 
     @cached_property
     def tests(self) -> TestSettings:

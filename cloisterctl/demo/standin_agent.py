@@ -14,6 +14,9 @@ It behaves like Claude Code where cloisterctl can see it:
   model: then it sits silent, like a stuck agent);
 - a line typed into its terminal that mentions STATE.md is the save-state request: it appends its
   progress to STATE.md's body, answers, fires Stop, and goes quiet;
+- started as a reviewer (a prompt with ``Write your verdict as JSON to: PATH``, cloisterctl's review
+  packet), it reviews after its first turn: ``fail`` when the change in the packet adds a line
+  containing ``BUG``, else ``pass``, written to PATH as a reviewer would, then goes quiet;
 - the exit text (``/exit``) ends it; so do Ctrl-C and SIGTERM. Otherwise it stays alive.
 """
 
@@ -169,12 +172,28 @@ class Agent:
         self.hook("Stop", stop_hook_active=False)
         self.quiet = True
 
+    def review(self) -> None:
+        """Write the verdict a review packet asks for (module docstring)."""
+        found = re.search(r"^Write your verdict as JSON to: (.+)$", self.prompt, re.MULTILINE)
+        if found is None:
+            return
+        added = [line for line in self.prompt.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        bad = [line[1:].strip() for line in added if "BUG" in line]
+        verdict = {
+            "verdict": "fail" if bad else "pass",
+            "reason": f"the change adds a known bug: {bad[0]}" if bad else "the change does what the task asks",
+        }
+        Path(found.group(1).strip()).write_text(json.dumps(verdict) + "\n", encoding="utf-8")
+        self.respond(f"Review written: {verdict['verdict']}.")
+        self.quiet = True
+
     def run(self) -> int:
         self.user(self.prompt or ("(resumed)" if self.resumed else "(no prompt)"))
         self.hook("SessionStart", source="resume" if self.resumed else "startup", model=self.model)
         print(f"[standin] {self.model} session {self.session} in {self.cwd}", flush=True)
         if not self.quiet:
             self.work()
+            self.review()
         next_turn = time.monotonic() + self.turn_seconds
         while True:
             timeout = max(0.0, next_turn - time.monotonic()) if not self.quiet else 1.0

@@ -212,11 +212,12 @@ def spawn(
     handoff: str | None,
     *,
     template: Sequence[str] | None = None,
+    tmux_name: str | None = None,
 ) -> None:
     """Start an agent session in tmux from the configured argv template (or ``template``: the resume
     one), through a launch file (``runtime.launch``): the prompt never rides tmux's own command line,
     and how the process ends is recorded in ``exit_file``. The agent gets the PATH it was checked
-    against."""
+    against. ``tmux_name``: another tmux session than the agent's own (a reviewer's)."""
     values = spawn_values(ctx, agent, session, model, tier, prompt_file)
     launch_file = session_file(ctx, "launch", session)
     argv = list(ctx.config.runtime.spawn if template is None else template)
@@ -234,7 +235,7 @@ def spawn(
         **({"CLOISTER_HANDOFF": handoff} if handoff else {}),
     }
     launcher = [sys.executable, "-m", "cloisterctl.runtime.launch", str(launch_file)]
-    ctx.tmux.start(ctx.tmux_name(agent), launcher, ctx.ws.root, env)
+    ctx.tmux.start(tmux_name or ctx.tmux_name(agent), launcher, ctx.ws.root, env)
 
 
 def spawn_values(ctx: Context, agent: str, session: str, model: str, tier: str, prompt_file: Path) -> dict[str, str]:

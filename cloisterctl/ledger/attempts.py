@@ -43,7 +43,7 @@ from typing import Any
 from cloisterctl.ledger.decisions import PLANNED_MOVES, RAISES_FLAG, fails_attempt
 from cloisterctl.ledger.events import Event
 from cloisterctl.ledger.ownership import teammate, written_here
-from cloisterctl.ledger.state import MICRO, OutcomeBook, WorkspaceState
+from cloisterctl.ledger.state import COST_ONLY_SOURCES, MICRO, OutcomeBook, WorkspaceState
 
 Attempt = dict[str, Any]
 # The counts per "level/tier": [attempts ended, successes, failures, escalations, micro-USD, costed]
@@ -251,7 +251,7 @@ def _session(state: WorkspaceState, event: Event) -> list[Attempt]:
         if current is not None and session in current["sessions"]:
             state.outcomes.current = {**current, "stopped": event["ts"]}
         return []
-    if event.get("event", "start") != "start" or event.get("source") == "hook" or not session:
+    if event.get("event", "start") != "start" or event.get("source") in COST_ONLY_SOURCES or not session:
         return []
     task = event.get("task") or state.task
     tier = event.get("tier") or state.tier
@@ -360,6 +360,7 @@ def _verification(state: WorkspaceState, event: Event) -> list[Attempt]:
             # The last lines of a failed check's output, for the escalation's packet (the last few).
             "output": (event.get("output") or [])[-10:] if result == "fail" else None,
             "commands": event.get("commands") if result == "pending" else None,  # what it runs
+            "review": event.get("review") if result == "pending" else None,  # the reviewer's tier
         },
     }
     if isinstance(attempt, int):  # the tick's verification: of one close

@@ -125,7 +125,7 @@ def note_teammate(state: WorkspaceState, event: dict[str, Any], *, mine: bool) -
         if event.get(name):
             entry[name] = event[name]
     kind = event["type"]
-    if kind == "session" and event.get("source") not in ("hook", "transcript"):
+    if kind == "session" and event.get("source") not in ("hook", "review", "transcript"):
         if event.get("event") == "end":
             entry.pop("session", None)
         elif event.get("session"):

@@ -20,6 +20,7 @@ from cloisterctl.ledger.spending import SPENDING_REDUCERS, apply_checkpoint
 from cloisterctl.ledger.state import (
     AGENT_SOURCES,
     CHECKPOINT_KEYS,
+    COST_ONLY_SOURCES,
     HANDOFF_FINAL,
     KEEP_CONTEXTS,
     MICRO,
@@ -189,7 +190,7 @@ def _session(state: WorkspaceState, event: Event) -> None:
     if event.get("event") == "end" and session == state.session:
         state.session = None
         return
-    if event.get("event", "start") == "start" and event.get("source") != "hook":
+    if event.get("event", "start") == "start" and event.get("source") not in COST_ONLY_SOURCES:
         # A session cloisterctl started (spawn) becomes the agent's current one; sessions seen only
         # through hooks are recorded for cost attribution.
         state.session = session

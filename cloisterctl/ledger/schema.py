@@ -251,6 +251,8 @@ FIELDS: dict[str, dict[str, Check]] = {
         "output": OPTIONAL_TEXTS,
         "base": OPTIONAL_TEXT,
         "seconds": OPTIONAL_NUMBER,
+        "review": OPTIONAL_TEXT,  # the reviewer's tier (``testruns.review``)
+        "reviewer_session": OPTIONAL_NAME,
     },
     # A decision that changes no tier, carried out on the running agent: its next task's brief,
     # the news that nothing is ready, or a stop (the cost-bleed guard).

@@ -64,6 +64,10 @@ CHECKPOINT_KEYS = (
 )
 
 
+# Sessions seen only for their cost: through an agent's hooks, or a reviewer's (``handoff.review``).
+# Never the agent's current session, never an attempt.
+COST_ONLY_SOURCES = frozenset({"hook", "review"})
+
 @dataclass
 class Decision:
     id: str

@@ -37,12 +37,11 @@ from typing import Any
 from cloisterctl.config.load import load_config
 from cloisterctl.config.settings import Config
 from cloisterctl.errors import CloisterError
-from cloisterctl.files import safeopen
 from cloisterctl.files.atomic import atomic_write_text
 from cloisterctl.ledger.context import Context
-from cloisterctl.models.names import file_in
 from cloisterctl.testruns.run import junit_counts, report_stamp
 from cloisterctl.testruns.verification_plan import TESTS, Plan, argv_of
+from cloisterctl.testruns.verify_files import read_json, result_path, run_path, verify_dir
 from cloisterctl.workspace.layout import Workspace
 
 OUTPUT_LINES = 20  # the last lines of a failing command's output kept as evidence
@@ -50,30 +49,6 @@ NOTE_CHARS = 1500
 LINE_CHARS = 300  # of each output line and test name kept (the ledger keeps them)
 RESTARTS = 1  # a verification whose process died with no result is started again this many times
 _FAILED_NAME = re.compile(r"^(?:FAILED|ERROR|FAIL:?|--- FAIL:)\s+(\S+)", re.MULTILINE)
-
-
-def verify_dir(ws: Workspace) -> Path:
-    return ws.local_dir / "verify"
-
-
-def _stem(task: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", task)
-
-
-def run_path(ws: Workspace, task: str) -> Path:
-    return file_in(verify_dir(ws), f"{_stem(task)}.run.json")
-
-
-def result_path(ws: Workspace, task: str) -> Path:
-    return file_in(verify_dir(ws), f"{_stem(task)}.json")
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:  # inside .cloister/: no symlink followed, a regular file, bounded (``files.safeopen``)
-        data = json.loads(safeopen.read_capped(path, safeopen.JSON_CAP))
-    except (OSError, ValueError, RecursionError, CloisterError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 # ------------------------------------------------------------------------------------------ start
@@ -158,7 +133,7 @@ def resume(ctx: Context, pending: Sequence[Plan]) -> list[str]:
     for plan in pending:
         if result_path(ctx.ws, plan.task).exists():
             continue
-        run = _read_json(run_path(ctx.ws, plan.task))
+        run = read_json(run_path(ctx.ws, plan.task))
         if run is not None and run.get("attempt") == plan.attempt:
             if _alive(run.get("pid")) or int(run.get("restarts", 0)) >= RESTARTS:
                 continue
@@ -182,11 +157,11 @@ def finished(ctx: Context, pending: Sequence[Plan]) -> list[dict[str, Any]]:
     ``error`` when its process is gone with none (and may not be restarted) or ran out of time."""
     found = []
     for plan in pending:
-        result = _read_json(result_path(ctx.ws, plan.task))
+        result = read_json(result_path(ctx.ws, plan.task))
         if result is not None and result.get("attempt") == plan.attempt:
             found.append({"task": plan.task, "source": "tick", **_verdict_fields(result)})
             continue
-        run = _read_json(run_path(ctx.ws, plan.task))
+        run = read_json(run_path(ctx.ws, plan.task))
         if run is None or run.get("attempt") != plan.attempt:
             continue  # not started yet: the tick starts it
         note = None
@@ -321,7 +296,7 @@ def _summary(checks: Sequence[dict[str, Any]], result: str) -> str:
 def verify(root: Path, task: str) -> dict[str, Any]:
     """Run the verification the run file describes; the result (also written to the result file)."""
     ws = Workspace(root)
-    run = _read_json(run_path(ws, task))
+    run = read_json(run_path(ws, task))
     if run is None:
         raise CloisterError(f"{run_path(ws, task)}: no verification to run")
     config = load_config(ws.config_path)

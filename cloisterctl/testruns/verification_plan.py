@@ -1,10 +1,11 @@
 """Which close the tick verifies, with what, and whether a close waits on its verification. Pure.
 
 A close is verified when the agent's current task closed on a tier below
-``verification.below_tier`` and something is configured to run for it: ``tests.command`` (with
-``verification.tests``), and the commands its ``verify:NAME`` labels name in
-``verification.commands``. A label names; it never carries a command (the tracker is another
-clone's, so untrusted): a name the config does not define is reported, and nothing runs for it.
+``verification.below_tier`` and something is configured to check it: ``tests.command`` (with
+``verification.tests``), the commands its ``verify:NAME`` labels name in
+``verification.commands``, and a reviewer session (``verification.reviewer``). A label names; it
+never carries a command (the tracker is another clone's, so untrusted): a name the config does not
+define is reported, and nothing runs for it.
 Each close is verified once (the verification records the closing attempt's ``n``).
 
 While a close's verification is pending, or after it failed, the close does not move the agent on
@@ -32,6 +33,7 @@ class Plan:
     start: str | None  # when the closing attempt began: its base commit is the last one before it
     commands: tuple[str, ...]  # names: "tests", or a verification.commands key
     unknown: tuple[str, ...] = ()  # verify: labels the trusted config does not define
+    review: str | None = None  # the reviewer's tier, when a reviewer session must pass it too
 
 
 def commands_for(labels: Sequence[str], config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -68,9 +70,10 @@ def to_verify(state: WorkspaceState, config: Config) -> Plan | None:
         return None  # verified already, or under way
     labels: list[Any] = state.tasks.get(task, {}).get("labels") or []
     names, unknown = commands_for([str(label) for label in labels], config)
-    if not names:
+    review = config.verification.reviewer
+    if not names and review is None:
         return None
-    return Plan(task, int(closing["n"]), tier, closing.get("start"), names, unknown)
+    return Plan(task, int(closing["n"]), tier, closing.get("start"), names, unknown, review)
 
 
 def _latest(state: WorkspaceState, task: str) -> dict[str, Any] | None:
@@ -109,7 +112,8 @@ def pending(state: WorkspaceState) -> list[Plan]:
         closing = state.outcomes.closed.get(task) or {}
         start = closing.get("start") if closing.get("n") == latest["attempt"] else None
         names = tuple(str(name) for name in latest.get("commands") or ())
-        found.append(Plan(task, int(latest["attempt"]), str(latest.get("tier") or ""), start, names))
+        review = str(latest["review"]) if latest.get("review") else None
+        found.append(Plan(task, int(latest["attempt"]), str(latest.get("tier") or ""), start, names, (), review))
     return found
 
 

@@ -39,7 +39,7 @@ from cloisterctl.cost import collect
 from cloisterctl.cost.reports import CostData
 from cloisterctl.cost.transcripts.locate import session_transcript
 from cloisterctl.errors import CloisterError, LockTimeout, StateFileError, ToolError
-from cloisterctl.handoff import followups, machine
+from cloisterctl.handoff import followups, machine, review
 from cloisterctl.handoff.steps import exit_file
 from cloisterctl.integrations.merge_driver import repair as repair_state_md
 from cloisterctl.integrations.subagents_install import sync_subagents
@@ -197,7 +197,7 @@ def read_inputs(ctx: Context, report: Report, live: set[str] | None, *, dry_run:
         alive=alive,
         state_md_ok=state_md_ok,
         ended=ended,
-        verified=[] if dry_run else verification.finished(ctx, verification_plan.pending(state)),
+        verified=[] if dry_run else _verdicts(ctx, verification_plan.pending(state)),
     )
 
 
@@ -260,6 +260,12 @@ def decide(ctx: Context, inputs: TickInputs) -> Plan:
     return Plan(draft, proposals, [event["id"] for event in made], changes, now_seen, started)
 
 
+def _verdicts(ctx: Context, pending: list[verification_plan.Plan]) -> list[dict[str, Any]]:
+    """The verifications that ended: their commands' verdicts, a pass waiting on its reviewer held
+    back, the reviewer's verdict once written (``handoff.review``)."""
+    return review.reviewed(ctx, pending, verification.finished(ctx, pending))
+
+
 def _verification_events(state: WorkspaceState, config: Config, inputs: TickInputs, now: datetime) -> list[Event]:
     """The verdicts of verifications that ended, and the start of the current task's close's own."""
     events = [make_event("verification", state.agent, now, **fields) for fields in inputs.verified]
@@ -276,6 +282,7 @@ def _verification_events(state: WorkspaceState, config: Config, inputs: TickInpu
                 attempt=plan.attempt,
                 tier=plan.tier,
                 commands=list(plan.commands),
+                review=plan.review,
                 source="tick",
                 note=f"labels name commands verification.commands does not define: {unknown}" if unknown else None,
             )
@@ -371,10 +378,15 @@ def _carry_out_verifications(ctx: Context, plan: Plan, report: Report) -> None:
             tracker_for(ctx.ws, ctx.config).reopen(task)
         except CloisterError as exc:
             report.problems.append(f"verification failed, but {task} was not reopened: {exc}")
+    pending = verification_plan.pending(ctx.state)
     try:
-        verification.resume(ctx, verification_plan.pending(ctx.state))
+        verification.resume(ctx, pending)
     except OSError as exc:
         report.problems.append(f"verification not started: {exc}")
+    try:
+        review.resume(ctx, pending)
+    except (CloisterError, OSError) as exc:
+        report.problems.append(f"reviewer not started: {exc}")
 
 
 def _sync_subagents(ctx: Context, report: Report) -> None:

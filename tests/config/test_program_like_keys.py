@@ -64,6 +64,7 @@ def test_the_trust_needing_keys_are_the_schema_s_and_include_every_key_that_acts
         "runtime.exit_text",
         "runtime.save_request",
         "verification.commands",
+        "verification.reviewer",
     } == keys
 
 

@@ -7,13 +7,25 @@ Real git repo, stand-in agents in a private tmux, the JSONL tracker; the verific
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from cloisterctl.ledger import statefile
-from testing.helpers import cli, events, finish_handoff, git, standin_config, tick_json, write_config, write_tasks
+from testing.helpers import (
+    STANDIN_SPAWN,
+    cli,
+    events,
+    finish_handoff,
+    git,
+    standin_config,
+    tick_json,
+    tmux_sessions,
+    write_config,
+    write_tasks,
+)
 
 CHECKER = """\
 import pathlib, sys
@@ -131,7 +143,7 @@ def test_a_failing_close_is_caught_reopened_and_escalated_with_the_failure(
     cli(agent_ws, "report", "routing", "--html", str(page))
     html = page.read_text()
     assert "verification: 0 pending, 0 passed, 1 failed, 0 failed to run" in html
-    assert "<td>haiku</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">100.0%</td>" in html
+    assert '<td>haiku</td><td class="num">1</td><td class="num">0</td><td class="num">100.0%</td>' in html
 
 
 def test_a_passing_close_counts_and_an_older_failure_is_not_blamed(agent_ws: Path, tmux_socket: str) -> None:
@@ -148,3 +160,77 @@ def test_a_passing_close_counts_and_an_older_failure_is_not_blamed(agent_ws: Pat
     assert not [e for e in events(agent_ws, "decision") if e["trigger"] == "verification_failed"]
     tasks = [json.loads(line) for line in (agent_ws / ".beads/issues.jsonl").read_text().splitlines()]
     assert next(task for task in tasks if task["id"] == "app-1")["status"] == "closed"
+
+
+def _set_up_reviewed(ws: Path, quiet_models: str = "haiku") -> None:
+    """As ``_set_up``, with a reviewer on opus; the agents whose model id contains ``quiet_models``
+    sit quiet (the haiku agent: its close is driven by hand), the others work."""
+    spawn = STANDIN_SPAWN.format(python=sys.executable, turn=0.5, extra=f"--quiet-models, {quiet_models}, ")
+    write_config(ws, spawn + CONFIG + "  reviewer: opus\n  review_timeout_seconds: 60\n")
+    (ws / "check.py").write_text(CHECKER)
+    write_tasks(ws, [{**TASKS[0], "acceptance_criteria": "feature.txt says what the feature does"}, TASKS[1]])
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "project and tasks")
+    tick_json(ws)
+    time.sleep(1.1)
+    cli(ws, "spawn", "app-1", "--tier", "haiku")
+    time.sleep(1.1)
+
+
+def test_a_reviewer_on_a_higher_tier_fails_a_close_the_tests_pass(agent_ws: Path, tmux_socket: str) -> None:
+    """The tests pass, the reviewer (a fresh opus session from a small packet) finds the bug: the
+    close is reopened and escalated with the reviewer's reason in the packet; the review's session
+    is the task's (its cost), never the agent's, and is stopped once it gave its verdict."""
+    _set_up_reviewed(agent_ws)
+    agent_session = json.loads(cli(agent_ws, "status", "--json").stdout)["session"]
+    _agent_closes(agent_ws, "done, except BUG: the total is off by one")
+    report = _tick_until_verdict(agent_ws)
+    verdict = events(agent_ws, "verification")[-1]
+    assert verdict["result"] == "fail" and verdict["review"] == "opus"
+    assert "reviewer on opus: the change adds a known bug" in verdict["note"] and "(checks: " in verdict["note"]
+    packet_text = (agent_ws / ".cloister" / "local" / "verify" / "app-1.review.md").read_text()
+    assert "feature.txt says what the feature does" in packet_text and "+done, except BUG" in packet_text
+    assert "Write your verdict as JSON to: " in packet_text
+    [review] = [e for e in events(agent_ws, "session") if e.get("source") == "review"]
+    assert review["session"] == verdict["reviewer_session"] and review["role"] == "test-agent"
+    assert review["tier"] == "opus" and review["task"] == "app-1"
+    assert not [name for name in tmux_sessions(tmux_socket) if name.endswith("-review")]  # stopped
+    [decision] = report["decisions"]
+    assert decision["summary"].startswith("verification_failed: haiku -> sonnet")
+    [handoff] = [e for e in events(agent_ws, "handoff") if e["step"] == "requested"]
+    assert handoff["from_session"] == agent_session  # the agent's session, not the reviewer's
+    packet = json.loads((agent_ws / ".cloister" / "handoffs" / f"{handoff['handoff']}.json").read_text())
+    assert "the change adds a known bug" in packet["reason"]
+    haiku = [row for row in _attempts(agent_ws) if row["tier"] == "haiku"]
+    assert haiku and haiku[0]["success"] is False and haiku[0]["verified"] == "fail"
+    assert [row["tier"] for row in _attempts(agent_ws)].count("opus") == 0  # a review is not an attempt
+
+
+def test_a_reviewer_passes_a_good_close(agent_ws: Path, tmux_socket: str) -> None:
+    _set_up_reviewed(agent_ws)
+    _agent_closes(agent_ws, "done")
+    report = _tick_until_verdict(agent_ws)
+    verdict = events(agent_ws, "verification")[-1]
+    assert verdict["result"] == "pass" and "reviewer on opus: the change does what the task asks" in verdict["note"]
+    assert [d["summary"].split(":")[0] for d in report["decisions"]] == ["task_completed"]
+    [haiku] = _attempts(agent_ws)
+    assert haiku["success"] is True and haiku["verified"] == "pass"
+
+
+def test_a_reviewer_that_dies_without_a_verdict_is_an_error_and_the_close_stands(
+    agent_ws: Path, tmux_socket: str
+) -> None:
+    _set_up_reviewed(agent_ws, quiet_models="claude")  # the reviewer sits quiet too: no verdict
+    _agent_closes(agent_ws, "done")
+    for _ in range(60):
+        tick_json(agent_ws)
+        reviewers = [name for name in tmux_sessions(tmux_socket) if name.endswith("-review")]
+        if reviewers:
+            break
+        time.sleep(0.5)
+    subprocess.run(["tmux", "-L", tmux_socket, "kill-session", "-t", f"={reviewers[0]}"], check=True)
+    _tick_until_verdict(agent_ws)
+    verdict = events(agent_ws, "verification")[-1]
+    assert verdict["result"] == "error" and verdict["note"] == "the reviewer's session ended without a verdict"
+    [haiku] = _attempts(agent_ws)
+    assert haiku["success"] is True  # failed to run: no verdict, the close counts as it stands
