@@ -68,6 +68,7 @@ CHECKPOINT_KEYS = (
 # Never the agent's current session, never an attempt.
 COST_ONLY_SOURCES = frozenset({"hook", "review"})
 
+
 @dataclass
 class Decision:
     id: str
