@@ -33,6 +33,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cloisterctl.errors import CloisterError
@@ -49,6 +50,7 @@ ROLE = "test-agent"
 REASON_CHARS = 1500  # of the reviewer's reason kept in the ledger
 TEXT_CHARS = 4000  # of the task's description and acceptance criteria in the packet
 VERDICTS = ("pass", "fail")
+SETTLE_SECONDS = 1.0
 
 
 def tmux_name(ctx: Context) -> str:
@@ -198,6 +200,15 @@ def reviewed(ctx: Context, pending: Sequence[Plan], verified: list[dict[str, Any
     return found
 
 
+def _settled(path: Path) -> bool:
+    """Whether the verdict file is there and was not written in the last ``SETTLE_SECONDS`` (a
+    reviewer's editor may write it in more than one go)."""
+    try:
+        return time.time() - path.stat().st_mtime >= SETTLE_SECONDS
+    except OSError:
+        return False
+
+
 def _judge(ctx: Context, plan: Plan, fields: dict[str, Any]) -> dict[str, Any] | None:
     """The verification's fields once the review ended; None while it runs (or is to start)."""
     run = read_json(review_run_path(ctx.ws, plan.task))
@@ -206,7 +217,7 @@ def _judge(ctx: Context, plan: Plan, fields: dict[str, Any]) -> dict[str, Any] |
     name = str(run.get("tmux"))
     checks = str(fields.get("note") or "").removeprefix("pass: ")
     base = {**fields, "review": plan.review, "reviewer_session": run.get("session")}
-    written = verdict_path(ctx.ws, plan.task).exists()
+    written = _settled(verdict_path(ctx.ws, plan.task))
     verdict = _verdict(read_json(verdict_path(ctx.ws, plan.task))) if written else None
     if verdict is not None:
         ctx.tmux.stop(name, ctx.config.runtime.exit_text, ctx.config.runtime.stop_timeout_seconds)

@@ -282,7 +282,7 @@ def _verification_events(state: WorkspaceState, config: Config, inputs: TickInpu
                 attempt=plan.attempt,
                 tier=plan.tier,
                 commands=list(plan.commands),
-                review=plan.review,
+                **({"review": plan.review} if plan.review else {}),
                 source="tick",
                 note=f"labels name commands verification.commands does not define: {unknown}" if unknown else None,
             )
