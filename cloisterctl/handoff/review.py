@@ -13,7 +13,8 @@ not yet a verdict: it goes to the reviewer, and the reviewer's verdict is the ve
   then starts the session through the runtime's spawn template (``handoff.steps.spawn``: a launch
   file, no shell; the reviewer tier's model) in its own tmux session, ``<the agent's>-review``,
   and marks the run file started. Cache-safe: a new session from a small packet, never the
-  agent's conversation resumed. A ``session`` line (``source: review``, role ``test-agent``)
+  agent's conversation resumed. Its environment says ``CLOISTER_REVIEW``, so its hooks record
+  nothing (its tool use is not the agent at work). A ``session`` line (``source: review``, role ``test-agent``)
   attributes its cost to the task; it is never the agent's session, nor an attempt.
 - ``reviewed`` (the next ticks): the verdict file's ``{"verdict": "pass"|"fail", "reason": TEXT}``
   once written (the session is then stopped) becomes the verification's result, the reason its
@@ -144,9 +145,9 @@ def _launch(ctx: Context, run: dict[str, Any]) -> None:
     if ctx.tmux.alive(name):  # a reviewer of an earlier close still running: this one replaces it
         ctx.tmux.stop(name, ctx.config.runtime.exit_text, ctx.config.runtime.stop_timeout_seconds)
     agent = ctx.state.agent
-    spawn(
-        ctx, agent, session, str(run["model"]), str(run["tier"]), review_packet_path(ctx.ws, task), None, tmux_name=name
-    )
+    prompt = review_packet_path(ctx.ws, task)
+    extra = {"CLOISTER_REVIEW": task}  # its hooks record nothing (``hooks.claude``)
+    spawn(ctx, agent, session, str(run["model"]), str(run["tier"]), prompt, None, tmux_name=name, extra_env=extra)
     atomic_write_text(review_run_path(ctx.ws, task), json.dumps({**run, "started": True}) + "\n")
     fields = {"session": session, "model": run["model"], "tier": run["tier"], "task": task, "role": ROLE}
     ctx.append([make_event("session", agent, ctx.clock(), **fields, source="review", event="start")])

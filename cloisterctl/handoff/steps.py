@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -213,11 +213,13 @@ def spawn(
     *,
     template: Sequence[str] | None = None,
     tmux_name: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> None:
     """Start an agent session in tmux from the configured argv template (or ``template``: the resume
-    one), through a launch file (``runtime.launch``): the prompt never rides tmux's own command line,
-    and how the process ends is recorded in ``exit_file``. The agent gets the PATH it was checked
-    against. ``tmux_name``: another tmux session than the agent's own (a reviewer's)."""
+        one), through a launch file (``runtime.launch``): the prompt never rides tmux's own command line,
+        and how the process ends is recorded in ``exit_file``. The agent gets the PATH it was checked
+        against. ``tmux_name``: another tmux session than the agent's own, and ``extra_env`` what else its
+    environment says (a reviewer's: ``handoff.review``)."""
     values = spawn_values(ctx, agent, session, model, tier, prompt_file)
     launch_file = session_file(ctx, "launch", session)
     argv = list(ctx.config.runtime.spawn if template is None else template)
@@ -233,6 +235,7 @@ def spawn(
         "CLOISTER_WORKSPACE": str(ctx.ws.root),
         "CLOISTER_SESSION_ID": session,
         **({"CLOISTER_HANDOFF": handoff} if handoff else {}),
+        **(extra_env or {}),
     }
     launcher = [sys.executable, "-m", "cloisterctl.runtime.launch", str(launch_file)]
     ctx.tmux.start(tmux_name or ctx.tmux_name(agent), launcher, ctx.ws.root, env)

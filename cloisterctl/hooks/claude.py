@@ -4,7 +4,9 @@ Reads the hook's JSON from stdin and records: the agent's session id (SessionSta
 cost attribution; its transcript's path only relative to the Claude config dir or the work tree,
 never a machine path), activity (every event, machine-local), idleness (Stop), and test runs (a Bash
 command matching ``tests.patterns``, with the outcome read from the tool's response). Always exits
-0: a non-zero exit would get in the agent's way.
+0: a non-zero exit would get in the agent's way. A reviewer's session (``CLOISTER_REVIEW`` set by
+``handoff.review``) records nothing: its activity and test runs are not the agent's, and its cost
+is attributed by the ``session`` line its start recorded.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def claude_hook(args: list[str]) -> int:
         what = f"unknown hook event {name!r}" if name else "no hook event (the input has no hook_event_name)"
         print(f"cloister: claude hook: {what}; nothing recorded", file=sys.stderr)
         return 0
+    if os.environ.get("CLOISTER_REVIEW"):
+        return 0  # a reviewer of a close: not the agent at work (module docstring)
     workspace = find_workspace(os.environ.get("CLOISTER_WORKSPACE") or str(payload.get("cwd") or os.getcwd()))
     if workspace is None:
         return 0

@@ -183,6 +183,23 @@ def test_claude_hooks_record_session_activity_idleness_and_test_runs(workspace: 
     assert {e.get("tool") for e in local if e["type"] == "activity"} >= {"Edit", "Bash"}
 
 
+def test_a_reviewers_claude_hooks_record_nothing(workspace: Path) -> None:
+    """A reviewer session (handoff.review) is not the agent at work: its tool use, test runs and
+    stops are not the agent's activity; its cost comes by the session line its start recorded."""
+    review = {"CLOISTER_REVIEW": "bd-1"}
+    body = {"session_id": "rev-1", "cwd": str(workspace)}
+    for payload in (
+        {"hook_event_name": "SessionStart", "source": "startup"},
+        {"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_input": {"command": "pytest"},
+         "tool_response": {"stdout": "1 failed", "stderr": ""}},
+        {"hook_event_name": "Stop"},
+    ):  # fmt: skip
+        assert hook(workspace, "claude", stdin=json.dumps({**body, **payload}), env=review).returncode == 0
+    assert signals(workspace) == []
+    claude(workspace, hook_event_name="Stop")  # the same hook in the agent's own session records
+    assert [e["type"] for e in signals(workspace)] == ["idle", "activity"]
+
+
 def test_claude_hook_exits_zero_on_garbage(workspace: Path) -> None:
     result = hook(workspace, "claude", stdin="{{{")
     assert result.returncode == 0 and "cloister: claude hook:" in result.stderr
