@@ -213,11 +213,15 @@ def _settled(path: Path) -> bool:
 def _judge(ctx: Context, plan: Plan, fields: dict[str, Any]) -> dict[str, Any] | None:
     """The verification's fields once the review ended; None while it runs (or is to start)."""
     run = read_json(review_run_path(ctx.ws, plan.task))
-    if run is None or run.get("attempt") != plan.attempt or not run.get("started"):
+    if run is None or run.get("attempt") != plan.attempt:
         return None
+    base = {**fields, "review": plan.review, "reviewer_session": run.get("session")}
+    if not run.get("started"):  # each tick tries again (a problem in its report) until the deadline
+        if time.time() <= float(run.get("deadline", 0)):
+            return None
+        return {**base, "result": "error", "note": "the reviewer could not be started (see the tick's problems)"}
     name = str(run.get("tmux"))
     checks = str(fields.get("note") or "").removeprefix("pass: ")
-    base = {**fields, "review": plan.review, "reviewer_session": run.get("session")}
     written = _settled(verdict_path(ctx.ws, plan.task))
     verdict = _verdict(read_json(verdict_path(ctx.ws, plan.task))) if written else None
     if verdict is not None:
