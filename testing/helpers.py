@@ -285,3 +285,18 @@ def minute_event(type_: str, minute: int, **fields: Any) -> dict[str, Any]:
     }
     assert problem(event) is None, event
     return event
+
+
+def crontab_stand_in(tmp_path: Path, table_text: str = "") -> tuple[Path, Path]:
+    """No cron daemon here: a `crontab` that keeps the table in a file, as `crontab -l` prints it and
+    `crontab -` sets it. Returns (the directory to put first on PATH, the table file)."""
+    table = tmp_path / "crontab.txt"
+    table.write_text(table_text)
+    stub = tmp_path / "cron-bin" / "crontab"
+    stub.parent.mkdir()
+    stub.write_text(
+        f"#!{sys.executable}\nimport sys, pathlib\np = pathlib.Path({str(table)!r})\n"
+        "if sys.argv[1] == '-l':\n    sys.stdout.write(p.read_text())\nelse:\n    p.write_text(sys.stdin.read())\n"
+    )
+    stub.chmod(0o755)
+    return stub.parent, table

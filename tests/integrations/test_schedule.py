@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cloisterctl.integrations.schedule import cron_command, cron_line, on_calendar
-from testing.helpers import run
+from testing.helpers import crontab_stand_in, run
 
 
 def test_cron_line_by_content(workspace: Path) -> None:
@@ -103,17 +103,8 @@ def test_systemd_remove(workspace: Path, tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_cron_install_replaces_its_own_line(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # No cron daemon here: a stand-in `crontab` keeps the table in a file, like `crontab -l` / `crontab -`.
-    table = tmp_path / "crontab.txt"
-    table.write_text("0 3 * * * backup.sh\n")
-    stub = tmp_path / "bin" / "crontab"
-    stub.parent.mkdir()
-    stub.write_text(
-        f"#!{sys.executable}\nimport sys, pathlib\np = pathlib.Path({str(table)!r})\n"
-        "if sys.argv[1] == '-l':\n    sys.stdout.write(p.read_text())\nelse:\n    p.write_text(sys.stdin.read())\n"
-    )
-    stub.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{stub.parent}{os.pathsep}{os.environ['PATH']}")
+    cron_bin, table = crontab_stand_in(tmp_path, "0 3 * * * backup.sh\n")
+    monkeypatch.setenv("PATH", f"{cron_bin}{os.pathsep}{os.environ['PATH']}")
     assert run(workspace, "schedule", "--cron", "--install").exit_code == 0
     assert run(workspace, "schedule", "--cron", "--every", "3m", "--install").exit_code == 0
     lines = table.read_text().splitlines()

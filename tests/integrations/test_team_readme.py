@@ -7,29 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from testing.helpers import TASKS, cli, git, readme_block, readme_pre_commit_config, write_tasks
+from testing.helpers import TASKS, cli, crontab_stand_in, git, readme_block, readme_pre_commit_config, write_tasks
 from testing.team import push_to_bare_remote
 
 pytestmark = pytest.mark.slow
-
-
-def _crontab_stand_in(tmp_path: Path) -> tuple[Path, Path]:
-    """No cron daemon here: a `crontab` that keeps the table in a file (`-l` prints it, `-` sets it)."""
-    table = tmp_path / "crontab.txt"
-    table.write_text("")
-    stub = tmp_path / "cron-bin" / "crontab"
-    stub.parent.mkdir()
-    stub.write_text(
-        f"#!{sys.executable}\nimport sys, pathlib\np = pathlib.Path({str(table)!r})\n"
-        "if sys.argv[1] == '-l':\n    sys.stdout.write(p.read_text())\nelse:\n    p.write_text(sys.stdin.read())\n"
-    )
-    stub.chmod(0o755)
-    return stub.parent, table
 
 
 def test_the_readme_s_team_steps_work_verbatim_in_a_fresh_clone(
@@ -43,7 +28,7 @@ def test_the_readme_s_team_steps_work_verbatim_in_a_fresh_clone(
 
     steps = readme_block("cloisterctl install git", "sh")
     assert steps.splitlines()[0].startswith("git clone URL ")
-    cron_bin, table = _crontab_stand_in(tmp_path)
+    cron_bin, table = crontab_stand_in(tmp_path)
     env = {**pc_env, "PATH": f"{cron_bin}{os.pathsep}{pc_env['PATH']}"}
     done = subprocess.run(
         ["bash", "-euc", steps.replace("URL", str(remote))], cwd=tmp_path, env=env, capture_output=True, text=True
