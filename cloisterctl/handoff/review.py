@@ -169,7 +169,8 @@ def resume(ctx: Context, pending: Sequence[Plan]) -> list[str]:
                 _launch(ctx, run)  # a tick stopped between the run file and the start
                 started.append(plan.task)
             continue
-        base = outcome.get("base") if plan.commands else base_commit(ctx.ws.root, plan.start)
+        # The attempt's base commit: the worker's (with compare_base), else found here.
+        base = outcome.get("base") or base_commit(ctx.ws.root, plan.start)
         checks = str(outcome.get("note") or "") if plan.commands else ""
         start(ctx, plan, checks, base if isinstance(base, str) else None)
         started.append(plan.task)
@@ -222,8 +223,9 @@ def _judge(ctx: Context, plan: Plan, fields: dict[str, Any]) -> dict[str, Any] |
         return {**base, "result": "error", "note": "the reviewer could not be started (see the tick's problems)"}
     name = str(run.get("tmux"))
     checks = str(fields.get("note") or "").removeprefix("pass: ")
-    written = _settled(verdict_path(ctx.ws, plan.task))
-    verdict = _verdict(read_json(verdict_path(ctx.ws, plan.task))) if written else None
+    path = verdict_path(ctx.ws, plan.task)
+    written = _settled(path)
+    verdict = _verdict(read_json(path)) if written else None
     if verdict is not None:
         ctx.tmux.stop(name, ctx.config.runtime.exit_text, ctx.config.runtime.stop_timeout_seconds)
         result, reason = verdict
