@@ -23,18 +23,17 @@ from cloisterctl.config.schema import DEFAULTS
 from cloisterctl.config.settings import Config
 from cloisterctl.doctor import probe, verdicts
 from cloisterctl.doctor.verdicts import Check
-from cloisterctl.errors import CloisterError, ToolError, UnsafeFileError, WorkspaceError
+from cloisterctl.errors import CloisterError, UnsafeFileError, WorkspaceError
 from cloisterctl.files import safeopen
 from cloisterctl.integrations.install import CLAUDE_EVENTS
 from cloisterctl.integrations.merge_driver import is_registered
 from cloisterctl.integrations.subagents_install import subagents_status
 from cloisterctl.ledger import segments
-from cloisterctl.ledger.context import Context
+from cloisterctl.ledger.context import Context, tracked_private
 from cloisterctl.ledger.init import STATE_LINE, has_line
 from cloisterctl.ledger.projection import unpriced_models
 from cloisterctl.models.tiers import normalise_model_id
 from cloisterctl.tick import stamp
-from cloisterctl.workspace import git
 from cloisterctl.workspace.covered import all_workspaces
 from cloisterctl.workspace.layout import Workspace, find_workspace
 
@@ -68,7 +67,7 @@ def run_doctor(directory: Path, now: float | None = None) -> list[Check]:
     found, looked_in = probe.transcript_dirs(ws.root)
     checks.append(verdicts.transcripts(found, looked_in))
     checks.append(_ledger(ws))
-    checks.append(_local_state(ws))
+    checks.append(verdicts.local_state(tracked_private(ws)))
     checks.append(_prices(ws, config))
     return checks
 
@@ -167,14 +166,6 @@ def _prices(ws: Workspace, config: Config) -> Check:
     except (CloisterError, OSError) as exc:
         return verdicts.prices([], table.file, table.as_of, str(exc))
     return verdicts.prices([normalise_model_id(model) for model in unpriced_models(state)], table.file, table.as_of)
-
-
-def _local_state(ws: Workspace) -> Check:
-    try:
-        found = git.tracked_files(ws.root, [ws.local_dir.relative_to(ws.root).as_posix()])
-    except (ToolError, ValueError):
-        found = []
-    return verdicts.local_state(found)
 
 
 def _ledger(ws: Workspace) -> Check:

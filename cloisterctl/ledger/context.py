@@ -75,6 +75,14 @@ class MonotonicClock:
         return moment
 
 
+def tracked_private(ws: Workspace) -> list[str]:
+    """The files under ``.cloister/local/`` git tracks (none where there is no git)."""
+    try:
+        return git.tracked_files(ws.root, [ws.local_dir.relative_to(ws.root).as_posix()])
+    except (ToolError, ValueError):
+        return []
+
+
 @dataclass
 class Context:
     ws: Workspace
@@ -239,10 +247,7 @@ class Context:
         per context; no git here: nothing can be tracked."""
         if self._private_checked:
             return
-        try:
-            found = git.tracked_files(self.ws.root, [self.ws.local_dir.relative_to(self.ws.root).as_posix()])
-        except (ToolError, ValueError):
-            found = []
+        found = tracked_private(self.ws)
         if found:
             shown = ", ".join(found[:3]) + (" ..." if len(found) > 3 else "")
             raise WorkspaceError(
